@@ -197,25 +197,31 @@ class Graph:
                      self.num_nodes, weight)
 
     def add_self_loops(self, fill_value: float = 1.0, *, remaining: bool = False) -> Graph:
-        """Add a self loop of weight ``fill_value`` to every node.
+        """Give every node a self loop of weight ``fill_value``.
 
-        With ``remaining=True`` only nodes that have no self loop get one and existing loops keep
-        their weight (PyG's ``add_remaining_self_loops``, used by ``GCNConv``).
+        By default one loop is added to every node, next to any it already has. With
+        ``remaining=True`` the result has exactly one loop per node, and a node that already had
+        one keeps its (last) weight: PyG's ``add_remaining_self_loops``, which ``GCNConv`` uses.
         """
         nodes = np.arange(self.num_nodes, dtype=np.int64)
+        graph = self
+        loop_weight = np.full(self.num_nodes, fill_value, dtype=np.float64)
         if remaining:
-            nodes = nodes[np.bincount(self.dst[self.indices == self.dst],
-                                      minlength=self.num_nodes) == 0]
-        edge_index = np.concatenate([self.edge_index, np.stack([nodes, nodes])], axis=1)
+            is_loop = self.indices == self.dst
+            if self.edge_weight is not None:
+                loop_weight[self.dst[is_loop]] = self.edge_weight[is_loop]
+            graph = self.remove_self_loops()
+        edge_index = np.concatenate([graph.edge_index, np.stack([nodes, nodes])], axis=1)
         weight = None
         if self.edge_weight is not None or fill_value != 1.0:
-            weight = np.concatenate([self.weights(), np.full(nodes.shape[0], fill_value, np.float32)])
+            dtype = self.edge_weight.dtype if self.edge_weight is not None else np.float32
+            weight = np.concatenate([graph.weights(dtype), loop_weight.astype(dtype)])
         return Graph.from_edge_index(edge_index, self.num_nodes, weight)
 
     def gcn_norm(self, add_self_loops: bool = True, improved: bool = False) -> Graph:
         """Weights ``D^-1/2 (A + I) D^-1/2`` as PyG's ``gcn_norm`` computes them.
 
-        Self loops are added to nodes without one (weight 2 when ``improved``); the degree is the
+        Self loops as ``add_self_loops(remaining=True)`` (fill 2 when ``improved``); the degree is the
         weighted in-degree; nodes of degree 0 get weight 0 instead of inf.
         """
         graph = self.add_self_loops(2.0 if improved else 1.0, remaining=True) if add_self_loops else self

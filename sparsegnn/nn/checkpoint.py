@@ -1,0 +1,108 @@
+"""Checkpoints: weights in a safetensors file, the model config and run info as JSON in its header.
+
+Never pickle: ``torch.load`` of an untrusted file can run arbitrary code, while safetensors
+holds only raw tensors and a JSON header. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .._fileio import atomic_path
+from .models import BasicGNN, build_model
+
+__all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
+
+FORMAT = "sparsegnn.checkpoint"
+VERSION = 1
+EXTRA_PREFIX = "extra."
+
+
+class CheckpointError(ValueError):
+    """The file is not a sparsegnn checkpoint, or its contents do not fit its model config."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (in eval mode), its run info and any extra tensors."""
+
+    model: BasicGNN
+    info: dict = field(default_factory=dict)
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def config(self) -> dict:
+        return self.model.config
+
+
+def save_checkpoint(path: str | os.PathLike, model: BasicGNN, *, info: dict | None = None,
+                    extra: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``model``'s weights and config (plus JSON ``info`` and ``extra`` tensors, e.g.
+    pruning masks) to ``path`` atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {name: t.detach().contiguous().clone() for name, t in model.state_dict().items()}
+    for name, tensor in (extra or {}).items():
+        tensors[EXTRA_PREFIX + name] = tensor.detach().contiguous().clone()
+    metadata = {
+        "format": FORMAT,
+        "version": str(VERSION),
+        "config": json.dumps(model.config),
+        "info": json.dumps(info or {}),
+    }
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary), metadata=metadata)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`; raise :class:`CheckpointError`
+    naming the file if it is not one or does not match its config."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: header format is {metadata.get('format')!r}, "
+                              f"expected {FORMAT!r}")
+    if metadata.get("version") != str(VERSION):
+        raise CheckpointError(f"{path}: checkpoint version {metadata.get('version')!r} is not "
+                              f"supported (this sparsegnn reads version {VERSION})")
+    try:
+        config = json.loads(metadata["config"])
+        info = json.loads(metadata.get("info", "{}"))
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: malformed config or info JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(info, dict):
+        raise CheckpointError(f"{path}: config and info must be JSON objects")
+    try:
+        model = build_model(config)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    extra = {k[len(EXTRA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
+    state = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: weights do not match the config (missing {missing}, "
+                              f"unexpected {unexpected})")
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, the config "
+                                  f"needs {tuple(expected[name].shape)}")
+    model.load_state_dict(state)
+    model.eval()
+    return Checkpoint(model=model, info=info, extra=extra)

@@ -1,0 +1,271 @@
+"""GNN layers in native torch, numerically equivalent to their PyTorch Geometric namesakes.
+
+Parameter names follow PyG (``lin.weight``, ``lin_l``, ``lin_r``, ``att_src``, ...) so that
+importing a PyG model is a state-dict copy, and every weight that pruning may touch is the
+``weight`` of a ``torch.nn.Linear`` (which ``torch.nn.utils.prune`` understands).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .functional import aggregate, segment_softmax
+from .graph_tensors import TorchGraph
+
+__all__ = ["GCNConv", "SAGEConv", "GINConv", "GATConv", "MLP", "resolve_activation",
+           "ACTIVATIONS", "with_self_loops", "gcn_normalize", "linear", "densify"]
+
+ACTIVATIONS = ("relu", "elu", "leaky_relu", "gelu", "tanh", "sigmoid", "identity")
+
+
+def resolve_activation(name: str | None) -> torch.nn.Module:
+    """An activation module from its name (``None`` means identity)."""
+    name = name or "identity"
+    table = {"relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU,
+             "gelu": torch.nn.GELU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+             "identity": torch.nn.Identity}
+    if name not in table:
+        raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+    return table[name]()
+
+
+def linear(x: Tensor, lin: torch.nn.Linear) -> Tensor:
+    """``lin(x)`` that also accepts a sparse COO ``x`` (bag-of-words input features)."""
+    if not x.is_sparse:
+        return lin(x)
+    out = torch.sparse.mm(x, lin.weight.t())
+    return out + lin.bias if lin.bias is not None else out
+
+
+def densify(x: Tensor) -> Tensor:
+    """Layers that aggregate raw inputs before transforming them need dense features."""
+    return x.to_dense() if x.is_sparse else x
+
+
+def with_self_loops(graph: TorchGraph, edge_weight: Tensor | None, fill_value: float = 1.0
+                    ) -> tuple[TorchGraph, Tensor | None]:
+    """Exactly one self loop per node, existing loops keeping their weight (PyG's
+    ``add_remaining_self_loops``). Cached on ``graph`` when there are no weights."""
+
+    def build(weight):
+        keep = graph.src != graph.dst
+        nodes = torch.arange(graph.num_nodes)
+        looped = TorchGraph(torch.cat([graph.src[keep], nodes]), torch.cat([graph.dst[keep], nodes]),
+                            graph.num_nodes)
+        if weight is None and fill_value == 1.0:
+            return looped, None
+        loop_weight = torch.full((graph.num_nodes,), float(fill_value))
+        if weight is not None:
+            loop_weight = loop_weight.to(weight.dtype)
+            is_loop = ~keep
+            loop_weight = loop_weight.index_put((graph.dst[is_loop],), weight[is_loop])
+            return looped, torch.cat([weight[keep], loop_weight])
+        return looped, torch.cat([torch.ones(int(keep.sum())), loop_weight])
+
+    if edge_weight is None:
+        return graph.cached(("self_loops", fill_value), lambda: build(None))
+    return build(edge_weight)
+
+
+def gcn_normalize(graph: TorchGraph, edge_weight: Tensor | None, add_self_loops: bool = True,
+                  improved: bool = False) -> tuple[TorchGraph, Tensor]:
+    """``D^-1/2 (A + I) D^-1/2`` edge weights, as PyG's ``gcn_norm`` (degree = weighted in-degree,
+    degree 0 gives weight 0). Cached on ``graph`` when there are no edge weights."""
+
+    def build(weight):
+        target = graph
+        if add_self_loops:
+            target, weight = with_self_loops(graph, weight, 2.0 if improved else 1.0)
+        if weight is None:
+            weight = torch.ones(target.num_edges)
+        degree = weight.new_zeros(target.num_nodes).index_add_(0, target.dst, weight)
+        inv_sqrt = degree.pow(-0.5).masked_fill(degree == 0, 0.0)
+        return target, inv_sqrt.index_select(0, target.src) * weight * inv_sqrt.index_select(0, target.dst)
+
+    if edge_weight is None:
+        return graph.cached(("gcn_norm", add_self_loops, improved), lambda: build(None))
+    return build(edge_weight)
+
+
+def _glorot_(tensor: Tensor) -> None:
+    fan_in, fan_out = tensor.shape[-1], tensor.shape[-2]
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    torch.nn.init.uniform_(tensor, -bound, bound)
+
+
+class GCNConv(torch.nn.Module):
+    """``out = Â (x Wᵀ) + b`` with ``Â = D^-1/2 (A + I) D^-1/2`` (Kipf & Welling).
+
+    Shapes: ``x (N, in_channels)`` -> ``(N, out_channels)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True,
+                 normalize: bool = True, add_self_loops: bool = True, improved: bool = False):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.normalize, self.add_self_loops, self.improved = normalize, add_self_loops, improved
+        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.bias = torch.nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _glorot_(self.lin.weight)
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, graph: TorchGraph, edge_weight: Tensor | None = None) -> Tensor:
+        if edge_weight is None:
+            edge_weight = graph.edge_weight
+        if self.normalize:
+            graph, edge_weight = gcn_normalize(graph, edge_weight, self.add_self_loops, self.improved)
+        out = aggregate(linear(x, self.lin), graph, "sum", edge_weight)
+        return out + self.bias if self.bias is not None else out
+
+
+class SAGEConv(torch.nn.Module):
+    """``out = lin_l(mean_{j→i} x_j) + lin_r(x_i)`` (GraphSAGE, mean aggregator).
+
+    Shapes: ``x (N, in_channels)`` -> ``(N, out_channels)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True,
+                 root_weight: bool = True, normalize: bool = False, aggr: str = "mean"):
+        super().__init__()
+        if aggr not in ("mean", "sum", "max"):
+            raise ValueError(f"SAGEConv aggr must be mean, sum or max, got {aggr!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.root_weight, self.normalize, self.aggr = root_weight, normalize, aggr
+        self.lin_l = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.lin_r = torch.nn.Linear(in_channels, out_channels, bias=False) if root_weight else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for lin in (self.lin_l, self.lin_r):
+            if lin is not None:
+                lin.reset_parameters()
+
+    def forward(self, x: Tensor, graph: TorchGraph) -> Tensor:
+        x = densify(x)
+        out = self.lin_l(aggregate(x, graph, self.aggr))
+        if self.lin_r is not None:
+            out = out + self.lin_r(x)
+        return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
+
+
+class MLP(torch.nn.Module):
+    """Linear layers with normalisation, activation and dropout between them (PyG's ``MLP``
+    with ``plain_last=True``: the last linear layer is bare).
+
+    Shapes: ``x (N, channels[0])`` -> ``(N, channels[-1])``.
+    """
+
+    def __init__(self, channels: list[int], *, act: str = "relu", norm: str | None = None,
+                 dropout: float = 0.0, act_first: bool = False, bias: bool = True):
+        super().__init__()
+        if len(channels) < 2:
+            raise ValueError(f"an MLP needs at least an input and an output width, got {channels}")
+        if norm not in (None, "batch_norm"):
+            raise ValueError(f"norm must be None or 'batch_norm', got {norm!r}")
+        self.channels, self.act_name, self.norm_name = list(channels), act, norm
+        self.dropout, self.act_first = float(dropout), act_first
+        self.act = resolve_activation(act)
+        self.lins = torch.nn.ModuleList(
+            torch.nn.Linear(a, b, bias=bias) for a, b in zip(channels[:-1], channels[1:]))
+        self.norms = torch.nn.ModuleList(
+            torch.nn.BatchNorm1d(c) if norm else torch.nn.Identity() for c in channels[1:-1])
+
+    def reset_parameters(self):
+        for module in list(self.lins) + list(self.norms):
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        for lin, norm in zip(self.lins[:-1], self.norms):
+            x = lin(x)
+            if self.act_first:
+                x = self.act(x)
+            x = norm(x)
+            if not self.act_first:
+                x = self.act(x)
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        return self.lins[-1](x)
+
+
+class GINConv(torch.nn.Module):
+    """``out = mlp((1 + eps) x_i + sum_{j→i} x_j)`` (Xu et al.).
+
+    Shapes: ``x (N, mlp.channels[0])`` -> ``(N, mlp.channels[-1])``.
+    """
+
+    def __init__(self, mlp: MLP, *, eps: float = 0.0, train_eps: bool = False):
+        super().__init__()
+        self.nn = mlp
+        self.in_channels, self.out_channels = mlp.channels[0], mlp.channels[-1]
+        self.initial_eps = float(eps)
+        if train_eps:
+            self.eps = torch.nn.Parameter(torch.tensor([float(eps)]))
+        else:
+            self.register_buffer("eps", torch.tensor([float(eps)]))
+        self.train_eps = train_eps
+
+    def reset_parameters(self):
+        self.nn.reset_parameters()
+        self.eps.data.fill_(self.initial_eps)
+
+    def forward(self, x: Tensor, graph: TorchGraph) -> Tensor:
+        x = densify(x)
+        return self.nn(aggregate(x, graph, "sum") + (1 + self.eps) * x)
+
+
+class GATConv(torch.nn.Module):
+    """Multi-head graph attention (Veličković et al.), as PyG's ``GATConv``.
+
+    Per head h: ``α_ij = softmax_j(leaky_relu(a_srcᵀ W x_j + a_dstᵀ W x_i))`` over incoming edges
+    plus one self loop; ``out_i = Σ_j α_ij W x_j``; heads are concatenated or averaged.
+
+    Shapes: ``x (N, in_channels)`` -> ``(N, heads * out_channels)`` if ``concat`` else
+    ``(N, out_channels)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, heads: int = 1, concat: bool = True,
+                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
+                 bias: bool = True, residual: bool = False):
+        super().__init__()
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.negative_slope, self.dropout = concat, negative_slope, float(dropout)
+        self.add_self_loops = add_self_loops
+        total = heads * out_channels if concat else out_channels
+        self.lin = torch.nn.Linear(in_channels, heads * out_channels, bias=False)
+        self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.res = torch.nn.Linear(in_channels, total, bias=False) if residual else None
+        self.bias = torch.nn.Parameter(torch.zeros(total)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for tensor in (self.lin.weight, self.att_src, self.att_dst):
+            _glorot_(tensor)
+        if self.res is not None:
+            _glorot_(self.res.weight)
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    def forward(self, x: Tensor, graph: TorchGraph) -> Tensor:
+        heads, channels = self.heads, self.out_channels
+        projected = linear(x, self.lin).view(-1, heads, channels)
+        score_src = (projected * self.att_src).sum(dim=-1)
+        score_dst = (projected * self.att_dst).sum(dim=-1)
+        if self.add_self_loops:
+            graph, _ = with_self_loops(graph, None)
+        scores = score_src.index_select(0, graph.src) + score_dst.index_select(0, graph.dst)
+        alpha = segment_softmax(F.leaky_relu(scores, self.negative_slope), graph)
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        out = aggregate(projected, graph, "sum", alpha)
+        out = out.reshape(-1, heads * channels) if self.concat else out.mean(dim=1)
+        if self.res is not None:
+            out = out + linear(x, self.res)
+        return out + self.bias if self.bias is not None else out
