@@ -17,8 +17,8 @@ def csbm(
     num_classes: int = 5,
     num_features: int = 128,
     average_degree: float = 8.0,
-    homophily: float = 0.8,
-    feature_signal: float = 1.0,
+    homophily: float = 0.7,
+    feature_signal: float = 0.5,
     feature_density: float = 0.05,
     seed: int = 0,
 ) -> Dataset:

@@ -74,7 +74,8 @@ def load_tu(folder: Path, name: str, seed: int = 0) -> Dataset:
     raw_labels = read_int_table(paths["graph_labels"], 1)[:, 0]
     num_nodes, num_graphs = indicator.shape[0], raw_labels.shape[0]
     if num_nodes == 0 or indicator.min() < 0 or indicator.max() >= num_graphs:
-        raise DatasetError(f"{paths['graph_indicator']}: graph ids must lie in 1..{num_graphs}")
+        raise DatasetError(f"{paths['graph_indicator']}: graph ids must lie in 1..{num_graphs} "
+                           f"({paths['graph_labels'].name} has {num_graphs} lines)")
     if np.any(np.diff(indicator) < 0):
         raise DatasetError(f"{paths['graph_indicator']}: graph ids must be non-decreasing")
     if edges.size and (edges.min() < 0 or edges.max() >= num_nodes):

@@ -206,7 +206,7 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                     loss = _graph_loss(dataset, model(bx, bgraph, bbatch, num_graphs=n), by)
                     loss.backward()
                     optimizer.step()
-                    total, count = total + float(loss) * n, count + n
+                    total, count = total + float(loss.detach()) * n, count + n
                 train_loss = total / max(count, 1)
                 scores, val_loss = _graph_scores(model, dataset, chosen)
             else:
