@@ -81,8 +81,8 @@ def cmd_train(args) -> int:
 
     from .data import load
     from .nn import cross_validate, fit, save_checkpoint
-    from .nn.recipes import model_config, train_config
     from .nn.models import build_model
+    from .nn.recipes import model_config, train_config
     from .nn.train import seed_everything
 
     console = _console()

@@ -57,6 +57,14 @@ class Graph:
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
+    def _trusted(cls, indptr, indices, num_nodes: int, edge_weight=None) -> Graph:
+        """Wrap arrays already known to be valid (built from validated graphs) unchecked."""
+        graph = cls.__new__(cls)
+        graph.indptr, graph.indices, graph.edge_weight = indptr, indices, edge_weight
+        graph.num_nodes = int(num_nodes)
+        return graph
+
+    @classmethod
     def from_edge_index(cls, edge_index, num_nodes: int | None = None, edge_weight=None) -> Graph:
         """Build from PyG-style ``edge_index`` (row 0 = sources, row 1 = destinations).
 
@@ -273,4 +281,5 @@ def batch_graphs(graphs: Sequence[Graph]) -> tuple[Graph, np.ndarray]:
     weighted = any(g.edge_weight is not None for g in graphs)
     weight = np.concatenate([g.weights() for g in graphs]) if weighted else None
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
-    return Graph(indptr, indices, int(offsets[-1]), weight), batch
+    # Blocks of valid graphs, shifted by their offsets, form a valid graph.
+    return Graph._trusted(indptr, indices, int(offsets[-1]), weight), batch

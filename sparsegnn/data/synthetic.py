@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Graph, batch_graphs
+from ..sparse import CSRMatrix
 from .dataset import GRAPH_CLASSIFICATION, NODE_CLASSIFICATION, Dataset
 from .npz import per_class_split
 from .tu import one_hot, stratified_folds
@@ -17,7 +18,7 @@ def csbm(
     num_classes: int = 5,
     num_features: int = 128,
     average_degree: float = 8.0,
-    homophily: float = 0.7,
+    homophily: float = 0.8,
     feature_signal: float = 0.5,
     feature_density: float = 0.05,
     seed: int = 0,
@@ -55,7 +56,7 @@ def csbm(
     for c in range(num_classes):
         words = preferred[c, : max(1, num_features // num_classes)]
         class_rates[c, words] += feature_density * feature_signal * 2
-    counts = rng.poisson(class_rates[labels]).astype(np.float32)
+    counts = CSRMatrix.from_dense(rng.poisson(class_rates[labels]).astype(np.float32))
     return Dataset(
         name="synthetic", task=NODE_CLASSIFICATION, graph=graph, x=counts, y=labels,
         splits=[per_class_split(labels, seed=seed)], num_classes=num_classes,

@@ -284,7 +284,7 @@ def _convert_layer_list(model: torch.nn.Module, act: str | None, dropout: float,
     config.update(options)
 
     state = {}
-    for i, (path, conv) in enumerate(convs):
+    for i, (_, conv) in enumerate(convs):
         conv_state = {f"convs.{i}.{k}": v for k, v in _state_from(conv).items()}
         if kind == "gin" and isinstance(conv.nn, torch.nn.Sequential):
             conv_state = _sequential_to_mlp_names(conv_state, f"convs.{i}.",

@@ -144,11 +144,12 @@ def _graph_loss(dataset: Dataset, output: torch.Tensor, target: torch.Tensor) ->
     return F.cross_entropy(output, target)
 
 
-def _graph_scores(model, dataset: Dataset, split, batch_size: int = 1024) -> tuple[dict, float]:
+def _graph_scores(model, dataset: Dataset, split, batch_size: int = 1024,
+                  parts: tuple[str, ...] = ("train", "val", "test")) -> tuple[dict, float]:
     model.eval()
     scores, val_loss = {}, 0.0
     with torch.no_grad():
-        for part in ("train", "val", "test"):
+        for part in parts:
             ids = getattr(split, part)
             if ids.size == 0:
                 scores[part] = float("nan")
@@ -208,7 +209,9 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                     optimizer.step()
                     total, count = total + float(loss.detach()) * n, count + n
                 train_loss = total / max(count, 1)
-                scores, val_loss = _graph_scores(model, dataset, chosen)
+                # The training score is computed once, for the restored best epoch, below.
+                scores, val_loss = _graph_scores(model, dataset, chosen, parts=("val", "test"))
+                scores["train"] = float("nan")
             else:
                 optimizer.zero_grad()
                 loss = F.cross_entropy(model(x, graph)[train_ids], y[train_ids])
@@ -232,6 +235,8 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                     break
     model.load_state_dict(best_state)
     model.eval()
+    if dataset.is_graph_task:
+        best_record["train"] = _graph_scores(model, dataset, chosen, parts=("train",))[0]["train"]
     return TrainResult(
         best_epoch=best_record["epoch"], train_score=best_record["train"],
         val_score=best_record["val"], test_score=best_record["test"], epochs_run=len(history),

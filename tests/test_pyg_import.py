@@ -1,0 +1,179 @@
+"""from_pyg: PyG models and plain layer-list modules convert with outputs equal to 1e-5."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torch_geometric.nn as pyg_nn
+
+from sparsegnn import data
+from sparsegnn.nn import UnsupportedLayerError, from_pyg
+
+
+def _randomise_norms(model: torch.nn.Module) -> None:
+    """Give batch norms non-trivial statistics so that a wrong mapping would show."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 2)
+            module.bias.data.uniform_(-1, 1)
+
+
+def _tensors(dataset):
+    x = torch.from_numpy(dataset.dense_x())
+    edge_index = torch.from_numpy(dataset.graph.edge_index)
+    shuffled = edge_index[:, torch.randperm(edge_index.shape[1])]
+    batch = torch.from_numpy(dataset.batch) if dataset.batch is not None else None
+    return x, edge_index, shuffled, batch
+
+
+def _pyg_models(features, classes):
+    return {
+        "gcn": pyg_nn.models.GCN(features, 16, 2, classes),
+        "gcn-bn-3": pyg_nn.models.GCN(features, 16, 3, classes, norm="batch_norm"),
+        "sage": pyg_nn.models.GraphSAGE(features, 16, 2, classes),
+        "sage-max": pyg_nn.models.GraphSAGE(features, 16, 2, classes, aggr="max"),
+        "gin": pyg_nn.models.GIN(features, 16, 3, classes, norm="batch_norm"),
+        "gin-train-eps": pyg_nn.models.GIN(features, 16, 2, classes, train_eps=True),
+        "gat": pyg_nn.models.GAT(features, 16, 2, classes, heads=4),
+        "gat-concat-out": pyg_nn.models.GAT(features, 16, 2, heads=4, act="elu"),
+        "gat-residual": pyg_nn.models.GAT(features, 16, 2, classes, heads=2, residual=True),
+    }
+
+
+@pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
+def test_pyg_models_convert_with_equal_outputs(dataset_name, datasets_root):
+    dataset = data.load(dataset_name, datasets_root)
+    x, edge_index, shuffled, _ = _tensors(dataset)
+    torch.manual_seed(0)
+    for name, model in _pyg_models(dataset.num_features, dataset.num_classes).items():
+        _randomise_norms(model)
+        model.eval()
+        ours = from_pyg(model)
+        with torch.no_grad():
+            expected, actual = model(x, shuffled), ours(x, edge_index)
+        assert actual.shape == expected.shape, name
+        torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5, msg=name)
+
+
+class GraphGCN(torch.nn.Module):
+    def __init__(self, features, classes):
+        super().__init__()
+        self.conv1, self.conv2 = pyg_nn.GCNConv(features, 32), pyg_nn.GCNConv(32, 32)
+        self.lin = torch.nn.Linear(32, classes)
+
+    def forward(self, x, edge_index, batch):
+        x = self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+        return self.lin(pyg_nn.global_add_pool(x, batch))
+
+
+class GraphGIN(torch.nn.Module):
+    """The layout of PyG's GIN examples: GINConv(MLP) layers, sum pooling, an MLP head."""
+
+    def __init__(self, features, classes):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([pyg_nn.GINConv(pyg_nn.MLP([features, 32, 32])),
+                                          pyg_nn.GINConv(pyg_nn.MLP([32, 32, 32]))])
+        self.mlp = pyg_nn.MLP([32, 32, classes], norm=None, dropout=0.5)
+
+    def forward(self, x, edge_index, batch):
+        x = self.convs[1](self.convs[0](x, edge_index).relu(), edge_index)
+        return self.mlp(pyg_nn.global_add_pool(x, batch))
+
+
+class SequentialGIN(torch.nn.Module):
+    def __init__(self, features, classes):
+        super().__init__()
+
+        def mlp(a, b):
+            return torch.nn.Sequential(torch.nn.Linear(a, b), torch.nn.BatchNorm1d(b),
+                                       torch.nn.ReLU(), torch.nn.Linear(b, b))
+
+        self.conv1 = pyg_nn.GINConv(mlp(features, 16), train_eps=True)
+        self.conv2 = pyg_nn.GINConv(mlp(16, classes), train_eps=True)
+
+    def forward(self, x, edge_index, batch):
+        x = self.conv2(self.conv1(x, edge_index).relu(), edge_index)
+        return pyg_nn.global_mean_pool(x, batch)
+
+
+class NodeSAGE(torch.nn.Module):
+    def __init__(self, features, classes):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([pyg_nn.SAGEConv(features, 16), pyg_nn.SAGEConv(16, 16),
+                                          pyg_nn.SAGEConv(16, classes)])
+        self.bns = torch.nn.ModuleList([torch.nn.BatchNorm1d(16), torch.nn.BatchNorm1d(16)])
+
+    def forward(self, x, edge_index, batch=None):
+        for conv, norm in zip(self.convs[:-1], self.bns):
+            x = F.elu(norm(conv(x, edge_index)))
+        return self.convs[-1](x, edge_index)
+
+
+class PaperGAT(torch.nn.Module):
+    """Veličković et al.'s Cora model: 8 heads of 8 units, then one averaged output head."""
+
+    def __init__(self, features, classes):
+        super().__init__()
+        self.conv1 = pyg_nn.GATConv(features, 8, heads=8, dropout=0.6)
+        self.conv2 = pyg_nn.GATConv(64, classes, heads=1, concat=False, dropout=0.6)
+
+    def forward(self, x, edge_index, batch=None):
+        return self.conv2(F.elu(self.conv1(x, edge_index)), edge_index)
+
+
+@pytest.mark.parametrize(
+    "module_class, options",
+    [(GraphGCN, {"pool": "sum"}), (GraphGIN, {"pool": "sum"}), (SequentialGIN, {"pool": "mean"}),
+     (NodeSAGE, {"act": "elu"}), (PaperGAT, {"act": "elu", "dropout": 0.6})],
+)
+@pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
+def test_plain_layer_list_modules_convert(module_class, options, dataset_name, datasets_root):
+    dataset = data.load(dataset_name, datasets_root)
+    if options.get("pool") and not dataset.is_graph_task:
+        pytest.skip("graph-level module needs a graph dataset")
+    x, edge_index, shuffled, batch = _tensors(dataset)
+    torch.manual_seed(1)
+    model = module_class(dataset.num_features, dataset.num_classes)
+    _randomise_norms(model)
+    model.eval()
+    ours = from_pyg(model, **options)
+    with torch.no_grad():
+        expected, actual = model(x, shuffled, batch), ours(x, edge_index, batch)
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_unsupported_layers_are_named():
+    class Cheb(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = pyg_nn.ChebConv(4, 4, K=2)
+
+    with pytest.raises(UnsupportedLayerError, match="ChebConv"):
+        from_pyg(Cheb())
+    with pytest.raises(UnsupportedLayerError, match="PNA is not supported"):
+        from_pyg(pyg_nn.models.PNA(4, 8, 2, aggregators=["mean"], scalers=["identity"],
+                                   deg=torch.ones(3)))
+    with pytest.raises(UnsupportedLayerError, match="jumping knowledge"):
+        from_pyg(pyg_nn.models.GCN(4, 8, 2, 3, jk="cat"))
+    with pytest.raises(UnsupportedLayerError, match="GATv2Conv"):
+        from_pyg(pyg_nn.models.GAT(4, 8, 2, 3, v2=True))
+    with pytest.raises(UnsupportedLayerError, match="LayerNorm"):
+        from_pyg(pyg_nn.models.GCN(4, 8, 3, 3, norm="layer_norm"))
+
+    class Mixed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = pyg_nn.GCNConv(4, 8), pyg_nn.SAGEConv(8, 3)
+
+    with pytest.raises(UnsupportedLayerError, match="mixes convolution types"):
+        from_pyg(Mixed())
+
+    class WithLSTM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = pyg_nn.GCNConv(4, 8)
+            self.rnn = torch.nn.LSTM(8, 8)
+
+    with pytest.raises(UnsupportedLayerError, match="rnn: unsupported layer LSTM"):
+        from_pyg(WithLSTM())
