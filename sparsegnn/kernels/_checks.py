@@ -1,0 +1,62 @@
+"""Argument checks shared by the kernel wrappers: run before any native code sees an array."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sparse import SparseFormatError, check_csr
+
+__all__ = ["FLOAT_DTYPES", "check_dense", "check_values", "check_vector", "check_csr",
+           "activation_code", "KernelArgumentError"]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class KernelArgumentError(SparseFormatError):
+    """A kernel was given an array of the wrong shape, dtype or range."""
+
+
+def check_dense(x, name: str, ndim: int = 2, rows: int | None = None) -> np.ndarray:
+    """A C-contiguous float32/float64 array of ``ndim`` dimensions (copied only if needed)."""
+    x = np.asarray(x)
+    if x.dtype not in FLOAT_DTYPES:
+        raise KernelArgumentError(f"{name} must be float32 or float64, got {x.dtype}")
+    if x.ndim != ndim:
+        raise KernelArgumentError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    if rows is not None and x.shape[0] != rows:
+        raise KernelArgumentError(f"{name} must have {rows} rows, got {x.shape[0]}")
+    return np.ascontiguousarray(x)
+
+
+def check_values(data, nnz: int, dtype, name: str = "values") -> np.ndarray:
+    """Edge or weight values as a contiguous array of ``dtype``, or an empty one for None."""
+    if data is None:
+        return np.empty(0, dtype=dtype)
+    data = np.asarray(data)
+    if data.shape != (nnz,):
+        raise KernelArgumentError(f"{name} must have shape ({nnz},), got {data.shape}")
+    if data.dtype.kind not in "fiub":
+        raise KernelArgumentError(f"{name} must be numeric, got {data.dtype}")
+    return np.ascontiguousarray(data, dtype=dtype)
+
+
+def check_vector(vector, length: int, dtype, name: str) -> np.ndarray:
+    if vector is None:
+        return np.empty(0, dtype=dtype)
+    vector = np.asarray(vector)
+    if vector.shape != (length,):
+        raise KernelArgumentError(f"{name} must have shape ({length},), got {vector.shape}")
+    return np.ascontiguousarray(vector, dtype=dtype)
+
+
+def activation_code(name: str | None, codes: dict) -> int:
+    name = name or "identity"
+    if name not in codes:
+        raise KernelArgumentError(f"activation must be one of {sorted(codes)}, got {name!r}")
+    return codes[name]
+
+
+def check_graph_csr(indptr, indices, num_rows: int, num_cols: int, name: str):
+    indptr, indices, _ = check_csr(indptr, indices, num_rows, num_cols, name=name,
+                                   error=KernelArgumentError)
+    return indptr, indices

@@ -1,0 +1,52 @@
+"""Dense activations times a CSR weight matrix (unstructured-pruned linear layers)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._checks import (KernelArgumentError, activation_code, check_dense, check_graph_csr,
+                      check_values, check_vector)
+from ._config import ACTIVATIONS, FASTMATH
+from ._epilogue import finish_row
+from ._parallel import run_row_chunks
+
+__all__ = ["dense_csr_matmul"]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _dense_csr_rows(x, indptr, indices, values, out, epilogue, start, end):
+    """Rows ``start..end`` of ``x @ M`` for CSR ``M``; zero activations are skipped, which
+    pays after ReLU."""
+    bias, has_bias, code, slope = epilogue
+    for row in range(start, end):
+        for k in range(x.shape[1]):
+            activation = x[row, k]
+            if activation != 0:
+                for e in range(indptr[k], indptr[k + 1]):
+                    out[row, indices[e]] += activation * values[e]
+        finish_row(out, row, bias, has_bias, code, slope)
+
+
+def dense_csr_matmul(x, indptr, indices, values, *, num_cols: int, bias=None,
+                     activation: str | None = None, negative_slope: float = 0.01,
+                     threads: int | None = None) -> np.ndarray:
+    """``act(x @ M + bias)`` where ``M`` is CSR of shape ``(x.shape[1], num_cols)``.
+
+    For a pruned ``torch.nn.Linear`` with weight ``W (out, in)``, ``M`` is ``W.T`` in CSR.
+    Shapes: ``x (N, in)``, ``indptr (in + 1,)``, ``values (nnz,)`` -> ``(N, num_cols)``.
+    """
+    x = check_dense(x, "x")
+    indptr, indices = check_graph_csr(indptr, indices, x.shape[1], num_cols, "weight")
+    if values is None:
+        raise KernelArgumentError("values of the weight matrix are required")
+    values = check_values(values, indices.shape[0], x.dtype)
+    bias_array = check_vector(bias, num_cols, x.dtype, "bias")
+    epilogue = (bias_array, bias is not None, activation_code(activation, ACTIVATIONS),
+                float(negative_slope))
+    out = np.zeros((x.shape[0], num_cols), dtype=x.dtype)
+    # Every output row costs about nnz(M): balance by rows (a uniform pseudo-indptr).
+    uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
+    run_row_chunks(lambda s, e: _dense_csr_rows(x, indptr, indices, values, out, epilogue, s, e),
+                   uniform, x.shape[0] * max(indices.shape[0], 1), threads)
+    return out
