@@ -229,12 +229,14 @@ class Graph:
     def gcn_norm(self, add_self_loops: bool = True, improved: bool = False) -> Graph:
         """Weights ``D^-1/2 (A + I) D^-1/2`` as PyG's ``gcn_norm`` computes them.
 
-        Self loops as ``add_self_loops(remaining=True)`` (fill 2 when ``improved``); the degree is the
-        weighted in-degree; nodes of degree 0 get weight 0 instead of inf.
+        Self loops as ``add_self_loops(remaining=True)``; the degree is the weighted in-degree;
+        nodes of degree 0 get weight 0 instead of inf. New loops weigh 2 when ``improved`` and the
+        graph is weighted: like PyG, ``improved`` has no effect on an unweighted graph.
         """
-        graph = self.add_self_loops(2.0 if improved else 1.0, remaining=True) if add_self_loops else self
+        fill = 2.0 if improved and self.edge_weight is not None else 1.0
+        graph = self.add_self_loops(fill, remaining=True) if add_self_loops else self
         weight = graph.weights(np.float64)
-        degree = np.bincount(graph.dst, weights=weight, minlength=graph.num_nodes)
+        degree = np.bincount(graph.dst, weights=weight, minlength=graph.num_nodes).astype(np.float64)
         inv_sqrt = np.divide(1.0, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
         normalized = inv_sqrt[graph.indices] * weight * inv_sqrt[graph.dst]
         return Graph(graph.indptr, graph.indices, graph.num_nodes, normalized.astype(np.float32))

@@ -23,3 +23,46 @@ def scipy_adjacency(edge_index: np.ndarray, num_nodes: int, weights=None) -> sp.
     edge_index = np.asarray(edge_index, dtype=np.int64)
     values = np.ones(edge_index.shape[1]) if weights is None else np.asarray(weights, np.float64)
     return sp.csr_matrix((values, (edge_index[1], edge_index[0])), shape=(num_nodes, num_nodes))
+
+
+def spmm_reference(indptr, indices, values, x, num_rows, reduce="sum"):
+    """Dense-numpy ``reduce_{e in row} values[e] * x[indices[e]]``; empty rows give 0."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros((num_rows, x.shape[1]))
+    for row in range(num_rows):
+        entries = np.arange(indptr[row], indptr[row + 1])
+        if entries.size == 0:
+            continue
+        weights = np.ones(entries.size) if values is None else np.asarray(values, np.float64)[entries]
+        messages = weights[:, None] * x[np.asarray(indices)[entries]]
+        out[row] = {"sum": messages.sum(0), "mean": messages.mean(0), "max": messages.max(0)}[reduce]
+    return out
+
+
+def gat_reference(indptr, indices, score_src, score_dst, x, slope):
+    """Per-row softmax attention and aggregation in float64. Returns ``(alpha, out)``."""
+    num_rows = indptr.shape[0] - 1
+    heads = score_src.shape[1]
+    alpha = np.zeros((indices.shape[0], heads))
+    out = np.zeros((num_rows, heads, x.shape[2]))
+    for row in range(num_rows):
+        entries = np.arange(indptr[row], indptr[row + 1])
+        if entries.size == 0:
+            continue
+        scores = score_src[indices[entries]].astype(np.float64) + score_dst[row].astype(np.float64)
+        scores = np.where(scores > 0, scores, slope * scores)
+        weights = np.exp(scores - scores.max(axis=0))
+        weights /= weights.sum(axis=0)
+        alpha[entries] = weights
+        out[row] = np.einsum("eh,ehc->hc", weights, x[indices[entries]].astype(np.float64))
+    return alpha, out
+
+
+ACTIVATION_REFERENCES = {
+    "identity": lambda v: v,
+    "relu": lambda v: np.maximum(v, 0),
+    "elu": lambda v: np.where(v > 0, v, np.expm1(v)),
+    "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v),
+    "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+    "tanh": np.tanh,
+}

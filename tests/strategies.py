@@ -29,3 +29,32 @@ def weighted_edge_lists(draw, **kwargs):
     weights = draw(st.lists(st.floats(0.1, 4.0), min_size=edge_index.shape[1],
                             max_size=edge_index.shape[1]))
     return edge_index, num_nodes, np.array(weights, dtype=draw(float_dtypes))
+
+
+@st.composite
+def csr_graphs(draw, max_rows: int = 10, max_cols: int = 10, max_nnz: int = 40, square=False):
+    """``(indptr, indices, num_rows, num_cols)``: empty rows, duplicates and int32/int64 ids."""
+    num_rows = draw(st.integers(0, max_rows))
+    num_cols = num_rows if square else draw(st.integers(1, max_cols))
+    if square and num_cols == 0:
+        num_cols = 0
+    dtype = draw(index_dtypes)
+    if num_rows == 0 or num_cols == 0:
+        return np.zeros(num_rows + 1, dtype), np.zeros(0, dtype), num_rows, num_cols
+    nnz = draw(st.integers(0, max_nnz))
+    rows = np.sort(np.array(draw(st.lists(st.integers(0, num_rows - 1), min_size=nnz,
+                                          max_size=nnz)), dtype=np.int64))
+    cols = np.array(draw(st.lists(st.integers(0, num_cols - 1), min_size=nnz, max_size=nnz)),
+                    dtype=dtype)
+    indptr = np.zeros(num_rows + 1, dtype=dtype)
+    np.cumsum(np.bincount(rows, minlength=num_rows), out=indptr[1:])
+    return indptr, cols, num_rows, num_cols
+
+
+def dense(rng_seed: int, shape, dtype, contiguous: bool = True):
+    """Reproducible random values; non-contiguous (a strided view) when asked."""
+    rng = np.random.default_rng(rng_seed)
+    if contiguous:
+        return rng.standard_normal(shape).astype(dtype)
+    wide = rng.standard_normal((shape[0], shape[1] * 2) if len(shape) == 2 else shape).astype(dtype)
+    return wide[:, ::2] if len(shape) == 2 else wide

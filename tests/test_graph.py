@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from hypothesis import given
+from hypothesis import strategies as st
 
 from sparsegnn.graph import Graph, GraphError, batch_graphs
 
@@ -59,16 +60,18 @@ def test_symmetrize_gives_the_union_of_both_directions(edges):
     assert graph.num_edges == int(expected.sum())
 
 
-@given(edges=weighted_edge_lists(allow_empty_graph=False))
-def test_gcn_norm_matches_pyg(edges):
+@given(edges=weighted_edge_lists(allow_empty_graph=False), weighted=st.booleans(),
+       improved=st.booleans())
+def test_gcn_norm_matches_pyg(edges, weighted, improved):
     from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
     edge_index, num_nodes, weights = edges
-    graph = Graph.from_edge_index(edge_index, num_nodes, weights.astype(np.float32))
-    normalized = graph.gcn_norm()
+    weights = weights.astype(np.float32) if weighted else None
+    graph = Graph.from_edge_index(edge_index, num_nodes, weights)
+    normalized = graph.gcn_norm(improved=improved)
     pyg_index, pyg_weight = gcn_norm(torch.from_numpy(edge_index.astype(np.int64)),
-                                     torch.from_numpy(weights.astype(np.float32)), num_nodes,
-                                     add_self_loops=True)
+                                     None if weights is None else torch.from_numpy(weights),
+                                     num_nodes, improved=improved, add_self_loops=True)
     expected = scipy_adjacency(pyg_index.numpy(), num_nodes, pyg_weight.numpy()).toarray()
     actual = scipy_adjacency(normalized.edge_index, num_nodes, normalized.edge_weight).toarray()
     assert_matches(actual, expected, atol=1e-5)

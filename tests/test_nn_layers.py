@@ -33,10 +33,16 @@ def _inputs(edges, channels=5, seed=0):
 @settings(max_examples=25)
 def test_gcn_conv_matches_pyg(edges):
     x, graph, edge_index = _inputs(edges)
-    theirs = pyg_nn.GCNConv(5, 3)
-    ours = GCNConv(5, 3)
-    _copy(ours, theirs)
-    torch.testing.assert_close(ours(x, graph), theirs(x, edge_index), atol=1e-5, rtol=1e-5)
+    for improved in (False, True):
+        theirs = pyg_nn.GCNConv(5, 3, improved=improved)
+        ours = GCNConv(5, 3, improved=improved)
+        _copy(ours, theirs)
+        torch.testing.assert_close(ours(x, graph), theirs(x, edge_index), atol=1e-5, rtol=1e-5)
+        weights = torch.rand(edge_index.shape[1]) + 0.5
+        weighted = TorchGraph(graph.src, graph.dst, graph.num_nodes)
+        order = torch.from_numpy(np.lexsort((edges[0][0], edges[0][1])))
+        torch.testing.assert_close(ours(x, weighted, weights[order]),
+                                   theirs(x, edge_index, weights), atol=1e-5, rtol=1e-5)
 
 
 @given(edges=edge_lists(allow_empty_graph=False))

@@ -101,7 +101,8 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
     """GCN weights ``D^-1/2 (A + I) D^-1/2`` on a destination-row CSR graph.
 
     Every node ends with exactly one self loop (an existing loop keeps its weight; new ones
-    weigh 1, or 2 when ``improved``); the degree is the weighted in-degree; sources stay sorted.
+    weigh 1, or 2 when ``improved`` and ``values`` are given: as PyG, ``improved`` does not
+    change an unweighted graph); the degree is the weighted in-degree; sources stay sorted.
     Returns ``(indptr, indices, weights)`` with float64 weights.
     """
     indptr, indices = check_graph_csr(indptr, indices, num_nodes, num_nodes, "graph")
@@ -110,6 +111,7 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
     out_indptr = np.zeros(num_nodes + 1, dtype=np.int64)
     out_indices = np.empty(kept + num_nodes, dtype=np.int64)
     out_values = np.empty(kept + num_nodes, dtype=np.float64)
-    _gcn_norm(indptr, indices, values, values.shape[0] > 0, 2.0 if improved else 1.0,
+    weighted = values.shape[0] > 0
+    _gcn_norm(indptr, indices, values, weighted, 2.0 if improved and weighted else 1.0,
               out_indptr, out_indices, out_values)
     return out_indptr, out_indices, out_values

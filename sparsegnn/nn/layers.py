@@ -79,7 +79,9 @@ def gcn_normalize(graph: TorchGraph, edge_weight: Tensor | None, add_self_loops:
     def build(weight):
         target = graph
         if add_self_loops:
-            target, weight = with_self_loops(graph, weight, 2.0 if improved else 1.0)
+            # As PyG: `improved` only changes new loops of weighted graphs.
+            fill = 2.0 if improved and weight is not None else 1.0
+            target, weight = with_self_loops(graph, weight, fill)
         if weight is None:
             weight = torch.ones(target.num_edges)
         degree = weight.new_zeros(target.num_nodes).index_add_(0, target.dst, weight)

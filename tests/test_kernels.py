@@ -1,0 +1,222 @@
+"""Every kernel against an obviously correct reference (scipy / dense numpy), driven by
+hypothesis over empty graphs, empty rows, duplicates, self loops, int32/int64 ids,
+float32/float64 and non-contiguous inputs; plus the wrappers' argument checks."""
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sparsegnn.graph import Graph
+from sparsegnn.kernels import (KernelArgumentError, coo_to_csr, csr_dense_matmul,
+                               dense_csr_matmul, edge_softmax, gat_aggregate, gcn_norm_csr,
+                               segment_pool, set_num_threads, spmm_csr)
+from sparsegnn.kernels._parallel import row_chunks
+
+from .reference import (ACTIVATION_REFERENCES, assert_matches, gat_reference, spmm_reference)
+from .strategies import csr_graphs, dense, edge_lists, float_dtypes
+
+TOL = {np.float32: 1e-4, np.float64: 1e-10}
+
+
+@given(g=csr_graphs(), width=st.integers(1, 9), dtype=float_dtypes, weighted=st.booleans(),
+       reduce=st.sampled_from(["sum", "mean", "max"]), contiguous=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_spmm_matches_reference(g, width, dtype, weighted, reduce, contiguous, seed):
+    indptr, indices, num_rows, num_cols = g
+    x = dense(seed, (num_cols, width), dtype, contiguous)
+    values = dense(seed + 1, (indices.shape[0],), dtype) if weighted else None
+    out = spmm_csr(indptr, indices, values, x, num_rows=num_rows, reduce=reduce)
+    assert out.dtype == dtype
+    assert_matches(out, spmm_reference(indptr, indices, values, x, num_rows, reduce).astype(dtype),
+                   atol=TOL[dtype])
+
+
+@given(g=csr_graphs(), dtype=float_dtypes, seed=st.integers(0, 1000))
+def test_spmm_sum_matches_scipy(g, dtype, seed):
+    indptr, indices, num_rows, num_cols = g
+    x = dense(seed, (num_cols, 4), dtype)
+    values = dense(seed + 1, (indices.shape[0],), dtype)
+    matrix = sp.csr_matrix((values, indices, indptr), shape=(num_rows, num_cols))
+    assert_matches(spmm_csr(indptr, indices, values, x, num_rows=num_rows), matrix @ x,
+                   atol=TOL[dtype])
+    assert_matches(csr_dense_matmul(indptr, indices, values, x, num_rows=num_rows), matrix @ x,
+                   atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_REFERENCES))
+def test_fused_bias_and_activation(activation, rng):
+    indptr, indices = np.array([0, 2, 2, 5]), np.array([0, 1, 1, 2, 0])
+    x = rng.standard_normal((3, 6)).astype(np.float32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    out = spmm_csr(indptr, indices, None, x, num_rows=3, bias=bias, activation=activation)
+    plain = spmm_reference(indptr, indices, None, x, 3) + bias
+    assert_matches(out, ACTIVATION_REFERENCES[activation](plain).astype(np.float32), atol=1e-5)
+
+
+@given(g=csr_graphs(), rows=st.integers(0, 7), dtype=float_dtypes, sparse_input=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_dense_times_csr_weight_matches_numpy(g, rows, dtype, sparse_input, seed):
+    indptr, indices, num_in, num_out = g
+    x = dense(seed, (rows, num_in), dtype)
+    if sparse_input:
+        x[np.abs(x) < 0.8] = 0  # ReLU-like zeros are skipped by the kernel
+    values = dense(seed + 1, (indices.shape[0],), dtype)
+    weight = sp.csr_matrix((values, indices, indptr), shape=(num_in, num_out)).toarray()
+    assert_matches(dense_csr_matmul(x, indptr, indices, values, num_cols=num_out), x @ weight,
+                   atol=TOL[dtype])
+
+
+@given(g=csr_graphs(), heads=st.integers(1, 3), channels=st.integers(1, 4), dtype=float_dtypes,
+       seed=st.integers(0, 1000))
+def test_gat_softmax_and_aggregation_match_reference(g, heads, channels, dtype, seed):
+    indptr, indices, num_rows, num_cols = g
+    score_src = dense(seed, (num_cols, heads), dtype) * 3
+    score_dst = dense(seed + 1, (num_rows, heads), dtype) * 3
+    x = dense(seed + 2, (num_cols, heads * channels), dtype).reshape(num_cols, heads, channels)
+    alpha, expected = gat_reference(indptr, indices, score_src, score_dst, x, 0.2)
+    assert_matches(edge_softmax(indptr, indices, score_src, score_dst),
+                   alpha.astype(dtype), atol=TOL[dtype])
+    assert_matches(gat_aggregate(indptr, indices, score_src, score_dst, x),
+                   expected.astype(dtype), atol=TOL[dtype])
+
+
+def test_gat_matches_torch_layer(rng):
+    """The fused kernel computes what the torch GATConv computes (self loops included)."""
+    import torch
+
+    from sparsegnn.nn import TorchGraph
+    from sparsegnn.nn.layers import GATConv
+
+    graph = Graph.from_edge_index(rng.integers(0, 30, (2, 120)), 30)
+    looped = graph.add_self_loops(remaining=True)
+    torch.manual_seed(0)
+    layer = GATConv(8, 4, heads=3).eval()
+    x = torch.randn(30, 8)
+    with torch.no_grad():
+        expected = layer(x, TorchGraph.from_graph(graph)).numpy()
+        projected = layer.lin(x).view(30, 3, 4)
+        score_src = (projected * layer.att_src).sum(-1).numpy()
+        score_dst = (projected * layer.att_dst).sum(-1).numpy()
+    out = gat_aggregate(looped.indptr, looped.indices, score_src, score_dst, projected.numpy())
+    assert_matches(out.reshape(30, 12) + layer.bias.detach().numpy(), expected, atol=1e-5)
+
+
+@given(sizes=st.lists(st.integers(0, 5), max_size=6), width=st.integers(1, 4),
+       reduce=st.sampled_from(["sum", "mean", "max"]), dtype=float_dtypes,
+       seed=st.integers(0, 1000))
+def test_segment_pool_matches_reference(sizes, width, reduce, dtype, seed):
+    x = dense(seed, (sum(sizes), width), dtype)
+    batch = np.repeat(np.arange(len(sizes)), sizes)
+    out = segment_pool(x, batch, reduce=reduce, num_segments=len(sizes))
+    expected = np.zeros((len(sizes), width))
+    start = 0
+    for i, size in enumerate(sizes):
+        if size:
+            block = x[start:start + size]
+            expected[i] = {"sum": block.sum(0), "mean": block.mean(0), "max": block.max(0)}[reduce]
+        start += size
+    assert_matches(out, expected.astype(dtype), atol=TOL[dtype])
+
+
+@given(edges=edge_lists())
+def test_coo_to_csr_matches_graph(edges):
+    edge_index, num_nodes = edges
+    values = np.arange(edge_index.shape[1], dtype=np.float32)
+    indptr, indices, permuted = coo_to_csr(edge_index[0], edge_index[1], num_nodes, values)
+    graph = Graph.from_edge_index(edge_index, num_nodes, values)
+    np.testing.assert_array_equal(indptr, graph.indptr)
+    np.testing.assert_array_equal(indices, graph.indices)
+    np.testing.assert_array_equal(permuted, graph.edge_weight)  # stable within equal edges
+
+
+@given(edges=edge_lists(), weighted=st.booleans(), improved=st.booleans())
+def test_gcn_norm_matches_graph_gcn_norm(edges, weighted, improved):
+    edge_index, num_nodes = edges
+    weights = (np.arange(edge_index.shape[1]) % 3 + 1).astype(np.float64) if weighted else None
+    graph = Graph.from_edge_index(edge_index, num_nodes, weights)
+    expected = graph.gcn_norm(improved=improved)
+    indptr, indices, values = gcn_norm_csr(graph.indptr, graph.indices, graph.edge_weight,
+                                           num_nodes=num_nodes, improved=improved)
+    dense_expected = sp.csr_matrix((expected.weights(np.float64), expected.indices,
+                                    expected.indptr), shape=(num_nodes,) * 2).toarray()
+    dense_actual = sp.csr_matrix((values, indices, indptr), shape=(num_nodes,) * 2).toarray()
+    assert_matches(dense_actual, dense_expected, atol=1e-6)
+    assert np.all([np.all(np.diff(indices[indptr[r]:indptr[r + 1]]) >= 0)
+                   for r in range(num_nodes)])
+
+
+def test_row_chunks_cover_every_row_and_balance_entries():
+    degrees = np.array([1000] + [1] * 999)  # one hub row: a power-law worst case
+    indptr = np.concatenate([[0], np.cumsum(degrees)])
+    chunks = row_chunks(indptr, 4)
+    assert chunks[0][0] == 0 and chunks[-1][1] == 1000
+    assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:]))
+    assert chunks[0] == (0, 1)  # the hub gets a chunk of its own
+
+
+def test_parallel_and_serial_results_agree(rng):
+    num_rows = 3000
+    graph = Graph.from_edge_index(rng.integers(0, num_rows, (2, 60000)), num_rows)
+    x = rng.standard_normal((num_rows, 32)).astype(np.float32)
+    set_num_threads(1)
+    try:
+        serial = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=num_rows)
+    finally:
+        set_num_threads(None)
+    parallel = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=num_rows, threads=4)
+    np.testing.assert_array_equal(parallel, serial)
+
+
+def test_concurrent_calls_from_python_threads(rng):
+    graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 40000)), 2000)
+    x = rng.standard_normal((2000, 64)).astype(np.float32)
+    expected = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                results.append(spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000,
+                                        threads=2))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 20
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: spmm_csr([0, 1], [5], None, np.ones((2, 2), np.float32), num_rows=1), "must be < 2"),
+    (lambda: spmm_csr([0, 1], [-1], None, np.ones((2, 2), np.float32), num_rows=1), "non-negative"),
+    (lambda: spmm_csr([0, 1, 3], [0], None, np.ones((2, 2), np.float32), num_rows=2),
+     "indptr\\[-1\\]"),
+    (lambda: spmm_csr([0, 1], [0], None, np.ones((2, 2), np.int64), num_rows=1), "float32 or"),
+    (lambda: spmm_csr([0, 1], [0], None, np.ones(2, np.float32), num_rows=1), "2-D"),
+    (lambda: spmm_csr([0, 1], [0], [1.0, 2.0], np.ones((2, 2), np.float32), num_rows=1),
+     "values must have shape"),
+    (lambda: spmm_csr([0, 1], [0], None, np.ones((2, 2), np.float32), num_rows=1, reduce="min"),
+     "reduce must be"),
+    (lambda: spmm_csr([0, 1], [0], None, np.ones((2, 2), np.float32), num_rows=1,
+                      activation="swish"), "activation must be"),
+    (lambda: spmm_csr([0, 1], [0], None, np.ones((2, 2), np.float32), num_rows=1,
+                      bias=np.ones(3)), "bias must have shape"),
+    (lambda: dense_csr_matmul(np.ones((2, 3), np.float32), [0, 1, 1], [0], [1.0], num_cols=2),
+     "num_rows \\+ 1"),
+    (lambda: gat_aggregate([0, 1], [0], np.ones((1, 2), np.float32), np.ones((1, 2), np.float64),
+                           np.ones((1, 2, 3), np.float32)), "agree on heads and dtype"),
+    (lambda: segment_pool(np.ones((3, 2), np.float32), np.array([1, 0, 1])), "sorted"),
+    (lambda: coo_to_csr(np.array([0, 4]), np.array([1, 0]), 3), "node ids must lie"),
+])
+def test_bad_arguments_raise_before_native_code(call, message):
+    with pytest.raises(KernelArgumentError, match=message):
+        call()
