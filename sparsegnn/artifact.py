@@ -1,0 +1,247 @@
+"""The ``.sgnn`` artifact: one safetensors-compatible file holding an IR model (numpy only).
+
+Layout (see ``docs/artifact-format.md``): an 8-byte little-endian header length, a JSON header
+(safetensors' tensor table plus ``__metadata__.sparsegnn``, the manifest as a JSON string),
+padded with spaces to a 64-byte boundary, then the tensors back to back, largest item size
+first so that every tensor starts aligned to its item size. Loading maps the file and returns
+read-only views: nothing is copied and nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from ._fileio import atomic_path
+from .ir import FORMAT_VERSION, OPS, STORED_GRAPH, Model, Node, matrix_shape
+from .sparse import check_csr
+
+__all__ = ["ArtifactError", "save_artifact", "load_artifact", "FORMAT", "MAX_HEADER_BYTES"]
+
+FORMAT = "sparsegnn.artifact"
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+ALIGNMENT = 64
+DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
+          "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+CODES = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+class ArtifactError(ValueError):
+    """The file is not a valid sparsegnn artifact; the message says what was expected and found."""
+
+
+# ----------------------------------------------------------------------------- writing
+def save_artifact(model: Model, path: str | os.PathLike) -> Path:
+    """Validate ``model`` and write it to ``path`` atomically."""
+    model.validate()
+    tensors = {name: np.ascontiguousarray(array) for name, array in model.tensors.items()}
+    for name, array in tensors.items():
+        if array.dtype not in CODES:
+            raise ArtifactError(f"tensor {name!r} has unsupported dtype {array.dtype}")
+    order = sorted(tensors, key=lambda n: (-tensors[n].dtype.itemsize, n))
+    table, offset = {}, 0
+    for name in order:
+        array = tensors[name]
+        table[name] = {"dtype": CODES[array.dtype], "shape": list(array.shape),
+                       "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    manifest = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "producer": f"sparsegnn {__version__}",
+        "inputs": model.inputs, "outputs": model.outputs,
+        "nodes": [node.to_json() for node in model.nodes], "metadata": model.metadata,
+        "tensors": {name: {"dtype": str(tensors[name].dtype), "shape": list(tensors[name].shape),
+                           "sha256": hashlib.sha256(tensors[name].tobytes()).hexdigest()}
+                    for name in order},
+    }
+    table["__metadata__"] = {"sparsegnn": json.dumps(manifest, separators=(",", ":"))}
+    header = json.dumps(table, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-(8 + len(header)) % ALIGNMENT)
+    path = Path(path)
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        handle.write(len(header).to_bytes(8, "little"))
+        handle.write(header)
+        for name in order:
+            handle.write(tensors[name].tobytes())
+    return path
+
+
+# ----------------------------------------------------------------------------- reading
+def _fail(path, message: str):
+    raise ArtifactError(f"{path}: {message}")
+
+
+def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
+    if data.shape[0] < 8:
+        _fail(path, f"file is {data.shape[0]} bytes, too short for a header length")
+    length = int.from_bytes(data[:8].tobytes(), "little")
+    if length > MAX_HEADER_BYTES or 8 + length > data.shape[0]:
+        _fail(path, f"header length {length} does not fit the {data.shape[0]}-byte file")
+    try:
+        table = json.loads(data[8 : 8 + length].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(path, f"header is not valid JSON ({exc})")
+    if not isinstance(table, dict):
+        _fail(path, "header must be a JSON object")
+    return table, 8 + length
+
+
+def _read_manifest(path: Path, table: dict) -> dict:
+    metadata = table.get("__metadata__")
+    if not isinstance(metadata, dict) or "sparsegnn" not in metadata:
+        _fail(path, "expected a sparsegnn manifest in __metadata__, found none "
+                    "(is this a plain safetensors file?)")
+    try:
+        manifest = json.loads(metadata["sparsegnn"])
+    except (TypeError, json.JSONDecodeError) as exc:
+        _fail(path, f"manifest is not valid JSON ({exc})")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        _fail(path, f"expected format {FORMAT!r}, found {manifest.get('format')!r}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        _fail(path, f"format version {manifest.get('format_version')!r} is not supported "
+                    f"(this sparsegnn reads version {FORMAT_VERSION})")
+    for key, kind in (("inputs", list), ("outputs", list), ("nodes", list), ("tensors", dict),
+                      ("metadata", dict)):
+        if not isinstance(manifest.get(key), kind):
+            _fail(path, f"manifest field {key!r} must be a {kind.__name__}")
+    return manifest
+
+
+def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
+                  start: int) -> dict[str, np.ndarray]:
+    buffer_size = data.shape[0] - start
+    tensors = {}
+    for name, declared in manifest["tensors"].items():
+        entry = table.get(name)
+        if not isinstance(entry, dict):
+            _fail(path, f"tensor {name!r} is listed in the manifest but not in the file")
+        dtype = DTYPES.get(entry.get("dtype"))
+        if dtype is None or str(np.dtype(dtype)) != declared.get("dtype"):
+            _fail(path, f"tensor {name!r}: dtype {entry.get('dtype')!r} in the file, "
+                        f"{declared.get('dtype')!r} in the manifest")
+        shape = entry.get("shape")
+        if not isinstance(shape, list) or shape != declared.get("shape") or \
+                not all(isinstance(s, int) and s >= 0 for s in shape):
+            _fail(path, f"tensor {name!r}: shape {shape} in the file, {declared.get('shape')} "
+                        f"in the manifest")
+        offsets = entry.get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int)
+                                                                        for o in offsets)):
+            _fail(path, f"tensor {name!r}: malformed data_offsets {offsets!r}")
+        begin, end = offsets
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if not 0 <= begin <= end <= buffer_size or end - begin != count * np.dtype(dtype).itemsize:
+            _fail(path, f"tensor {name!r}: declares {count} x {np.dtype(dtype).itemsize} bytes at "
+                        f"[{begin}, {end}), the data section has {buffer_size} bytes")
+        raw = data[start + begin : start + end]
+        if hashlib.sha256(raw).hexdigest() != declared.get("sha256"):
+            _fail(path, f"tensor {name!r}: sha256 mismatch (the file is corrupt)")
+        array = raw.view(dtype).reshape(shape)
+        array.flags.writeable = False
+        tensors[name] = array
+    extra = set(table) - set(manifest["tensors"]) - {"__metadata__"}
+    if extra:
+        _fail(path, f"tensors {sorted(extra)} are in the file but not in the manifest")
+    return tensors
+
+
+def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> tuple[int, int]:
+    try:
+        rows, cols = matrix_shape(matrix)
+    except (KeyError, TypeError, ValueError, IndexError):
+        _fail(path, f"{where}: matrix needs a [rows, cols] shape")
+    if matrix["format"] == "dense":
+        array = tensors[matrix["tensor"]]
+        if array.shape != (rows, cols) or array.dtype.kind != "f":
+            _fail(path, f"{where}: dense weight must be float ({rows}, {cols}), found "
+                        f"{array.dtype} {array.shape}")
+    else:
+        values = tensors[matrix["values"]]
+        if values.dtype.kind != "f":
+            _fail(path, f"{where}: CSR values must be float, found {values.dtype}")
+        try:
+            check_csr(tensors[matrix["indptr"]], tensors[matrix["indices"]], rows, cols, values,
+                      name=where, error=ArtifactError)
+        except ArtifactError as exc:
+            _fail(path, str(exc))
+    return rows, cols
+
+
+def _check_semantics(path: Path, model: Model) -> None:
+    """Tensor shapes that the ops rely on (CSR invariants, widths that must chain)."""
+    tensors = model.tensors
+    for index, node in enumerate(model.nodes):
+        where = f"node {index} ({node.op})"
+        schema = OPS[node.op]
+        widths = {}
+        for key in schema.matrices + schema.optional_matrices:
+            if node.attrs.get(key) is not None:
+                widths[key] = _check_matrix(path, f"{where} {key}", node.attrs[key], tensors)
+        out = next(iter(widths.values()))[1] if widths else None
+        if node.op == "gat_conv" and not node.attrs.get("concat", True):
+            out = int(node.attrs.get("channels", 0))  # averaged heads: bias is per channel
+        for key in ("bias", "scale", "shift"):
+            name = node.attrs.get(key)
+            if name is not None:
+                vector = tensors[name]
+                if vector.ndim != 1 or vector.dtype.kind != "f" or \
+                        (out is not None and vector.shape[0] != out):
+                    _fail(path, f"{where}: {key} must be a float vector of length {out}, found "
+                                f"{vector.dtype} {vector.shape}")
+        if node.op == "gat_conv":
+            heads, channels = int(node.attrs.get("heads", 0)), int(node.attrs.get("channels", 0))
+            if heads < 1 or channels < 1 or widths["weight"][1] != heads * channels:
+                _fail(path, f"{where}: heads x channels must equal the weight width "
+                            f"{widths['weight'][1]}")
+            for key in ("att_src", "att_dst"):
+                if tensors[node.attrs[key]].shape != (heads, channels):
+                    _fail(path, f"{where}: {key} must have shape ({heads}, {channels})")
+    if model.has_stored_graph:
+        indptr = tensors[f"{STORED_GRAPH}.indptr"]
+        num_nodes = indptr.shape[0] - 1
+        weight = tensors.get(f"{STORED_GRAPH}.weight")
+        try:
+            check_csr(indptr, tensors.get(f"{STORED_GRAPH}.indices", np.zeros(0, np.int64)),
+                      num_nodes, num_nodes, weight, name="stored graph", error=ArtifactError)
+        except ArtifactError as exc:
+            _fail(path, str(exc))
+
+
+def load_artifact(path: str | os.PathLike) -> Model:
+    """Map ``path`` and return its validated :class:`~sparsegnn.ir.Model` (read-only tensors).
+
+    Everything is checked before any compute: header and manifest, format version, every
+    tensor's dtype, shape, offsets and sha256, CSR invariants, known ops and versions, and that
+    every op input is produced earlier or fed by the caller. Raises :class:`ArtifactError`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such artifact file")
+    if path.stat().st_size == 0:
+        _fail(path, "file is empty")
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    table, start = _read_header(path, data)
+    manifest = _read_manifest(path, table)
+    tensors = _read_tensors(path, data, table, manifest, start)
+    try:
+        nodes = [Node(op=n["op"], inputs=list(n["inputs"]), outputs=list(n["outputs"]),
+                      attrs=dict(n.get("attrs", {})), version=int(n["version"]))
+                 for n in manifest["nodes"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        _fail(path, f"malformed node list ({exc})")
+    for spec in manifest["inputs"] + manifest["outputs"]:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            _fail(path, f"input/output specs must be objects with a name, found {spec!r}")
+    model = Model(nodes=nodes, tensors=tensors, inputs=manifest["inputs"],
+                  outputs=manifest["outputs"], metadata=manifest["metadata"])
+    try:
+        model.validate(error=ArtifactError)
+    except ArtifactError as exc:
+        _fail(path, str(exc))
+    _check_semantics(path, model)
+    model.metadata = dict(model.metadata, producer=manifest.get("producer"))
+    return model

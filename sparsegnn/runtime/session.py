@@ -1,0 +1,320 @@
+"""``Session``: load an artifact once, run it many times (numpy + numba only).
+
+Execution is a flat loop over the IR nodes. Each op picks its kernels from the stored weight
+format and the widths involved (e.g. transform-then-aggregate when the layer narrows the
+features, so the sparse product moves the fewer columns).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..artifact import load_artifact
+from ..graph import Graph, GraphError
+from ..ir import STORED_GRAPH, Model
+from ..kernels import (coo_to_csr, csr_dense_matmul, dense_csr_matmul, gat_aggregate, gcn_norm_csr,
+                       segment_pool, spmm_csr)
+from ..kernels._checks import KernelArgumentError
+from ..sparse import CSRMatrix, SparseFormatError
+
+__all__ = ["Session", "InputError", "TensorInfo"]
+
+
+class InputError(ValueError):
+    """An input given to ``Session.run`` has the wrong type, shape, dtype or values."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple
+
+
+_ACTIVATIONS = {
+    "identity": lambda v: v,
+    "relu": lambda v: np.maximum(v, 0, out=v),
+    "elu": lambda v: np.where(v > 0, v, np.expm1(np.minimum(v, 0))).astype(v.dtype),
+    "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v).astype(v.dtype),
+    "sigmoid": lambda v: (1 / (1 + np.exp(-v))).astype(v.dtype),
+    "tanh": np.tanh,
+}
+
+
+def _activate(values: np.ndarray, name: str) -> np.ndarray:
+    if name == "gelu":
+        from math import erf
+
+        return (0.5 * values * (1 + np.vectorize(erf)(values / np.sqrt(2)))).astype(values.dtype)
+    return _ACTIVATIONS[name](values)
+
+
+class _Graph:
+    """A CSR graph with per-run caches (GCN normalisation, self loops)."""
+
+    def __init__(self, indptr, indices, weight, num_nodes):
+        self.indptr, self.indices, self.weight, self.num_nodes = indptr, indices, weight, num_nodes
+        self.cache: dict = {}
+
+    def gcn(self, add_self_loops: bool, improved: bool):
+        key = ("gcn", add_self_loops, improved)
+        if key not in self.cache:
+            if add_self_loops:
+                indptr, indices, values = gcn_norm_csr(self.indptr, self.indices, self.weight,
+                                                       num_nodes=self.num_nodes, improved=improved)
+            else:
+                weight = np.ones(self.indices.shape[0]) if self.weight is None else self.weight
+                degree = np.zeros(self.num_nodes)
+                np.add.at(degree, np.repeat(np.arange(self.num_nodes), np.diff(self.indptr)), weight)
+                inv = np.divide(1.0, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
+                rows = np.repeat(np.arange(self.num_nodes), np.diff(self.indptr))
+                indptr, indices, values = self.indptr, self.indices, inv[self.indices] * weight * inv[rows]
+            self.cache[key] = (indptr, indices, values.astype(np.float32))
+        return self.cache[key]
+
+    def looped(self):
+        """One self loop per node, no weights (GAT's ``add_self_loops``)."""
+        if "looped" not in self.cache:
+            indptr, indices, _ = gcn_norm_csr(self.indptr, self.indices, None, num_nodes=self.num_nodes)
+            self.cache["looped"] = (indptr, indices)
+        return self.cache["looped"]
+
+
+class Session:
+    """Run a ``.sgnn`` artifact.
+
+    Parameters
+    ----------
+    path : str or path
+        The artifact; it is validated completely before anything runs.
+    num_threads : int, optional
+        Threads the kernels may use (default: every CPU available to the process).
+
+    Examples
+    --------
+    >>> sess = Session("model.sgnn")                        # doctest: +SKIP
+    >>> logits = sess.run(x, edge_index)                    # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+        self.path = str(path)
+        self.model: Model = load_artifact(path)
+        self.num_threads = num_threads
+        self._feature_width = int(self.model.inputs[0]["shape"][1])
+        self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
+        self._dense_weights: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._stored = None
+        if self.model.has_stored_graph:
+            tensors = self.model.tensors
+            indptr = tensors[f"{STORED_GRAPH}.indptr"]
+            self._stored = _Graph(indptr, tensors[f"{STORED_GRAPH}.indices"],
+                                  tensors.get(f"{STORED_GRAPH}.weight"), indptr.shape[0] - 1)
+
+    # ----------------------------------------------------------------------------- metadata
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        return [TensorInfo(s["name"], s["dtype"], tuple(s["shape"])) for s in self.model.inputs]
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        return [TensorInfo(s["name"], s["dtype"], tuple(s["shape"])) for s in self.model.outputs]
+
+    @property
+    def metadata(self) -> dict:
+        return self.model.metadata
+
+    # ----------------------------------------------------------------------------- inputs
+    def _features(self, x):
+        if isinstance(x, CSRMatrix):
+            features = x
+        elif hasattr(x, "tocsr"):
+            try:
+                features = CSRMatrix.from_scipy_like(x)
+            except SparseFormatError as exc:
+                raise InputError(f"x: {exc}") from None
+        else:
+            features = np.asarray(x)
+            if features.ndim != 2:
+                raise InputError(f"x must be 2-D (num_nodes, {self._feature_width}), got shape "
+                                 f"{features.shape}")
+            if features.dtype.kind not in "fiub":
+                raise InputError(f"x must be numeric, got dtype {features.dtype}")
+            features = np.ascontiguousarray(features, dtype=np.float32)
+            if not np.all(np.isfinite(features)):
+                raise InputError("x holds NaN or inf")
+        if features.shape[1] != self._feature_width:
+            raise InputError(f"x has {features.shape[1]} features, the model expects "
+                             f"{self._feature_width}")
+        if isinstance(features, CSRMatrix):
+            features = features.astype(np.float32)
+        return features
+
+    def _graph(self, graph, num_nodes: int) -> _Graph:
+        if graph is None:
+            if self._stored is None:
+                raise InputError("this model stores no graph: pass one (edge_index, CSR arrays "
+                                 "or a sparsegnn Graph)")
+            if self._stored.num_nodes != num_nodes:
+                raise InputError(f"the stored graph has {self._stored.num_nodes} nodes, x has "
+                                 f"{num_nodes} rows")
+            return self._stored
+        try:
+            if isinstance(graph, Graph):
+                if graph.num_nodes != num_nodes:
+                    raise InputError(f"graph has {graph.num_nodes} nodes, x has {num_nodes} rows")
+                return _Graph(graph.indptr, graph.indices, graph.edge_weight, num_nodes)
+            if isinstance(graph, tuple):
+                if len(graph) not in (2, 3):
+                    raise InputError("a CSR graph is (indptr, indices) or (indptr, indices, weights)")
+                checked = Graph(graph[0], graph[1], num_nodes, graph[2] if len(graph) == 3 else None)
+                return _Graph(checked.indptr, checked.indices, checked.edge_weight, num_nodes)
+            edge_index = np.asarray(graph)
+            if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+                raise InputError(f"edge_index must have shape (2, num_edges), got {edge_index.shape}")
+            if edge_index.dtype.kind not in "iu":
+                raise InputError(f"edge_index must be integers, got {edge_index.dtype}")
+            indptr, indices, _ = coo_to_csr(edge_index[0], edge_index[1], num_nodes)
+            return _Graph(indptr, indices, None, num_nodes)
+        except (GraphError, KernelArgumentError) as exc:
+            raise InputError(f"graph: {exc}") from None
+
+    def _batch(self, batch, num_nodes: int):
+        if not self._needs_batch:
+            if batch is not None:
+                raise InputError("this model makes node-level predictions: it takes no batch")
+            return None
+        if batch is None:
+            return np.zeros(num_nodes, dtype=np.int64)  # one graph
+        batch = np.asarray(batch)
+        if batch.shape != (num_nodes,) or batch.dtype.kind not in "iu":
+            raise InputError(f"batch must be {num_nodes} integers, got {batch.dtype} {batch.shape}")
+        if num_nodes and (batch[0] < 0 or np.any(np.diff(batch) < 0)):
+            raise InputError("batch must be non-negative and sorted (graphs as contiguous blocks)")
+        return batch
+
+    # ----------------------------------------------------------------------------- ops
+    def _dense(self, name: str, matrix: dict) -> np.ndarray:
+        """A matrix as a dense array (cached per session for CSR weights used densely)."""
+        if matrix["format"] == "dense":
+            return self.model.tensors[matrix["tensor"]]
+        with self._lock:
+            if name not in self._dense_weights:
+                t = self.model.tensors
+                csr = CSRMatrix(t[matrix["indptr"]], t[matrix["indices"]], t[matrix["values"]],
+                                tuple(matrix["shape"]))
+                self._dense_weights[name] = csr.toarray(np.float32)
+            return self._dense_weights[name]
+
+    def _matmul(self, x, matrix: dict, key: str, bias=None, activation: str = "identity"):
+        """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
+        t = self.model.tensors
+        threads = self.num_threads
+        if isinstance(x, CSRMatrix):
+            return csr_dense_matmul(x.indptr, x.indices, x.data, self._dense(key, matrix),
+                                    num_rows=x.shape[0], bias=bias, activation=activation,
+                                    threads=threads)
+        if matrix["format"] == "csr":
+            return dense_csr_matmul(x, t[matrix["indptr"]], t[matrix["indices"]],
+                                    t[matrix["values"]], num_cols=matrix["shape"][1], bias=bias,
+                                    activation=activation, threads=threads)
+        out = x @ t[matrix["tensor"]]
+        if bias is not None:
+            out += bias
+        return _activate(out, activation)
+
+    def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity"):
+        indptr, indices, values = graph_csr
+        return spmm_csr(indptr, indices, values, x, num_rows=indptr.shape[0] - 1, reduce=reduce,
+                        bias=bias, activation=activation, threads=self.num_threads)
+
+    def _run_node(self, node, x, graph: _Graph, batch):
+        attrs, t = node.attrs, self.model.tensors
+        bias = t[attrs["bias"]] if attrs.get("bias") else None
+        act = attrs.get("activation", "identity")
+        key = node.outputs[0]
+        if node.op == "input_norm":
+            if isinstance(x, CSRMatrix):
+                return x.row_normalize()
+            sums = x.sum(axis=1, keepdims=True)
+            return np.divide(x, sums, out=np.zeros_like(x), where=sums != 0)
+        if node.op == "linear":
+            return self._matmul(x, attrs["weight"], key, bias, act)
+        if node.op == "gcn_conv":
+            normalized = graph.gcn(attrs["add_self_loops"], attrs["improved"]) if attrs["normalize"] \
+                else (graph.indptr, graph.indices, graph.weight)
+            rows, cols = attrs["weight"]["shape"]
+            if cols <= rows or isinstance(x, CSRMatrix):  # transform first: fewer columns to move
+                return self._aggregate(normalized, self._matmul(x, attrs["weight"], key), "sum",
+                                       bias, act)
+            return self._matmul(self._aggregate(normalized, x, "sum"), attrs["weight"], key, bias,
+                                act)
+        if node.op == "sage_conv":
+            dense_x = x.toarray(np.float32) if isinstance(x, CSRMatrix) else x
+            plain = (graph.indptr, graph.indices, None)
+            out = self._matmul(self._aggregate(plain, dense_x, attrs["aggr"]),
+                               attrs["weight_neighbor"], key + ".n", bias)
+            if attrs.get("weight_root"):
+                out += self._matmul(x, attrs["weight_root"], key + ".r")
+            if attrs.get("l2_normalize"):
+                norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+                out = out / norms
+            return _activate(out, act)
+        if node.op == "gin_conv":
+            dense_x = x.toarray(np.float32) if isinstance(x, CSRMatrix) else x
+            out = self._aggregate((graph.indptr, graph.indices, None), dense_x, "sum")
+            out += np.float32(1 + attrs["eps"]) * dense_x
+            return out
+        if node.op == "gat_conv":
+            heads, channels = attrs["heads"], attrs["channels"]
+            projected = self._matmul(x, attrs["weight"], key).reshape(-1, heads, channels)
+            score_src = np.einsum("nhc,hc->nh", projected, t[attrs["att_src"]])
+            score_dst = np.einsum("nhc,hc->nh", projected, t[attrs["att_dst"]])
+            indptr, indices = graph.looped() if attrs["add_self_loops"] else \
+                (graph.indptr, graph.indices)
+            out = gat_aggregate(indptr, indices, score_src, score_dst, projected,
+                                negative_slope=attrs["negative_slope"], threads=self.num_threads)
+            out = out.reshape(-1, heads * channels) if attrs["concat"] else out.mean(axis=1)
+            if attrs.get("residual"):
+                out += self._matmul(x, attrs["residual"], key + ".res")
+            if bias is not None:
+                out += bias
+            return _activate(out, act)
+        if node.op == "affine":
+            return _activate(x * t[attrs["scale"]] + t[attrs["shift"]], act)
+        if node.op == "activation":
+            return _activate(np.array(x, copy=True), act)
+        if node.op == "global_pool":
+            num_graphs = int(batch[-1]) + 1 if batch.size else 0
+            return segment_pool(x, batch, reduce=attrs["reduce"], num_segments=num_graphs)
+        raise AssertionError(f"unreachable: op {node.op} passed validation")
+
+    # ----------------------------------------------------------------------------- run
+    def run(self, x, graph=None, batch=None) -> np.ndarray:
+        """Predict. Returns the model's output (logits): ``(N, C)``, or ``(G, C)`` when pooled.
+
+        Parameters
+        ----------
+        x : array (N, F) or CSR matrix
+            Node features (dense, a :class:`~sparsegnn.sparse.CSRMatrix` or scipy-like sparse).
+        graph : optional
+            ``edge_index`` (2, E) array, ``(indptr, indices[, weights])`` CSR over destinations,
+            or a :class:`~sparsegnn.graph.Graph`; None uses the graph stored in the model.
+        batch : array (N,), optional
+            Graph id of each node (sorted) for graph-level models; None means one graph.
+        """
+        features = self._features(x)
+        num_nodes = features.shape[0]
+        csr_graph = self._graph(graph, num_nodes)
+        batch = self._batch(batch, num_nodes)
+        values = {"x": features}
+        for node in self.model.nodes:
+            inputs = [values[name] for name in node.inputs if name not in ("graph", "batch")]
+            values[node.outputs[0]] = self._run_node(node, inputs[0], csr_graph, batch)
+        return values[self.model.outputs[0]["name"]]
