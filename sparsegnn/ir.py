@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["FORMAT_VERSION", "Node", "Model", "IRError", "OPS", "ACTIVATIONS", "Matrix",
-           "matrix_tensors", "matrix_shape", "matrix_nnz"]
+           "MATRIX_FORMATS", "csr_parts", "matrix_tensors", "matrix_shape"]
 
 FORMAT_VERSION = 1
 ACTIVATIONS = ("identity", "relu", "elu", "leaky_relu", "sigmoid", "tanh", "gelu")
@@ -65,25 +65,29 @@ OPS = {
     "global_pool": OpSchema(1, ("x", "batch")),
 }
 
-# A weight matrix attr: {"format": "dense", "tensor": name, "shape": [in, out]} or
-# {"format": "csr", "indptr": name, "indices": name, "values": name, "shape": [in, out]}.
+# A weight matrix attr: {"format": "dense" | "csr" | "csr_t", "tensor": name, "shape": [in, out]}.
+# Dense: tensor ``name`` of shape (in, out). CSR formats: tensors ``name.indptr``,
+# ``name.indices`` and ``name.values``; "csr" is the CSR of M (in rows), "csr_t" the CSR of M.T
+# (out rows; for a pruned torch Linear, its weight itself). Index arrays use the narrowest
+# integer type that fits.
+MATRIX_FORMATS = ("dense", "csr", "csr_t")
+CSR_PARTS = ("indptr", "indices", "values")
 Matrix = dict
 
 
 def matrix_tensors(matrix: Matrix) -> list[str]:
     if matrix.get("format") == "dense":
         return [matrix["tensor"]]
-    return [matrix["indptr"], matrix["indices"], matrix["values"]]
+    return [f"{matrix['tensor']}.{part}" for part in CSR_PARTS]
+
+
+def csr_parts(matrix: Matrix, tensors: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, values)`` of a CSR-format matrix."""
+    return tuple(tensors[name] for name in matrix_tensors(matrix))
 
 
 def matrix_shape(matrix: Matrix) -> tuple[int, int]:
     return int(matrix["shape"][0]), int(matrix["shape"][1])
-
-
-def matrix_nnz(matrix: Matrix, tensors: dict[str, np.ndarray]) -> int:
-    if matrix["format"] == "dense":
-        return int(np.count_nonzero(tensors[matrix["tensor"]]))
-    return int(tensors[matrix["values"]].shape[0])
 
 
 @dataclass
@@ -95,8 +99,9 @@ class Node:
     version: int = 1
 
     def to_json(self) -> dict:
+        attrs = {k: v for k, v in self.attrs.items() if v is not None}  # absent == None
         return {"op": self.op, "version": self.version, "inputs": list(self.inputs),
-                "outputs": list(self.outputs), "attrs": self.attrs}
+                "outputs": list(self.outputs), "attrs": attrs}
 
 
 @dataclass
@@ -152,8 +157,10 @@ class Model:
                 if key in schema.matrices:
                     raise error(f"{where}: missing weight matrix {key!r}")
                 continue
-            if not isinstance(matrix, dict) or matrix.get("format") not in ("dense", "csr"):
-                raise error(f"{where}: {key} must be a dense or csr matrix description")
+            if not isinstance(matrix, dict) or matrix.get("format") not in MATRIX_FORMATS \
+                    or not isinstance(matrix.get("tensor"), str):
+                raise error(f"{where}: {key} must be a matrix description with a format in "
+                            f"{MATRIX_FORMATS}")
             for name in matrix_tensors(matrix):
                 if name not in self.tensors:
                     raise error(f"{where}: tensor {name!r} of {key} is missing")

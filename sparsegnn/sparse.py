@@ -16,9 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CSRMatrix", "SparseFormatError", "check_csr", "as_index_array"]
+__all__ = ["CSRMatrix", "SparseFormatError", "check_csr", "as_index_array", "narrowest_index_dtype"]
 
 INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def narrowest_index_dtype(largest: int) -> np.dtype:
+    """The smallest signed integer type holding ``largest`` (int16, int32 or int64)."""
+    for dtype in (np.int16, np.int32):
+        if largest <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 class SparseFormatError(ValueError):

@@ -11,12 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sparsegnn.graph import Graph
-from sparsegnn.kernels import (KernelArgumentError, coo_to_csr, csr_dense_matmul,
-                               dense_csr_matmul, edge_softmax, gat_aggregate, gcn_norm_csr,
-                               segment_pool, set_num_threads, spmm_csr)
+from sparsegnn.kernels import (
+    KernelArgumentError,
+    coo_to_csr,
+    csr_dense_matmul,
+    dense_csr_matmul,
+    edge_softmax,
+    gat_aggregate,
+    gcn_norm_csr,
+    segment_pool,
+    set_num_threads,
+    spmm_csr,
+)
 from sparsegnn.kernels._parallel import row_chunks
 
-from .reference import (ACTIVATION_REFERENCES, assert_matches, gat_reference, spmm_reference)
+from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, spmm_reference
 from .strategies import csr_graphs, dense, edge_lists, float_dtypes
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}

@@ -6,16 +6,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import __version__
 from ..graph import Graph
 from ..ir import STORED_GRAPH, Model, Node
 from ..nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
 from ..nn.models import BasicGNN
+from ..sparse import narrowest_index_dtype
 
 __all__ = ["to_ir", "matrix_from_weight", "CSR_MAX_DENSITY"]
 
-# CSR costs (4-byte value + 4-byte index) per stored weight plus the row pointers; below this
-# density it is both smaller than dense float32 and faster in the kernels.
+# CSR costs 6-8 bytes per stored weight (a float32 value and an int16/int32 index) plus the row
+# pointers, so below this density it is smaller than dense float32. (Where it is also faster
+# depends on the layer's shape; the runtime planner's crossover is still to be measured.)
 CSR_MAX_DENSITY = 0.4
 
 
@@ -44,29 +45,37 @@ class _Builder:
         return node
 
 
+def _csr_arrays(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of a dense matrix with the narrowest index types."""
+    rows, cols = matrix.shape
+    row_ids, col_ids = np.nonzero(matrix)
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_ids, minlength=rows), out=indptr[1:])
+    return (indptr.astype(narrowest_index_dtype(int(indptr[-1]))),
+            col_ids.astype(narrowest_index_dtype(max(cols - 1, 0))), matrix[row_ids, col_ids])
+
+
 def matrix_from_weight(name: str, weight_out_in, tensors: dict, csr_max_density: float) -> dict:
     """Describe ``weight.T`` as a matrix attr and put its arrays in ``tensors``.
 
-    Shapes: ``weight_out_in (out, in)`` (a ``torch.nn.Linear`` weight) -> a matrix of shape
-    ``(in, out)``.
+    Dense when denser than ``csr_max_density``; otherwise CSR in whichever orientation is
+    smaller: ``csr`` (rows = inputs) or ``csr_t`` (rows = outputs, the weight itself).
+    Shapes: ``weight_out_in (out, in)`` (a ``torch.nn.Linear`` weight) -> a matrix ``(in, out)``.
     """
     if isinstance(weight_out_in, torch.Tensor):
         weight_out_in = weight_out_in.detach().cpu().numpy()
-    matrix = np.ascontiguousarray(np.asarray(weight_out_in, dtype=np.float32).T)
-    rows, cols = matrix.shape
-    density = np.count_nonzero(matrix) / matrix.size if matrix.size else 1.0
-    if density <= csr_max_density:
-        row_ids, col_ids = np.nonzero(matrix)
-        indptr = np.zeros(rows + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_ids, minlength=rows), out=indptr[1:])
-        index_dtype = np.int32 if max(rows, cols) < 2**31 else np.int64
-        tensors[f"{name}.indptr"] = indptr.astype(index_dtype)
-        tensors[f"{name}.indices"] = col_ids.astype(index_dtype)
-        tensors[f"{name}.values"] = matrix[row_ids, col_ids]
-        return {"format": "csr", "indptr": f"{name}.indptr", "indices": f"{name}.indices",
-                "values": f"{name}.values", "shape": [rows, cols]}
-    tensors[name] = matrix
-    return {"format": "dense", "tensor": name, "shape": [rows, cols]}
+    weight = np.ascontiguousarray(np.asarray(weight_out_in, dtype=np.float32))
+    out_width, in_width = weight.shape
+    density = np.count_nonzero(weight) / weight.size if weight.size else 1.0
+    if density > csr_max_density:
+        tensors[name] = np.ascontiguousarray(weight.T)
+        return {"format": "dense", "tensor": name, "shape": [in_width, out_width]}
+    candidates = {"csr": _csr_arrays(weight.T), "csr_t": _csr_arrays(weight)}
+    layout = min(candidates, key=lambda k: (sum(a.nbytes for a in candidates[k]), k))
+    indptr, indices, values = candidates[layout]
+    tensors[f"{name}.indptr"], tensors[f"{name}.indices"] = indptr, indices
+    tensors[f"{name}.values"] = values
+    return {"format": layout, "tensor": name, "shape": [in_width, out_width]}
 
 
 def _batch_norm_affine(norm: torch.nn.Module) -> tuple[np.ndarray, np.ndarray] | None:
@@ -75,9 +84,13 @@ def _batch_norm_affine(norm: torch.nn.Module) -> tuple[np.ndarray, np.ndarray] |
         return None
     if not isinstance(norm, torch.nn.BatchNorm1d):
         raise TypeError(f"cannot export normalisation {type(norm).__name__}")
-    scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach().numpy()
-    shift = (norm.bias - norm.running_mean * scale).detach().numpy() if norm.affine else \
-        (-norm.running_mean.numpy() * scale)
+    mean = norm.running_mean.detach().double()
+    scale = 1.0 / torch.sqrt(norm.running_var.detach().double() + norm.eps)
+    shift = -mean * scale
+    if norm.affine:
+        scale, shift = scale * norm.weight.detach().double(), \
+            shift * norm.weight.detach().double() + norm.bias.detach().double()
+    scale, shift = scale.numpy(), shift.numpy()
     return scale.astype(np.float64), shift.astype(np.float64)
 
 
@@ -232,7 +245,7 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
         tensors[f"{STORED_GRAPH}.indices"] = graph.indices.astype(np.int64)
         if graph.edge_weight is not None:
             tensors[f"{STORED_GRAPH}.weight"] = graph.edge_weight.astype(np.float32)
-    info = {"producer": f"sparsegnn {__version__}", "model_config": model.config,
+    info = {"model_config": model.config,
             "task": "graph" if model.pool is not None else "node"}
     info.update(metadata or {})
     ir = Model(nodes=b.nodes, tensors=tensors, inputs=inputs, outputs=outputs, metadata=info)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._checks import (KernelArgumentError, activation_code, check_dense, check_graph_csr,
-                      check_values, check_vector)
+from ._checks import (
+    KernelArgumentError,
+    activation_code,
+    check_dense,
+    check_graph_csr,
+    check_values,
+    check_vector,
+)
 from ._config import ACTIVATIONS, FASTMATH
 from ._epilogue import finish_row
 from ._parallel import run_row_chunks
 
-__all__ = ["dense_csr_matmul"]
+__all__ = ["dense_csr_matmul", "dense_csrt_matmul"]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -48,5 +54,43 @@ def dense_csr_matmul(x, indptr, indices, values, *, num_cols: int, bias=None,
     # Every output row costs about nnz(M): balance by rows (a uniform pseudo-indptr).
     uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
     run_row_chunks(lambda s, e: _dense_csr_rows(x, indptr, indices, values, out, epilogue, s, e),
+                   uniform, x.shape[0] * max(indices.shape[0], 1), threads)
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _dense_csrt_rows(x, indptr, indices, values, out, epilogue, start, end):
+    """Rows ``start..end`` of ``x @ M`` with ``M`` given as the CSR of ``M.T`` (one CSR row per
+    output column): a gather-dot per output, no scattered writes."""
+    bias, has_bias, code, slope = epilogue
+    for row in range(start, end):
+        for column in range(indptr.shape[0] - 1):
+            total = out[row, column]
+            for e in range(indptr[column], indptr[column + 1]):
+                total += values[e] * x[row, indices[e]]
+            out[row, column] = total
+        finish_row(out, row, bias, has_bias, code, slope)
+
+
+def dense_csrt_matmul(x, indptr, indices, values, *, num_cols: int, bias=None,
+                      activation: str | None = None, negative_slope: float = 0.01,
+                      threads: int | None = None) -> np.ndarray:
+    """``act(x @ M + bias)`` where ``M.T`` (shape ``(num_cols, x.shape[1])``) is given as CSR.
+
+    For a pruned ``torch.nn.Linear`` this is its weight ``W (out, in)`` itself in CSR, which
+    needs only ``out + 1`` row pointers. Shapes: ``x (N, in)``, ``indptr (num_cols + 1,)`` ->
+    ``(N, num_cols)``.
+    """
+    x = check_dense(x, "x")
+    indptr, indices = check_graph_csr(indptr, indices, num_cols, x.shape[1], "weight")
+    if values is None:
+        raise KernelArgumentError("values of the weight matrix are required")
+    values = check_values(values, indices.shape[0], x.dtype)
+    bias_array = check_vector(bias, num_cols, x.dtype, "bias")
+    epilogue = (bias_array, bias is not None, activation_code(activation, ACTIVATIONS),
+                float(negative_slope))
+    out = np.zeros((x.shape[0], num_cols), dtype=x.dtype)
+    uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
+    run_row_chunks(lambda s, e: _dense_csrt_rows(x, indptr, indices, values, out, epilogue, s, e),
                    uniform, x.shape[0] * max(indices.shape[0], 1), threads)
     return out

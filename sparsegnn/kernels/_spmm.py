@@ -9,8 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._checks import (KernelArgumentError, activation_code, check_dense, check_graph_csr,
-                      check_values, check_vector)
+from ._checks import (
+    KernelArgumentError,
+    activation_code,
+    check_dense,
+    check_graph_csr,
+    check_values,
+    check_vector,
+)
 from ._config import ACTIVATIONS, FASTMATH
 from ._epilogue import finish_row
 from ._parallel import run_row_chunks

@@ -15,9 +15,17 @@ import numpy as np
 
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
-from ..ir import STORED_GRAPH, Model
-from ..kernels import (coo_to_csr, csr_dense_matmul, dense_csr_matmul, gat_aggregate, gcn_norm_csr,
-                       segment_pool, spmm_csr)
+from ..ir import STORED_GRAPH, Model, csr_parts
+from ..kernels import (
+    coo_to_csr,
+    csr_dense_matmul,
+    dense_csr_matmul,
+    dense_csrt_matmul,
+    gat_aggregate,
+    gcn_norm_csr,
+    segment_pool,
+    spmm_csr,
+)
 from ..kernels._checks import KernelArgumentError
 from ..sparse import CSRMatrix, SparseFormatError
 
@@ -105,6 +113,10 @@ class Session:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         self.path = str(path)
         self.model: Model = load_artifact(path)
+        # Narrow (int16) index arrays keep the file small; widen them once for the kernels.
+        self._tensors = {name: array.astype(np.int32) if array.dtype.kind in "iu"
+                         and array.dtype.itemsize < 4 else array
+                         for name, array in self.model.tensors.items()}
         self.num_threads = num_threads
         self._feature_width = int(self.model.inputs[0]["shape"][1])
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
@@ -112,7 +124,7 @@ class Session:
         self._lock = threading.Lock()
         self._stored = None
         if self.model.has_stored_graph:
-            tensors = self.model.tensors
+            tensors = self._tensors
             indptr = tensors[f"{STORED_GRAPH}.indptr"]
             self._stored = _Graph(indptr, tensors[f"{STORED_GRAPH}.indices"],
                                   tensors.get(f"{STORED_GRAPH}.weight"), indptr.shape[0] - 1)
@@ -203,27 +215,29 @@ class Session:
     def _dense(self, name: str, matrix: dict) -> np.ndarray:
         """A matrix as a dense array (cached per session for CSR weights used densely)."""
         if matrix["format"] == "dense":
-            return self.model.tensors[matrix["tensor"]]
+            return self._tensors[matrix["tensor"]]
         with self._lock:
             if name not in self._dense_weights:
-                t = self.model.tensors
-                csr = CSRMatrix(t[matrix["indptr"]], t[matrix["indices"]], t[matrix["values"]],
-                                tuple(matrix["shape"]))
-                self._dense_weights[name] = csr.toarray(np.float32)
+                t = self._tensors
+                rows, cols = matrix["shape"]
+                transposed = matrix["format"] == "csr_t"
+                csr = CSRMatrix(*csr_parts(matrix, t), (cols, rows) if transposed else (rows, cols))
+                dense = csr.toarray(np.float32)
+                self._dense_weights[name] = np.ascontiguousarray(dense.T) if transposed else dense
             return self._dense_weights[name]
 
     def _matmul(self, x, matrix: dict, key: str, bias=None, activation: str = "identity"):
         """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
-        t = self.model.tensors
+        t = self._tensors
         threads = self.num_threads
         if isinstance(x, CSRMatrix):
             return csr_dense_matmul(x.indptr, x.indices, x.data, self._dense(key, matrix),
                                     num_rows=x.shape[0], bias=bias, activation=activation,
                                     threads=threads)
-        if matrix["format"] == "csr":
-            return dense_csr_matmul(x, t[matrix["indptr"]], t[matrix["indices"]],
-                                    t[matrix["values"]], num_cols=matrix["shape"][1], bias=bias,
-                                    activation=activation, threads=threads)
+        if matrix["format"] in ("csr", "csr_t"):
+            kernel = dense_csr_matmul if matrix["format"] == "csr" else dense_csrt_matmul
+            return kernel(x, *csr_parts(matrix, t), num_cols=matrix["shape"][1], bias=bias,
+                          activation=activation, threads=threads)
         out = x @ t[matrix["tensor"]]
         if bias is not None:
             out += bias
@@ -235,7 +249,7 @@ class Session:
                         bias=bias, activation=activation, threads=self.num_threads)
 
     def _run_node(self, node, x, graph: _Graph, batch):
-        attrs, t = node.attrs, self.model.tensors
+        attrs, t = node.attrs, self._tensors
         bias = t[attrs["bias"]] if attrs.get("bias") else None
         act = attrs.get("activation", "identity")
         key = node.outputs[0]
