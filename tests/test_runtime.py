@@ -1,0 +1,134 @@
+"""The runtime's promises: hostile inputs raise InputError (never crash), concurrent runs
+match serial ones, and it imports with torch, scipy and onnx blocked."""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sparsegnn import data
+from sparsegnn.export import export_artifact
+from sparsegnn.graph import Graph
+from sparsegnn.nn.recipes import make_model
+from sparsegnn.runtime import InputError, Session
+
+
+@pytest.fixture(scope="module")
+def node_session(tmp_path_factory):
+    dataset = data.load("synthetic")
+    torch.manual_seed(0)
+    model = make_model("gat", dataset).eval()
+    path = export_artifact(model, tmp_path_factory.mktemp("m") / "gat.sgnn", graph=dataset.graph)
+    return Session(path), dataset
+
+
+@pytest.fixture(scope="module")
+def graph_session(tmp_path_factory):
+    dataset = data.load("synthetic-graphs")
+    torch.manual_seed(0)
+    model = make_model("gin", dataset).eval()
+    return Session(export_artifact(model, tmp_path_factory.mktemp("g") / "gin.sgnn")), dataset
+
+
+def test_metadata_is_exposed(node_session):
+    session, dataset = node_session
+    assert session.inputs[0].name == "x" and session.inputs[0].shape == (None, dataset.num_features)
+    assert session.outputs[0].shape == (None, dataset.num_classes)
+    assert session.metadata["model_config"]["kind"] == "gat"
+
+
+@pytest.mark.parametrize("make_x, message", [
+    (lambda x: x[:, :-1], "features, the model expects"),
+    (lambda x: x[0], "2-D"),
+    (lambda x: np.where(x > 0, np.nan, x), "NaN"),
+    (lambda x: x.astype(str), "numeric"),
+])
+def test_bad_features(node_session, make_x, message):
+    session, dataset = node_session
+    with pytest.raises(InputError, match=message):
+        session.run(make_x(dataset.dense_x()), dataset.graph)
+
+
+@pytest.mark.parametrize("make_graph, message", [
+    (lambda g, n: np.array([[0, n], [1, 0]]), "node ids must lie"),
+    (lambda g, n: np.array([[0, -3], [1, 0]]), "node ids must lie"),
+    (lambda g, n: np.array([[0.0, 1.0], [1.0, 0.0]]), "integers"),
+    (lambda g, n: np.array([0, 1, 2]), "shape \\(2, num_edges\\)"),
+    (lambda g, n: (g.indptr[::-1].copy(), g.indices), "graph:"),
+    (lambda g, n: (g.indptr, g.indices, np.full(g.num_edges, np.nan)), "finite"),
+    (lambda g, n: (g.indptr,), "CSR graph is"),
+    (lambda g, n: Graph.from_edge_index(np.zeros((2, 0), np.int64), n + 1), "nodes, x has"),
+])
+def test_bad_graphs(node_session, make_graph, message):
+    session, dataset = node_session
+    with pytest.raises(InputError, match=message):
+        session.run(dataset.x, make_graph(dataset.graph, dataset.num_nodes))
+
+
+def test_bad_batches(graph_session):
+    session, dataset = graph_session
+    graph, x, batch = dataset.select_graphs([0, 1, 2])
+    with pytest.raises(InputError, match="sorted"):
+        session.run(x, graph, batch[::-1].copy())
+    with pytest.raises(InputError, match="batch must be"):
+        session.run(x, graph, batch[:-1])
+    assert session.run(x, graph, batch).shape == (3, dataset.num_classes)
+    assert session.run(x, graph).shape == (1, dataset.num_classes)  # no batch: one graph
+
+
+def test_node_model_rejects_a_batch_and_needs_a_graph(node_session, tmp_path):
+    session, dataset = node_session
+    with pytest.raises(InputError, match="takes no batch"):
+        session.run(dataset.x, dataset.graph, np.zeros(dataset.num_nodes, np.int64))
+    model = make_model("gcn", dataset).eval()
+    without_graph = Session(export_artifact(model, tmp_path / "nograph.sgnn"))
+    with pytest.raises(InputError, match="stores no graph"):
+        without_graph.run(dataset.x)
+
+
+def test_concurrent_runs_match_serial(node_session):
+    session, dataset = node_session
+    expected = session.run(dataset.x)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append(session.run(dataset.x))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 12
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_runtime_imports_without_torch_scipy_onnx(node_session, tmp_path):
+    session, dataset = node_session
+    np.save(tmp_path / "x.npy", dataset.dense_x())
+    script = f"""
+import sys
+for name in ("torch", "scipy", "onnx", "onnxruntime", "torch_geometric"):
+    sys.modules[name] = None
+import numpy as np
+from sparsegnn.runtime import Session
+session = Session({session.path!r})
+out = session.run(np.load({str(tmp_path / 'x.npy')!r}))
+assert out.shape == ({dataset.num_nodes}, {dataset.num_classes})
+blocked = [m for m in ("torch", "scipy", "onnx") if sys.modules.get(m) is not None]
+assert not blocked, blocked
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
