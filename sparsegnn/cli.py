@@ -155,6 +155,137 @@ def cmd_train(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- export
+def _weight_bytes(model) -> int:
+    return sum(p.numel() * 4 for p in model.parameters())
+
+
+def cmd_export(args) -> int:
+    from .export import export_artifact
+    from .nn import load_checkpoint
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    graph = None
+    if args.store_graph:
+        from .data import load
+
+        if checkpoint.info.get("dataset") is None and args.dataset is None:
+            print("sparsegnn export: error: --store-graph needs --dataset (the checkpoint names "
+                  "none)", file=sys.stderr)
+            return 2
+        dataset = load(args.dataset or checkpoint.info["dataset"], args.data_dir)
+        if dataset.is_graph_task:
+            print("sparsegnn export: error: --store-graph is for node-level (transductive) "
+                  "models", file=sys.stderr)
+            return 2
+        graph = dataset.graph
+    metadata = {"checkpoint": str(args.checkpoint), **{f"train_{k}": v for k, v in
+                                                        checkpoint.info.items()}}
+    path = export_artifact(checkpoint.model, args.out, graph=graph, metadata=metadata,
+                           csr_max_density=args.csr_max_density)
+    dense = _weight_bytes(checkpoint.model)
+    size = path.stat().st_size
+    print(f"wrote {path}")
+    print(f"dense fp32 weights: {dense:,} bytes")
+    print(f"artifact:           {size:,} bytes ({100 * size / dense:.1f}% of dense"
+          f"{', includes the stored graph' if graph is not None else ''})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- inspect
+def describe_artifact(path) -> list[str]:
+    """Human-readable lines: provenance, then one line per op with shapes, storage, sparsity."""
+    from .artifact import load_artifact
+    from .ir import matrix_tensors
+
+    model = load_artifact(path)
+    size = Path(path).stat().st_size
+    lines = [f"{path}: {size:,} bytes, {model.metadata.get('producer', '?')}, "
+             f"{len(model.nodes)} ops, {len(model.tensors)} tensors"]
+    config = model.metadata.get("model_config", {})
+    if config:
+        lines.append(f"model: {config.get('kind')} in={config.get('in_channels')} "
+                     f"hidden={config.get('hidden_channels')} layers={config.get('num_layers')} "
+                     f"task={model.metadata.get('task')}")
+    for key in sorted(k for k in model.metadata if k not in ("model_config", "producer")):
+        lines.append(f"  {key}: {model.metadata[key]}")
+    if model.has_stored_graph:
+        indptr = model.tensors["stored_graph.indptr"]
+        lines.append(f"stored graph: {indptr.shape[0] - 1:,} nodes, {int(indptr[-1]):,} edges")
+    for index, node in enumerate(model.nodes):
+        parts = [f"[{index}] {node.op}"]
+        for key, value in node.attrs.items():
+            if isinstance(value, dict) and "format" in value:
+                rows, cols = value["shape"]
+                stored = sum(model.tensors[n].nbytes for n in matrix_tensors(value))
+                nonzero = (int(model.tensors[matrix_tensors(value)[-1]].shape[0])
+                           if value["format"] != "dense"
+                           else int((model.tensors[value["tensor"]] != 0).sum()))
+                sparsity = 1 - nonzero / max(rows * cols, 1)
+                parts.append(f"{key} {rows}x{cols} {value['format']} sparsity {100 * sparsity:.1f}% "
+                             f"({stored:,} B)")
+            elif key in ("activation", "aggr", "reduce", "heads", "concat", "eps"):
+                parts.append(f"{key}={value}")
+        lines.append("  ".join(parts))
+    return lines
+
+
+def cmd_inspect(args) -> int:
+    for line in describe_artifact(args.artifact):
+        print(line)
+    return 0
+
+
+# ----------------------------------------------------------------------------- run
+def _load_user_graph(path: Path):
+    """``x`` and ``edge_index`` (and optionally ``batch``) from an npz, without pickle."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [k for k in ("x", "edge_index") if k not in archive]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing} (expected x, edge_index[, batch])")
+        return archive["x"], archive["edge_index"], archive["batch"] if "batch" in archive else None
+
+
+def cmd_run(args) -> int:
+    import time
+
+    import numpy as np
+
+    from .runtime import Session
+
+    session = Session(args.artifact, num_threads=args.threads)
+    labels = split_ids = None
+    if args.input is not None:
+        x, graph, batch = _load_user_graph(args.input)
+    else:
+        from .data import load
+
+        dataset = load(args.dataset, args.data_dir)
+        x, graph, batch = dataset.x, dataset.graph, dataset.batch
+        labels = dataset.y
+        split_ids = dataset.splits[args.split].test if dataset.splits else None
+    times = []
+    for _ in range(max(args.repeat, 1)):
+        started = time.perf_counter()
+        output = session.run(x, graph, batch)
+        times.append(time.perf_counter() - started)
+    print(f"output {output.shape}, first call {1e3 * times[0]:.2f} ms, median of {len(times)} "
+          f"calls {1e3 * float(np.median(times)):.2f} ms ({args.threads or 'all'} threads)")
+    if labels is not None and split_ids is not None and labels.dtype.kind in "iu":
+        accuracy = float((output[split_ids].argmax(axis=1) == labels[split_ids]).mean())
+        print(f"test accuracy: {100 * accuracy:.2f}% on {split_ids.size} "
+              f"{'graphs' if batch is not None else 'nodes'}")
+    if args.predictions is not None:
+        from ._fileio import atomic_path
+
+        with atomic_path(args.predictions) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, output)
+        print(f"wrote {args.predictions}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -204,17 +335,61 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also run cross-validation over every fold (graph datasets)")
     train.add_argument("--no-progress", action="store_true", help="hide progress bars")
     train.set_defaults(handler=cmd_train)
+
+    export = commands.add_parser(
+        "export", help="export a checkpoint to a .sgnn artifact",
+        description="Bake the checkpoint's weights into a .sgnn artifact (batch norms folded, "
+                    "dropout dropped, sparse weights in CSR) and print its size against the "
+                    "dense fp32 weights.")
+    export.add_argument("checkpoint", type=Path)
+    export.add_argument("--out", type=Path, required=True, help="artifact path (.sgnn)")
+    export.add_argument("--store-graph", action="store_true",
+                        help="store the dataset's graph in the artifact (transductive models)")
+    export.add_argument("--dataset", default=None,
+                        help="dataset whose graph to store (default: the checkpoint's)")
+    export.add_argument("--data-dir", type=Path, default=None)
+    export.add_argument("--csr-max-density", type=float, default=0.4,
+                        help="store weights at or below this density as CSR")
+    export.set_defaults(handler=cmd_export)
+
+    inspect = commands.add_parser(
+        "inspect", help="describe a .sgnn artifact",
+        description="Print an artifact's provenance, ops, weight shapes, storage and sparsity.")
+    inspect.add_argument("artifact", type=Path)
+    inspect.set_defaults(handler=cmd_inspect)
+
+    run = commands.add_parser(
+        "run", help="run a .sgnn artifact with the numpy + numba runtime",
+        description="Run an artifact on a dataset (reporting test accuracy) or on your own graph, "
+                    "and report latency. Needs only the runtime (numpy + numba).")
+    run.add_argument("artifact", type=Path)
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default="synthetic", help="registered dataset name or path")
+    source.add_argument("--input", type=Path, default=None,
+                        help="an .npz with x (N, F), edge_index (2, E) and optionally batch (N,)")
+    run.add_argument("--data-dir", type=Path, default=None)
+    run.add_argument("--split", type=int, default=0, help="split whose test part is scored")
+    run.add_argument("--threads", type=int, default=None, help="kernel threads (default: all)")
+    run.add_argument("--repeat", type=int, default=10, help="calls to time")
+    run.add_argument("--predictions", type=Path, default=None, help="write the output (.npy)")
+    run.set_defaults(handler=cmd_run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .artifact import ArtifactError
     from .data import DatasetError
     from .sparse import SparseFormatError
 
+    errors = (DatasetError, SparseFormatError, ArtifactError, FileNotFoundError, ValueError)
+    if args.command in ("train", "export"):
+        from .nn import CheckpointError
+
+        errors += (CheckpointError,)
     try:
         return args.handler(args)
-    except (DatasetError, SparseFormatError, FileNotFoundError) as exc:
+    except errors as exc:
         print(f"sparsegnn {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

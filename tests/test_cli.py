@@ -18,7 +18,7 @@ def _commands():
 
 
 def test_the_commands_are_exactly_the_implemented_ones():
-    assert _commands() == ["datasets", "train"]
+    assert _commands() == ["datasets", "export", "inspect", "run", "train"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
@@ -80,3 +80,50 @@ def test_checkpoint_runs_on_edge_index(tmp_path):
     x = torch.rand(5, model.in_channels)
     edge_index = torch.tensor([[0, 1, 2], [1, 2, 3]])
     assert model(x, edge_index).shape == (5, model.output_channels)
+
+
+def test_export_inspect_run_pipeline(tmp_path, capsys):
+    checkpoint, artifact = tmp_path / "gcn.safetensors", tmp_path / "gcn.sgnn"
+    assert main(["train", "--epochs", "40", "--no-progress", "--out", str(checkpoint)]) == 0
+    trained_accuracy = load_checkpoint(checkpoint).info["test_score"]
+    assert main(["export", str(checkpoint), "--out", str(artifact), "--store-graph"]) == 0
+    out = capsys.readouterr().out
+    assert "dense fp32 weights" in out and artifact.is_file()
+    assert main(["inspect", str(artifact)]) == 0
+    out = capsys.readouterr().out
+    assert "gcn_conv" in out and "stored graph: 3,000 nodes" in out
+    predictions = tmp_path / "pred.npy"
+    assert main(["run", str(artifact), "--repeat", "2", "--threads", "1", "--predictions",
+                 str(predictions)]) == 0
+    out = capsys.readouterr().out
+    reported = float(out.split("test accuracy: ")[1].split("%")[0]) / 100
+    assert reported == pytest.approx(trained_accuracy, abs=1e-3)  # the runtime reproduces torch
+    import numpy as np
+
+    assert np.load(predictions).shape == (3000, 5)
+
+
+def test_run_on_a_user_graph_file(tmp_path, capsys):
+    import numpy as np
+
+    from sparsegnn import data
+
+    checkpoint, artifact = tmp_path / "gin.safetensors", tmp_path / "gin.sgnn"
+    assert main(["train", "--model", "gin", "--dataset", "synthetic-graphs", "--epochs", "2",
+                 "--no-progress", "--out", str(checkpoint)]) == 0
+    assert main(["export", str(checkpoint), "--out", str(artifact)]) == 0
+    graph, x, batch = data.load("synthetic-graphs").select_graphs([0, 1, 2, 3])
+    user = tmp_path / "graphs.npz"
+    np.savez(user, x=x, edge_index=graph.edge_index, batch=batch)
+    assert main(["run", str(artifact), "--input", str(user), "--repeat", "1"]) == 0
+    assert "output (4, 2)" in capsys.readouterr().out
+    np.savez(user, features=x)
+    assert main(["run", str(artifact), "--input", str(user)]) == 1
+    assert "missing arrays ['x', 'edge_index']" in capsys.readouterr().err
+
+
+def test_broken_artifact_is_a_clean_error(tmp_path, capsys):
+    broken = tmp_path / "broken.sgnn"
+    broken.write_bytes(b"\x00" * 20)
+    assert main(["inspect", str(broken)]) == 1
+    assert "broken.sgnn" in capsys.readouterr().err

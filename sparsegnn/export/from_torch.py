@@ -241,8 +241,10 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     outputs = [{"name": b.value, "dtype": "float32", "shape": [None, model.output_channels]}]
     tensors = b.tensors
     if graph is not None:
-        tensors[f"{STORED_GRAPH}.indptr"] = graph.indptr.astype(np.int64)
-        tensors[f"{STORED_GRAPH}.indices"] = graph.indices.astype(np.int64)
+        tensors[f"{STORED_GRAPH}.indptr"] = graph.indptr.astype(
+            narrowest_index_dtype(max(graph.num_edges, 2**15)))
+        tensors[f"{STORED_GRAPH}.indices"] = graph.indices.astype(
+            narrowest_index_dtype(max(graph.num_nodes - 1, 2**15)))
         if graph.edge_weight is not None:
             tensors[f"{STORED_GRAPH}.weight"] = graph.edge_weight.astype(np.float32)
     info = {"model_config": model.config,
