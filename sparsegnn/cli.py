@@ -189,6 +189,17 @@ def cmd_export(args) -> int:
     print(f"dense fp32 weights: {dense:,} bytes")
     print(f"artifact:           {size:,} bytes ({100 * size / dense:.1f}% of dense"
           f"{', includes the stored graph' if graph is not None else ''})")
+    if args.onnx is not None:
+        from .artifact import load_artifact
+        from .export.onnx_writer import save_onnx, save_ort
+
+        onnx_path = save_onnx(load_artifact(path), args.onnx, sparse_weights=args.sparse_onnx)
+        onnx_size = onnx_path.stat().st_size
+        print(f"onnx:               {onnx_size:,} bytes ({100 * onnx_size / dense:.1f}% of dense"
+              f"{', sparse initializers' if args.sparse_onnx else ''})")
+        if args.ort is not None:
+            ort_size = save_ort(onnx_path, args.ort).stat().st_size
+            print(f"ort (mobile):       {ort_size:,} bytes")
     return 0
 
 
@@ -350,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", type=Path, default=None)
     export.add_argument("--csr-max-density", type=float, default=0.4,
                         help="store weights at or below this density as CSR")
+    export.add_argument("--onnx", type=Path, default=None,
+                        help="also write a standard ONNX model (inputs x, edge_index[, batch])")
+    export.add_argument("--sparse-onnx", action="store_true",
+                        help="write CSR weights as ONNX sparse initializers (smaller file; ONNX "
+                             "Runtime densifies them at load)")
+    export.add_argument("--ort", type=Path, default=None,
+                        help="also convert the ONNX model to ONNX Runtime Mobile's ORT format")
     export.set_defaults(handler=cmd_export)
 
     inspect = commands.add_parser(

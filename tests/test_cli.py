@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,9 +87,21 @@ def test_export_inspect_run_pipeline(tmp_path, capsys):
     checkpoint, artifact = tmp_path / "gcn.safetensors", tmp_path / "gcn.sgnn"
     assert main(["train", "--epochs", "40", "--no-progress", "--out", str(checkpoint)]) == 0
     trained_accuracy = load_checkpoint(checkpoint).info["test_score"]
-    assert main(["export", str(checkpoint), "--out", str(artifact), "--store-graph"]) == 0
+    onnx_path, ort_path = tmp_path / "gcn.onnx", tmp_path / "gcn.ort"
+    assert main(["export", str(checkpoint), "--out", str(artifact), "--store-graph",
+                 "--onnx", str(onnx_path), "--ort", str(ort_path)]) == 0
     out = capsys.readouterr().out
     assert "dense fp32 weights" in out and artifact.is_file()
+    assert "onnx:" in out and "ort (mobile):" in out
+    import onnxruntime as ort
+
+    from sparsegnn import data
+
+    synthetic = data.load("synthetic")
+    feed = {"x": synthetic.dense_x(), "edge_index": synthetic.graph.edge_index}
+    from_onnx = ort.InferenceSession(str(onnx_path)).run(None, feed)[0]
+    from_ort = ort.InferenceSession(str(ort_path)).run(None, feed)[0]
+    np.testing.assert_allclose(from_ort, from_onnx, atol=1e-5)
     assert main(["inspect", str(artifact)]) == 0
     out = capsys.readouterr().out
     assert "gcn_conv" in out and "stored graph: 3,000 nodes" in out
@@ -98,8 +111,6 @@ def test_export_inspect_run_pipeline(tmp_path, capsys):
     out = capsys.readouterr().out
     reported = float(out.split("test accuracy: ")[1].split("%")[0]) / 100
     assert reported == pytest.approx(trained_accuracy, abs=1e-3)  # the runtime reproduces torch
-    import numpy as np
-
     assert np.load(predictions).shape == (3000, 5)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .._fileio import atomic_path
 from ..ir import Model, csr_parts
 
-__all__ = ["to_onnx", "save_onnx", "OPSET"]
+__all__ = ["to_onnx", "save_onnx", "save_ort", "OPSET"]
 
 OPSET = 18
 LOWEST = float(np.finfo(np.float32).min)
@@ -309,3 +309,21 @@ def save_onnx(model: Model, path: str | os.PathLike, *, sparse_weights: bool = F
     with atomic_path(path) as temporary:
         temporary.write_bytes(proto.SerializeToString())
     return path
+
+
+def save_ort(onnx_path: str | os.PathLike, ort_path: str | os.PathLike) -> Path:
+    """Convert an ONNX file to the ORT format of ONNX Runtime Mobile, with the installed
+    onnxruntime (which loads the model once and saves it in that format)."""
+    import onnxruntime as ort
+
+    ort_path = Path(ort_path)
+    with atomic_path(ort_path) as temporary:
+        target = temporary.with_suffix(".ort")
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(target)
+        options.add_session_config_entry("session.save_model_format", "ORT")
+        # basic optimisations only: the result must run on the mobile runtime's kernels too
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        target.replace(temporary)
+    return ort_path
