@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sparsegnn.artifact import ArtifactError, load_artifact, save_artifact
-from sparsegnn.export import export_artifact, to_ir
+from sparsegnn.artifact import ArtifactError, load_artifact
+from sparsegnn.export import export_artifact
 from sparsegnn.nn import GCN
 
 

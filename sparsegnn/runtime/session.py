@@ -32,6 +32,11 @@ from ..sparse import CSRMatrix, SparseFormatError
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
+# Sparse input features go through the CSR kernel below this density and through BLAS above it
+# (crossover measured by bench/csr_input_crossover.py: ~13 % on the 2-core development machine).
+CSR_INPUT_MAX_DENSITY = 0.12
+
+
 class InputError(ValueError):
     """An input given to ``Session.run`` has the wrong type, shape, dtype or values."""
 
@@ -166,6 +171,8 @@ class Session:
                              f"{self._feature_width}")
         if isinstance(features, CSRMatrix):
             features = features.astype(np.float32)
+            if features.density > CSR_INPUT_MAX_DENSITY:
+                features = features.toarray(np.float32)
         return features
 
     def _graph(self, graph, num_nodes: int) -> _Graph:

@@ -1,0 +1,87 @@
+"""The example app (examples/serve) in an environment where torch, scipy and onnx are blocked."""
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sparsegnn import data
+from sparsegnn.export import export_artifact
+from sparsegnn.nn.recipes import make_model
+from sparsegnn.runtime import Session
+
+ROOT = Path(__file__).parents[1]
+LAUNCH = """
+import sys
+for name in ("torch", "scipy", "onnx", "onnxruntime", "torch_geometric"):
+    sys.modules[name] = None
+sys.path.insert(0, {folder!r})
+import server
+srv = server.serve({artifact!r}, port=0)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+@pytest.fixture
+def running_server(tmp_path):
+    dataset = data.load("synthetic-graphs")
+    torch.manual_seed(0)
+    artifact = export_artifact(make_model("gin", dataset).eval(), tmp_path / "gin.sgnn")
+    script = LAUNCH.format(folder=str(ROOT / "examples" / "serve"), artifact=str(artifact))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = process.stdout.readline()
+        assert line.strip().isdigit(), process.stderr.read()
+        yield f"http://127.0.0.1:{int(line)}", artifact, dataset
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _post(url: str, payload) -> tuple[int, dict]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = urllib.request.Request(url + "/predict", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_server_predicts_like_the_runtime(running_server):
+    url, artifact, dataset = running_server
+    graph, x, batch = dataset.select_graphs([0, 1, 2])
+    status, reply = _post(url, {"x": x.tolist(), "edge_index": graph.edge_index.tolist(),
+                                "batch": batch.tolist()})
+    assert status == 200
+    expected = Session(artifact).run(x, graph, batch)
+    np.testing.assert_allclose(np.array(reply["logits"]), expected, atol=1e-5)
+    assert reply["predictions"] == expected.argmax(axis=1).tolist()
+    with urllib.request.urlopen(url + "/health", timeout=30) as response:
+        assert json.loads(response.read())["inputs"][0]["name"] == "x"
+
+
+def test_server_rejects_bad_requests_and_keeps_serving(running_server):
+    url, _, dataset = running_server
+    graph, x, batch = dataset.select_graphs([0])
+    bad = [
+        {"x": x.tolist()},  # no edge_index
+        {"x": x[:, :-1].tolist(), "edge_index": graph.edge_index.tolist()},  # wrong width
+        {"x": x.tolist(), "edge_index": [[0, 10**6], [1, 0]]},  # id out of range
+        {"x": x.tolist(), "edge_index": [[0, -1], [1, 0]]},  # negative id
+        {"x": [["a"]], "edge_index": [[0], [0]]},  # not numbers
+        b"{not json",
+    ]
+    for payload in bad:
+        status, reply = _post(url, payload)
+        assert status == 400 and reply["error"]
+    status, _ = _post(url, {"x": x.tolist(), "edge_index": graph.edge_index.tolist()})
+    assert status == 200
