@@ -6,22 +6,12 @@ this table (10,000 rows, 1,433 inputs like Cora's bag of words, 64 outputs). Mea
 10 %: 11.0 vs 15.6 ms; 20 %: 21.1 vs 15.0 ms; 35 %: 36.6 vs 17.8 ms).
 """
 
-import time
 
 import numpy as np
+from _timing import median_ms  # bench/ is on sys.path when a script runs
 
 from sparsegnn.kernels import csr_dense_matmul
 from sparsegnn.sparse import CSRMatrix
-
-
-def median_ms(call, repeat=10):
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
 
 
 def main():

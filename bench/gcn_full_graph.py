@@ -10,20 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 import torch
-
-
-def median_ms(call, repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
+from _timing import median_ms  # bench/ is on sys.path when a script runs
 
 
 def main() -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from _timing import median_seconds  # bench/ is on sys.path when a script runs
 from numba import njit
 
 from sparsegnn.graph import Graph
@@ -26,16 +26,6 @@ from sparsegnn.kernels import get_num_threads, spmm_csr
 def _triad(a, b, c, scalar, start, end):
     for i in range(start, end):
         a[i] = b[i] + scalar * c[i]
-
-
-def median_seconds(call, repeat: int) -> float:
-    call()  # warm-up (compilation, caches, page faults)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
 
 
 def main() -> None:

@@ -66,3 +66,40 @@ ACTIVATION_REFERENCES = {
     "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
     "tanh": np.tanh,
 }
+
+
+def randomise_batch_norms(model) -> None:
+    """Give every BatchNorm1d non-trivial statistics and affine parameters, so that a wrong
+    mapping or fold of them shows in the outputs."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+
+
+def run_in_threads(call, threads: int = 4, repeats: int = 3) -> list:
+    """Call ``call()`` ``repeats`` times in each of ``threads`` Python threads at once; return
+    the results, re-raising the first error."""
+    import threading
+
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(repeats):
+                results.append(call())
+        except Exception as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    return results

@@ -14,6 +14,7 @@ from sparsegnn.runtime import Session
 from sparsegnn.sparse import CSRMatrix
 
 from .ir_reference import run_reference
+from .reference import randomise_batch_norms
 
 KINDS = ["gcn", "sage", "gin", "gat"]
 VARIANTS = {
@@ -39,12 +40,7 @@ def _model(kind: str, dataset, variant: str, sparsity: float):
     if kind == "sage" and variant == "act-first":
         config["normalize"] = True  # l2-normalised SAGE: its norm cannot be folded
     model = build_model(config)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm1d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.5, 0.5)
+    randomise_batch_norms(model)
     if sparsity:
         _prune_randomly(model, sparsity)
     return model.eval()

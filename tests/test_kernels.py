@@ -2,7 +2,6 @@
 hypothesis over empty graphs, empty rows, duplicates, self loops, int32/int64 ids,
 float32/float64 and non-contiguous inputs; plus the wrappers' argument checks."""
 
-import threading
 
 import numpy as np
 import pytest
@@ -25,7 +24,7 @@ from sparsegnn.kernels import (
 )
 from sparsegnn.kernels._parallel import row_chunks
 
-from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, spmm_reference
+from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
 from .strategies import csr_graphs, dense, edge_lists, float_dtypes
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -184,22 +183,9 @@ def test_concurrent_calls_from_python_threads(rng):
     graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 40000)), 2000)
     x = rng.standard_normal((2000, 64)).astype(np.float32)
     expected = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000)
-    results, errors = [], []
-
-    def work():
-        try:
-            for _ in range(5):
-                results.append(spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000,
-                                        threads=2))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and len(results) == 20
+    results = run_in_threads(lambda: spmm_csr(graph.indptr, graph.indices, None, x,
+                                              num_rows=2000, threads=2), threads=4, repeats=5)
+    assert len(results) == 20
     for result in results:
         np.testing.assert_array_equal(result, expected)
 
@@ -229,3 +215,16 @@ def test_concurrent_calls_from_python_threads(rng):
 def test_bad_arguments_raise_before_native_code(call, message):
     with pytest.raises(KernelArgumentError, match=message):
         call()
+
+
+@given(g=csr_graphs(), rows=st.integers(0, 6), dtype=float_dtypes, seed=st.integers(0, 1000))
+def test_dense_times_transposed_csr_weight_matches_numpy(g, rows, dtype, seed):
+    """``csr_t`` weights: the CSR holds M.T (one row per output), as a pruned Linear's weight."""
+    from sparsegnn.kernels import dense_csrt_matmul
+
+    indptr, indices, num_out, num_in = g
+    x = dense(seed, (rows, num_in), dtype)
+    values = dense(seed + 1, (indices.shape[0],), dtype)
+    weight_t = sp.csr_matrix((values, indices, indptr), shape=(num_out, num_in)).toarray()
+    assert_matches(dense_csrt_matmul(x, indptr, indices, values, num_cols=num_out), x @ weight_t.T,
+                   atol=TOL[dtype])

@@ -8,15 +8,7 @@ import torch_geometric.nn as pyg_nn
 from sparsegnn import data
 from sparsegnn.nn import UnsupportedLayerError, from_pyg
 
-
-def _randomise_norms(model: torch.nn.Module) -> None:
-    """Give batch norms non-trivial statistics so that a wrong mapping would show."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm1d):
-            module.running_mean.uniform_(-1, 1)
-            module.running_var.uniform_(0.5, 2)
-            module.weight.data.uniform_(0.5, 2)
-            module.bias.data.uniform_(-1, 1)
+from .reference import randomise_batch_norms
 
 
 def _tensors(dataset):
@@ -47,7 +39,7 @@ def test_pyg_models_convert_with_equal_outputs(dataset_name, datasets_root):
     x, edge_index, shuffled, _ = _tensors(dataset)
     torch.manual_seed(0)
     for name, model in _pyg_models(dataset.num_features, dataset.num_classes).items():
-        _randomise_norms(model)
+        randomise_batch_norms(model)
         model.eval()
         ours = from_pyg(model)
         with torch.no_grad():
@@ -134,7 +126,7 @@ def test_plain_layer_list_modules_convert(module_class, options, dataset_name, d
     x, edge_index, shuffled, batch = _tensors(dataset)
     torch.manual_seed(1)
     model = module_class(dataset.num_features, dataset.num_classes)
-    _randomise_norms(model)
+    randomise_batch_norms(model)
     model.eval()
     ours = from_pyg(model, **options)
     with torch.no_grad():

@@ -3,7 +3,6 @@ match serial ones, and it imports with torch, scipy and onnx blocked."""
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ from sparsegnn.export import export_artifact
 from sparsegnn.graph import Graph
 from sparsegnn.nn.recipes import make_model
 from sparsegnn.runtime import InputError, Session
+
+from .reference import run_in_threads
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +94,8 @@ def test_node_model_rejects_a_batch_and_needs_a_graph(node_session, tmp_path):
 def test_concurrent_runs_match_serial(node_session):
     session, dataset = node_session
     expected = session.run(dataset.x)
-    results, errors = [], []
-
-    def work():
-        try:
-            for _ in range(3):
-                results.append(session.run(dataset.x))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and len(results) == 12
+    results = run_in_threads(lambda: session.run(dataset.x), threads=4, repeats=3)
+    assert len(results) == 12
     for result in results:
         np.testing.assert_array_equal(result, expected)
 

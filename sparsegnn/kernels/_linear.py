@@ -42,20 +42,8 @@ def dense_csr_matmul(x, indptr, indices, values, *, num_cols: int, bias=None,
     For a pruned ``torch.nn.Linear`` with weight ``W (out, in)``, ``M`` is ``W.T`` in CSR.
     Shapes: ``x (N, in)``, ``indptr (in + 1,)``, ``values (nnz,)`` -> ``(N, num_cols)``.
     """
-    x = check_dense(x, "x")
-    indptr, indices = check_graph_csr(indptr, indices, x.shape[1], num_cols, "weight")
-    if values is None:
-        raise KernelArgumentError("values of the weight matrix are required")
-    values = check_values(values, indices.shape[0], x.dtype)
-    bias_array = check_vector(bias, num_cols, x.dtype, "bias")
-    epilogue = (bias_array, bias is not None, activation_code(activation, ACTIVATIONS),
-                float(negative_slope))
-    out = np.zeros((x.shape[0], num_cols), dtype=x.dtype)
-    # Every output row costs about nnz(M): balance by rows (a uniform pseudo-indptr).
-    uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
-    run_row_chunks(lambda s, e: _dense_csr_rows(x, indptr, indices, values, out, epilogue, s, e),
-                   uniform, x.shape[0] * max(indices.shape[0], 1), threads)
-    return out
+    return _run(_dense_csr_rows, x, indptr, indices, values, num_cols, bias, activation,
+                negative_slope, threads)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -81,16 +69,27 @@ def dense_csrt_matmul(x, indptr, indices, values, *, num_cols: int, bias=None,
     needs only ``out + 1`` row pointers. Shapes: ``x (N, in)``, ``indptr (num_cols + 1,)`` ->
     ``(N, num_cols)``.
     """
+    return _run(_dense_csrt_rows, x, indptr, indices, values, num_cols, bias, activation,
+                negative_slope, threads)
+
+
+def _run(kernel, x, indptr, indices, values, num_cols, bias, activation, slope, threads):
+    """Check the arguments of ``x @ M`` and run ``kernel`` over row chunks. ``M`` is CSR over
+    inputs for ``_dense_csr_rows`` and over outputs for ``_dense_csrt_rows``; every output row
+    costs about nnz(M), so rows are balanced evenly."""
     x = check_dense(x, "x")
-    indptr, indices = check_graph_csr(indptr, indices, num_cols, x.shape[1], "weight")
+    if num_cols < 0:
+        raise KernelArgumentError(f"num_cols must be non-negative, got {num_cols}")
+    shape = (x.shape[1], num_cols) if kernel is _dense_csr_rows else (num_cols, x.shape[1])
+    indptr, indices = check_graph_csr(indptr, indices, *shape, "weight")
     if values is None:
         raise KernelArgumentError("values of the weight matrix are required")
     values = check_values(values, indices.shape[0], x.dtype)
     bias_array = check_vector(bias, num_cols, x.dtype, "bias")
     epilogue = (bias_array, bias is not None, activation_code(activation, ACTIVATIONS),
-                float(negative_slope))
+                float(slope))
     out = np.zeros((x.shape[0], num_cols), dtype=x.dtype)
     uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
-    run_row_chunks(lambda s, e: _dense_csrt_rows(x, indptr, indices, values, out, epilogue, s, e),
+    run_row_chunks(lambda s, e: kernel(x, indptr, indices, values, out, epilogue, s, e),
                    uniform, x.shape[0] * max(indices.shape[0], 1), threads)
     return out

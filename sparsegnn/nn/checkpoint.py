@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .._fileio import atomic_path
-from .models import BasicGNN, build_model
+from .models import BasicGNN, build_model, state_mismatch
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
 
@@ -94,15 +94,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path}: {exc}") from None
     extra = {k[len(EXTRA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
     state = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(f"{path}: weights do not match the config (missing {missing}, "
-                              f"unexpected {unexpected})")
-    for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, the config "
-                                  f"needs {tuple(expected[name].shape)}")
+    problem = state_mismatch(model, state)
+    if problem:
+        raise CheckpointError(f"{path}: weights do not fit the config: {problem}")
     model.load_state_dict(state)
     model.eval()
     return Checkpoint(model=model, info=info, extra=extra)

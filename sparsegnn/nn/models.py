@@ -22,7 +22,7 @@ from .functional import global_pool
 from .graph_tensors import as_torch_graph
 from .layers import MLP, GATConv, GCNConv, GINConv, SAGEConv, resolve_activation
 
-__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model"]
+__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model", "state_mismatch"]
 
 INPUT_NORMS = (None, "row_sum")
 POOLS = (None, "sum", "mean", "max")
@@ -246,3 +246,15 @@ def build_model(config: dict) -> BasicGNN:
         return MODELS[kind](**config)
     except TypeError as exc:
         raise ValueError(f"invalid {kind} config: {exc}") from None
+
+
+def state_mismatch(model: torch.nn.Module, state: dict[str, Tensor]) -> str | None:
+    """Why ``state`` cannot be loaded into ``model`` (names or shapes), or None if it can."""
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        return f"parameters do not match (missing {missing}, unexpected {unexpected})"
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            return f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+    return None

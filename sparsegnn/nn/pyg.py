@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import BasicGNN, build_model
+from .models import BasicGNN, build_model, state_mismatch
 
 __all__ = ["UnsupportedLayerError", "from_pyg"]
 
@@ -150,16 +150,9 @@ def _sequential_to_mlp_names(state: dict, prefix: str, batch_norm: bool) -> dict
 
 
 def _copy_weights(target: BasicGNN, state: dict[str, torch.Tensor], source_name: str) -> BasicGNN:
-    expected = target.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise UnsupportedLayerError(f"{source_name}: parameters do not map onto a sparsegnn model "
-                                    f"(missing {missing}, unexpected {unexpected})")
-    for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise UnsupportedLayerError(f"{source_name}: {name} has shape {tuple(tensor.shape)}, "
-                                        f"expected {tuple(expected[name].shape)}")
+    problem = state_mismatch(target, state)
+    if problem:
+        raise UnsupportedLayerError(f"{source_name}: does not map onto a sparsegnn model: {problem}")
     target.load_state_dict(state)
     return target.eval()
 
