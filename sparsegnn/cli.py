@@ -155,6 +155,48 @@ def cmd_train(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- prune
+def cmd_prune(args) -> int:
+    import torch
+
+    from ._fileio import atomic_write_text
+    from .data import load
+    from .nn import load_checkpoint, save_checkpoint
+    from .nn.recipes import train_config
+    from .prune import MaskSet, prune_model
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = checkpoint.model
+    dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
+                   seed=args.seed)
+    finetune = train_config(model.kind, dataset, epochs=args.epochs, progress=not args.no_progress,
+                            seed=args.seed)
+    result = prune_model(model, dataset, args.weight_sparsity, criterion=args.criterion,
+                         scope=args.scope, schedule=args.schedule, rounds=args.rounds,
+                         rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed)
+    MaskSet.bake(model)
+    model.eval()
+    metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
+    print(result.masks.table())
+    print(f"{metric} before: val {result.before['val']:.4f} test {result.before['test']:.4f}; "
+          f"after: val {result.after['val']:.4f} test {result.after['test']:.4f} "
+          f"({result.seconds:.1f} s)")
+    info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
+                weight_sparsity=result.masks.sparsity, criterion=args.criterion,
+                schedule=args.schedule, scope=args.scope, val_score=result.after["val"],
+                test_score=result.after["test"], dataset=dataset.name)
+    masks = {f"mask.{key}": torch.from_numpy(mask) for key, mask in result.masks.weights.items()}
+    save_checkpoint(args.out, model, info=info, extra=masks)
+    report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
+              "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
+              "scope": args.scope, "target_weight_sparsity": args.weight_sparsity,
+              **result.report()}
+    report_path = args.report or args.out.with_suffix(".json")
+    atomic_write_text(report_path, json.dumps(report, indent=2))
+    print(f"saved {args.out} and {report_path}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- export
 def _weight_bytes(model) -> int:
     return sum(p.numel() * 4 for p in model.parameters())
@@ -347,6 +389,33 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="hide progress bars")
     train.set_defaults(handler=cmd_train)
 
+    prune = commands.add_parser(
+        "prune", help="prune a checkpoint's weights and fine-tune it",
+        description="Prune the weights of a trained checkpoint to a target sparsity with a "
+                    "criterion and schedule, fine-tune with the masks fixed, and write the pruned "
+                    "checkpoint (masks included) and a JSON report.")
+    prune.add_argument("checkpoint", type=Path)
+    prune.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
+    prune.add_argument("--data-dir", type=Path, default=None)
+    prune.add_argument("--weight-sparsity", type=float, required=True,
+                       help="fraction of prunable weights to remove, e.g. 0.95")
+    prune.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
+                       default="magnitude")
+    prune.add_argument("--scope", choices=("global", "layer"), default="global",
+                       help="rank all weights together, or prune every layer to the same sparsity")
+    prune.add_argument("--schedule", choices=("oneshot", "iterative"), default="oneshot")
+    prune.add_argument("--rounds", type=int, default=3, help="rounds of the iterative schedule")
+    prune.add_argument("--rewind", action="store_true",
+                       help="iterative: rewind kept weights to the checkpoint's before retraining")
+    prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
+    prune.add_argument("--split", type=int, default=0)
+    prune.add_argument("--seed", type=int, default=0)
+    prune.add_argument("--out", type=Path, required=True, help="pruned checkpoint path")
+    prune.add_argument("--report", type=Path, default=None,
+                       help="JSON report path (default: --out with .json)")
+    prune.add_argument("--no-progress", action="store_true")
+    prune.set_defaults(handler=cmd_prune)
+
     export = commands.add_parser(
         "export", help="export a checkpoint to a .sgnn artifact",
         description="Bake the checkpoint's weights into a .sgnn artifact (batch norms folded, "
@@ -401,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     from .sparse import SparseFormatError
 
     errors = (DatasetError, SparseFormatError, ArtifactError, FileNotFoundError, ValueError)
-    if args.command in ("train", "export"):
+    if args.command in ("train", "export", "prune"):
         from .nn import CheckpointError
 
         errors += (CheckpointError,)

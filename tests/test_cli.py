@@ -19,7 +19,7 @@ def _commands():
 
 
 def test_the_commands_are_exactly_the_implemented_ones():
-    assert _commands() == ["datasets", "export", "inspect", "run", "train"]
+    assert _commands() == ["datasets", "export", "inspect", "prune", "run", "train"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
@@ -138,3 +138,22 @@ def test_broken_artifact_is_a_clean_error(tmp_path, capsys):
     broken.write_bytes(b"\x00" * 20)
     assert main(["inspect", str(broken)]) == 1
     assert "broken.sgnn" in capsys.readouterr().err
+
+
+def test_prune_writes_checkpoint_masks_and_report(tmp_path, capsys):
+    import json
+
+    dense, pruned = tmp_path / "dense.safetensors", tmp_path / "pruned.safetensors"
+    assert main(["train", "--epochs", "30", "--no-progress", "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--weight-sparsity", "0.8", "--epochs", "10",
+                 "--no-progress", "--out", str(pruned)]) == 0
+    out = capsys.readouterr().out
+    assert "overall" in out and "accuracy before" in out
+    loaded = load_checkpoint(pruned)
+    assert loaded.info["weight_sparsity"] == pytest.approx(0.8, abs=1e-3)
+    for key, mask in ((k[len("mask."):], m) for k, m in loaded.extra.items()):
+        weight = dict(loaded.model.named_parameters())[key]
+        assert torch.all(weight[~mask.bool()] == 0)
+    report = json.loads(pruned.with_suffix(".json").read_text())
+    assert report["masks"]["overall"]["fraction_pruned"] == pytest.approx(0.8, abs=1e-3)
+    assert set(report) >= {"before", "after", "seconds", "rounds"}

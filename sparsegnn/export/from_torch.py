@@ -3,8 +3,11 @@ storage (CSR where it is smaller, dense otherwise)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
+import torch.nn.utils.prune
 
 from ..graph import Graph
 from ..ir import STORED_GRAPH, Model, Node
@@ -222,6 +225,12 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     """
     if model.training:
         raise ValueError("export an eval-mode model (call model.eval() first)")
+    if any(hasattr(module, "weight_mask") for module in model.modules()):
+        # masks applied with torch.nn.utils.prune: bake them (on a copy) into plain zeros
+        model = copy.deepcopy(model)
+        for module in model.modules():
+            if hasattr(module, "weight_mask"):
+                torch.nn.utils.prune.remove(module, "weight")
     b = _Builder(csr_max_density)
     with torch.no_grad():
         if model.input_norm == "row_sum":

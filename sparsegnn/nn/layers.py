@@ -37,7 +37,10 @@ def linear(x: Tensor, lin: torch.nn.Linear) -> Tensor:
     """``lin(x)`` that also accepts a sparse COO ``x`` (bag-of-words input features)."""
     if not x.is_sparse:
         return lin(x)
-    out = torch.sparse.mm(x, lin.weight.t())
+    # Calling lin's forward would run torch.nn.utils.prune's hook that recomputes `weight`; here
+    # it is bypassed, so a pruned module's masked weight is formed explicitly.
+    weight = lin.weight_orig * lin.weight_mask if hasattr(lin, "weight_mask") else lin.weight
+    out = torch.sparse.mm(x, weight.t())
     return out + lin.bias if lin.bias is not None else out
 
 

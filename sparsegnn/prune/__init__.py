@@ -1,0 +1,25 @@
+"""Pruning: masks as data, importance criteria, the unstructured method and schedules.
+
+>>> from sparsegnn.prune import MaskSet, magnitude, prune_weights   # doctest: +SKIP
+>>> masks = prune_weights(model, magnitude(model), 0.9)              # doctest: +SKIP
+>>> masks.apply(model); ...fine-tune...; MaskSet.bake(model)          # doctest: +SKIP
+"""
+
+from .masks import MaskError, MaskSet, prunable_weights
+from .schedules import SCHEDULES, PruneResult, prune_model, training_loss
+from .unstructured import (
+                           CRITERIA,
+                           GradientSaliency,
+                           PruningMethod,
+                           Unstructured,
+                           magnitude,
+                           prune_weights,
+                           random_scores,
+                           resolve_amount,
+)
+
+__all__ = [
+    "CRITERIA", "GradientSaliency", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
+    "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
+    "random_scores", "resolve_amount", "training_loss",
+]

@@ -1,0 +1,172 @@
+"""Pruning invariants: mask shapes, exact counts, earlier zeros kept through pruning and
+fine-tuning, no-op all-ones masks, bad amounts rejected, baking preserves outputs."""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils import prune as torch_prune
+
+from sparsegnn import data
+from sparsegnn.nn import TrainConfig, evaluate, fit
+from sparsegnn.nn.recipes import make_model
+from sparsegnn.nn.train import node_inputs, seed_everything
+from sparsegnn.prune import (
+    GradientSaliency,
+    MaskError,
+    MaskSet,
+    PruningMethod,
+    Unstructured,
+    magnitude,
+    prunable_weights,
+    prune_model,
+    prune_weights,
+    random_scores,
+    resolve_amount,
+    training_loss,
+)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return data.load("synthetic")
+
+
+@pytest.fixture
+def trained(synthetic):
+    seed_everything(0)
+    model = make_model("sage", synthetic, num_layers=3)
+    fit(model, synthetic, 0, TrainConfig(epochs=30, progress=False))
+    return model
+
+
+def _outputs(model, dataset):
+    x, graph, _ = node_inputs(dataset)
+    model.eval()
+    with torch.no_grad():
+        return model(x, graph)
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+@pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.9, 1.0])
+def test_masks_have_parameter_shapes_and_exact_counts(trained, scope, sparsity):
+    masks = prune_weights(trained, magnitude(trained), sparsity, scope=scope)
+    modules = prunable_weights(trained)
+    assert set(masks.weights) == {f"{name}.weight" for name in modules}
+    total, expected_layers = 0, 0
+    for key, mask in masks.weights.items():
+        weight = modules[key[: -len(".weight")]].weight
+        assert mask.shape == tuple(weight.shape) and mask.dtype == bool
+        expected_layers += int(round(sparsity * mask.size))
+        if scope == "layer":
+            assert int((~mask).sum()) == int(round(sparsity * mask.size))
+        total += mask.size
+    expected = expected_layers if scope == "layer" else int(round(sparsity * total))
+    assert masks.summary()["overall"]["pruned"] == expected
+
+
+def test_magnitude_prunes_the_smallest_weights(trained):
+    masks = prune_weights(trained, magnitude(trained), 0.5, scope="global")
+    kept = np.concatenate([np.abs(m.weight.detach().numpy())[masks.weights[f"{n}.weight"]]
+                           for n, m in prunable_weights(trained).items()])
+    pruned = np.concatenate([np.abs(m.weight.detach().numpy())[~masks.weights[f"{n}.weight"]]
+                             for n, m in prunable_weights(trained).items()])
+    assert pruned.max() <= kept.min()
+
+
+def test_earlier_zeros_survive_more_pruning_and_fine_tuning(trained, synthetic):
+    first = prune_weights(trained, random_scores(1)(trained), 0.5)
+    second = prune_weights(trained, magnitude(trained), 0.8, prior=first)
+    for key in first.weights:
+        assert not np.any(second.weights[key] & ~first.weights[key])  # no zero came back
+    second.apply(trained)
+    fit(trained, synthetic, 0, TrainConfig(epochs=10, progress=False, weight_decay=5e-4))
+    MaskSet.bake(trained)
+    for name, module in prunable_weights(trained).items():
+        weight = module.weight.detach().numpy()
+        assert np.all(weight[~second.weights[f"{name}.weight"]] == 0)
+    with pytest.raises(ValueError, match="already"):
+        prune_weights(trained, magnitude(trained), 0.3, prior=second)
+
+
+def test_all_ones_mask_changes_nothing_and_baking_keeps_outputs(trained, synthetic):
+    before = _outputs(trained, synthetic)
+    MaskSet.ones(trained).apply(trained)
+    torch.testing.assert_close(_outputs(trained, synthetic), before, atol=0, rtol=0)
+    masks = prune_weights(trained, magnitude(trained), 0.7)
+    masks.apply(trained)
+    masked = _outputs(trained, synthetic)
+    MaskSet.bake(trained)
+    torch.testing.assert_close(_outputs(trained, synthetic), masked, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("amount", [-1, -0.1, 1.5, True, "half", None])
+def test_bad_amounts_raise(amount):
+    with pytest.raises(ValueError):
+        Unstructured(amount=amount)
+    with pytest.raises(ValueError, match="only 3 remain"):
+        Unstructured(amount=4).compute_mask(np.zeros(3), np.ones(3, bool))
+    with pytest.raises(ValueError):
+        resolve_amount(amount, 10)
+
+
+def test_unstructured_counts_only_still_kept_entries():
+    prior = np.array([True, False, True, True, False, True])
+    scores = np.array([5.0, 0.0, 1.0, 3.0, 0.0, 2.0])
+    mask = Unstructured(amount=0.5).compute_mask(scores, prior)
+    np.testing.assert_array_equal(mask, [True, False, False, True, False, False])
+    np.testing.assert_array_equal(Unstructured(amount=0).compute_mask(scores, prior), prior)
+
+
+def test_pruning_methods_must_declare_their_kind():
+    with pytest.raises(TypeError, match="KIND"):
+        class Misspelt(PruningMethod):  # noqa: F841 - the definition itself must fail
+            KIND = "unstructurd"
+
+
+def test_masks_save_load_and_torch_prune_interop(trained, tmp_path):
+    masks = prune_weights(trained, magnitude(trained), 0.6)
+    path = masks.save(tmp_path / "masks.safetensors")
+    loaded = MaskSet.load(path)
+    for key in masks.weights:
+        np.testing.assert_array_equal(loaded.weights[key], masks.weights[key])
+    # a model pruned with torch.nn.utils.prune directly imports the same masks
+    for module in prunable_weights(trained).values():
+        torch_prune.l1_unstructured(module, "weight", amount=0.6)
+    imported = MaskSet.from_pruned(trained)
+    layer = prune_weights(trained, magnitude(trained), 0.6, scope="layer")
+    for key in imported.weights:
+        assert imported.weights[key].sum() == layer.weights[key].sum()
+    assert "overall" in masks.table() and "% pruned" in masks.table()
+    wrong = MaskSet({"convs.0.lin_l.weight": np.ones((2, 2), bool)})
+    with pytest.raises(MaskError, match="has bool shape"):
+        wrong.check(trained)
+
+
+def test_saliency_scores_every_weight(trained, synthetic):
+    scores = GradientSaliency(training_loss(synthetic), steps=2)(trained)
+    for key, module in prunable_weights(trained).items():
+        assert scores[f"{key}.weight"].shape == tuple(module.weight.shape)
+        assert np.all(scores[f"{key}.weight"] >= 0)
+
+
+def test_magnitude_beats_random_at_90_percent(synthetic):
+    results = {}
+    for criterion in ("magnitude", "random"):
+        seed_everything(0)
+        model = make_model("gcn", synthetic)
+        fit(model, synthetic, 0, TrainConfig(epochs=60, progress=False))
+        result = prune_model(model, synthetic, 0.9, criterion=criterion,
+                             finetune=TrainConfig(epochs=30, progress=False))
+        results[criterion] = result.after["test"]
+        assert result.masks.sparsity == pytest.approx(0.9, abs=1e-3)
+        assert evaluate(model, synthetic)["test"] == pytest.approx(result.after["test"])
+    assert results["magnitude"] > results["random"]
+
+
+def test_iterative_schedule_reaches_the_target(synthetic):
+    seed_everything(0)
+    model = make_model("gcn", synthetic)
+    result = prune_model(model, synthetic, 0.8, schedule="iterative", rounds=3, rewind=True,
+                         finetune=TrainConfig(epochs=5, progress=False))
+    sparsities = [r["sparsity"] for r in result.rounds]
+    assert sparsities == sorted(sparsities) and sparsities[-1] == pytest.approx(0.8, abs=1e-3)
