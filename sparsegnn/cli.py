@@ -157,6 +157,7 @@ def cmd_train(args) -> int:
 
 # ----------------------------------------------------------------------------- prune
 def cmd_prune(args) -> int:
+    import numpy as np
     import torch
 
     from ._fileio import atomic_write_text
@@ -173,7 +174,8 @@ def cmd_prune(args) -> int:
                             seed=args.seed)
     result = prune_model(model, dataset, args.weight_sparsity, criterion=args.criterion,
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
-                         rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed)
+                         rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
+                         edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion)
     MaskSet.bake(model)
     model.eval()
     metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
@@ -185,8 +187,14 @@ def cmd_prune(args) -> int:
                 weight_sparsity=result.masks.sparsity, criterion=args.criterion,
                 schedule=args.schedule, scope=args.scope, val_score=result.after["val"],
                 test_score=result.after["test"], dataset=dataset.name)
-    masks = {f"mask.{key}": torch.from_numpy(mask) for key, mask in result.masks.weights.items()}
-    save_checkpoint(args.out, model, info=info, extra=masks)
+    extra = {f"mask.{key}": torch.from_numpy(mask) for key, mask in result.masks.weights.items()}
+    if result.graph is not None:  # the pruned graph travels with the model
+        print(f"edges: kept {result.graph.num_edges:,} directed edges "
+              f"({100 * result.edges_kept:.1f}% of the non-loop edges)")
+        extra["graph.indptr"] = torch.from_numpy(result.graph.indptr.astype(np.int64))
+        extra["graph.indices"] = torch.from_numpy(result.graph.indices.astype(np.int64))
+        info["edge_sparsity"] = 1 - result.edges_kept
+    save_checkpoint(args.out, model, info=info, extra=extra)
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
               "scope": args.scope, "target_weight_sparsity": args.weight_sparsity,
@@ -208,7 +216,12 @@ def cmd_export(args) -> int:
 
     checkpoint = load_checkpoint(args.checkpoint)
     graph = None
-    if args.store_graph:
+    if args.store_graph and "graph.indptr" in checkpoint.extra:  # a pruned graph travels along
+        from .graph import Graph
+
+        graph = Graph(checkpoint.extra["graph.indptr"].numpy(),
+                      checkpoint.extra["graph.indices"].numpy())
+    elif args.store_graph:
         from .data import load
 
         if checkpoint.info.get("dataset") is None and args.dataset is None:
@@ -317,6 +330,9 @@ def cmd_run(args) -> int:
 
         dataset = load(args.dataset, args.data_dir)
         x, graph, batch = dataset.x, dataset.graph, dataset.batch
+        if session.model.has_stored_graph and not args.dataset_graph:
+            graph = None  # the (possibly edge-pruned) graph exported with the model
+            print("using the graph stored in the artifact (--dataset-graph uses the dataset's)")
         labels = dataset.y
         split_ids = dataset.splits[args.split].test if dataset.splits else None
     times = []
@@ -407,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--rounds", type=int, default=3, help="rounds of the iterative schedule")
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
+    prune.add_argument("--edge-sparsity", type=float, default=0.0,
+                       help="fraction of undirected edges to remove (node classification)")
+    prune.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
+                       default="learned",
+                       help="learned: UGS-style jointly trained edge mask (GCN); degree: "
+                            "1/sqrt(deg u deg v) heuristic; random: baseline")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--split", type=int, default=0)
     prune.add_argument("--seed", type=int, default=0)
@@ -456,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an .npz with x (N, F), edge_index (2, E) and optionally batch (N,)")
     run.add_argument("--data-dir", type=Path, default=None)
     run.add_argument("--split", type=int, default=0, help="split whose test part is scored")
+    run.add_argument("--dataset-graph", action="store_true",
+                     help="use the dataset's graph even if the artifact stores one")
     run.add_argument("--threads", type=int, default=None, help="kernel threads (default: all)")
     run.add_argument("--repeat", type=int, default=10, help="calls to time")
     run.add_argument("--predictions", type=Path, default=None, help="write the output (.npy)")

@@ -170,3 +170,62 @@ def test_iterative_schedule_reaches_the_target(synthetic):
                          finetune=TrainConfig(epochs=5, progress=False))
     sparsities = [r["sparsity"] for r in result.rounds]
     assert sparsities == sorted(sparsities) and sparsities[-1] == pytest.approx(0.8, abs=1e-3)
+
+
+# ----------------------------------------------------------------------------- edges
+from sparsegnn.graph import Graph  # noqa: E402
+from sparsegnn.prune import EdgePairs, degree_scores, learn_edge_scores, prune_edges  # noqa: E402
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.6, 1.0])
+def test_edge_pruning_keeps_the_graph_symmetric_with_loops(rng, fraction):
+    base = Graph.from_edge_index(rng.integers(0, 40, (2, 200)), 40).remove_self_loops()
+    graph = base.symmetrize().add_self_loops()
+    pairs = EdgePairs(graph)
+    pruned = prune_edges(graph, rng.random(pairs.num_pairs), fraction)
+    assert pruned.is_symmetric()
+    assert pruned.num_self_loops == graph.num_self_loops == 40
+    assert EdgePairs(pruned).num_pairs == pairs.num_pairs - int(round(fraction * pairs.num_pairs))
+    kept = {tuple(e) for e in pruned.edge_index.T}
+    assert kept <= {tuple(e) for e in graph.edge_index.T}
+
+
+def test_edge_pruning_removes_the_lowest_scores(rng):
+    graph = Graph.from_edge_index(np.array([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]]), 4)
+    pairs = EdgePairs(graph)
+    scores = np.zeros(pairs.num_pairs)
+    scores[pairs.pair[0]] = 5.0  # {0, 1} scores highest
+    scores[pairs.pair[2]] = 3.0  # {1, 2}
+    pruned = prune_edges(graph, scores, 1 / 3)  # one of three pairs: {2, 3}
+    assert sorted(map(tuple, pruned.edge_index.T.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
+    with pytest.raises(ValueError, match="scores must have shape"):
+        prune_edges(graph, np.zeros(2), 0.5)
+    with pytest.raises(ValueError, match="edge fraction"):
+        prune_edges(graph, scores, 1.5)
+
+
+def test_degree_scores_are_gcn_weights_of_pairs():
+    star = Graph.from_edge_index(np.array([[0, 0, 0, 1], [1, 2, 3, 2]]), 4).symmetrize()
+    scores, pairs = degree_scores(star), EdgePairs(star)
+    degree = {0: 4, 1: 3, 2: 3, 3: 2}  # in-degree + the self loop GCN adds
+    for e, (u, v) in enumerate(star.edge_index.T.tolist()):
+        assert scores[pairs.pair[e]] == pytest.approx(1 / np.sqrt(degree[u] * degree[v]))
+    assert scores.shape == (4,)
+
+
+def test_learned_edge_scores_need_a_gcn(synthetic):
+    with pytest.raises(ValueError, match="gcn"):
+        learn_edge_scores(make_model("gat", synthetic), synthetic, epochs=1)
+    seed_everything(0)
+    scores = learn_edge_scores(make_model("gcn", synthetic), synthetic, epochs=5)
+    assert scores.shape == (EdgePairs(synthetic.graph).num_pairs,) and np.all(scores >= 0)
+
+
+def test_joint_weight_and_edge_pruning_returns_the_pruned_graph(synthetic):
+    seed_everything(0)
+    model = make_model("gcn", synthetic)
+    result = prune_model(model, synthetic, 0.8, edge_sparsity=0.3, edge_criterion="degree",
+                         finetune=TrainConfig(epochs=5, progress=False))
+    assert result.graph is not None and result.graph.is_symmetric()
+    assert result.edges_kept == pytest.approx(0.7, abs=1e-3)
+    assert result.report()["edges"]["fraction_pruned"] == pytest.approx(0.3, abs=1e-3)

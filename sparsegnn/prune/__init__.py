@@ -5,6 +5,7 @@
 >>> masks.apply(model); ...fine-tune...; MaskSet.bake(model)          # doctest: +SKIP
 """
 
+from .edges import EDGE_CRITERIA, EdgePairs, degree_scores, edge_scores, learn_edge_scores, prune_edges
 from .masks import MaskError, MaskSet, prunable_weights
 from .schedules import SCHEDULES, PruneResult, prune_model, training_loss
 from .unstructured import (
@@ -19,7 +20,8 @@ from .unstructured import (
 )
 
 __all__ = [
-    "CRITERIA", "GradientSaliency", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
+    "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "degree_scores", "edge_scores",
+    "learn_edge_scores", "prune_edges", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
     "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
     "random_scores", "resolve_amount", "training_loss",
 ]

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from ..data.dataset import Dataset
+from ..graph import Graph
 from ..nn.train import TrainConfig, evaluate, fit, graph_batches, node_inputs
+from .edges import edge_scores, prune_edges
 from .masks import MaskSet
 from .unstructured import GradientSaliency, magnitude, prune_weights, random_scores
 
@@ -51,25 +53,38 @@ def _scores(criterion: str, model, dataset: Dataset, split: int, seed: int):
 
 @dataclass
 class PruneResult:
+    """Masks reached, scores before/after, and the pruned graph when edges were pruned."""
+
     masks: MaskSet
     before: dict
     after: dict
     seconds: float
     rounds: list[dict] = field(default_factory=list)
+    graph: Graph | None = None
+    edges_kept: float = 1.0
 
     def report(self) -> dict:
-        return {"before": self.before, "after": self.after, "seconds": self.seconds,
-                "rounds": self.rounds, "masks": self.masks.summary()}
+        report = {"before": self.before, "after": self.after, "seconds": self.seconds,
+                  "rounds": self.rounds, "masks": self.masks.summary()}
+        if self.graph is not None:
+            report["edges"] = {"kept_edges": self.graph.num_edges,
+                               "fraction_kept": self.edges_kept,
+                               "fraction_pruned": 1 - self.edges_kept}
+        return report
 
 
 def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "magnitude",
                 scope: str = "global", schedule: str = "oneshot", rounds: int = 3,
                 rewind: bool = False, split: int = 0, finetune: TrainConfig | None = None,
-                seed: int = 0) -> PruneResult:
+                seed: int = 0, edge_sparsity: float = 0.0,
+                edge_criterion: str = "learned") -> PruneResult:
     """Prune ``model``'s weights to ``sparsity`` and fine-tune it with the masks fixed.
 
-    The model is left reparametrised (``MaskSet.bake`` makes the zeros permanent). ``before``
-    and ``after`` are evaluation scores on ``dataset.splits[split]``.
+    With ``edge_sparsity`` (node tasks), that fraction of undirected edges is removed first,
+    scored by ``edge_criterion`` (see ``prune.edges``); fine-tuning and the scores ``after``
+    then use the pruned graph, returned as ``result.graph``. The model is left reparametrised
+    (``MaskSet.bake`` makes the zeros permanent). ``before``/``after`` are evaluation scores on
+    ``dataset.splits[split]``.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -78,6 +93,15 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
     finetune = finetune or TrainConfig(epochs=100, patience=None, progress=False)
     started = time.perf_counter()
     before = evaluate(model, dataset, split)
+    pruned_graph, edges_kept = None, 1.0
+    if edge_sparsity:
+        if dataset.is_graph_task:
+            raise ValueError("edge sparsification is for node classification (one stored graph)")
+        scores = edge_scores(edge_criterion, model, dataset, split=split, seed=seed)
+        pruned_graph = prune_edges(dataset.graph, scores, edge_sparsity)
+        edges_kept = (pruned_graph.num_edges - pruned_graph.num_self_loops) / max(
+            dataset.graph.num_edges - dataset.graph.num_self_loops, 1)
+        dataset = replace(dataset, graph=pruned_graph)
     initial = copy.deepcopy(model.state_dict()) if rewind else None
     steps = [sparsity] if schedule == "oneshot" else \
         [1 - (1 - sparsity) ** (r / rounds) for r in range(1, rounds + 1)]  # equal share per round
@@ -93,4 +117,5 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
         history.append({"round": step + 1, "sparsity": masks.sparsity,
                         "val": result.val_score, "test": result.test_score})
     return PruneResult(masks=masks, before=before, after=evaluate(model, dataset, split),
-                       seconds=time.perf_counter() - started, rounds=history)
+                       seconds=time.perf_counter() - started, rounds=history,
+                       graph=pruned_graph, edges_kept=edges_kept)
