@@ -164,7 +164,7 @@ def cmd_prune(args) -> int:
     from .data import load
     from .nn import load_checkpoint, save_checkpoint
     from .nn.recipes import train_config
-    from .prune import MaskSet, prune_model
+    from .prune import MaskSet, prunable_weights, prune_model
 
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model
@@ -172,10 +172,28 @@ def cmd_prune(args) -> int:
                    seed=args.seed)
     finetune = train_config(model.kind, dataset, epochs=args.epochs, progress=not args.no_progress,
                             seed=args.seed)
+    from .nn import evaluate
+
+    dense_scores = evaluate(model, dataset, args.split)
+    structured = None
+    if args.channel_sparsity:
+        from .nn import fit
+        from .prune.structured import channel_masks, slice_channels
+
+        before_width = model.hidden_channels
+        keep, channel_mask = channel_masks(model, args.channel_sparsity)
+        channel_mask.apply(model)
+        fit(model, dataset, args.split, finetune)
+        model = slice_channels(model, keep)
+        structured = {"hidden_before": before_width, "hidden_after": model.hidden_channels}
+        print(f"channels: hidden width {before_width} -> {model.hidden_channels}; new weight "
+              f"shapes: " + ", ".join(f"{n}.weight {tuple(m.weight.shape)}" for n, m in
+                                      prunable_weights(model).items()))
     result = prune_model(model, dataset, args.weight_sparsity, criterion=args.criterion,
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
                          rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
                          edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion)
+    result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
     metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
@@ -198,7 +216,7 @@ def cmd_prune(args) -> int:
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
               "scope": args.scope, "target_weight_sparsity": args.weight_sparsity,
-              **result.report()}
+              "channels": structured, **result.report()}
     report_path = args.report or args.out.with_suffix(".json")
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(f"saved {args.out} and {report_path}")
@@ -413,8 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("checkpoint", type=Path)
     prune.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     prune.add_argument("--data-dir", type=Path, default=None)
-    prune.add_argument("--weight-sparsity", type=float, required=True,
+    prune.add_argument("--weight-sparsity", type=float, default=0.0,
                        help="fraction of prunable weights to remove, e.g. 0.95")
+    prune.add_argument("--channel-sparsity", type=float, default=0.0,
+                       help="fraction of hidden channels to remove first (gcn, sage): the model "
+                            "becomes physically narrower")
     prune.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
                        default="magnitude")
     prune.add_argument("--scope", choices=("global", "layer"), default="global",

@@ -157,3 +157,16 @@ def test_prune_writes_checkpoint_masks_and_report(tmp_path, capsys):
     report = json.loads(pruned.with_suffix(".json").read_text())
     assert report["masks"]["overall"]["fraction_pruned"] == pytest.approx(0.8, abs=1e-3)
     assert set(report) >= {"before", "after", "seconds", "rounds"}
+
+
+def test_prune_channels_makes_the_exported_model_narrower(tmp_path, capsys):
+    dense, pruned, artifact = (tmp_path / n for n in ("d.safetensors", "p.safetensors", "p.sgnn"))
+    assert main(["train", "--epochs", "20", "--hidden", "16", "--no-progress",
+                 "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--channel-sparsity", "0.5", "--weight-sparsity", "0.5",
+                 "--epochs", "5", "--no-progress", "--out", str(pruned)]) == 0
+    assert "hidden width 16 -> 8" in capsys.readouterr().out
+    assert load_checkpoint(pruned).model.hidden_channels == 8
+    assert main(["export", str(pruned), "--out", str(artifact)]) == 0
+    assert main(["inspect", str(artifact)]) == 0
+    assert "weight 128x8" in capsys.readouterr().out

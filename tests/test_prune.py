@@ -7,23 +7,32 @@ import torch
 from torch.nn.utils import prune as torch_prune
 
 from sparsegnn import data
+from sparsegnn.export import to_ir
+from sparsegnn.graph import Graph
 from sparsegnn.nn import TrainConfig, evaluate, fit
 from sparsegnn.nn.recipes import make_model
 from sparsegnn.nn.train import node_inputs, seed_everything
 from sparsegnn.prune import (
+    EdgePairs,
     GradientSaliency,
     MaskError,
     MaskSet,
     PruningMethod,
     Unstructured,
+    degree_scores,
+    learn_edge_scores,
     magnitude,
     prunable_weights,
+    prune_edges,
     prune_model,
     prune_weights,
     random_scores,
     resolve_amount,
     training_loss,
 )
+from sparsegnn.prune.structured import channel_groups, channel_masks, channel_scores, slice_channels
+
+from .reference import randomise_batch_norms
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +182,6 @@ def test_iterative_schedule_reaches_the_target(synthetic):
 
 
 # ----------------------------------------------------------------------------- edges
-from sparsegnn.graph import Graph  # noqa: E402
-from sparsegnn.prune import EdgePairs, degree_scores, learn_edge_scores, prune_edges  # noqa: E402
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.25, 0.6, 1.0])
@@ -229,3 +236,44 @@ def test_joint_weight_and_edge_pruning_returns_the_pruned_graph(synthetic):
     assert result.graph is not None and result.graph.is_symmetric()
     assert result.edges_kept == pytest.approx(0.7, abs=1e-3)
     assert result.report()["edges"]["fraction_pruned"] == pytest.approx(0.3, abs=1e-3)
+
+
+# ----------------------------------------------------------------------------- channels
+
+
+@pytest.mark.parametrize("kind, options", [("gcn", {}), ("sage", {}),
+                                           ("gcn", {"norm": "batch_norm", "num_layers": 3})])
+def test_sliced_model_equals_the_masked_model(synthetic, kind, options):
+    seed_everything(0)
+    model = make_model(kind, synthetic, hidden_channels=32, **options)
+    randomise_batch_norms(model)
+    keep, masks = channel_masks(model, 0.5)
+    masks.apply(model)
+    fit(model, synthetic, 0, TrainConfig(epochs=5, progress=False))
+    sliced = slice_channels(model, keep)
+    assert sliced.hidden_channels == 16
+    torch.testing.assert_close(_outputs(sliced, synthetic), _outputs(model, synthetic),
+                               atol=1e-5, rtol=1e-5)
+    widths = [n.attrs.get("weight", n.attrs.get("weight_neighbor"))["shape"]
+              for n in to_ir(sliced).nodes if n.op.endswith("_conv")]
+    assert all(16 in shape for shape in widths)  # physically half as wide
+
+
+def test_channel_groups_and_scores(synthetic):
+    model = make_model("sage", synthetic, hidden_channels=8, num_layers=3)
+    groups = channel_groups(model)
+    assert [g["layer"] for g in groups] == [0, 1]
+    assert groups[0]["producers"] == ["convs.0.lin_l", "convs.0.lin_r"]
+    assert groups[0]["consumers"] == ["convs.1.lin_l", "convs.1.lin_r"]
+    scores = channel_scores(model, "l1")
+    expected = sum(model.convs[0].__getattr__(n).weight.detach().abs().sum(1)
+                   for n in ("lin_l", "lin_r"))
+    expected = expected + sum(model.convs[1].__getattr__(n).weight.detach().abs().sum(0)
+                              for n in ("lin_l", "lin_r"))
+    np.testing.assert_allclose(scores[0], expected.numpy(), rtol=1e-5)
+    keep, _ = channel_masks(model, 3)
+    assert all(int((~k).sum()) == 3 for k in keep.values())
+    with pytest.raises(ValueError, match="every channel"):
+        channel_masks(model, 8)
+    with pytest.raises(ValueError, match="channel pruning supports"):
+        channel_groups(make_model("gat", synthetic))

@@ -3,16 +3,13 @@ storage (CSR where it is smaller, dense otherwise)."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
-import torch.nn.utils.prune
 
 from ..graph import Graph
 from ..ir import STORED_GRAPH, Model, Node
 from ..nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
-from ..nn.models import BasicGNN
+from ..nn.models import BasicGNN, plain_copy
 from ..sparse import narrowest_index_dtype
 
 __all__ = ["to_ir", "matrix_from_weight", "CSR_MAX_DENSITY"]
@@ -226,11 +223,7 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     if model.training:
         raise ValueError("export an eval-mode model (call model.eval() first)")
     if any(hasattr(module, "weight_mask") for module in model.modules()):
-        # masks applied with torch.nn.utils.prune: bake them (on a copy) into plain zeros
-        model = copy.deepcopy(model)
-        for module in model.modules():
-            if hasattr(module, "weight_mask"):
-                torch.nn.utils.prune.remove(module, "weight")
+        model = plain_copy(model)  # masks applied with torch.nn.utils.prune: bake into zeros
     b = _Builder(csr_max_density)
     with torch.no_grad():
         if model.input_norm == "row_sum":

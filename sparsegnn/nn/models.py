@@ -22,7 +22,8 @@ from .functional import global_pool
 from .graph_tensors import as_torch_graph
 from .layers import MLP, GATConv, GCNConv, GINConv, SAGEConv, resolve_activation
 
-__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model", "state_mismatch"]
+__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model", "state_mismatch",
+           "plain_state_dict", "plain_copy"]
 
 INPUT_NORMS = (None, "row_sum")
 POOLS = (None, "sum", "mean", "max")
@@ -258,3 +259,26 @@ def state_mismatch(model: torch.nn.Module, state: dict[str, Tensor]) -> str | No
         if tensor.shape != expected[name].shape:
             return f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
     return None
+
+
+def plain_state_dict(model: torch.nn.Module) -> dict[str, Tensor]:
+    """The state dict with ``torch.nn.utils.prune`` masks multiplied in: ``X.weight`` instead of
+    ``X.weight_orig`` and ``X.weight_mask`` (what an unpruned model of the same config loads)."""
+    state = {}
+    for key, tensor in model.state_dict().items():
+        if key.endswith("_mask"):
+            continue
+        if key.endswith("_orig"):
+            base = key[: -len("_orig")]
+            state[base] = (tensor * model.state_dict()[base + "_mask"]).detach().clone()
+        else:
+            state[key] = tensor.detach().clone()
+    return state
+
+
+def plain_copy(model: BasicGNN) -> BasicGNN:
+    """An independent copy with masks baked in (``copy.deepcopy`` fails on a reparametrised
+    module, whose computed ``weight`` is not a graph leaf)."""
+    copied = build_model(model.config)
+    copied.load_state_dict(plain_state_dict(model))
+    return copied.train(model.training)
