@@ -440,8 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
                        default="magnitude")
     prune.add_argument("--scope", choices=("global", "layer"), default="global",
                        help="rank all weights together, or prune every layer to the same sparsity")
-    prune.add_argument("--schedule", choices=("oneshot", "iterative"), default="oneshot")
-    prune.add_argument("--rounds", type=int, default=3, help="rounds of the iterative schedule")
+    prune.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
+                       default="oneshot")
+    prune.add_argument("--rounds", type=int, default=3,
+                       help="pruning steps of the iterative and gradual schedules")
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
     prune.add_argument("--edge-sparsity", type=float, default=0.0,

@@ -277,3 +277,16 @@ def test_channel_groups_and_scores(synthetic):
         channel_masks(model, 8)
     with pytest.raises(ValueError, match="channel pruning supports"):
         channel_groups(make_model("gat", synthetic))
+
+
+def test_gradual_schedule_ramps_cubically(synthetic):
+    seed_everything(0)
+    model = make_model("gcn", synthetic)
+    result = prune_model(model, synthetic, 0.9, schedule="gradual", rounds=4,
+                         finetune=TrainConfig(epochs=16, progress=False))
+    targets = [0.9 * (1 - (1 - r / 4) ** 3) for r in range(1, 5)]
+    assert [r["sparsity"] for r in result.rounds] == pytest.approx(targets, abs=1e-3)
+    MaskSet.bake(model)
+    zeros = sum(int((m.weight == 0).sum()) for m in prunable_weights(model).values())
+    total = sum(m.weight.numel() for m in prunable_weights(model).values())
+    assert zeros >= int(round(0.9 * total))

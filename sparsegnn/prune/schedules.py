@@ -1,6 +1,8 @@
-"""Pruning schedules over the training loop: one-shot then fine-tune, and iterative
-(prune a share, retrain, repeat; optionally rewinding kept weights to their initial values as in
-lottery tickets). Fine-tuning runs with the masks applied, so pruned weights stay exactly zero.
+"""Pruning schedules over the training loop: one-shot then fine-tune; iterative (prune a share,
+retrain, repeat; optionally rewinding kept weights to their initial values as in lottery
+tickets); gradual (Zhu & Gupta's cubic ramp ``s_k = s (1 - (1 - k/n)^3)``, a few epochs of
+training between steps, then a final fine-tune). Training always runs with the masks applied,
+so pruned weights stay exactly zero.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .unstructured import GradientSaliency, magnitude, prune_weights, random_sco
 
 __all__ = ["PruneResult", "prune_model", "training_loss", "SCHEDULES"]
 
-SCHEDULES = ("oneshot", "iterative")
+SCHEDULES = ("oneshot", "iterative", "gradual")
 
 
 def training_loss(dataset: Dataset, split: int = 0, batch_size: int = 128, seed: int = 0):
@@ -103,8 +105,13 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
             dataset.graph.num_edges - dataset.graph.num_self_loops, 1)
         dataset = replace(dataset, graph=pruned_graph)
     initial = copy.deepcopy(model.state_dict()) if rewind else None
-    steps = [sparsity] if schedule == "oneshot" else \
-        [1 - (1 - sparsity) ** (r / rounds) for r in range(1, rounds + 1)]  # equal share per round
+    if schedule == "oneshot":
+        steps = [sparsity]
+    elif schedule == "iterative":  # the same share of the remaining weights every round
+        steps = [1 - (1 - sparsity) ** (r / rounds) for r in range(1, rounds + 1)]
+    else:  # gradual: cubic ramp, short training between steps, full fine-tune after the last
+        steps = [sparsity * (1 - (1 - r / rounds) ** 3) for r in range(1, rounds + 1)]
+    between = replace(finetune, epochs=max(1, finetune.epochs // (2 * rounds)), patience=None)
     masks, history = MaskSet.ones(model), []
     for step, target in enumerate(steps):
         masks = prune_weights(model, _scores(criterion, model, dataset, split, seed + step), target,
@@ -113,7 +120,9 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
             MaskSet.bake(model)
             model.load_state_dict(initial)
         masks.apply(model)
-        result = fit(model, dataset, split, replace(finetune, seed=finetune.seed + step))
+        last = step == len(steps) - 1
+        config = finetune if schedule != "gradual" or last else between
+        result = fit(model, dataset, split, replace(config, seed=finetune.seed + step))
         history.append({"round": step + 1, "sparsity": masks.sparsity,
                         "val": result.val_score, "test": result.test_score})
     return PruneResult(masks=masks, before=before, after=evaluate(model, dataset, split),
