@@ -244,6 +244,11 @@ def load_artifact(path: str | os.PathLike) -> Model:
     for spec in manifest["inputs"] + manifest["outputs"]:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             _fail(path, f"input/output specs must be objects with a name, found {spec!r}")
+    for spec in [s for s in manifest["inputs"] if s["name"] == "x"] + manifest["outputs"]:
+        shape = spec.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and isinstance(shape[1], int)
+                and shape[1] >= 1):
+            _fail(path, f"{spec['name']} must have shape [null, width >= 1], found {shape!r}")
     model = Model(nodes=nodes, tensors=tensors, inputs=manifest["inputs"],
                   outputs=manifest["outputs"], metadata=manifest["metadata"])
     try:

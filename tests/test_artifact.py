@@ -124,6 +124,15 @@ def test_unknown_ops_and_versions(model, tmp_path):
         load_artifact(path)
 
 
+def test_input_spec_must_give_the_feature_width(model, tmp_path):
+    path = export_artifact(model, tmp_path / "m.sgnn")
+    table, manifest, data = _parts(path)
+    manifest["inputs"][0]["shape"] = [None]
+    _write(path, table, manifest, data)
+    with pytest.raises(ArtifactError, match="x must have shape"):
+        load_artifact(path)
+
+
 def test_dataflow_must_be_in_order(model, tmp_path):
     path = export_artifact(model, tmp_path / "m.sgnn")
     table, manifest, data = _parts(path)

@@ -123,7 +123,8 @@ class Session:
                          and array.dtype.itemsize < 4 else array
                          for name, array in self.model.tensors.items()}
         self.num_threads = num_threads
-        self._feature_width = int(self.model.inputs[0]["shape"][1])
+        x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
+        self._feature_width = int(x_spec["shape"][1])
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
         self._dense_weights: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
