@@ -100,6 +100,9 @@ def cmd_train(args) -> int:
     if not 0 <= args.split < len(dataset.splits):
         console.print(f"[red]--split must lie in [0, {len(dataset.splits)})")
         return 2
+    if args.seeds < 1:
+        console.print("[red]--seeds must be at least 1")
+        return 2
 
     report = {"sparsegnn": __version__, "dataset": dataset.summary(), "model": config,
               "train": {k: v for k, v in vars(training).items() if k != "progress"}, "runs": []}
