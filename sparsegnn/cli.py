@@ -452,9 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--edge-sparsity", type=float, default=0.0,
                        help="fraction of undirected edges to remove (node classification)")
     prune.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
-                       default="learned",
-                       help="learned: UGS-style jointly trained edge mask (GCN); degree: "
-                            "1/sqrt(deg u deg v) heuristic; random: baseline")
+                       default="degree",
+                       help="degree: 1/sqrt(deg u deg v) heuristic (default: best measured so "
+                            "far); learned: UGS-style jointly trained edge mask (GCN); random")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--split", type=int, default=0)
     prune.add_argument("--seed", type=int, default=0)
