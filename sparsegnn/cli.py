@@ -226,6 +226,21 @@ def cmd_prune(args) -> int:
     return 0
 
 
+def cmd_prune_sweep(args) -> int:
+    from .data import load
+    from .prune.sweep import sweep, sweep_markdown, write_sweep
+
+    dataset = load(args.dataset, args.data_dir)
+    result = sweep(dataset, kind=args.model, weights=args.weights, edges=args.edges,
+                   seeds=args.seeds, criterion=args.criterion, schedule=args.schedule,
+                   edge_criterion=args.edge_criterion, rounds=args.rounds,
+                   progress=None if args.no_progress else print)
+    print(sweep_markdown(result))
+    for path in write_sweep(result, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- export
 def _weight_bytes(model) -> int:
     return sum(p.numel() * 4 for p in model.parameters())
@@ -464,6 +479,31 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--no-progress", action="store_true")
     prune.set_defaults(handler=cmd_prune)
 
+    sweep = commands.add_parser(
+        "prune-sweep", help="accuracy over a grid of sparsities (also: sparsegnn prune sweep)",
+        description="Train a dense model per seed, prune copies to every weight x edge sparsity "
+                    "of the grid, fine-tune, and write the accuracy table (JSON, markdown) and a "
+                    "PNG plot. `sparsegnn prune sweep ...` is the same command.")
+    sweep.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
+    sweep.add_argument("--dataset", default="synthetic")
+    sweep.add_argument("--data-dir", type=Path, default=None)
+    sweep.add_argument("--weights", type=float, nargs="+", default=[0.9, 0.95, 0.98],
+                       help="weight sparsities (rows)")
+    sweep.add_argument("--edges", type=float, nargs="+", default=[0.0],
+                       help="edge sparsities (columns; node classification)")
+    sweep.add_argument("--seeds", type=int, default=5)
+    sweep.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
+                       default="magnitude")
+    sweep.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
+                       default="oneshot")
+    sweep.add_argument("--rounds", type=int, default=3)
+    sweep.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
+                       default="degree")
+    sweep.add_argument("--out", type=Path, default=Path("sweep"),
+                       help="output prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
+    sweep.add_argument("--no-progress", action="store_true")
+    sweep.set_defaults(handler=cmd_prune_sweep)
+
     export = commands.add_parser(
         "export", help="export a checkpoint to a .sgnn artifact",
         description="Bake the checkpoint's weights into a .sgnn artifact (batch norms folded, "
@@ -514,13 +554,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["prune", "sweep"]:  # `prune sweep` reads better; argparse needs one name
+        argv = ["prune-sweep", *argv[2:]]
     args = build_parser().parse_args(argv)
     from .artifact import ArtifactError
     from .data import DatasetError
     from .sparse import SparseFormatError
 
     errors = (DatasetError, SparseFormatError, ArtifactError, FileNotFoundError, ValueError)
-    if args.command in ("train", "export", "prune"):
+    if args.command in ("train", "export", "prune", "prune-sweep"):
         from .nn import CheckpointError
 
         errors += (CheckpointError,)

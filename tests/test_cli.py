@@ -19,7 +19,7 @@ def _commands():
 
 
 def test_the_commands_are_exactly_the_implemented_ones():
-    assert _commands() == ["datasets", "export", "inspect", "prune", "run", "train"]
+    assert _commands() == ["datasets", "export", "inspect", "prune", "prune-sweep", "run", "train"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
@@ -170,3 +170,17 @@ def test_prune_channels_makes_the_exported_model_narrower(tmp_path, capsys):
     assert main(["export", str(pruned), "--out", str(artifact)]) == 0
     assert main(["inspect", str(artifact)]) == 0
     assert "weight 128x8" in capsys.readouterr().out
+
+
+def test_prune_sweep_writes_table_json_and_plot(tmp_path, capsys):
+    import json
+
+    prefix = tmp_path / "sweep"
+    assert main(["prune", "sweep", "--weights", "0.5", "0.9", "--edges", "0", "0.3",
+                 "--seeds", "1", "--no-progress", "--out", str(prefix)]) == 0
+    out = capsys.readouterr().out
+    assert "| weights \\ edges | 0 % | 30 % |" in out and "| 90 % |" in out
+    result = json.loads(prefix.with_suffix(".json").read_text())
+    assert len(result["cells"]) == 4 and len(result["dense"]) == 1
+    assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| 50 % |" in prefix.with_suffix(".md").read_text()
