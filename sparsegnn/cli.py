@@ -392,6 +392,20 @@ def cmd_run(args) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
+    """Criterion and schedule options shared by `prune` and `prune sweep`."""
+    parser.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
+                        default="magnitude")
+    parser.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
+                        default="oneshot")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="pruning steps of the iterative and gradual schedules")
+    parser.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
+                        default="degree",
+                        help="degree: 1/sqrt(deg u deg v) heuristic (default: best measured so "
+                             "far); learned: UGS-style jointly trained edge mask (GCN); random")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparsegnn",
@@ -454,22 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--channel-sparsity", type=float, default=0.0,
                        help="fraction of hidden channels to remove first (gcn, sage): the model "
                             "becomes physically narrower")
-    prune.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
-                       default="magnitude")
+    _add_pruning_options(prune)
     prune.add_argument("--scope", choices=("global", "layer"), default="global",
                        help="rank all weights together, or prune every layer to the same sparsity")
-    prune.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
-                       default="oneshot")
-    prune.add_argument("--rounds", type=int, default=3,
-                       help="pruning steps of the iterative and gradual schedules")
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
     prune.add_argument("--edge-sparsity", type=float, default=0.0,
                        help="fraction of undirected edges to remove (node classification)")
-    prune.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
-                       default="degree",
-                       help="degree: 1/sqrt(deg u deg v) heuristic (default: best measured so "
-                            "far); learned: UGS-style jointly trained edge mask (GCN); random")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--split", type=int, default=0)
     prune.add_argument("--seed", type=int, default=0)
@@ -492,13 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--edges", type=float, nargs="+", default=[0.0],
                        help="edge sparsities (columns; node classification)")
     sweep.add_argument("--seeds", type=int, default=5)
-    sweep.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
-                       default="magnitude")
-    sweep.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
-                       default="oneshot")
-    sweep.add_argument("--rounds", type=int, default=3)
-    sweep.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
-                       default="degree")
+    _add_pruning_options(sweep)
     sweep.add_argument("--out", type=Path, default=Path("sweep"),
                        help="output prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
     sweep.add_argument("--no-progress", action="store_true")
