@@ -34,6 +34,7 @@ class _Graph:
         self.model, self.sparse_weights = model, sparse_weights
         self.nodes, self.initializers, self.sparse_initializers = [], [], []
         self.count = 0
+        self.constants: dict[tuple, str] = {}
 
     def name(self, hint: str) -> str:
         self.count += 1
@@ -45,9 +46,13 @@ class _Graph:
         return output
 
     def const(self, value, hint: str = "const", dtype=np.float32) -> str:
-        name = self.name(hint)
-        self.initializers.append(self.numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
+        """A constant initializer; equal constants share one (axes, shapes recur per layer)."""
+        array = np.asarray(value, dtype=dtype)
+        key = (array.dtype.str, array.shape, array.tobytes())
+        if key not in self.constants:
+            self.constants[key] = self.name(hint)
+            self.initializers.append(self.numpy_helper.from_array(array, self.constants[key]))
+        return self.constants[key]
 
     def tensor(self, ir_name: str) -> str:
         name = self.name(ir_name.replace(".", "_"))

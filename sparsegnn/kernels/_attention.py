@@ -22,14 +22,21 @@ def _score(score_src, score_dst, source, row, head, slope):
     return value if value > 0 else slope * value
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _row_peak(indptr, indices, score_src, score_dst, row, head, slope):
+    """The largest score into ``row`` for ``head``: subtracting it keeps exp() finite."""
+    peak = -np.inf
+    for e in range(indptr[row], indptr[row + 1]):
+        peak = max(peak, _score(score_src, score_dst, indices[e], row, head, slope))
+    return peak
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, end):
     for row in range(start, end):
         first, last = indptr[row], indptr[row + 1]
         for head in range(score_src.shape[1]):
-            peak = -np.inf
-            for e in range(first, last):
-                peak = max(peak, _score(score_src, score_dst, indices[e], row, head, slope))
+            peak = _row_peak(indptr, indices, score_src, score_dst, row, head, slope)
             total = 0.0
             for e in range(first, last):
                 weight = math.exp(_score(score_src, score_dst, indices[e], row, head, slope) - peak)
@@ -47,9 +54,7 @@ def _gat_rows(indptr, indices, score_src, score_dst, x, slope, out, start, end):
         if last == first:
             continue
         for head in range(x.shape[1]):
-            peak = -np.inf
-            for e in range(first, last):
-                peak = max(peak, _score(score_src, score_dst, indices[e], row, head, slope))
+            peak = _row_peak(indptr, indices, score_src, score_dst, row, head, slope)
             total = 0.0
             for e in range(first, last):
                 source = indices[e]
