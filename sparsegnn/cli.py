@@ -181,10 +181,21 @@ def cmd_prune(args) -> int:
     structured = None
     if args.channel_sparsity:
         from .nn import fit
-        from .prune.structured import channel_masks, slice_channels
+        from .prune.schedules import training_loss
+        from .prune.structured import (
+            channel_masks,
+            channel_scores,
+            slice_channels,
+            taylor_channel_scores,
+        )
 
         before_width = model.hidden_channels
-        keep, channel_mask = channel_masks(model, args.channel_sparsity)
+        if args.channel_criterion == "taylor":
+            scores = taylor_channel_scores(model, training_loss(dataset, args.split, seed=args.seed),
+                                           steps=10)
+        else:
+            scores = channel_scores(model, args.channel_criterion)
+        keep, channel_mask = channel_masks(model, args.channel_sparsity, scores)
         channel_mask.apply(model)
         fit(model, dataset, args.split, finetune)
         model = slice_channels(model, keep)
@@ -466,8 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--weight-sparsity", type=float, default=0.0,
                        help="fraction of prunable weights to remove, e.g. 0.95")
     prune.add_argument("--channel-sparsity", type=float, default=0.0,
-                       help="fraction of hidden channels to remove first (gcn, sage): the model "
-                            "becomes physically narrower")
+                       help="fraction of hidden channels to remove first (gcn, sage; for gat: "
+                            "whole attention heads); the model becomes physically narrower")
+    prune.add_argument("--channel-criterion", choices=("l2", "l1", "taylor"), default="l2",
+                       help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
+                            "(Σ w·dL/dw)² over the training loss")
     _add_pruning_options(prune)
     prune.add_argument("--scope", choices=("global", "layer"), default="global",
                        help="rank all weights together, or prune every layer to the same sparsity")

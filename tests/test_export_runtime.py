@@ -122,3 +122,61 @@ def test_sparse_and_dense_features_give_the_same_predictions(tmp_path):
     dense = session.run(dataset.dense_x(), dataset.graph)
     sparse = session.run(CSRMatrix.from_dense(dataset.dense_x()), dataset.graph)
     np.testing.assert_allclose(sparse, dense, atol=1e-5)
+
+
+def _structured(kind: str, dataset):
+    """Half of the hidden channels (GAT: heads) removed and the model physically sliced."""
+    from sparsegnn.prune.structured import channel_masks, slice_channels
+
+    model = _model(kind, dataset, "batch-norm" if kind != "gat" else "dense", 0.5)
+    keep, masks = channel_masks(model, 0.5)
+    masks.apply(model)
+    sliced = slice_channels(model, keep)
+    assert sliced.hidden_channels == model.hidden_channels // 2
+    return sliced
+
+
+def _edge_pruned_graph(dataset):
+    from sparsegnn.prune.edges import degree_scores, prune_edges
+
+    graph = prune_edges(dataset.graph, degree_scores(dataset.graph), 0.4)
+    assert graph.num_edges < 0.65 * dataset.graph.num_edges
+    return graph
+
+
+@pytest.mark.parametrize("kind, dataset_name, pruning", [
+    ("gcn", "cora", "structured"), ("sage", "cora", "structured"), ("gat", "cora", "structured"),
+    ("gcn", "mutag", "structured"), ("sage", "mutag", "structured"),
+    ("gcn", "cora", "edges"), ("sage", "cora", "edges"), ("gin", "cora", "edges"),
+    ("gat", "cora", "edges"),
+])
+def test_structured_and_edge_pruned_models_match_torch(kind, dataset_name, pruning, datasets_root,
+                                                       tmp_path):
+    """The runtime, the IR reference and ONNX Runtime compute what torch computes, for models
+    sliced narrower and for transductive models that carry their edge-pruned graph."""
+    import onnxruntime as ort
+
+    from sparsegnn.export.onnx_writer import save_onnx
+
+    dataset = data.load(dataset_name, datasets_root)
+    if pruning == "structured":
+        model, graph, stored = _structured(kind, dataset), dataset.graph, None
+    else:
+        model, graph = _model(kind, dataset, "dense", 0.9), _edge_pruned_graph(dataset)
+        stored = graph
+    x = torch.from_numpy(dataset.dense_x())
+    batch = torch.from_numpy(dataset.batch) if dataset.batch is not None else None
+    with torch.no_grad():
+        expected = model(x, graph, batch).numpy()
+    ir = to_ir(model, graph=stored)
+    session = Session(export_artifact(model, tmp_path / "model.sgnn", graph=stored))
+    actual = session.run(dataset.x, None if stored is not None else graph, dataset.batch)
+    np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(run_reference(ir, dataset.dense_x(), graph, dataset.batch), expected,
+                               atol=1e-4, rtol=1e-4)
+    onnx_session = ort.InferenceSession(str(save_onnx(ir, tmp_path / "model.onnx")),
+                                        providers=["CPUExecutionProvider"])
+    feed = {"x": dataset.dense_x(), "edge_index": graph.edge_index}
+    if dataset.batch is not None:
+        feed["batch"] = dataset.batch
+    np.testing.assert_allclose(onnx_session.run(None, feed)[0], expected, atol=1e-4, rtol=1e-4)

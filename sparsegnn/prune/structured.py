@@ -1,10 +1,13 @@
-"""Structured pruning of hidden channels on dependency groups (GCN and GraphSAGE).
+"""Structured pruning on dependency groups: hidden channels (GCN, GraphSAGE) and attention
+heads (GAT).
 
 Hidden channel ``j`` after conv ``l`` is one group: row ``j`` of every weight that produces it
-(GCN: ``lin``; SAGE: ``lin_l`` and ``lin_r``), its bias and batch-norm entries, and column ``j``
-of every weight of conv ``l + 1`` that consumes it. Pruning a group zeroes its producer rows and
-consumer columns (through ``MaskSet``, so fine-tuning keeps them zero); ``slice_channels`` then
-removes the groups physically, giving a narrower model whose outputs equal the masked model's.
+(GCN: ``lin``; SAGE: ``lin_l`` and ``lin_r``; GAT: ``lin`` and ``res``), its bias and batch-norm
+entries, and column ``j`` of every weight of conv ``l + 1`` that consumes it. In a GAT the unit
+removed is a whole head of a hidden conv: its ``C`` channels together with its attention vectors.
+Pruning a group zeroes its producer rows and consumer columns (through ``MaskSet``, so fine-tuning
+keeps them zero; a GAT head whose projection is zero contributes exactly zero); ``slice_channels``
+then removes the groups physically, giving a narrower model whose outputs equal the masked one's.
 """
 
 from __future__ import annotations
@@ -12,24 +15,37 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..nn.layers import GATConv
 from ..nn.models import BasicGNN, build_model, plain_copy
 from .masks import MaskSet
 from .unstructured import resolve_amount
 
-__all__ = ["channel_groups", "channel_scores", "channel_masks", "slice_channels",
-           "STRUCTURED_KINDS"]
+__all__ = ["channel_groups", "channel_scores", "taylor_channel_scores", "channel_masks",
+           "slice_channels", "unit_width", "STRUCTURED_KINDS"]
 
-STRUCTURED_KINDS = ("gcn", "sage")
+STRUCTURED_KINDS = ("gcn", "sage", "gat")
 
 
 def _producers(conv) -> list[torch.nn.Linear]:
+    if isinstance(conv, GATConv):
+        return [m for m in (conv.lin, conv.res) if m is not None]
     return [conv.lin] if hasattr(conv, "lin") else [m for m in (conv.lin_l, conv.lin_r) if m is not None]
+
+
+def unit_width(model: BasicGNN) -> int:
+    """Channels removed together: 1, or a GAT head's width (its hidden convs concatenate heads)."""
+    if model.kind != "gat":
+        return 1
+    if model.num_layers > 1 and not model.convs[0].concat:
+        raise ValueError("head pruning needs hidden GAT convs that concatenate their heads")
+    return model.convs[0].out_channels
 
 
 def channel_groups(model: BasicGNN) -> list[dict]:
     """One entry per hidden boundary ``l``: producer and consumer Linear modules (by name)."""
     if model.kind not in STRUCTURED_KINDS:
         raise ValueError(f"channel pruning supports {STRUCTURED_KINDS}, got {model.kind!r}")
+    unit_width(model)  # validates a GAT's layout
     names = {module: name for name, module in model.named_modules()}
     groups = []
     for layer in range(model.num_layers - 1):
@@ -48,12 +64,18 @@ def _weight(model, name: str) -> torch.Tensor:
     return module.weight.detach()
 
 
+def _per_unit(per_channel: torch.Tensor, width: int) -> torch.Tensor:
+    return per_channel.reshape(-1, width).sum(dim=1)
+
+
 def channel_scores(model: BasicGNN, norm: str = "l2") -> dict[int, np.ndarray]:
-    """Per hidden boundary, the L1 or L2 norm of each channel's group (producer rows and
-    consumer columns together). Shapes: ``(hidden_channels,)`` per layer."""
+    """Per hidden boundary, the L1 or L2 norm of each unit's group (producer rows, consumer
+    columns and, for GAT heads, attention vectors together). Shapes: ``(units,)`` per layer,
+    where units are channels, or heads for a GAT."""
     if norm not in ("l1", "l2"):
         raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
     order = 1 if norm == "l1" else 2
+    width = unit_width(model)
     scores = {}
     for group in channel_groups(model):
         total = 0.0
@@ -61,24 +83,61 @@ def channel_scores(model: BasicGNN, norm: str = "l2") -> dict[int, np.ndarray]:
             total = total + _weight(model, name).abs().pow(order).sum(dim=1)
         for name in group["consumers"]:
             total = total + _weight(model, name).abs().pow(order).sum(dim=0)
+        total = _per_unit(total, width)
+        conv = model.convs[group["layer"]]
+        if isinstance(conv, GATConv):
+            for att in (conv.att_src, conv.att_dst):
+                total = total + att.detach()[0].abs().pow(order).sum(dim=1)
         scores[group["layer"]] = total.pow(1.0 / order).numpy()
     return scores
 
 
+def taylor_channel_scores(model: BasicGNN, loss_fn, steps: int = 1) -> dict[int, np.ndarray]:
+    """First-order Taylor importance of each unit (Molchanov et al., 2019): ``(Σ_g w · dL/dw)²``
+    over the group's weights, summed over ``steps`` training-mode passes of ``loss_fn(model)``
+    (the estimated squared change of the loss when the whole group is zeroed).
+    Shapes: ``(units,)`` per hidden boundary."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    width = unit_width(model)
+    groups = channel_groups(model)
+    modules = dict(model.named_modules())
+    was_training = model.training
+    model.train()
+    scores = {group["layer"]: 0.0 for group in groups}
+    for _ in range(steps):
+        model.zero_grad()
+        loss_fn(model).backward()
+        for group in groups:
+            total = 0.0
+            for name, dim in [(n, 1) for n in group["producers"]] + [(n, 0) for n in group["consumers"]]:
+                module = modules[name]
+                source = module.weight_orig if hasattr(module, "weight_orig") else module.weight
+                product = _weight(model, name) * source.grad.detach()
+                total = total + product.sum(dim=dim)
+            scores[group["layer"]] = scores[group["layer"]] + _per_unit(total, width).pow(2)
+    model.zero_grad()
+    model.train(was_training)
+    return {layer: value.numpy() for layer, value in scores.items()}
+
+
 def channel_masks(model: BasicGNN, amount, scores: dict[int, np.ndarray] | None = None
                   ) -> tuple[dict[int, np.ndarray], MaskSet]:
-    """Remove ``amount`` (count or fraction) of the channels at every hidden boundary, lowest
-    score first. Returns the channel keep-masks and the weight ``MaskSet`` that zeroes them."""
+    """Remove ``amount`` (count or fraction) of the units (channels; heads for a GAT) at every
+    hidden boundary, lowest score first. Returns per-channel keep-masks ``(hidden_channels,)``
+    and the weight ``MaskSet`` that zeroes the removed channels."""
     scores = scores or channel_scores(model)
+    width = unit_width(model)
     keep, masks = {}, MaskSet.ones(model)
     for group in channel_groups(model):
         layer_scores = scores[group["layer"]]
         count = resolve_amount(amount, layer_scores.shape[0])
         if count >= layer_scores.shape[0]:
-            raise ValueError("cannot remove every channel of a layer")
+            raise ValueError("cannot remove every channel (or head) of a layer")
         order = np.lexsort((np.arange(layer_scores.shape[0]), layer_scores))
-        kept = np.ones(layer_scores.shape[0], dtype=bool)
-        kept[order[:count]] = False
+        kept_units = np.ones(layer_scores.shape[0], dtype=bool)
+        kept_units[order[:count]] = False
+        kept = np.repeat(kept_units, width)
         keep[group["layer"]] = kept
         for name in group["producers"]:
             masks.weights[f"{name}.weight"][~kept, :] = False
@@ -94,14 +153,23 @@ def slice_channels(model: BasicGNN, keep: dict[int, np.ndarray]) -> BasicGNN:
     if len(widths) != 1:
         raise ValueError(f"every hidden layer must keep the same width, got {sorted(widths)}")
     source = plain_copy(model)
+    width = unit_width(source)
     config = dict(source.config, hidden_channels=widths.pop())
     if not source.maps_to_out:
-        raise ValueError("slicing needs a model with explicit out_channels")
+        if source.kind == "gat":  # its last conv would switch from concatenating to averaging
+            raise ValueError("slicing a GAT needs a model with explicit out_channels")
+        config["out_channels"] = source.out_channels  # the last conv keeps its width
+    if source.kind == "gat":  # fewer hidden heads of the same width; the output heads stay
+        config.update(heads=config["hidden_channels"] // width, last_heads=source.convs[-1].heads)
     target = build_model(config)
     state = {k: v.clone() for k, v in source.state_dict().items()}
     for group in channel_groups(source):
         index = torch.from_numpy(np.flatnonzero(keep[group["layer"]]))
         layer = group["layer"]
+        for key in (f"convs.{layer}.att_src", f"convs.{layer}.att_dst"):
+            if key in state:
+                heads = torch.from_numpy(np.flatnonzero(keep[layer].reshape(-1, width)[:, 0]))
+                state[key] = state[key][:, heads]
         for name in group["producers"]:
             state[f"{name}.weight"] = state[f"{name}.weight"][index]
             if f"{name}.bias" in state:
