@@ -206,3 +206,33 @@ def test_unsupported_layers_are_named():
 
     with pytest.raises(UnsupportedLayerError, match="rnn: unsupported layer LSTM"):
         from_pyg(WithLSTM())
+
+
+@pytest.mark.parametrize("kind", ["gcn", "sage", "gin", "gat"])
+@pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
+def test_to_pyg_gives_a_pyg_model_with_equal_outputs(kind, dataset_name, datasets_root):
+    """to_pyg builds PyG's own model classes (what benchmarks compare against): same outputs on
+    edge_index and on a torch.sparse CSR adj_t."""
+    from sparsegnn.nn import to_pyg
+    from sparsegnn.nn.recipes import make_model
+
+    dataset = data.load(dataset_name, datasets_root)
+    x, edge_index, shuffled, batch = _tensors(dataset)
+    torch.manual_seed(0)
+    model = make_model(kind, dataset, norm="batch_norm" if kind != "gat" else None)
+    randomise_batch_norms(model)
+    model.eval()
+    pyg_model = to_pyg(model)
+    gnn_class = {"gcn": pyg_nn.models.GCN, "sage": pyg_nn.models.GraphSAGE,
+                 "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT}[kind]
+    assert type(pyg_model.gnn) is gnn_class
+    with torch.no_grad():
+        expected = model(x, edge_index, batch)
+        torch.testing.assert_close(pyg_model(x, shuffled, batch), expected, atol=1e-5, rtol=1e-5)
+        if kind != "gat":  # PyG's GATConv cannot add self loops to a torch.sparse adj_t
+            graph = dataset.graph
+            adj_t = torch.sparse_csr_tensor(torch.from_numpy(graph.indptr),
+                                            torch.from_numpy(graph.indices.astype(np.int64)),
+                                            torch.ones(graph.num_edges), (graph.num_nodes,) * 2,
+                                            check_invariants=True)
+            torch.testing.assert_close(pyg_model(x, adj_t, batch), expected, atol=1e-4, rtol=1e-4)

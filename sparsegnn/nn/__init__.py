@@ -5,13 +5,13 @@ from .functional import available_backends, get_backend, set_backend, use_backen
 from .graph_tensors import TorchGraph, as_torch_graph
 from .layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
 from .models import GAT, GCN, GIN, MODELS, BasicGNN, GraphSAGE, build_model
-from .pyg import UnsupportedLayerError, from_pyg
+from .pyg import UnsupportedLayerError, from_pyg, to_pyg
 from .train import CrossValidation, TrainConfig, TrainResult, cross_validate, evaluate, fit
 
 __all__ = [
     "BasicGNN", "Checkpoint", "CheckpointError", "CrossValidation", "GAT", "GATConv", "GCN",
     "GCNConv", "GIN", "GINConv", "GraphSAGE", "MLP", "MODELS", "SAGEConv", "TorchGraph",
     "TrainConfig", "TrainResult", "UnsupportedLayerError", "as_torch_graph", "available_backends",
-    "build_model", "cross_validate", "evaluate", "fit", "from_pyg", "get_backend",
+    "build_model", "cross_validate", "evaluate", "fit", "from_pyg", "to_pyg", "get_backend",
     "load_checkpoint", "save_checkpoint", "set_backend", "use_backend",
 ]

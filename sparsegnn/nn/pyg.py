@@ -20,7 +20,7 @@ import torch
 
 from .models import BasicGNN, build_model, state_mismatch
 
-__all__ = ["UnsupportedLayerError", "from_pyg"]
+__all__ = ["UnsupportedLayerError", "from_pyg", "to_pyg", "PyGModel"]
 
 
 class UnsupportedLayerError(TypeError):
@@ -327,3 +327,75 @@ def from_pyg(model: torch.nn.Module, *, act: str | None = "relu", dropout: float
     if _is_conv(model):
         raise UnsupportedLayerError(f"{type(model).__name__}: pass a model, not a single layer")
     return _convert_layer_list(model, act, dropout, pool)
+
+
+# ----------------------------------------------------------------------------- export to PyG
+_CONV_OPTIONS = {"gcn": ("improved", "add_self_loops", "normalize", "bias"),
+                 "sage": ("aggr", "root_weight", "normalize", "bias"),
+                 "gin": ("eps", "train_eps"),
+                 "gat": ("heads", "concat", "negative_slope", "add_self_loops", "bias", "residual")}
+
+
+class PyGModel(torch.nn.Module):
+    """A PyG ``BasicGNN`` plus the extras a sparsegnn model may have around it: input
+    row-normalisation, graph pooling and a head MLP. ``forward(x, edge_index_or_adj_t, batch)``
+    accepts whatever the PyG convs accept (``edge_index``, a ``torch.sparse`` CSR ``adj_t``, or
+    a ``torch_sparse.SparseTensor``)."""
+
+    def __init__(self, gnn: torch.nn.Module, input_norm: str | None, pool: str | None,
+                 head: torch.nn.Module | None):
+        super().__init__()
+        self.gnn, self.input_norm, self.pool, self.head = gnn, input_norm, pool, head
+
+    def forward(self, x, edge_index, batch=None, num_graphs: int | None = None):
+        pyg_nn = _pyg()
+        if self.input_norm == "row_sum":
+            sums = x.sum(dim=1, keepdim=True)
+            x = x / sums.masked_fill(sums == 0, 1.0)
+        x = self.gnn(x, edge_index)
+        if self.pool is not None:
+            pool = {"sum": pyg_nn.global_add_pool, "mean": pyg_nn.global_mean_pool,
+                    "max": pyg_nn.global_max_pool}[self.pool]
+            x = pool(x, batch, size=num_graphs)
+            if self.head is not None:
+                x = self.head(x)
+        return x
+
+
+def to_pyg(model: BasicGNN) -> PyGModel:
+    """The equivalent PyG model (``torch_geometric.nn.models.GCN`` / ``GraphSAGE`` / ``GIN`` /
+    ``GAT`` with the same weights, in eval mode): what a PyG user would run. Prune masks are
+    baked in (a model under ``torch.nn.utils.prune`` is read through its effective weights)."""
+    import copy
+
+    from .models import plain_copy
+
+    pyg_nn = _pyg()
+    source = plain_copy(model).eval()
+    config = source.config
+    options = {key: config[key] for key in _CONV_OPTIONS[source.kind] if key in config}
+    if source.kind == "gin" and config.get("mlp_norm", source.norm_name) != source.norm_name:
+        raise UnsupportedLayerError("PyG's GIN uses the model's norm inside its MLPs; this model's "
+                                    f"mlp_norm={config['mlp_norm']!r} differs")
+    classes = {"gcn": pyg_nn.models.GCN, "sage": pyg_nn.models.GraphSAGE,
+               "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT}
+    gnn = classes[source.kind](source.in_channels, source.hidden_channels, source.num_layers,
+                              source.out_channels if source.maps_to_out else None,
+                              dropout=source.dropout, act=source.act_name, act_first=source.act_first,
+                              norm=source.norm_name, **options)
+    last = source.convs[-1]
+    if source.kind == "gat" and last.heads != source.convs[0].heads:  # PyG's GAT has one `heads`
+        gnn.convs[-1] = pyg_nn.GATConv(last.in_channels, last.out_channels, heads=last.heads,
+                                       concat=last.concat, negative_slope=last.negative_slope,
+                                       add_self_loops=last.add_self_loops,
+                                       bias=last.bias is not None, residual=last.res is not None)
+    ours = source.state_dict()
+    state = {}
+    for name in gnn.state_dict():
+        key = name.replace(".module.", ".")
+        if key not in ours:
+            raise UnsupportedLayerError(f"PyG parameter {name} has no counterpart in this model")
+        state[name] = ours[key]
+    gnn.load_state_dict(state)
+    head = copy.deepcopy(source.head) if source.head is not None else None
+    return PyGModel(gnn, source.input_norm, source.pool, head).eval()
