@@ -32,10 +32,11 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
             temporary.unlink()
 
 
-def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(target) as temporary:
         temporary.write_bytes(data)
+    return Path(target)
 
 
-def atomic_write_text(target: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(target, text.encode("utf-8"))
+def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(target, text.encode("utf-8"))

@@ -90,6 +90,24 @@ def matrix_shape(matrix: Matrix) -> tuple[int, int]:
     return int(matrix["shape"][0]), int(matrix["shape"][1])
 
 
+def matrix_nonzeros(matrix: Matrix, tensors: dict) -> int:
+    """Nonzero entries of a weight matrix, whatever its storage."""
+    values = tensors[matrix_tensors(matrix)[-1]]
+    return int(np.count_nonzero(values))
+
+
+def weight_sparsity(model: Model) -> float:
+    """Fraction of zero entries over all weight matrices of ``model``'s ops."""
+    total = zeros = 0
+    for node in model.nodes:
+        for value in node.attrs.values():
+            if isinstance(value, dict) and value.get("format") in MATRIX_FORMATS:
+                rows, cols = matrix_shape(value)
+                total += rows * cols
+                zeros += rows * cols - matrix_nonzeros(value, model.tensors)
+    return zeros / total if total else 0.0
+
+
 @dataclass
 class Node:
     op: str

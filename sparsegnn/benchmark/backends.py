@@ -1,0 +1,320 @@
+"""The backends ``sparsegnn bench`` compares, behind one interface.
+
+A backend loads one model (``load``), turns a workload into its own input format once
+(``prepare``, not timed) and returns a zero-argument callable that runs inference and returns
+the output as numpy. Libraries are imported inside ``load``, so a backend's import cost is part
+of its cold start, and this module itself needs numpy only (the runtime-only benchmark imports
+it where torch is not installed). A backend that cannot run here raises :class:`Absent` with
+the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..graph import Graph
+from ..sparse import CSRMatrix
+
+__all__ = ["Absent", "Workload", "ModelFiles", "Backend", "BACKENDS", "RUNTIME_BACKENDS",
+           "make_backend"]
+
+
+class Absent(RuntimeError):
+    """The backend cannot run here (a library is not installed, the model does not apply)."""
+
+
+@dataclass
+class Workload:
+    """One inference call's inputs. ``x (N, F)`` as the dataset stores it (dense or CSR),
+    ``graph`` with N nodes, ``batch (N,)`` for graph-level models."""
+
+    x: np.ndarray | CSRMatrix
+    graph: Graph
+    batch: np.ndarray | None = None
+    num_graphs: int | None = None
+
+    def dense_x(self) -> np.ndarray:
+        if isinstance(self.x, CSRMatrix):
+            return self.x.toarray(np.float32)
+        return np.ascontiguousarray(self.x, dtype=np.float32)
+
+
+@dataclass
+class ModelFiles:
+    """Everything the backends load one model from. ``dense_checkpoint`` is the unpruned model
+    (``None``: time the pruned weights stored dense); ``graph`` is an edge-pruned graph the
+    pruned model runs on (``None``: the dataset's)."""
+
+    label: str
+    kind: str
+    artifact: str
+    checkpoint: str | None = None
+    dense_checkpoint: str | None = None
+    onnx: str | None = None
+    graph: Graph | None = None
+    info: dict = field(default_factory=dict)
+
+
+def _file_bytes(path: str | None) -> int | None:
+    return os.path.getsize(path) if path and os.path.isfile(path) else None
+
+
+def _require(module: str, extra: str) -> None:
+    """Import ``module`` (its cost belongs to the backend's cold start) or raise Absent."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise Absent(f"{module} is not installed ({extra})") from exc
+
+
+class Backend:
+    """Base class: ``name``, ``threads`` (what the backend may use), ``pruned`` (whether it runs
+    the pruned model, hence on the pruned graph) and the file it loads from."""
+
+    name = "base"
+    pruned = True
+
+    def __init__(self):
+        self.file_bytes: int | None = None
+        self.threads: int | str = "all"
+
+    def load(self, files: ModelFiles) -> None:
+        raise NotImplementedError
+
+    def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
+        raise NotImplementedError
+
+
+# ----------------------------------------------------------------------------- torch eager
+class _TorchBackend(Backend):
+    aggregation = "native"
+
+    def _checkpoint(self, files: ModelFiles) -> str:
+        if files.checkpoint is None:
+            raise Absent("needs the torch checkpoint (only the artifact was given)")
+        return files.checkpoint
+
+    def load(self, files: ModelFiles) -> None:
+        _require("torch", "pip install torch==2.13.0")
+        import torch
+
+        from ..nn import load_checkpoint
+
+        path = self._checkpoint(files)
+        checkpoint = load_checkpoint(path)
+        self.model = self.adapt(checkpoint)
+        self.file_bytes = _file_bytes(path)
+        self.threads = torch.get_num_threads()
+
+    def adapt(self, checkpoint):
+        return checkpoint.model
+
+    def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
+        import torch
+
+        from ..nn.functional import use_backend
+        from ..nn.graph_tensors import TorchGraph
+
+        x = torch.from_numpy(workload.dense_x())
+        graph = TorchGraph.from_graph(workload.graph)
+        batch = None if workload.batch is None else torch.from_numpy(workload.batch)
+        model, aggregation, num_graphs = self.model, self.aggregation, workload.num_graphs
+
+        def run() -> np.ndarray:
+            with torch.inference_mode(), use_backend(aggregation):
+                return model(x, graph, batch, num_graphs=num_graphs).numpy()
+
+        return run
+
+
+class TorchDense(_TorchBackend):
+    """The unpruned model in PyTorch eager: the baseline everything is compared with."""
+
+    name = "torch-dense"
+    pruned = False
+
+    def _checkpoint(self, files: ModelFiles) -> str:
+        if files.dense_checkpoint is not None:
+            return files.dense_checkpoint
+        return super()._checkpoint(files)
+
+
+class TorchMasked(_TorchBackend):
+    """The pruned model as ``torch.nn.utils.prune`` leaves it: dense weights times masks."""
+
+    name = "torch-masked"
+
+    def adapt(self, checkpoint):
+        from ..prune import MaskSet
+
+        masks = {key[len("mask."):]: tensor.numpy().astype(bool)
+                 for key, tensor in checkpoint.extra.items() if key.startswith("mask.")}
+        if not masks:
+            raise Absent("the checkpoint carries no pruning masks")
+        # torch.nn.utils.prune recomputes weight = weight_orig * weight_mask on every forward
+        return MaskSet(masks).apply(checkpoint.model).eval()
+
+
+class TorchScatter(_TorchBackend):
+    """The pruned model in PyTorch eager with torch-scatter's aggregation kernels."""
+
+    name = "torch-scatter"
+    aggregation = "torch_scatter"
+
+    def load(self, files: ModelFiles) -> None:
+        _require("torch_scatter", "optional: pip install --no-build-isolation torch-scatter")
+        super().load(files)
+
+
+# ----------------------------------------------------------------------------- PyG
+class _PyGBackend(_TorchBackend):
+    def load(self, files: ModelFiles) -> None:
+        _require("torch_geometric", "pip install 'sparsegnn[pyg]'")
+        super().load(files)
+
+    def adapt(self, checkpoint):
+        from ..nn.pyg import to_pyg
+
+        return to_pyg(checkpoint.model)
+
+    def graph_input(self, graph: Graph):
+        raise NotImplementedError
+
+    def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
+        import torch
+
+        x = torch.from_numpy(workload.dense_x())
+        graph = self.graph_input(workload.graph)
+        batch = None if workload.batch is None else torch.from_numpy(workload.batch)
+        model, num_graphs = self.model, workload.num_graphs
+
+        def run() -> np.ndarray:
+            with torch.inference_mode():
+                return model(x, graph, batch, num_graphs).numpy()
+
+        return run
+
+
+class PyGEdgeIndex(_PyGBackend):
+    """PyTorch Geometric's models on ``edge_index`` (gather/scatter message passing)."""
+
+    name = "pyg-edge_index"
+
+    def graph_input(self, graph: Graph):
+        import torch
+
+        return torch.from_numpy(graph.edge_index)
+
+
+class PyGCSR(_PyGBackend):
+    """PyTorch Geometric on a ``torch.sparse`` CSR ``adj_t`` (its SpMM path)."""
+
+    name = "pyg-csr"
+
+    def load(self, files: ModelFiles) -> None:
+        if files.kind == "gat":
+            raise Absent("PyG's GATConv cannot add self loops to a torch.sparse adj_t")
+        super().load(files)
+
+    def graph_input(self, graph: Graph):
+        import torch
+
+        return torch.sparse_csr_tensor(torch.from_numpy(graph.indptr),
+                                       torch.from_numpy(graph.indices.astype(np.int64)),
+                                       torch.ones(graph.num_edges), (graph.num_nodes,) * 2,
+                                       check_invariants=True)
+
+
+class PyGSparseTensor(_PyGBackend):
+    """PyTorch Geometric on a ``torch_sparse.SparseTensor`` (needs torch-sparse)."""
+
+    name = "pyg-sparsetensor"
+
+    def load(self, files: ModelFiles) -> None:
+        _require("torch_sparse", "optional: pip install --no-build-isolation torch-sparse")
+        super().load(files)
+
+    def graph_input(self, graph: Graph):
+        import torch
+        from torch_sparse import SparseTensor
+
+        return SparseTensor(rowptr=torch.from_numpy(graph.indptr),
+                            col=torch.from_numpy(graph.indices.astype(np.int64)),
+                            sparse_sizes=(graph.num_nodes, graph.num_nodes))
+
+
+# ----------------------------------------------------------------------------- ONNX Runtime
+class OnnxRuntime(Backend):
+    """ONNX Runtime (CPU provider, default threading) on the exported ONNX model."""
+
+    name = "onnxruntime"
+
+    def load(self, files: ModelFiles) -> None:
+        _require("onnxruntime", "pip install onnxruntime")
+        if files.onnx is None:
+            raise Absent("no ONNX model was exported for this model")
+        import onnxruntime as ort
+
+        self.session = ort.InferenceSession(files.onnx, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.file_bytes = _file_bytes(files.onnx)
+        threads = self.session.get_session_options().intra_op_num_threads
+        self.threads = threads if threads > 0 else "all"
+
+    def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
+        feed = {"x": workload.dense_x(), "edge_index": workload.graph.edge_index.astype(np.int64)}
+        if "batch" in self.input_names:
+            feed["batch"] = workload.batch.astype(np.int64)
+        session = self.session
+        return lambda: session.run(None, feed)[0]
+
+
+# ----------------------------------------------------------------------------- sparsegnn
+class SparsegnnRuntime(Backend):
+    """The sparsegnn runtime on the artifact, at ``num_threads`` (None: all CPUs)."""
+
+    name = "sparsegnn"
+
+    def __init__(self, num_threads: int | None = None):
+        super().__init__()
+        self.num_threads = num_threads
+        self.threads = num_threads or "all"
+        self.name = "sparsegnn-1t" if num_threads == 1 else "sparsegnn"
+
+    def load(self, files: ModelFiles) -> None:
+        from ..runtime import Session
+
+        self.session = Session(files.artifact, num_threads=self.num_threads)
+        self.file_bytes = _file_bytes(files.artifact)
+        self.stored_graph = self.session.model.has_stored_graph
+
+    def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
+        session, x, batch = self.session, workload.x, workload.batch
+        # A model exported with its (edge-pruned) graph runs on it, as an app would.
+        graph = None if self.stored_graph and batch is None else workload.graph
+        return lambda: session.run(x, graph, batch)
+
+
+BACKENDS: dict[str, Callable[[], Backend]] = {
+    "torch-dense": TorchDense,
+    "torch-masked": TorchMasked,
+    "torch-scatter": TorchScatter,
+    "pyg-edge_index": PyGEdgeIndex,
+    "pyg-csr": PyGCSR,
+    "pyg-sparsetensor": PyGSparseTensor,
+    "onnxruntime": OnnxRuntime,
+    "sparsegnn-1t": lambda: SparsegnnRuntime(1),
+    "sparsegnn": lambda: SparsegnnRuntime(None),
+}
+RUNTIME_BACKENDS = ("sparsegnn-1t", "sparsegnn")
+
+
+def make_backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected some of {sorted(BACKENDS)}")
+    return BACKENDS[name]()

@@ -1,0 +1,124 @@
+"""Timing statistics, peak memory and a description of the machine (numpy only: the
+runtime-only benchmark uses this module where torch is not installed)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+
+import numpy as np
+
+__all__ = ["measure", "summarize", "machine_info", "peak_rss_mb", "LIBRARIES"]
+
+LIBRARIES = ("sparsegnn", "numpy", "numba", "torch", "torch_geometric", "torch_scatter",
+             "torch_sparse", "onnx", "onnxruntime", "scipy")
+
+
+def measure(call: Callable[[], object], *, warmup: int = 3, min_repeat: int = 10,
+            max_repeat: int = 200, min_seconds: float = 1.0) -> list[float]:
+    """Wall times (seconds) of ``call()``: ``warmup`` untimed calls (compilation, caches), then
+    at least ``min_repeat`` timed calls, continuing until ``min_seconds`` have passed or
+    ``max_repeat`` calls were made."""
+    if min_repeat < 1 or max_repeat < min_repeat:
+        raise ValueError(f"need 1 <= min_repeat <= max_repeat, got {min_repeat}, {max_repeat}")
+    for _ in range(warmup):
+        call()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < max_repeat and (len(times) < min_repeat
+                                        or time.perf_counter() - started < min_seconds):
+        tick = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - tick)
+    return times
+
+
+def summarize(times_s) -> dict:
+    """Latency percentiles in milliseconds (linear interpolation, numpy's default)."""
+    times = np.asarray(times_s, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or not np.isfinite(times).all() or (times < 0).any():
+        raise ValueError("times must be a non-empty 1-D sequence of finite, non-negative seconds")
+    p50, p95, p99 = np.percentile(times, [50, 95, 99]) * 1e3
+    return {"p50": float(p50), "p95": float(p95), "p99": float(p99),
+            "mean": float(times.mean() * 1e3), "min": float(times.min() * 1e3),
+            "repeats": int(times.size)}
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far (MiB), or None where unknown.
+
+    On Linux this is ``VmHWM`` of the process's own address space: ``ru_maxrss`` would also
+    count the parent's memory for a child started by ``vfork`` + ``exec`` (as ``subprocess``
+    does), because the kernel carries the old address space's peak across ``exec``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(("model name", "Hardware", "Processor")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name.replace("_", "-"))
+    except metadata.PackageNotFoundError:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+
+def machine_info() -> dict:
+    """CPU, cores, memory, threading and library versions (absent libraries as null). Reads
+    package metadata only: it imports none of the libraries."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threading = {"sparsegnn": "numba nogil kernels on a Python thread pool",
+                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+                 "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS")}
+    if sys.modules.get("torch") is not None:  # report torch's threads only if it is in use
+        threading["torch_threads"] = sys.modules["torch"].get_num_threads()
+    return {
+        "hostname": platform.node(),
+        "system": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "memory_gib": _memory_gib(),
+        "python": platform.python_version(),
+        "threading": threading,
+        "libraries": {name: _version(name) for name in LIBRARIES},
+    }
