@@ -1,7 +1,8 @@
 """CSR SpMM (F=64, >= 0.5M nonzeros) against STREAM triad and torch.sparse.mm, same process.
 
 Run: ``python bench/spmm_vs_stream.py [--nodes 100000] [--degree 8] [--features 64]``.
-Prints medians, the effective bandwidth of each, and the ratios; writes nothing.
+Prints medians, the effective bandwidth of each, and the ratios; ``bench/run_all.py`` records
+the same figures in ``bench/results/spmm.json``.
 
 Effective SpMM traffic counts what a row-parallel kernel must move at least once: row pointers,
 column indices, the gathered feature rows (nnz x F x 4 bytes) and the output rows.
@@ -28,15 +29,10 @@ def _triad(a, b, c, scalar, start, end):
         a[i] = b[i] + scalar * c[i]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=100_000)
-    parser.add_argument("--degree", type=int, default=8)
-    parser.add_argument("--features", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
+def measure_spmm(nodes: int = 100_000, degree: int = 8, features: int = 64, repeat: int = 20,
+                 seed: int = 0) -> dict:
+    """Median seconds and effective bandwidth of STREAM triad, spmm_csr and torch.sparse.mm."""
+    rng = np.random.default_rng(seed)
     threads = get_num_threads()
 
     # STREAM triad on arrays far larger than the caches, split over the same thread pool.
@@ -51,41 +47,59 @@ def main() -> None:
         for future in futures:
             future.result()
 
-    triad = median_seconds(stream_triad, args.repeat)
+    triad = median_seconds(stream_triad, repeat)
     triad_bandwidth = 3 * 4 * n / triad
 
-    edges = rng.integers(0, args.nodes, (2, args.nodes * args.degree))
-    graph = Graph.from_edge_index(edges, args.nodes)
+    edges = rng.integers(0, nodes, (2, nodes * degree))
+    graph = Graph.from_edge_index(edges, nodes)
     indptr, indices = graph.indptr, graph.indices.astype(np.int32)
-    x = rng.standard_normal((args.nodes, args.features)).astype(np.float32)
+    x = rng.standard_normal((nodes, features)).astype(np.float32)
     nnz = indices.shape[0]
-    ours = median_seconds(lambda: spmm_csr(indptr, indices, None, x, num_rows=args.nodes),
-                          args.repeat)
-    traffic = indptr.nbytes + indices.nbytes + nnz * args.features * 4 + x.nbytes
-    rows = [("STREAM triad (float32)", triad, triad_bandwidth),
-            ("sparsegnn spmm_csr", ours, traffic / ours)]
+    ours = median_seconds(lambda: spmm_csr(indptr, indices, None, x, num_rows=nodes), repeat)
+    traffic = indptr.nbytes + indices.nbytes + nnz * features * 4 + x.nbytes
+    rows = {"STREAM triad (float32)": (triad, triad_bandwidth),
+            "sparsegnn spmm_csr": (ours, traffic / ours)}
     try:
         import torch
 
         torch.set_num_threads(threads)
         matrix = torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(
-            indices.astype(np.int64)), torch.ones(nnz), (args.nodes, args.nodes))
-        features = torch.from_numpy(x)
-        reference = torch.sparse.mm(matrix, features).numpy()
-        np.testing.assert_allclose(spmm_csr(indptr, indices, None, x, num_rows=args.nodes),
+            indices.astype(np.int64)), torch.ones(nnz), (nodes, nodes))
+        features_t = torch.from_numpy(x)
+        reference = torch.sparse.mm(matrix, features_t).numpy()
+        np.testing.assert_allclose(spmm_csr(indptr, indices, None, x, num_rows=nodes),
                                    reference, rtol=1e-4, atol=1e-4)
-        theirs = median_seconds(lambda: torch.sparse.mm(matrix, features), args.repeat)
-        rows.append((f"torch.sparse.mm (CSR, torch {torch.__version__})", theirs, traffic / theirs))
+        theirs = median_seconds(lambda: torch.sparse.mm(matrix, features_t), repeat)
+        rows[f"torch.sparse.mm (CSR, torch {torch.__version__})"] = (theirs, traffic / theirs)
     except ImportError:
-        rows.append(("torch.sparse.mm", float("nan"), float("nan")))
+        pass
+    torch_rows = [v for k, v in rows.items() if k.startswith("torch")]
+    return {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "kernel_threads": threads, "rows": nodes, "nonzeros": int(nnz), "features": features,
+        "median_ms": {k: 1e3 * v[0] for k, v in rows.items()},
+        "bandwidth_gb_s": {k: v[1] / 1e9 for k, v in rows.items()},
+        "spmm_over_triad_bandwidth": rows["sparsegnn spmm_csr"][1] / triad_bandwidth,
+        "torch_time_over_spmm_time": torch_rows[0][0] / ours if torch_rows else None,
+    }
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{threads} kernel threads; graph: {args.nodes:,} rows, {nnz:,} nonzeros, F={args.features}")
-    for name, seconds, bandwidth in rows:
-        print(f"{name:45s} median {1e3 * seconds:8.2f} ms   {bandwidth / 1e9:6.1f} GB/s")
-    print(f"spmm / triad bandwidth: {rows[1][2] / triad_bandwidth:.2f}")
-    if len(rows) > 2 and np.isfinite(rows[2][1]):
-        print(f"torch.sparse.mm time / spmm time: {rows[2][1] / ours:.2f}x")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--degree", type=int, default=8)
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    result = measure_spmm(args.nodes, args.degree, args.features, args.repeat, args.seed)
+    print(f"machine: {result['machine']}, {result['kernel_threads']} kernel threads; graph: "
+          f"{result['rows']:,} rows, {result['nonzeros']:,} nonzeros, F={result['features']}")
+    for name, ms in result["median_ms"].items():
+        print(f"{name:45s} median {ms:8.2f} ms   {result['bandwidth_gb_s'][name]:6.1f} GB/s")
+    print(f"spmm / triad bandwidth: {result['spmm_over_triad_bandwidth']:.2f}")
+    if result["torch_time_over_spmm_time"] is not None:
+        print(f"torch.sparse.mm time / spmm time: {result['torch_time_over_spmm_time']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -27,10 +27,22 @@ def activate(value, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def finish_row(out, row, bias, has_bias, code, slope):
-    if not has_bias and code == 0:
+    """``out[row] = act(out[row] + bias)``. One plain loop per case, so the common ones (bias,
+    ReLU, leaky ReLU) vectorise: choosing the activation per element doubled a GCN layer's time."""
+    width = out.shape[1]
+    if has_bias:
+        for f in range(width):
+            out[row, f] += bias[f]
+    if code == 0:
         return
-    for f in range(out.shape[1]):
-        value = out[row, f]
-        if has_bias:
-            value += bias[f]
-        out[row, f] = activate(value, code, slope)
+    if code == 1:
+        for f in range(width):
+            value = out[row, f]
+            out[row, f] = value if value > 0 else 0.0 * value  # keeps NaN, as torch does
+    elif code == 3:
+        for f in range(width):
+            value = out[row, f]
+            out[row, f] = value if value > 0 else slope * value
+    else:
+        for f in range(width):
+            out[row, f] = activate(out[row, f], code, slope)
