@@ -180,3 +180,30 @@ def test_structured_and_edge_pruned_models_match_torch(kind, dataset_name, pruni
     if dataset.batch is not None:
         feed["batch"] = dataset.batch
     np.testing.assert_allclose(onnx_session.run(None, feed)[0], expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_csr_weight_kernels_match_blas(kind, datasets_root, tmp_path, monkeypatch):
+    """The planner sends very sparse weights with many rows to the CSR kernels and everything
+    else to BLAS; force each choice and check both against torch."""
+    import sparsegnn.runtime.session as session_module
+
+    dataset = data.load("mutag", datasets_root)
+    model = _model(kind, dataset, "batch-norm", 0.9)
+    expected = _torch_output(model, dataset)
+    path = export_artifact(model, tmp_path / "model.sgnn")
+    used = []
+    real = session_module.dense_csrt_matmul
+
+    def spy(*args, **kwargs):
+        used.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session_module, "dense_csrt_matmul", spy)
+    for max_density, min_rows in ((1.0, 0), (0.0, 1 << 30)):
+        monkeypatch.setattr(session_module, "CSR_WEIGHT_MAX_DENSITY", max_density)
+        monkeypatch.setattr(session_module, "CSR_WEIGHT_MIN_ROWS", min_rows)
+        used.clear()
+        actual = Session(path).run(dataset.x, dataset.graph, dataset.batch)
+        np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
+        assert bool(used) == (max_density == 1.0)

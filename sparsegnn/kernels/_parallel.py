@@ -19,7 +19,7 @@ from ._config import PARALLEL_MIN_WORK
 
 __all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks"]
 
-_state = {"threads": None, "pool": None}
+_state = {"threads": None, "pool": None, "cpus": None}
 _lock = threading.Lock()
 
 
@@ -31,10 +31,12 @@ def get_num_threads() -> int:
     env = os.environ.get("SPARSEGNN_NUM_THREADS")
     if env:
         return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    if _state["cpus"] is None:  # asked on every kernel call: ask the OS once
+        try:
+            _state["cpus"] = max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not on Linux
+            _state["cpus"] = max(1, os.cpu_count() or 1)
+    return _state["cpus"]
 
 
 def set_num_threads(threads: int | None) -> None:

@@ -118,9 +118,18 @@ def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", 
     bias_array = check_vector(bias, x.shape[1], x.dtype, "bias")
     epilogue = (bias_array, bias is not None, activation_code(activation, ACTIVATIONS),
                 float(negative_slope))
+    return spmm_csr_unchecked(indptr, indices, values, x, num_rows, REDUCTIONS[reduce], epilogue,
+                              threads)
+
+
+def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: int, epilogue,
+                       threads: int | None) -> np.ndarray:
+    """``spmm_csr`` without argument checks, for callers that validated everything already
+    (the runtime checks a graph once per run, not once per layer). ``values`` is an array of
+    ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``."""
     out = np.zeros((num_rows, x.shape[1]), dtype=x.dtype)
-    code = REDUCTIONS[reduce]
-    run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, code, epilogue, s, e),
+    run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, reduce_code, epilogue,
+                                           s, e),
                    indptr, indices.shape[0] * x.shape[1], threads)
     return out
 

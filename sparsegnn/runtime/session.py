@@ -24,9 +24,10 @@ from ..kernels import (
     gat_aggregate,
     gcn_norm_csr,
     segment_pool,
-    spmm_csr,
 )
 from ..kernels._checks import KernelArgumentError
+from ..kernels._config import ACTIVATIONS
+from ..kernels._spmm import REDUCTIONS, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
 
 __all__ = ["Session", "InputError", "TensorInfo"]
@@ -35,6 +36,14 @@ __all__ = ["Session", "InputError", "TensorInfo"]
 # Sparse input features go through the CSR kernel below this density and through BLAS above it
 # (crossover measured by bench/csr_input_crossover.py: ~13 % on the 2-core development machine).
 CSR_INPUT_MAX_DENSITY = 0.12
+
+# Pruned weights stored as CSR are multiplied by the CSR kernel only when they are this sparse
+# and the activations have this many rows; otherwise they are expanded once (cached) and go
+# through BLAS. Measured on the 2-core development machine (dense x CSR vs BLAS, 30 to 13,752
+# rows, 64 to 1,433 inputs): BLAS won at every density >= 5 %, and at 2 % below ~10k rows; the
+# CSR kernel broke even (0.9-1.0x) only at 2 % density with 13,752 rows.
+CSR_WEIGHT_MAX_DENSITY = 0.02
+CSR_WEIGHT_MIN_ROWS = 8192
 
 
 class InputError(ValueError):
@@ -234,6 +243,11 @@ class Session:
                 self._dense_weights[name] = np.ascontiguousarray(dense.T) if transposed else dense
             return self._dense_weights[name]
 
+    def _csr_weight_pays(self, matrix: dict, rows: int) -> bool:
+        nonzeros = self._tensors[f"{matrix['tensor']}.values"].shape[0]
+        density = nonzeros / max(matrix["shape"][0] * matrix["shape"][1], 1)
+        return density <= CSR_WEIGHT_MAX_DENSITY and rows >= CSR_WEIGHT_MIN_ROWS
+
     def _matmul(self, x, matrix: dict, key: str, bias=None, activation: str = "identity"):
         """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
         t = self._tensors
@@ -242,19 +256,25 @@ class Session:
             return csr_dense_matmul(x.indptr, x.indices, x.data, self._dense(key, matrix),
                                     num_rows=x.shape[0], bias=bias, activation=activation,
                                     threads=threads)
-        if matrix["format"] in ("csr", "csr_t"):
+        if matrix["format"] in ("csr", "csr_t") and self._csr_weight_pays(matrix, x.shape[0]):
             kernel = dense_csr_matmul if matrix["format"] == "csr" else dense_csrt_matmul
             return kernel(x, *csr_parts(matrix, t), num_cols=matrix["shape"][1], bias=bias,
                           activation=activation, threads=threads)
-        out = x @ t[matrix["tensor"]]
+        out = x @ self._dense(key, matrix)
         if bias is not None:
             out += bias
         return _activate(out, activation)
 
     def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity"):
+        # The graph was validated once in run(): skip the kernel's per-call checks (they cost
+        # more than a small graph's whole aggregation).
         indptr, indices, values = graph_csr
-        return spmm_csr(indptr, indices, values, x, num_rows=indptr.shape[0] - 1, reduce=reduce,
-                        bias=bias, activation=activation, threads=self.num_threads)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        values = np.empty(0, np.float32) if values is None else values.astype(np.float32, copy=False)
+        epilogue = (np.empty(0, np.float32) if bias is None else bias, bias is not None,
+                    ACTIVATIONS[activation], 0.01)
+        return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1,
+                                  REDUCTIONS[reduce], epilogue, self.num_threads)
 
     def _run_node(self, node, x, graph: _Graph, batch):
         attrs, t = node.attrs, self._tensors
