@@ -206,7 +206,8 @@ def cmd_prune(args) -> int:
     result = prune_model(model, dataset, args.weight_sparsity, criterion=args.criterion,
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
                          rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
-                         edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion)
+                         edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion,
+                         distill=args.distill)
     result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
@@ -403,8 +404,10 @@ def cmd_run(args) -> int:
 # ----------------------------------------------------------------------------- parser
 def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
     """Criterion and schedule options shared by `prune` and `prune sweep`."""
-    parser.add_argument("--criterion", choices=("magnitude", "random", "saliency"),
-                        default="magnitude")
+    parser.add_argument("--criterion", choices=("magnitude", "random", "saliency", "l1"),
+                        default="magnitude",
+                        help="weight importance: |w|, random, |w·dL/dw| (gradient saliency), or "
+                             "|w| after L1-regularised training")
     parser.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
                         default="oneshot")
     parser.add_argument("--rounds", type=int, default=3,
@@ -622,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--edge-sparsity", type=float, default=0.0,
                        help="fraction of undirected edges to remove (node classification)")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
+    prune.add_argument("--distill", action="store_true",
+                       help="fine-tune against the dense model's outputs too (distillation)")
     prune.add_argument("--split", type=int, default=0)
     prune.add_argument("--seed", type=int, default=0)
     prune.add_argument("--out", type=Path, required=True, help="pruned checkpoint path")

@@ -164,6 +164,7 @@ def test_prune_channels_makes_the_exported_model_narrower(tmp_path, capsys):
     assert main(["train", "--epochs", "20", "--hidden", "16", "--no-progress",
                  "--out", str(dense)]) == 0
     assert main(["prune", str(dense), "--channel-sparsity", "0.5", "--weight-sparsity", "0.5",
+                 "--channel-criterion", "taylor", "--criterion", "l1", "--distill",
                  "--epochs", "5", "--no-progress", "--out", str(pruned)]) == 0
     assert "hidden width 16 -> 8" in capsys.readouterr().out
     assert load_checkpoint(pruned).model.hidden_channels == 8

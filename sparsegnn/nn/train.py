@@ -39,10 +39,16 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True
     lr_step: int | None = None  # halve the learning rate every lr_step epochs (GIN paper: 50)
+    l1: float = 0.0  # L1 penalty on every Linear weight (drives weights to zero before pruning)
+    teacher: torch.nn.Module | None = None  # distil from this (trained) model's outputs
+    distill_weight: float = 0.5  # share of the loss spent matching the teacher
+    temperature: float = 2.0  # softmax temperature of the distillation term
 
     def __post_init__(self):
         if self.epochs < 1 or self.lr <= 0 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if self.l1 < 0 or not 0 <= self.distill_weight <= 1 or self.temperature <= 0:
+            raise ValueError("l1 must be >= 0, distill_weight in [0, 1] and temperature > 0")
 
 
 @dataclass
@@ -144,6 +150,28 @@ def _graph_loss(dataset: Dataset, output: torch.Tensor, target: torch.Tensor) ->
     return F.cross_entropy(output, target)
 
 
+def _objective(config: TrainConfig, model, loss: torch.Tensor, output: torch.Tensor,
+               teacher_output: torch.Tensor | None, regression: bool) -> torch.Tensor:
+    """The task loss plus the optional distillation and L1 terms.
+
+    Distillation (Hinton et al.): ``(1 - a) * loss + a * T² * KL(teacher_T || student_T)`` over
+    softmaxes at temperature ``T``; for regression, the squared error to the teacher's output.
+    """
+    if teacher_output is not None:
+        if regression:
+            match = F.mse_loss(output, teacher_output)
+        else:
+            temperature = config.temperature
+            match = F.kl_div(F.log_softmax(output / temperature, dim=-1),
+                             F.log_softmax(teacher_output / temperature, dim=-1),
+                             log_target=True, reduction="batchmean") * temperature ** 2
+        loss = (1 - config.distill_weight) * loss + config.distill_weight * match
+    if config.l1:
+        loss = loss + config.l1 * sum(m.weight.abs().sum() for m in model.modules()
+                                      if isinstance(m, torch.nn.Linear))
+    return loss
+
+
 def _graph_scores(model, dataset: Dataset, split, batch_size: int = 1024,
                   parts: tuple[str, ...] = ("train", "val", "test")) -> tuple[dict, float]:
     model.eval()
@@ -190,9 +218,15 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
     scheduler = (torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, gamma=0.5)
                  if config.lr_step else None)
     rng = np.random.default_rng(config.seed)
+    teacher = config.teacher
+    if teacher is not None:
+        teacher.eval()
     if not dataset.is_graph_task:
         x, graph, y = node_inputs(dataset)
         train_ids = torch.from_numpy(chosen.train)
+        if teacher is not None:  # deterministic in eval mode: its outputs once for all epochs
+            with torch.no_grad():
+                teacher_logits = teacher(x, graph)[train_ids]
 
     best_key, best_state, best_record, history = (-np.inf, -np.inf), None, None, []
     since_best, started = 0, time.perf_counter()
@@ -204,7 +238,13 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                 for bx, bgraph, bbatch, by, n in graph_batches(dataset, chosen.train,
                                                                config.batch_size, rng):
                     optimizer.zero_grad()
-                    loss = _graph_loss(dataset, model(bx, bgraph, bbatch, num_graphs=n), by)
+                    output = model(bx, bgraph, bbatch, num_graphs=n)
+                    target = None
+                    if teacher is not None:
+                        with torch.no_grad():
+                            target = teacher(bx, bgraph, bbatch, num_graphs=n)
+                    loss = _objective(config, model, _graph_loss(dataset, output, by), output,
+                                      target, regression)
                     loss.backward()
                     optimizer.step()
                     total, count = total + float(loss.detach()) * n, count + n
@@ -214,7 +254,9 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                 scores["train"] = float("nan")
             else:
                 optimizer.zero_grad()
-                loss = F.cross_entropy(model(x, graph)[train_ids], y[train_ids])
+                output = model(x, graph)[train_ids]
+                loss = _objective(config, model, F.cross_entropy(output, y[train_ids]), output,
+                                  teacher_logits if teacher is not None else None, False)
                 loss.backward()
                 optimizer.step()
                 train_loss = float(loss.detach())

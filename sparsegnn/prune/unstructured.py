@@ -125,7 +125,7 @@ class GradientSaliency:
         return totals
 
 
-CRITERIA = ("magnitude", "random", "saliency")
+CRITERIA = ("magnitude", "random", "saliency", "l1")  # l1: L1-regularised training, then magnitude
 
 
 # ----------------------------------------------------------------------------- driver
