@@ -22,6 +22,7 @@ from sparsegnn.kernels import (
     set_num_threads,
     spmm_csr,
 )
+from sparsegnn.kernels._config import PARALLEL_MIN_WORK
 from sparsegnn.kernels._parallel import row_chunks
 
 from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
@@ -169,7 +170,8 @@ def test_row_chunks_cover_every_row_and_balance_entries():
 def test_parallel_and_serial_results_agree(rng):
     num_rows = 3000
     graph = Graph.from_edge_index(rng.integers(0, num_rows, (2, 60000)), num_rows)
-    x = rng.standard_normal((num_rows, 32)).astype(np.float32)
+    x = rng.standard_normal((num_rows, 64)).astype(np.float32)
+    assert graph.num_edges * x.shape[1] > PARALLEL_MIN_WORK  # large enough to be split
     set_num_threads(1)
     try:
         serial = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=num_rows)
@@ -182,6 +184,7 @@ def test_parallel_and_serial_results_agree(rng):
 def test_concurrent_calls_from_python_threads(rng):
     graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 40000)), 2000)
     x = rng.standard_normal((2000, 64)).astype(np.float32)
+    assert graph.num_edges * x.shape[1] > PARALLEL_MIN_WORK
     expected = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000)
     results = run_in_threads(lambda: spmm_csr(graph.indptr, graph.indices, None, x,
                                               num_rows=2000, threads=2), threads=4, repeats=5)
