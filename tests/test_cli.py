@@ -19,7 +19,8 @@ def _commands():
 
 
 def test_the_commands_are_exactly_the_implemented_ones():
-    assert _commands() == ["datasets", "export", "inspect", "prune", "prune-sweep", "run", "train"]
+    assert _commands() == ["bench", "bench-compare", "datasets", "export", "inspect", "prune",
+                           "prune-sweep", "quickstart", "run", "train"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
