@@ -477,7 +477,7 @@ def cmd_bench(args) -> int:
             return 2
     models, entries = artifact_models(artifacts) if artifacts else ([], [])
     if checkpoints:
-        more, more_entries = prepare_checkpoints(checkpoints, args.out / "models")
+        more, more_entries = prepare_checkpoints(checkpoints, args.export_dir or args.out / "models")
         models, entries = more + models, more_entries + entries
     name = args.dataset or next((m.info.get("dataset") for m in models if m.info.get("dataset")),
                                 None)
@@ -612,8 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--weight-sparsity", type=float, default=0.0,
                        help="fraction of prunable weights to remove, e.g. 0.95")
     prune.add_argument("--channel-sparsity", type=float, default=0.0,
-                       help="fraction of hidden channels to remove first (gcn, sage; for gat: "
-                            "whole attention heads); the model becomes physically narrower")
+                       help="fraction of hidden channels to remove first (gcn, sage, gin; for "
+                            "gat: whole attention heads); the model becomes physically narrower")
     prune.add_argument("--channel-criterion", choices=("l2", "l1", "taylor"), default="l2",
                        help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
                             "(Σ w·dL/dw)² over the training loss")
@@ -726,6 +726,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-process-metrics", action="store_true",
                        help="skip the fresh process per backend (cold start, peak memory)")
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
+    bench.add_argument("--export-dir", type=Path, default=None,
+                       help="where checkpoints are exported (default: OUT/models)")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(handler=cmd_bench)
 

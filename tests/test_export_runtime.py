@@ -146,7 +146,8 @@ def _edge_pruned_graph(dataset):
 
 @pytest.mark.parametrize("kind, dataset_name, pruning", [
     ("gcn", "cora", "structured"), ("sage", "cora", "structured"), ("gat", "cora", "structured"),
-    ("gcn", "mutag", "structured"), ("sage", "mutag", "structured"),
+    ("gin", "cora", "structured"), ("gcn", "mutag", "structured"), ("sage", "mutag", "structured"),
+    ("gin", "mutag", "structured"),
     ("gcn", "cora", "edges"), ("sage", "cora", "edges"), ("gin", "cora", "edges"),
     ("gat", "cora", "edges"),
 ])

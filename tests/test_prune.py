@@ -250,6 +250,7 @@ def test_joint_weight_and_edge_pruning_returns_the_pruned_graph(synthetic):
 @pytest.mark.parametrize("kind, options", [
     ("gcn", {}), ("sage", {}), ("gcn", {"norm": "batch_norm", "num_layers": 3}),
     ("gat", {"heads": 4}), ("gat", {"heads": 4, "num_layers": 3, "residual": True, "last_heads": 2}),
+    ("gin", {}), ("gin", {"norm": "batch_norm", "num_layers": 3}),
 ])
 def test_sliced_model_equals_the_masked_model(synthetic, kind, options):
     seed_everything(0)
@@ -268,8 +269,11 @@ def test_sliced_model_equals_the_masked_model(synthetic, kind, options):
             assert (heads.all(axis=1) | ~heads.any(axis=1)).all() and heads.all(axis=1).sum() == 2
     torch.testing.assert_close(_outputs(sliced, synthetic), _outputs(model, synthetic),
                                atol=1e-5, rtol=1e-5)
-    widths = [n.attrs.get("weight", n.attrs.get("weight_neighbor"))["shape"]
-              for n in to_ir(sliced).nodes if n.op.endswith("_conv")]
+    if kind == "gin":  # every Linear inside the hidden convs' MLPs is half as wide
+        widths = [tuple(lin.weight.shape) for conv in sliced.convs[:-1] for lin in conv.nn.lins]
+    else:
+        widths = [n.attrs.get("weight", n.attrs.get("weight_neighbor"))["shape"]
+                  for n in to_ir(sliced).nodes if n.op.endswith("_conv")]
     assert all(16 in shape for shape in widths)  # physically half as wide
 
 
@@ -289,8 +293,11 @@ def test_channel_groups_and_scores(synthetic):
     assert all(int((~k).sum()) == 3 for k in keep.values())
     with pytest.raises(ValueError, match="every channel"):
         channel_masks(model, 8)
-    with pytest.raises(ValueError, match="channel pruning supports"):
-        channel_groups(make_model("gin", synthetic))
+    gin = channel_groups(make_model("gin", synthetic, num_layers=3))
+    assert [(g["layer"], g["producers"], g["consumers"]) for g in gin[:2]] == [
+        (0, ["convs.0.nn.lins.0"], ["convs.0.nn.lins.1"]),
+        (0, ["convs.0.nn.lins.1"], ["convs.1.nn.lins.0"])]
+    assert len(gin) == 4  # inner and output boundary of each hidden conv
     with pytest.raises(ValueError, match="concatenate"):
         channel_groups(make_model("gat", synthetic, concat=False))
 

@@ -19,24 +19,25 @@ from ._config import PARALLEL_MIN_WORK
 
 __all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks"]
 
-_state = {"threads": None, "pool": None, "cpus": None}
+_state = {"threads": None, "pool": None, "default": None}
 _lock = threading.Lock()
 
 
 def get_num_threads() -> int:
-    """Threads kernels may use: ``set_num_threads``, else ``$SPARSEGNN_NUM_THREADS``, else all
-    CPUs this process may run on."""
+    """Threads kernels may use: ``set_num_threads``, else ``$SPARSEGNN_NUM_THREADS`` (read at
+    the first call), else all CPUs this process may run on."""
     if _state["threads"] is not None:
         return _state["threads"]
-    env = os.environ.get("SPARSEGNN_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    if _state["cpus"] is None:  # asked on every kernel call: ask the OS once
-        try:
-            _state["cpus"] = max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not on Linux
-            _state["cpus"] = max(1, os.cpu_count() or 1)
-    return _state["cpus"]
+    if _state["default"] is None:  # asked on every kernel call: read the environment once
+        env = os.environ.get("SPARSEGNN_NUM_THREADS")
+        if env:
+            _state["default"] = max(1, int(env))
+        else:
+            try:
+                _state["default"] = max(1, len(os.sched_getaffinity(0)))
+            except AttributeError:  # pragma: no cover - not on Linux
+                _state["default"] = max(1, os.cpu_count() or 1)
+    return _state["default"]
 
 
 def set_num_threads(threads: int | None) -> None:

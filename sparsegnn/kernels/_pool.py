@@ -13,7 +13,7 @@ __all__ = ["segment_pool", "batch_to_ptr"]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _pool_segments(x, ptr, reduce, out):
+def pool_segments(x, ptr, reduce, out):
     for segment in range(ptr.shape[0] - 1):
         first, last = ptr[segment], ptr[segment + 1]
         if last == first:
@@ -65,5 +65,5 @@ def segment_pool(x, batch=None, *, reduce: str = "sum", num_segments: int | None
     else:
         ptr = batch_to_ptr(batch, x.shape[0], num_segments)
     out = np.zeros((ptr.shape[0] - 1, x.shape[1]), dtype=x.dtype)
-    _pool_segments(x, ptr, REDUCTIONS[reduce], out)
+    pool_segments(x, ptr, REDUCTIONS[reduce], out)
     return out

@@ -1,10 +1,12 @@
-"""Structured pruning on dependency groups: hidden channels (GCN, GraphSAGE) and attention
+"""Structured pruning on dependency groups: hidden channels (GCN, GraphSAGE, GIN) and attention
 heads (GAT).
 
 Hidden channel ``j`` after conv ``l`` is one group: row ``j`` of every weight that produces it
-(GCN: ``lin``; SAGE: ``lin_l`` and ``lin_r``; GAT: ``lin`` and ``res``), its bias and batch-norm
-entries, and column ``j`` of every weight of conv ``l + 1`` that consumes it. In a GAT the unit
-removed is a whole head of a hidden conv: its ``C`` channels together with its attention vectors.
+(GCN: ``lin``; SAGE: ``lin_l`` and ``lin_r``; GAT: ``lin`` and ``res``; GIN: its MLP's last
+Linear), its bias and batch-norm entries, and column ``j`` of every weight of conv ``l + 1`` that
+consumes it. A GIN conv also has an inner boundary inside its MLP (first Linear's rows, its bias
+and norm entries, second Linear's columns), pruned the same way. In a GAT the unit removed is a
+whole head of a hidden conv: its ``C`` channels together with its attention vectors.
 Pruning a group zeroes its producer rows and consumer columns (through ``MaskSet``, so fine-tuning
 keeps them zero; a GAT head whose projection is zero contributes exactly zero); ``slice_channels``
 then removes the groups physically, giving a narrower model whose outputs equal the masked one's.
@@ -23,7 +25,7 @@ from .unstructured import resolve_amount
 __all__ = ["channel_groups", "channel_scores", "taylor_channel_scores", "channel_masks",
            "slice_channels", "unit_width", "STRUCTURED_KINDS"]
 
-STRUCTURED_KINDS = ("gcn", "sage", "gat")
+STRUCTURED_KINDS = ("gcn", "sage", "gin", "gat")
 
 
 def _producers(conv) -> list[torch.nn.Linear]:
@@ -42,18 +44,33 @@ def unit_width(model: BasicGNN) -> int:
 
 
 def channel_groups(model: BasicGNN) -> list[dict]:
-    """One entry per hidden boundary ``l``: producer and consumer Linear modules (by name)."""
+    """The model's dependency groups, in order. Each has an ``id`` (its key in score and keep
+    dicts), the conv ``layer`` it follows, ``producers`` (Linear names whose rows and biases it
+    owns), ``consumers`` (Linear names whose columns it owns), ``vectors`` (prefixes of 1-D
+    parameters it owns: conv biases, batch norms) and ``attention`` (GAT attention vectors)."""
     if model.kind not in STRUCTURED_KINDS:
         raise ValueError(f"channel pruning supports {STRUCTURED_KINDS}, got {model.kind!r}")
     unit_width(model)  # validates a GAT's layout
     names = {module: name for name, module in model.named_modules()}
-    groups = []
+    groups: list[dict] = []
+
+    def add(layer, producers, consumers, vectors, attention=()):
+        groups.append({"id": len(groups), "layer": layer,
+                       "producers": [names[m] for m in producers],
+                       "consumers": [names[m] for m in consumers],
+                       "vectors": list(vectors), "attention": list(attention)})
+
     for layer in range(model.num_layers - 1):
-        groups.append({
-            "layer": layer,
-            "producers": [names[m] for m in _producers(model.convs[layer])],
-            "consumers": [names[m] for m in _producers(model.convs[layer + 1])],
-        })
+        conv, following = model.convs[layer], model.convs[layer + 1]
+        if model.kind == "gin":
+            lins = conv.nn.lins
+            add(layer, [lins[0]], [lins[1]], [names[conv.nn.norms[0]]])
+            add(layer, [lins[-1]], [following.nn.lins[0]], [f"norms.{layer}"])
+        else:
+            attention = ([f"convs.{layer}.att_src", f"convs.{layer}.att_dst"]
+                         if isinstance(conv, GATConv) else [])
+            add(layer, _producers(conv), _producers(following),
+                [f"convs.{layer}.bias", f"norms.{layer}"], attention)
     return groups
 
 
@@ -84,11 +101,10 @@ def channel_scores(model: BasicGNN, norm: str = "l2") -> dict[int, np.ndarray]:
         for name in group["consumers"]:
             total = total + _weight(model, name).abs().pow(order).sum(dim=0)
         total = _per_unit(total, width)
-        conv = model.convs[group["layer"]]
-        if isinstance(conv, GATConv):
-            for att in (conv.att_src, conv.att_dst):
-                total = total + att.detach()[0].abs().pow(order).sum(dim=1)
-        scores[group["layer"]] = total.pow(1.0 / order).numpy()
+        parameters = dict(model.named_parameters())
+        for key in group["attention"]:
+            total = total + parameters[key].detach()[0].abs().pow(order).sum(dim=1)
+        scores[group["id"]] = total.pow(1.0 / order).numpy()
     return scores
 
 
@@ -104,7 +120,7 @@ def taylor_channel_scores(model: BasicGNN, loss_fn, steps: int = 1) -> dict[int,
     modules = dict(model.named_modules())
     was_training = model.training
     model.train()
-    scores = {group["layer"]: 0.0 for group in groups}
+    scores = {group["id"]: 0.0 for group in groups}
     for _ in range(steps):
         model.zero_grad()
         loss_fn(model).backward()
@@ -115,10 +131,10 @@ def taylor_channel_scores(model: BasicGNN, loss_fn, steps: int = 1) -> dict[int,
                 source = module.weight_orig if hasattr(module, "weight_orig") else module.weight
                 product = _weight(model, name) * source.grad.detach()
                 total = total + product.sum(dim=dim)
-            scores[group["layer"]] = scores[group["layer"]] + _per_unit(total, width).pow(2)
+            scores[group["id"]] = scores[group["id"]] + _per_unit(total, width).pow(2)
     model.zero_grad()
     model.train(was_training)
-    return {layer: value.numpy() for layer, value in scores.items()}
+    return {key: value.numpy() for key, value in scores.items()}
 
 
 def channel_masks(model: BasicGNN, amount, scores: dict[int, np.ndarray] | None = None
@@ -130,7 +146,7 @@ def channel_masks(model: BasicGNN, amount, scores: dict[int, np.ndarray] | None 
     width = unit_width(model)
     keep, masks = {}, MaskSet.ones(model)
     for group in channel_groups(model):
-        layer_scores = scores[group["layer"]]
+        layer_scores = scores[group["id"]]
         count = resolve_amount(amount, layer_scores.shape[0])
         if count >= layer_scores.shape[0]:
             raise ValueError("cannot remove every channel (or head) of a layer")
@@ -138,7 +154,7 @@ def channel_masks(model: BasicGNN, amount, scores: dict[int, np.ndarray] | None 
         kept_units = np.ones(layer_scores.shape[0], dtype=bool)
         kept_units[order[:count]] = False
         kept = np.repeat(kept_units, width)
-        keep[group["layer"]] = kept
+        keep[group["id"]] = kept
         for name in group["producers"]:
             masks.weights[f"{name}.weight"][~kept, :] = False
         for name in group["consumers"]:
@@ -164,22 +180,19 @@ def slice_channels(model: BasicGNN, keep: dict[int, np.ndarray]) -> BasicGNN:
     target = build_model(config)
     state = {k: v.clone() for k, v in source.state_dict().items()}
     for group in channel_groups(source):
-        index = torch.from_numpy(np.flatnonzero(keep[group["layer"]]))
-        layer = group["layer"]
-        for key in (f"convs.{layer}.att_src", f"convs.{layer}.att_dst"):
-            if key in state:
-                heads = torch.from_numpy(np.flatnonzero(keep[layer].reshape(-1, width)[:, 0]))
-                state[key] = state[key][:, heads]
+        kept = keep[group["id"]]
+        index = torch.from_numpy(np.flatnonzero(kept))
+        heads = torch.from_numpy(np.flatnonzero(kept.reshape(-1, width)[:, 0]))
+        for key in group["attention"]:
+            state[key] = state[key][:, heads]
         for name in group["producers"]:
             state[f"{name}.weight"] = state[f"{name}.weight"][index]
             if f"{name}.bias" in state:
                 state[f"{name}.bias"] = state[f"{name}.bias"][index]
-        conv_bias = f"convs.{layer}.bias"
-        if conv_bias in state:
-            state[conv_bias] = state[conv_bias][index]
-        for key in [k for k in state if k.startswith(f"norms.{layer}.")]:
-            if state[key].dim() == 1:
-                state[key] = state[key][index]
+        for prefix in group["vectors"]:
+            for key in [k for k in state if k == prefix or k.startswith(prefix + ".")]:
+                if state[key].dim() == 1:
+                    state[key] = state[key][index]
         for name in group["consumers"]:
             state[f"{name}.weight"] = state[f"{name}.weight"][:, index]
     target.load_state_dict(state)

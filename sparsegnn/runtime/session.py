@@ -23,10 +23,10 @@ from ..kernels import (
     dense_csrt_matmul,
     gat_aggregate,
     gcn_norm_csr,
-    segment_pool,
 )
 from ..kernels._checks import KernelArgumentError
 from ..kernels._config import ACTIVATIONS
+from ..kernels._pool import pool_segments
 from ..kernels._spmm import REDUCTIONS, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
 
@@ -220,13 +220,16 @@ class Session:
                 raise InputError("this model makes node-level predictions: it takes no batch")
             return None
         if batch is None:
-            return np.zeros(num_nodes, dtype=np.int64)  # one graph
+            return np.array([0, num_nodes], dtype=np.int64)  # one graph
         batch = np.asarray(batch)
         if batch.shape != (num_nodes,) or batch.dtype.kind not in "iu":
             raise InputError(f"batch must be {num_nodes} integers, got {batch.dtype} {batch.shape}")
         if num_nodes and (batch[0] < 0 or np.any(np.diff(batch) < 0)):
             raise InputError("batch must be non-negative and sorted (graphs as contiguous blocks)")
-        return batch
+        counts = np.bincount(batch)  # graph g is rows ptr[g]:ptr[g + 1]; absent ids are empty
+        ptr = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        return ptr
 
     # ----------------------------------------------------------------------------- ops
     def _dense(self, name: str, matrix: dict) -> np.ndarray:
@@ -276,7 +279,7 @@ class Session:
         return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1,
                                   REDUCTIONS[reduce], epilogue, self.num_threads)
 
-    def _run_node(self, node, x, graph: _Graph, batch):
+    def _run_node(self, node, x, graph: _Graph, graph_ptr):
         attrs, t = node.attrs, self._tensors
         bias = t[attrs["bias"]] if attrs.get("bias") else None
         act = attrs.get("activation", "identity")
@@ -332,9 +335,11 @@ class Session:
             return _activate(x * t[attrs["scale"]] + t[attrs["shift"]], act)
         if node.op == "activation":
             return _activate(np.array(x, copy=True), act)
-        if node.op == "global_pool":
-            num_graphs = int(batch[-1]) + 1 if batch.size else 0
-            return segment_pool(x, batch, reduce=attrs["reduce"], num_segments=num_graphs)
+        if node.op == "global_pool":  # graph offsets were computed once, from the checked batch
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            out = np.zeros((graph_ptr.shape[0] - 1, x.shape[1]), dtype=np.float32)
+            pool_segments(x, graph_ptr, REDUCTIONS[attrs["reduce"]], out)
+            return out
         raise AssertionError(f"unreachable: op {node.op} passed validation")
 
     # ----------------------------------------------------------------------------- run
@@ -354,9 +359,9 @@ class Session:
         features = self._features(x)
         num_nodes = features.shape[0]
         csr_graph = self._graph(graph, num_nodes)
-        batch = self._batch(batch, num_nodes)
+        graph_ptr = self._batch(batch, num_nodes)
         values = {"x": features}
         for node in self.model.nodes:
             inputs = [values[name] for name in node.inputs if name not in ("graph", "batch")]
-            values[node.outputs[0]] = self._run_node(node, inputs[0], csr_graph, batch)
+            values[node.outputs[0]] = self._run_node(node, inputs[0], csr_graph, graph_ptr)
         return values[self.model.outputs[0]["name"]]
