@@ -25,9 +25,10 @@ def _require(mapping: dict, where: str, fields: dict) -> None:
     for name, types in fields.items():
         if name not in mapping:
             raise BenchSchemaError(f"{where}: missing field {name!r}")
-        if not isinstance(mapping[name], types) or isinstance(mapping[name], bool) and bool not in (
-                types if isinstance(types, tuple) else (types,)):
-            raise BenchSchemaError(f"{where}.{name}: expected {types}, got {mapping[name]!r}")
+        value = mapping[name]
+        # bool is an int to isinstance, but never a valid count, time or size here
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise BenchSchemaError(f"{where}.{name}: expected {types}, got {value!r}")
 
 
 _NUMBER = (int, float)
