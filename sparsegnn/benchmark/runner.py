@@ -237,8 +237,9 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
                          "weight_sparsity": 0.0, "edge_sparsity": 0.0}
                 entry.update((model_info or [{}] * len(models))[index])
                 result["models"].append(entry)
-                inputs = {False: eval_workloads(dataset, settings),
-                          True: eval_workloads(dataset, settings, files.graph)}
+                full = eval_workloads(dataset, settings)  # built once: graph tasks batch here
+                inputs = {False: full, True: full if files.graph is None
+                          else eval_workloads(dataset, settings, files.graph)}
                 result["settings"]["workload"] = inputs[True].description
                 reference = None
                 for name in names:
