@@ -217,7 +217,13 @@ def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
         out = edges.aggregate(transformed, "sum", src, dst, weight)
         return _activation(g, _add_bias(g, out, a.get("bias")), act)
     if node.op == "sage_conv":
-        out = g.op("MatMul", [edges.aggregate(value, a["aggr"]), g.matrix(a["weight_neighbor"])])
+        rows, cols = a["weight_neighbor"]["shape"]
+        if a["aggr"] in ("sum", "mean") and cols < rows:
+            # Transform first when the layer narrows (as the runtime does): the gathered and
+            # scattered messages are then `cols` wide instead of `rows`.
+            out = edges.aggregate(g.op("MatMul", [value, g.matrix(a["weight_neighbor"])]), a["aggr"])
+        else:
+            out = g.op("MatMul", [edges.aggregate(value, a["aggr"]), g.matrix(a["weight_neighbor"])])
         out = _add_bias(g, out, a.get("bias"))
         if a.get("weight_root"):
             out = g.op("Add", [out, g.op("MatMul", [value, g.matrix(a["weight_root"])])])

@@ -33,14 +33,20 @@ def resolve_activation(name: str | None) -> torch.nn.Module:
     return table[name]()
 
 
+def effective_weight(lin: torch.nn.Linear) -> Tensor:
+    """``lin``'s weight as its forward would use it.
+
+    Calling ``lin`` runs ``torch.nn.utils.prune``'s hook that recomputes ``weight``; code that
+    uses the weight without calling ``lin`` forms a pruned module's masked weight explicitly.
+    """
+    return lin.weight_orig * lin.weight_mask if hasattr(lin, "weight_mask") else lin.weight
+
+
 def linear(x: Tensor, lin: torch.nn.Linear) -> Tensor:
     """``lin(x)`` that also accepts a sparse COO ``x`` (bag-of-words input features)."""
     if not x.is_sparse:
         return lin(x)
-    # Calling lin's forward would run torch.nn.utils.prune's hook that recomputes `weight`; here
-    # it is bypassed, so a pruned module's masked weight is formed explicitly.
-    weight = lin.weight_orig * lin.weight_mask if hasattr(lin, "weight_mask") else lin.weight
-    out = torch.sparse.mm(x, weight.t())
+    out = torch.sparse.mm(x, effective_weight(lin).t())
     return out + lin.bias if lin.bias is not None else out
 
 
@@ -154,10 +160,20 @@ class SAGEConv(torch.nn.Module):
                 lin.reset_parameters()
 
     def forward(self, x: Tensor, graph: TorchGraph) -> Tensor:
-        x = densify(x)
-        out = self.lin_l(aggregate(x, graph, self.aggr))
+        if self.aggr in ("sum", "mean") and self.out_channels < self.in_channels:
+            # A linear map commutes with a sum or mean over neighbours, so transform first and
+            # aggregate the narrower features (6,805 -> 64 on Coauthor CS: 106x less to move,
+            # forward and backward). The bias is added once, after aggregating.
+            weight = effective_weight(self.lin_l).t()
+            transformed = torch.sparse.mm(x, weight) if x.is_sparse else x @ weight
+            out = aggregate(transformed, graph, self.aggr)
+            if self.lin_l.bias is not None:
+                out = out + self.lin_l.bias
+        else:
+            x = densify(x)
+            out = self.lin_l(aggregate(x, graph, self.aggr))
         if self.lin_r is not None:
-            out = out + self.lin_r(x)
+            out = out + linear(x, self.lin_r)
         return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 
 
