@@ -208,3 +208,73 @@ def test_csr_weight_kernels_match_blas(kind, datasets_root, tmp_path, monkeypatc
         actual = Session(path).run(dataset.x, dataset.graph, dataset.batch)
         np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
         assert bool(used) == (max_density == 1.0)
+
+
+COMPILED_CASES = [  # (kind, config overrides): every op and option the compiled path encodes
+    ("gcn", {}), ("gcn", {"norm": "batch_norm", "act": "elu"}), ("gcn", {"improved": True}),
+    ("sage", {}), ("sage", {"aggr": "sum", "act": "leaky_relu"}), ("sage", {"aggr": "max"}),
+    ("sage", {"normalize": True, "root_weight": False, "act": "tanh"}),
+    ("gin", {"norm": "batch_norm", "act": "gelu"}), ("gin", {"eps": 0.3, "act_first": True}),
+]
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.9])
+@pytest.mark.parametrize("kind, overrides", COMPILED_CASES)
+@pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
+def test_compiled_small_input_path_matches_torch(dataset_name, kind, overrides, sparsity,
+                                                 datasets_root, tmp_path, monkeypatch):
+    """Small inputs run as one compiled call (runtime.program): it must give torch's outputs,
+    on single graphs and small batches (graph level) and on a small subgraph with edge weights
+    (node level: GCN normalisation inside the compiled call), and the interpreted path must
+    agree on the same inputs."""
+    import sparsegnn.runtime.session as session_module
+
+    dataset = data.load(dataset_name, datasets_root)
+    torch.manual_seed(0)
+    model = build_model(model_config(kind, dataset, **overrides))
+    randomise_batch_norms(model)
+    if sparsity:
+        _prune_randomly(model, sparsity)
+    model.eval()
+    path = export_artifact(model, tmp_path / "model.sgnn")
+    if dataset.is_graph_task:
+        inputs = [dataset.select_graphs([i]) for i in (0, 5)] + [dataset.select_graphs([1, 2, 3])]
+    else:
+        nodes = np.random.default_rng(0).choice(dataset.num_nodes, 150, replace=False)
+        sub = dataset.graph.subgraph(np.sort(nodes)).symmetrize()
+        weights = np.random.default_rng(1).uniform(0.5, 2.0, sub.num_edges).astype(np.float32)
+        weighted = type(sub)(sub.indptr, sub.indices, sub.num_nodes, weights)
+        x = dataset.dense_x()[np.sort(nodes)]
+        inputs = [(sub, x, None), (weighted, x, None)]
+    calls = []
+    real = session_module.run_program
+    monkeypatch.setattr(session_module, "run_program",
+                        lambda *args: calls.append(1) or real(*args))
+    session = Session(path)
+    for graph, x, batch in inputs:
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x), graph,
+                             None if batch is None else torch.from_numpy(batch)).numpy()
+        calls.clear()
+        compiled = session.run(x, graph, batch)
+        assert calls, "a small input should take the compiled path"
+        np.testing.assert_allclose(compiled, expected, atol=1e-4, rtol=1e-4)
+        monkeypatch.setattr(session_module, "PROGRAM_MAX_NODES", -1)
+        calls.clear()
+        interpreted = session.run(x, graph, batch)
+        assert not calls
+        np.testing.assert_allclose(interpreted, compiled, atol=1e-5, rtol=1e-5)
+        monkeypatch.setattr(session_module, "PROGRAM_MAX_NODES", 10**9)
+
+
+def test_gat_falls_back_to_the_interpreted_path(datasets_root, tmp_path, monkeypatch):
+    import sparsegnn.runtime.session as session_module
+
+    dataset = data.load("mutag", datasets_root)
+    model = _model("gat", dataset, "dense", 0.0)
+    path = export_artifact(model, tmp_path / "model.sgnn")
+    monkeypatch.setattr(session_module, "run_program", None)  # calling it would raise
+    graph, x, batch = dataset.select_graphs([0])
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x), graph, torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(Session(path).run(x, graph, batch), expected, atol=1e-4, rtol=1e-4)

@@ -24,11 +24,13 @@ from ..kernels import (
     gat_aggregate,
     gcn_norm_csr,
 )
-from ..kernels._checks import KernelArgumentError
+from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
-from ..kernels._pool import pool_segments
+from ..kernels._pool import pool_segments, sorted_batch_offsets
+from ..kernels._program import run_program
 from ..kernels._spmm import REDUCTIONS, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
+from .program import build_program
 
 __all__ = ["Session", "InputError", "TensorInfo"]
 
@@ -44,6 +46,11 @@ CSR_INPUT_MAX_DENSITY = 0.12
 # CSR kernel broke even (0.9-1.0x) only at 2 % density with 13,752 rows.
 CSR_WEIGHT_MAX_DENSITY = 0.02
 CSR_WEIGHT_MIN_ROWS = 8192
+
+# Inputs up to this many nodes (and edges) run as one compiled call of the whole model
+# (``runtime.program``), skipping the per-layer Python dispatch that dominates small graphs.
+PROGRAM_MAX_NODES = 192
+PROGRAM_MAX_EDGES = 8192
 
 
 class InputError(ValueError):
@@ -137,6 +144,8 @@ class Session:
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
         self._dense_weights: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        self._program: tuple | None = None  # built at the first small input
+        self._program_checked = False
         self._stored = None
         if self.model.has_stored_graph:
             tensors = self._tensors
@@ -174,7 +183,7 @@ class Session:
             if features.dtype.kind not in "fiub":
                 raise InputError(f"x must be numeric, got dtype {features.dtype}")
             features = np.ascontiguousarray(features, dtype=np.float32)
-            if not np.all(np.isfinite(features)):
+            if not all_finite(features):
                 raise InputError("x holds NaN or inf")
         if features.shape[1] != self._feature_width:
             raise InputError(f"x has {features.shape[1]} features, the model expects "
@@ -224,11 +233,9 @@ class Session:
         batch = np.asarray(batch)
         if batch.shape != (num_nodes,) or batch.dtype.kind not in "iu":
             raise InputError(f"batch must be {num_nodes} integers, got {batch.dtype} {batch.shape}")
-        if num_nodes and (batch[0] < 0 or np.any(np.diff(batch) < 0)):
+        ptr = sorted_batch_offsets(batch.astype(np.int64, copy=False), 0)
+        if ptr.shape[0] == 0:
             raise InputError("batch must be non-negative and sorted (graphs as contiguous blocks)")
-        counts = np.bincount(batch)  # graph g is rows ptr[g]:ptr[g + 1]; absent ids are empty
-        ptr = np.zeros(counts.shape[0] + 1, dtype=np.int64)
-        np.cumsum(counts, out=ptr[1:])
         return ptr
 
     # ----------------------------------------------------------------------------- ops
@@ -349,6 +356,26 @@ class Session:
             return out
         raise AssertionError(f"unreachable: op {node.op} passed validation")
 
+    # ----------------------------------------------------------------------------- compiled
+    def _compiled_program(self):
+        """The model as one op table (``runtime.program``); None if it holds an op the
+        compiled path lacks."""
+        if not self._program_checked:
+            program = build_program(self.model, self._tensors, self._dense)
+            with self._lock:
+                self._program, self._program_checked = program, True
+        return self._program
+
+    def _run_program(self, program, features, graph: _Graph, graph_ptr) -> np.ndarray:
+        table, params = program
+        if isinstance(features, CSRMatrix):
+            features = features.toarray(np.float32)
+        weight = np.empty(0) if graph.weight is None else np.asarray(graph.weight, np.float64)
+        ptr = graph_ptr if graph_ptr is not None else np.zeros(1, np.int64)
+        out = run_program(table, params, features, np.asarray(graph.indptr, np.int64),
+                          np.asarray(graph.indices, np.int64), weight, ptr)
+        return out if out is not features else out.copy()
+
     # ----------------------------------------------------------------------------- run
     def run(self, x, graph=None, batch=None) -> np.ndarray:
         """Predict. Returns the model's output (logits): ``(N, C)``, or ``(G, C)`` when pooled.
@@ -367,6 +394,10 @@ class Session:
         num_nodes = features.shape[0]
         csr_graph = self._graph(graph, num_nodes)
         graph_ptr = self._batch(batch, num_nodes)
+        if num_nodes <= PROGRAM_MAX_NODES and csr_graph.indices.shape[0] <= PROGRAM_MAX_EDGES:
+            program = self._compiled_program()
+            if program is not None:
+                return self._run_program(program, features, csr_graph, graph_ptr)
         values = {"x": features}
         for node in self.model.nodes:
             inputs = [values[name] for name in node.inputs if name not in ("graph", "batch")]
