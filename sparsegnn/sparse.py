@@ -184,7 +184,24 @@ class CSRMatrix:
         return out.reshape(rows, cols)
 
     def astype(self, dtype) -> CSRMatrix:
-        return CSRMatrix(self.indptr, self.indices, self.data.astype(dtype), self.shape)
+        if self.data.dtype == np.dtype(dtype):
+            return self
+        return self.with_data(self.data.astype(dtype))
+
+    def with_data(self, data) -> CSRMatrix:
+        """The same structure with other values; only the values are checked (shape, finite),
+        since the structure was validated when this matrix was built."""
+        data = np.ascontiguousarray(data)
+        if data.shape != self.data.shape or data.dtype.kind != "f":
+            raise SparseFormatError(f"values must be floats of shape {self.data.shape}, got "
+                                    f"{data.dtype} {data.shape}")
+        if not np.all(np.isfinite(data)):
+            raise SparseFormatError("values must be finite (found NaN or inf)")
+        matrix = object.__new__(CSRMatrix)
+        for name, value in (("indptr", self.indptr), ("indices", self.indices), ("data", data),
+                            ("shape", self.shape)):
+            object.__setattr__(matrix, name, value)
+        return matrix
 
     def take_rows(self, rows: np.ndarray) -> CSRMatrix:
         """The sub-matrix of the given rows, in the given order. Shape: ``(len(rows), cols)``."""
@@ -201,7 +218,7 @@ class CSRMatrix:
         sums = np.bincount(self.row_ids(), weights=self.data, minlength=self.shape[0])
         scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums != 0)
         data = (self.data * np.repeat(scale, np.diff(self.indptr))).astype(self.data.dtype)
-        return CSRMatrix(self.indptr, self.indices, data, self.shape)
+        return self.with_data(data)
 
     def __repr__(self) -> str:
         return f"CSRMatrix(shape={self.shape}, nnz={self.nnz}, dtype={self.data.dtype})"

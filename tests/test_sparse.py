@@ -35,6 +35,34 @@ def test_row_normalize_matches_dense(rng):
     assert_matches(normalized, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_runtime_row_normalisation_matches_dense(rng, dtype):
+    from sparsegnn.kernels._linear import row_normalized_values
+
+    dense = (rng.random((40, 9)) * (rng.random((40, 9)) < 0.4)).astype(dtype)
+    dense[3] = 0  # an empty row
+    dense[5, :2] = [1.0, -1.0]  # a row summing to zero becomes zero
+    dense[5, 2:] = 0
+    csr = CSRMatrix.from_dense(dense)
+    normalized = csr.with_data(row_normalized_values(csr.indptr, csr.data))
+    sums = dense.sum(axis=1, keepdims=True)
+    expected = np.divide(dense, sums, out=np.zeros_like(dense), where=sums != 0)
+    assert normalized.data.dtype == dtype
+    assert_matches(normalized.toarray(), expected)
+
+
+def test_with_data_checks_only_the_values():
+    csr = CSRMatrix(np.array([0, 1, 3]), np.array([2, 0, 1]), np.ones(3, np.float32), (2, 3))
+    assert csr.astype(np.float32) is csr  # same dtype: nothing to copy or re-check
+    assert csr.astype(np.float64).data.dtype == np.float64
+    with pytest.raises(SparseFormatError, match="finite"):
+        csr.with_data(np.array([1.0, np.nan, 2.0], np.float32))
+    with pytest.raises(SparseFormatError, match="shape"):
+        csr.with_data(np.ones(2, np.float32))
+    with pytest.raises(SparseFormatError, match="finite"), np.errstate(over="ignore"):
+        csr.with_data(np.array([1e300, 1.0, 1.0])).astype(np.float32)  # beyond float32's range
+
+
 @pytest.mark.parametrize(
     "indptr, indices, message",
     [

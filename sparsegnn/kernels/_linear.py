@@ -1,4 +1,5 @@
-"""Dense activations times a CSR weight matrix (unstructured-pruned linear layers)."""
+"""Dense activations times a CSR weight matrix (unstructured-pruned linear layers), and the
+row normalisation of CSR input features."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ._config import ACTIVATIONS, FASTMATH
 from ._epilogue import finish_row
 from ._parallel import run_row_chunks
 
-__all__ = ["dense_csr_matmul", "dense_csrt_matmul"]
+__all__ = ["dense_csr_matmul", "dense_csrt_matmul", "row_normalized_values"]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -92,4 +93,20 @@ def _run(kernel, x, indptr, indices, values, num_cols, bias, activation, slope, 
     uniform = np.arange(x.shape[0] + 1, dtype=np.int64)
     run_row_chunks(lambda s, e: kernel(x, indptr, indices, values, out, epilogue, s, e),
                    uniform, x.shape[0] * max(indices.shape[0], 1), threads)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def row_normalized_values(indptr, values):
+    """Values of a CSR matrix with each row divided by its sum (rows summing to 0 become 0),
+    in one compiled pass: numpy's bincount/repeat route took ~400 us on Cora's features."""
+    out = np.zeros_like(values)
+    for row in range(indptr.shape[0] - 1):
+        total = 0.0
+        for e in range(indptr[row], indptr[row + 1]):
+            total += values[e]
+        if total != 0:
+            scale = 1.0 / total
+            for e in range(indptr[row], indptr[row + 1]):
+                out[e] = values[e] * scale
     return out

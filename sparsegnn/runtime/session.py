@@ -18,7 +18,6 @@ from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, csr_parts
 from ..kernels import (
     coo_to_csr,
-    csr_dense_matmul,
     dense_csr_matmul,
     dense_csrt_matmul,
     gat_aggregate,
@@ -26,6 +25,7 @@ from ..kernels import (
 )
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
+from ..kernels._linear import row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
 from ..kernels._spmm import REDUCTIONS, spmm_csr_unchecked
@@ -189,7 +189,11 @@ class Session:
             raise InputError(f"x has {features.shape[1]} features, the model expects "
                              f"{self._feature_width}")
         if isinstance(features, CSRMatrix):
-            features = features.astype(np.float32)
+            try:
+                with np.errstate(over="ignore"):  # values beyond float32 fail the finite check
+                    features = features.astype(np.float32)
+            except SparseFormatError as exc:
+                raise InputError(f"x: {exc}") from None
             if features.density > CSR_INPUT_MAX_DENSITY:
                 features = features.toarray(np.float32)
         return features
@@ -262,10 +266,9 @@ class Session:
         """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
         t = self._tensors
         threads = self.num_threads
-        if isinstance(x, CSRMatrix):
-            return csr_dense_matmul(x.indptr, x.indices, x.data, self._dense(key, matrix),
-                                    num_rows=x.shape[0], bias=bias, activation=activation,
-                                    threads=threads)
+        if isinstance(x, CSRMatrix):  # validated when it was built: no per-layer re-check
+            return self._aggregate((x.indptr, x.indices, x.data), self._dense(key, matrix), "sum",
+                                   bias, activation)
         if matrix["format"] in ("csr", "csr_t") and self._csr_weight_pays(matrix, x.shape[0]):
             kernel = dense_csr_matmul if matrix["format"] == "csr" else dense_csrt_matmul
             return kernel(x, *csr_parts(matrix, t), num_cols=matrix["shape"][1], bias=bias,
@@ -276,8 +279,9 @@ class Session:
         return _activate(out, activation)
 
     def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity"):
-        # The graph was validated once in run(): skip the kernel's per-call checks (they cost
-        # more than a small graph's whole aggregation).
+        """``act(reduce_rows(graph_csr) @ x + bias)``. The CSR operand (a graph, or sparse
+        features) was validated once per run: skip the kernel's per-call checks (they cost
+        more than a small graph's whole aggregation)."""
         indptr, indices, values = graph_csr
         x = np.ascontiguousarray(x, dtype=np.float32)
         values = np.empty(0, np.float32) if values is None else values.astype(np.float32, copy=False)
@@ -293,7 +297,7 @@ class Session:
         key = node.outputs[0]
         if node.op == "input_norm":
             if isinstance(x, CSRMatrix):
-                return x.row_normalize()
+                return x.with_data(row_normalized_values(x.indptr, x.data))
             sums = x.sum(axis=1, keepdims=True)
             return np.divide(x, sums, out=np.zeros_like(x), where=sums != 0)
         if node.op == "linear":
