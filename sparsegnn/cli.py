@@ -412,10 +412,12 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                         default="oneshot")
     parser.add_argument("--rounds", type=int, default=3,
                         help="pruning steps of the iterative and gradual schedules")
-    parser.add_argument("--edge-criterion", choices=("learned", "degree", "random"),
-                        default="degree",
-                        help="degree: 1/sqrt(deg u deg v) heuristic (default: best measured so "
-                             "far); learned: UGS-style jointly trained edge mask (GCN); random")
+    parser.add_argument("--edge-criterion", choices=("learned", "degree", "agreement", "random"),
+                        default="agreement",
+                        help="agreement (default, best measured): remove first the edges whose "
+                             "ends the trained model puts in different classes, then by degree; "
+                             "degree: 1/sqrt(deg u deg v) heuristic; learned: UGS-style jointly "
+                             "trained edge mask (GCN); random")
 
 
 # ----------------------------------------------------------------------------- bench

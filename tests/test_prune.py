@@ -19,6 +19,7 @@ from sparsegnn.prune import (
     MaskSet,
     PruningMethod,
     Unstructured,
+    agreement_scores,
     degree_scores,
     learn_edge_scores,
     magnitude,
@@ -224,6 +225,31 @@ def test_degree_scores_are_gcn_weights_of_pairs():
     for e, (u, v) in enumerate(star.edge_index.T.tolist()):
         assert scores[pairs.pair[e]] == pytest.approx(1 / np.sqrt(degree[u] * degree[v]))
     assert scores.shape == (4,)
+
+
+def test_agreement_scores_remove_edges_between_predicted_classes_first(synthetic):
+    """Pairs whose ends the model assigns different classes score below every agreeing pair;
+    within each group, the GCN degree weight orders them (checked against argmax and
+    degree_scores computed independently)."""
+    seed_everything(0)
+    model = make_model("gcn", synthetic)
+    fit(model, synthetic, 0, TrainConfig(epochs=20, progress=False))
+    scores = agreement_scores(model, synthetic)
+    pairs = EdgePairs(synthetic.graph)
+    assert scores.shape == (pairs.num_pairs,)
+    x, graph, _ = node_inputs(synthetic)
+    with torch.no_grad():
+        predicted = model(x, graph).argmax(dim=1).numpy()
+    src, dst = synthetic.graph.indices, synthetic.graph.dst
+    agree = np.zeros(pairs.num_pairs, dtype=bool)
+    valid = pairs.pair >= 0
+    agree[pairs.pair[valid]] = predicted[src[valid]] == predicted[dst[valid]]
+    assert agree.any() and (~agree).any()
+    assert scores[~agree].max() < scores[agree].min()
+    np.testing.assert_allclose(scores - agree, degree_scores(synthetic.graph))
+    pruned = prune_edges(synthetic.graph, scores, float((~agree).mean()))
+    kept = pruned.indices != pruned.dst
+    assert np.all(predicted[pruned.indices[kept]] == predicted[pruned.dst[kept]])
 
 
 def test_learned_edge_scores_need_a_gcn(synthetic):

@@ -5,7 +5,15 @@
 >>> masks.apply(model); ...fine-tune...; MaskSet.bake(model)          # doctest: +SKIP
 """
 
-from .edges import EDGE_CRITERIA, EdgePairs, degree_scores, edge_scores, learn_edge_scores, prune_edges
+from .edges import (
+    EDGE_CRITERIA,
+    EdgePairs,
+    agreement_scores,
+    degree_scores,
+    edge_scores,
+    learn_edge_scores,
+    prune_edges,
+)
 from .masks import MaskError, MaskSet, prunable_weights
 from .schedules import SCHEDULES, PruneResult, prune_model, training_loss
 from .unstructured import (
@@ -20,7 +28,8 @@ from .unstructured import (
 )
 
 __all__ = [
-    "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "degree_scores", "edge_scores",
+    "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "agreement_scores",
+    "degree_scores", "edge_scores",
     "learn_edge_scores", "prune_edges", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
     "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
     "random_scores", "resolve_amount", "training_loss",

@@ -11,6 +11,11 @@ Edges are pruned as undirected pairs, so the graph stays symmetric; self loops a
 * ``degree_scores``: a one-shot heuristic for comparison: a pair scores its GCN normalisation
   weight ``1 / sqrt(deg u * deg v)``, so edges between hubs, which carry the least weight each,
   go first.
+* ``agreement_scores``: one-shot, from the trained model's own predictions: a pair scores the
+  probability that both ends share a class, ``sum_c p_u(c) p_v(c)``, so the edges the model
+  sees as joining different classes go first. Message passing averages neighbours, and edges
+  between classes are the ones that blur a node's representation (homophily); no labels are
+  read, only the model's outputs on the graph.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from ..nn.train import node_inputs, seed_everything
 from .masks import prunable_weights
 
 __all__ = ["EdgePairs", "learn_edge_scores", "degree_scores", "random_edge_scores", "prune_edges",
-           "EDGE_CRITERIA", "edge_scores"]
+           "EDGE_CRITERIA", "edge_scores", "agreement_scores"]
 
-EDGE_CRITERIA = ("learned", "degree", "random")
+EDGE_CRITERIA = ("learned", "degree", "random", "agreement")
 
 
 class EdgePairs:
@@ -49,16 +54,36 @@ class EdgePairs:
         self.graph = graph
 
 
-def degree_scores(graph: Graph) -> np.ndarray:
-    """``1 / sqrt(deg u * deg v)`` per undirected pair (higher = keep). Shape: ``(num_pairs,)``."""
+def _pair_scores(graph: Graph, edge_score: np.ndarray) -> np.ndarray:
+    """Per-pair scores from a symmetric per-edge score. Shapes: ``(E,)`` -> ``(num_pairs,)``."""
     pairs = EdgePairs(graph)
-    degree = graph.in_degree().astype(np.float64) + 1  # + the self loop GCN adds
-    src, dst = graph.indices.astype(np.int64), graph.dst
-    weight = 1 / np.sqrt(degree[src] * degree[dst])
     scores = np.zeros(pairs.num_pairs)
     valid = pairs.pair >= 0
-    scores[pairs.pair[valid]] = weight[valid]
+    scores[pairs.pair[valid]] = edge_score[valid]
     return scores
+
+
+def degree_scores(graph: Graph) -> np.ndarray:
+    """``1 / sqrt(deg u * deg v)`` per undirected pair (higher = keep). Shape: ``(num_pairs,)``."""
+    degree = graph.in_degree().astype(np.float64) + 1  # + the self loop GCN adds
+    src, dst = graph.indices.astype(np.int64), graph.dst
+    return _pair_scores(graph, 1 / np.sqrt(degree[src] * degree[dst]))
+
+
+def agreement_scores(model, dataset: Dataset) -> np.ndarray:
+    """``sum_c p_u(c) p_v(c)`` per undirected pair under ``model``'s softmax outputs on the
+    full graph (higher = keep). Shape: ``(num_pairs,)``."""
+    if dataset.is_graph_task:
+        raise ValueError("edge sparsification is for transductive node classification")
+    x, graph, _ = node_inputs(dataset)
+    model.eval()
+    with torch.no_grad():
+        probabilities = torch.softmax(model(x, graph), dim=-1).double().numpy()
+    src, dst = dataset.graph.indices.astype(np.int64), dataset.graph.dst
+    predicted = probabilities.argmax(axis=1)
+    same_class = (predicted[src] == predicted[dst]).astype(np.float64)
+    # degree weight in (0, 1] orders the pairs within each group
+    return _pair_scores(dataset.graph, same_class) + degree_scores(dataset.graph)
 
 
 def random_edge_scores(graph: Graph, seed: int = 0) -> np.ndarray:
@@ -68,13 +93,15 @@ def random_edge_scores(graph: Graph, seed: int = 0) -> np.ndarray:
 
 def edge_scores(criterion: str, model, dataset: Dataset, *, split: int = 0, seed: int = 0,
                 epochs: int = 100) -> np.ndarray:
-    """Pair scores by ``criterion`` ("learned", "degree" or "random")."""
+    """Pair scores by ``criterion`` ("learned", "degree", "random" or "agreement")."""
     if criterion == "learned":
         return learn_edge_scores(model, dataset, epochs=epochs, split=split, seed=seed)
     if criterion == "degree":
         return degree_scores(dataset.graph)
     if criterion == "random":
         return random_edge_scores(dataset.graph, seed)
+    if criterion == "agreement":
+        return agreement_scores(model, dataset)
     raise ValueError(f"edge criterion must be one of {EDGE_CRITERIA}, got {criterion!r}")
 
 

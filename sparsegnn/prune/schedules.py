@@ -90,7 +90,7 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
                 scope: str = "global", schedule: str = "oneshot", rounds: int = 3,
                 rewind: bool = False, split: int = 0, finetune: TrainConfig | None = None,
                 seed: int = 0, edge_sparsity: float = 0.0,
-                edge_criterion: str = "degree", distill: bool = False) -> PruneResult:
+                edge_criterion: str = "agreement", distill: bool = False) -> PruneResult:
     """Prune ``model``'s weights to ``sparsity`` and fine-tune it with the masks fixed.
 
     With ``edge_sparsity`` (node tasks), that fraction of undirected edges is removed first,

@@ -22,7 +22,7 @@ __all__ = ["sweep", "sweep_markdown", "write_sweep"]
 
 def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edges=(0.0,),
           seeds: int = 5, criterion: str = "magnitude", schedule: str = "oneshot",
-          edge_criterion: str = "degree", rounds: int = 3, progress=None) -> dict:
+          edge_criterion: str = "agreement", rounds: int = 3, progress=None) -> dict:
     """Train a dense model per seed, then prune a copy of it to every grid cell and fine-tune.
 
     Returns ``{"dense": [score per seed], "cells": [{"weights", "edges", "scores"}], ...}`` with
