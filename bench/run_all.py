@@ -1,6 +1,6 @@
 """Regenerate every committed result in ``bench/results/`` with one command.
 
-Run: ``python bench/run_all.py`` (about an hour on the 2-core development machine; ``--only
+Run: ``python bench/run_all.py`` (35 minutes from scratch on the 2-core development machine; ``--only
 gcn-cora scale`` runs some cases). For each model case it trains the dense model and prunes it
 through the ``sparsegnn`` CLI (checkpoints are kept in ``runs/bench-suite/`` and reused by later
 runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and writes
