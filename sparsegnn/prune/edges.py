@@ -11,11 +11,12 @@ Edges are pruned as undirected pairs, so the graph stays symmetric; self loops a
 * ``degree_scores``: a one-shot heuristic for comparison: a pair scores its GCN normalisation
   weight ``1 / sqrt(deg u * deg v)``, so edges between hubs, which carry the least weight each,
   go first.
-* ``agreement_scores``: one-shot, from the trained model's own predictions: a pair scores the
-  probability that both ends share a class, ``sum_c p_u(c) p_v(c)``, so the edges the model
-  sees as joining different classes go first. Message passing averages neighbours, and edges
-  between classes are the ones that blur a node's representation (homophily); no labels are
-  read, only the model's outputs on the graph.
+* ``agreement_scores``: one-shot, from the trained model's own predictions: the edges whose
+  ends the model puts in different classes go first, then the rest by degree weight. Message
+  passing averages neighbours, and edges between classes are the ones that blur a node's
+  representation (homophily); no labels are read, only the model's outputs on the graph.
+  Scoring by the product of the two ends' softmax outputs instead did worse than degree: it
+  also removes the edges of uncertain nodes, which need their neighbours most.
 """
 
 from __future__ import annotations
@@ -71,18 +72,17 @@ def degree_scores(graph: Graph) -> np.ndarray:
 
 
 def agreement_scores(model, dataset: Dataset) -> np.ndarray:
-    """``sum_c p_u(c) p_v(c)`` per undirected pair under ``model``'s softmax outputs on the
-    full graph (higher = keep). Shape: ``(num_pairs,)``."""
+    """Per undirected pair: 1 if ``model`` predicts the same class for both ends (on the full
+    graph), plus the pair's degree weight in (0, 1], which orders the pairs within each group
+    (higher = keep). Shape: ``(num_pairs,)``."""
     if dataset.is_graph_task:
         raise ValueError("edge sparsification is for transductive node classification")
     x, graph, _ = node_inputs(dataset)
     model.eval()
     with torch.no_grad():
-        probabilities = torch.softmax(model(x, graph), dim=-1).double().numpy()
+        predicted = model(x, graph).argmax(dim=-1).numpy()
     src, dst = dataset.graph.indices.astype(np.int64), dataset.graph.dst
-    predicted = probabilities.argmax(axis=1)
     same_class = (predicted[src] == predicted[dst]).astype(np.float64)
-    # degree weight in (0, 1] orders the pairs within each group
     return _pair_scores(dataset.graph, same_class) + degree_scores(dataset.graph)
 
 
