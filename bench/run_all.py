@@ -22,9 +22,9 @@ RESULTS = HERE / "results"
 WORK = HERE.parent / "runs" / "bench-suite"
 
 # case -> (model, dataset, pruned variants as extra `sparsegnn prune` arguments, train extras,
-#          extra `sparsegnn bench` arguments). Coauthor CS (6,805 features) is the slow one:
-# SAGE aggregates the raw features (PyG's edge_index path gathers 1.1e9 floats per call), so
-# its cases time fewer calls; training SAGE there took 25 min and pruning 9 min here.
+#          extra `sparsegnn bench` arguments). Coauthor CS (6,805 features) is the slow one for
+# the peers: PyG's SAGE aggregates the raw features (its edge_index path gathers 1.1e9 floats
+# per call, ~6 s here), so its cases time fewer calls.
 PLANETOID_VARIANTS = {
     "w90": ["--weight-sparsity", "0.9", "--schedule", "gradual"],
     "w95": ["--weight-sparsity", "0.95", "--schedule", "gradual"],
