@@ -107,10 +107,23 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
     """
     indptr, indices = check_graph_csr(indptr, indices, num_nodes, num_nodes, "graph")
     values = check_values(values, indices.shape[0], np.float64)
-    kept = int(np.count_nonzero(indices != np.repeat(np.arange(num_nodes), np.diff(indptr))))
-    out_indptr = np.zeros(num_nodes + 1, dtype=np.int64)
-    out_indices = np.empty(kept + num_nodes, dtype=np.int64)
-    out_values = np.empty(kept + num_nodes, dtype=np.float64)
+    return gcn_normalized(indptr, indices, values, improved)
+
+
+@njit(cache=True, nogil=True)
+def gcn_normalized(indptr, indices, values, improved):
+    """``gcn_norm_csr`` on checked arrays (``values`` float64, empty: unweighted), callable
+    from other compiled code."""
+    num_nodes = indptr.shape[0] - 1
+    loops = 0
+    for row in range(num_nodes):
+        for e in range(indptr[row], indptr[row + 1]):
+            if indices[e] == row:
+                loops += 1
+    size = indices.shape[0] - loops + num_nodes
+    out_indptr = np.zeros(num_nodes + 1, np.int64)
+    out_indices = np.empty(size, np.int64)
+    out_values = np.empty(size, np.float64)
     weighted = values.shape[0] > 0
     _gcn_norm(indptr, indices, values, weighted, 2.0 if improved and weighted else 1.0,
               out_indptr, out_indices, out_values)

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
-from ._convert import _gcn_norm
+from ._convert import gcn_normalized
 from ._epilogue import finish_row
 from ._pool import pool_segments
 from ._spmm import _spmm_rows
@@ -163,20 +163,8 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
             h = out
         elif op == OP_GCN:
             if not gcn_ready:  # D^-1/2 (A + I) D^-1/2 once per run, shared by every GCN layer
-                num_nodes = indptr.shape[0] - 1
-                loops = 0
-                for row in range(num_nodes):
-                    for e in range(indptr[row], indptr[row + 1]):
-                        if indices[e] == row:
-                            loops += 1
-                size = indices.shape[0] - loops + num_nodes
-                gcn_indptr = np.zeros(num_nodes + 1, np.int64)
-                gcn_indices = np.empty(size, np.int64)
-                norm_values = np.empty(size, np.float64)
-                weighted = edge_weight.shape[0] > 0
-                fill = 2.0 if program[step, 6] == 1 and weighted else 1.0
-                _gcn_norm(indptr, indices, edge_weight, weighted, fill, gcn_indptr, gcn_indices,
-                          norm_values)
+                gcn_indptr, gcn_indices, norm_values = gcn_normalized(
+                    indptr, indices, edge_weight, program[step, 6] == 1)
                 gcn_values = norm_values.astype(np.float32)
                 gcn_ready = True
             rows, cols = program[step, 2], program[step, 3]
@@ -190,8 +178,8 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
                              program[step, 1], rows, cols, out)
             _finish_rows(out, params, program[step, 4], program[step, 5])
             h = out
-        else:  # OP_INPUT_NORM
-            out = h.copy()
+        else:  # OP_INPUT_NORM: rows summing to 0 stay 0
+            out = np.zeros_like(h)
             for i in range(h.shape[0]):
                 total = 0.0
                 for f in range(h.shape[1]):
@@ -199,8 +187,5 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
                 if total != 0:
                     for f in range(h.shape[1]):
                         out[i, f] = h[i, f] / total
-                else:
-                    for f in range(h.shape[1]):
-                        out[i, f] = 0.0
             h = out
     return h
