@@ -22,6 +22,7 @@ from sparsegnn.kernels import (
     set_num_threads,
     spmm_csr,
 )
+from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._config import PARALLEL_MIN_WORK
 from sparsegnn.kernels._parallel import row_chunks
 
@@ -31,7 +32,11 @@ from .strategies import csr_graphs, dense, edge_lists, float_dtypes
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
 
-@given(g=csr_graphs(), width=st.integers(1, 9), dtype=float_dtypes, weighted=st.booleans(),
+# Widths from 64 up take the register-blocked path (64-column blocks, then the rest).
+spmm_widths = st.one_of(st.integers(1, 9), st.sampled_from([64, 70, 128, 131]))
+
+
+@given(g=csr_graphs(), width=spmm_widths, dtype=float_dtypes, weighted=st.booleans(),
        reduce=st.sampled_from(["sum", "mean", "max"]), contiguous=st.booleans(),
        seed=st.integers(0, 1000))
 def test_spmm_matches_reference(g, width, dtype, weighted, reduce, contiguous, seed):
@@ -44,10 +49,10 @@ def test_spmm_matches_reference(g, width, dtype, weighted, reduce, contiguous, s
                    atol=TOL[dtype])
 
 
-@given(g=csr_graphs(), dtype=float_dtypes, seed=st.integers(0, 1000))
-def test_spmm_sum_matches_scipy(g, dtype, seed):
+@given(g=csr_graphs(), width=spmm_widths, dtype=float_dtypes, seed=st.integers(0, 1000))
+def test_spmm_sum_matches_scipy(g, width, dtype, seed):
     indptr, indices, num_rows, num_cols = g
-    x = dense(seed, (num_cols, 4), dtype)
+    x = dense(seed, (num_cols, width), dtype)
     values = dense(seed + 1, (indices.shape[0],), dtype)
     matrix = sp.csr_matrix((values, indices, indptr), shape=(num_rows, num_cols))
     assert_matches(spmm_csr(indptr, indices, values, x, num_rows=num_rows), matrix @ x,
@@ -179,6 +184,17 @@ def test_parallel_and_serial_results_agree(rng):
         set_num_threads(None)
     parallel = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=num_rows, threads=4)
     np.testing.assert_array_equal(parallel, serial)
+
+
+@given(shape=st.sampled_from([(0, 3), (1, 1), (7, 5), (PARALLEL_MIN_WORK // 64 + 3, 64)]),
+       dtype=float_dtypes, bad=st.sampled_from([None, np.nan, np.inf, -np.inf]),
+       position=st.floats(0, 1), seed=st.integers(0, 1000))
+def test_all_finite_matches_numpy(shape, dtype, bad, position, seed):
+    values = dense(seed, shape, dtype) * dtype(1e30)  # large but finite values stay finite
+    if bad is not None and values.size:
+        values.reshape(-1)[int(position * (values.size - 1))] = bad
+    assert all_finite(values) == bool(np.isfinite(values).all())
+    assert all_finite(values, threads=1) == all_finite(values, threads=2)
 
 
 def test_concurrent_calls_from_python_threads(rng):

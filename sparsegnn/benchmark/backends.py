@@ -294,10 +294,8 @@ class SparsegnnRuntime(Backend):
         self.stored_graph = self.session.model.has_stored_graph
 
     def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
-        from ..runtime.session import CSR_INPUT_MAX_DENSITY
-
         session, x, batch = self.session, workload.x, workload.batch
-        if isinstance(x, CSRMatrix) and x.density > CSR_INPUT_MAX_DENSITY:
+        if isinstance(x, CSRMatrix) and x.density > session.csr_input_max_density:
             x = workload.dense_x()  # an app keeps such features dense, as the other backends get them
         # A model exported with its (edge-pruned) graph runs on it, as an app would.
         graph = None if self.stored_graph and batch is None else workload.graph

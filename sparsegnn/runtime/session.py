@@ -25,6 +25,7 @@ from ..kernels import (
 )
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
+from ..kernels._intrinsics import BLOCK
 from ..kernels._linear import row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
@@ -35,9 +36,12 @@ from .program import build_program
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
-# Sparse input features go through the CSR kernel below this density and through BLAS above it
-# (crossover measured by bench/csr_input_crossover.py: ~13 % on the 2-core development machine).
-CSR_INPUT_MAX_DENSITY = 0.12
+# Sparse input features go through the CSR kernel up to this density and through BLAS above it.
+# Crossovers measured by bench/csr_input_crossover.py on the 2-core development machine (1,433
+# inputs): ~10 % for 16 outputs, ~20 % from 64 outputs on, where the kernel keeps each output
+# row in registers.
+CSR_INPUT_MAX_DENSITY = 0.1
+CSR_INPUT_MAX_DENSITY_WIDE = 0.2
 
 # Pruned weights stored as CSR are multiplied by the CSR kernel only when they are this sparse
 # and the activations have this many rows; otherwise they are expanded once (cached) and go
@@ -123,6 +127,12 @@ class Session:
     num_threads : int, optional
         Threads the kernels may use (default: every CPU available to the process).
 
+    Attributes
+    ----------
+    csr_input_max_density : float
+        Sparse ``x`` up to this density runs through the CSR kernel; denser ``x`` is expanded
+        and goes through BLAS (an app with such features should keep them dense).
+
     Examples
     --------
     >>> sess = Session("model.sgnn")                        # doctest: +SKIP
@@ -142,6 +152,7 @@ class Session:
         x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
         self._feature_width = int(x_spec["shape"][1])
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
+        self.csr_input_max_density = self._csr_input_max_density()
         self._dense_weights: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._program: tuple | None = None  # built at the first small input
@@ -166,6 +177,16 @@ class Session:
     def metadata(self) -> dict:
         return self.model.metadata
 
+    def _csr_input_max_density(self) -> float:
+        """Densest sparse ``x`` worth keeping in CSR: it depends on the width of the first
+        weight applied to it (the first layer's output width)."""
+        for node in self.model.nodes:
+            matrix = node.attrs.get("weight") or node.attrs.get("weight_neighbor")
+            if matrix is not None:
+                return CSR_INPUT_MAX_DENSITY_WIDE if matrix["shape"][1] >= BLOCK \
+                    else CSR_INPUT_MAX_DENSITY
+        return CSR_INPUT_MAX_DENSITY
+
     # ----------------------------------------------------------------------------- inputs
     def _features(self, x):
         if isinstance(x, CSRMatrix):
@@ -183,7 +204,7 @@ class Session:
             if features.dtype.kind not in "fiub":
                 raise InputError(f"x must be numeric, got dtype {features.dtype}")
             features = np.ascontiguousarray(features, dtype=np.float32)
-            if not all_finite(features):
+            if not all_finite(features, self.num_threads):
                 raise InputError("x holds NaN or inf")
         if features.shape[1] != self._feature_width:
             raise InputError(f"x has {features.shape[1]} features, the model expects "
@@ -194,7 +215,7 @@ class Session:
                     features = features.astype(np.float32)
             except SparseFormatError as exc:
                 raise InputError(f"x: {exc}") from None
-            if features.density > CSR_INPUT_MAX_DENSITY:
+            if features.density > self.csr_input_max_density:
                 features = features.toarray(np.float32)
         return features
 
