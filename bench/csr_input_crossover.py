@@ -21,8 +21,8 @@ def main():
         for density in (0.013, 0.05, 0.1, 0.15, 0.2, 0.35, 0.5):
             dense = (rng.random((10_000, 1433)) < density).astype(np.float32)
             csr = CSRMatrix.from_dense(dense)
-            sparse_ms = median_ms(lambda m=csr, w=weight: csr_dense_matmul(m.indptr, m.indices, m.data,
-                                                                 w, num_rows=10_000))
+            sparse_ms = median_ms(lambda m=csr, w=weight: csr_dense_matmul(
+                m.indptr, m.indices, m.data, w, num_rows=10_000))
             dense_ms = median_ms(lambda d=dense, w=weight: d @ w)
             print(f"{outputs:7d}   {density:7.3f}   {sparse_ms:13.2f}   {dense_ms:13.2f}   "
                   f"{dense_ms / sparse_ms:10.2f}")
