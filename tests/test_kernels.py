@@ -25,6 +25,7 @@ from sparsegnn.kernels import (
 from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._config import PARALLEL_MIN_WORK
 from sparsegnn.kernels._parallel import row_chunks
+from sparsegnn.kernels._spmm import VALUE_MEAN, spmm_csr_unchecked
 
 from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
 from .strategies import csr_graphs, dense, edge_lists, float_dtypes
@@ -59,6 +60,28 @@ def test_spmm_sum_matches_scipy(g, width, dtype, seed):
                    atol=TOL[dtype])
     assert_matches(csr_dense_matmul(indptr, indices, values, x, num_rows=num_rows), matrix @ x,
                    atol=TOL[dtype])
+
+
+@given(g=csr_graphs(), width=spmm_widths, dtype=float_dtypes, weighted=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weighted, seed):
+    """The runtime's fused input normalisation: each row divided by the sum of its values
+    (a zero sum gives a zero row); without values, by the entry count."""
+    indptr, indices, num_rows, num_cols = g
+    x = dense(seed, (num_cols, width), dtype)
+    values = np.abs(dense(seed + 1, (indices.shape[0],), dtype)) if weighted else None
+    if weighted and indices.shape[0]:
+        values[indptr[min(1, num_rows)]:indptr[min(2, num_rows)]] = 0  # a zero-sum row
+    ones = np.ones(indices.shape[0], dtype)
+    matrix = sp.csr_matrix((ones if values is None else values, indices, indptr),
+                           shape=(num_rows, num_cols))
+    sums = np.asarray(matrix.sum(axis=1)).ravel()
+    scale = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums != 0)
+    expected = (sp.diags(scale) @ matrix @ x.astype(np.float64)).astype(dtype)
+    epilogue = (np.empty(0, dtype), False, 0, 0.01)
+    out = spmm_csr_unchecked(indptr, indices, np.empty(0, dtype) if values is None else values,
+                             x, num_rows, VALUE_MEAN, epilogue, None)
+    assert_matches(out, expected, atol=TOL[dtype])
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATION_REFERENCES))

@@ -29,7 +29,7 @@ from ..kernels._intrinsics import BLOCK
 from ..kernels._linear import row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
-from ..kernels._spmm import REDUCTIONS, spmm_csr_unchecked
+from ..kernels._spmm import REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
 from .program import build_program
 
@@ -84,6 +84,19 @@ def _activate(values: np.ndarray, name: str) -> np.ndarray:
 
         return (0.5 * values * (1 + np.vectorize(erf)(values / np.sqrt(2)))).astype(values.dtype)
     return _ACTIVATIONS[name](values)
+
+
+class _RowNormalized:
+    """Sparse features whose rows are to be divided by their sums (``input_norm``), kept
+    unnormalised: a product with a weight matrix divides its output rows instead, in the same
+    pass (``VALUE_MEAN``). Other consumers get the normalised copy from ``materialize``."""
+
+    def __init__(self, features: CSRMatrix):
+        self.features = features
+
+    def materialize(self) -> CSRMatrix:
+        x = self.features
+        return x.with_data(row_normalized_values(x.indptr, x.data))
 
 
 class _Graph:
@@ -287,9 +300,10 @@ class Session:
         """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
         t = self._tensors
         threads = self.num_threads
-        if isinstance(x, CSRMatrix):  # validated when it was built: no per-layer re-check
-            return self._aggregate((x.indptr, x.indices, x.data), self._dense(key, matrix), "sum",
-                                   bias, activation)
+        if isinstance(x, (CSRMatrix, _RowNormalized)):  # validated once, not again per layer
+            csr, reduce = (x.features, "value_mean") if isinstance(x, _RowNormalized) else (x, "sum")
+            return self._aggregate((csr.indptr, csr.indices, csr.data), self._dense(key, matrix),
+                                   reduce, bias, activation)
         if matrix["format"] in ("csr", "csr_t") and self._csr_weight_pays(matrix, x.shape[0]):
             kernel = dense_csr_matmul if matrix["format"] == "csr" else dense_csrt_matmul
             return kernel(x, *csr_parts(matrix, t), num_cols=matrix["shape"][1], bias=bias,
@@ -308,17 +322,20 @@ class Session:
         values = np.empty(0, np.float32) if values is None else values.astype(np.float32, copy=False)
         epilogue = (np.empty(0, np.float32) if bias is None else bias, bias is not None,
                     ACTIVATIONS[activation], 0.01)
-        return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1,
-                                  REDUCTIONS[reduce], epilogue, self.num_threads)
+        code = VALUE_MEAN if reduce == "value_mean" else REDUCTIONS[reduce]
+        return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1, code,
+                                  epilogue, self.num_threads)
 
     def _run_node(self, node, x, graph: _Graph, graph_ptr):
         attrs, t = node.attrs, self._tensors
         bias = t[attrs["bias"]] if attrs.get("bias") else None
         act = attrs.get("activation", "identity")
         key = node.outputs[0]
+        if isinstance(x, _RowNormalized) and node.op not in ("linear", "gcn_conv"):
+            x = x.materialize()  # the fused product serves linear maps of x only
         if node.op == "input_norm":
             if isinstance(x, CSRMatrix):
-                return x.with_data(row_normalized_values(x.indptr, x.data))
+                return _RowNormalized(x)
             sums = x.sum(axis=1, keepdims=True)
             return np.divide(x, sums, out=np.zeros_like(x), where=sums != 0)
         if node.op == "linear":
@@ -327,7 +344,7 @@ class Session:
             normalized = graph.gcn(attrs["add_self_loops"], attrs["improved"]) if attrs["normalize"] \
                 else (graph.indptr, graph.indices, graph.weight)
             rows, cols = attrs["weight"]["shape"]
-            if cols <= rows or isinstance(x, CSRMatrix):  # transform first: fewer columns to move
+            if cols <= rows or not isinstance(x, np.ndarray):  # transform first: fewer columns
                 return self._aggregate(normalized, self._matmul(x, attrs["weight"], key), "sum",
                                        bias, act)
             return self._matmul(self._aggregate(normalized, x, "sum"), attrs["weight"], key, bias,
