@@ -24,8 +24,10 @@ from sparsegnn.kernels import (
 )
 from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._config import PARALLEL_MIN_WORK
+from sparsegnn.kernels._convert import csr_to_dense
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._spmm import VALUE_MEAN, spmm_csr_unchecked
+from sparsegnn.sparse import CSRMatrix
 
 from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
 from .strategies import csr_graphs, dense, edge_lists, float_dtypes
@@ -82,6 +84,17 @@ def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weight
     out = spmm_csr_unchecked(indptr, indices, np.empty(0, dtype) if values is None else values,
                              x, num_rows, VALUE_MEAN, epilogue, None)
     assert_matches(out, expected, atol=TOL[dtype])
+
+
+@given(g=csr_graphs(), dtype=float_dtypes, seed=st.integers(0, 1000))
+def test_csr_to_dense_matches_scipy(g, dtype, seed):
+    indptr, indices, num_rows, num_cols = g
+    values = dense(seed, (indices.shape[0],), np.float64)
+    matrix = CSRMatrix(indptr, indices, values, (num_rows, num_cols))
+    expected = sp.csr_matrix((values, indices, indptr), shape=(num_rows, num_cols)).toarray()
+    out = csr_to_dense(matrix, dtype)  # duplicates summed, as scipy does
+    assert out.dtype == dtype and out.shape == (num_rows, num_cols)
+    assert_matches(out, expected.astype(dtype), atol=TOL[dtype])
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATION_REFERENCES))

@@ -25,6 +25,7 @@ from ..kernels import (
 )
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
+from ..kernels._convert import csr_to_dense
 from ..kernels._intrinsics import BLOCK
 from ..kernels._linear import row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
@@ -36,12 +37,15 @@ from .program import build_program
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
-# Sparse input features go through the CSR kernel up to this density and through BLAS above it.
-# Crossovers measured by bench/csr_input_crossover.py on the 2-core development machine (1,433
-# inputs): ~10 % for 16 outputs, ~20 % from 64 outputs on, where the kernel keeps each output
-# row in registers.
+# Measured by bench/csr_input_crossover.py on the 2-core development machine (1,433 inputs):
+# - features an app holds sparse are faster kept in CSR than dense up to ~10 % density for 16
+#   first-layer outputs and ~20 % from 64 outputs on (where the kernel keeps each output row in
+#   registers): ``Session.csr_input_max_density`` tells an app which to keep;
+# - a CSR ``x`` the session is given is multiplied as it is up to 50 % density: expanding it
+#   first (writing the dense array, page faults included) cost more than the CSR kernel below.
 CSR_INPUT_MAX_DENSITY = 0.1
 CSR_INPUT_MAX_DENSITY_WIDE = 0.2
+CSR_INPUT_EXPAND_DENSITY = 0.5
 
 # Pruned weights stored as CSR are multiplied by the CSR kernel only when they are this sparse
 # and the activations have this many rows; otherwise they are expanded once (cached) and go
@@ -143,8 +147,8 @@ class Session:
     Attributes
     ----------
     csr_input_max_density : float
-        Sparse ``x`` up to this density runs through the CSR kernel; denser ``x`` is expanded
-        and goes through BLAS (an app with such features should keep them dense).
+        Sparse features up to this density run faster given as CSR than dense; an app with
+        denser features should keep them dense. (A CSR ``x`` is expanded only above 50 %.)
 
     Examples
     --------
@@ -228,8 +232,8 @@ class Session:
                     features = features.astype(np.float32)
             except SparseFormatError as exc:
                 raise InputError(f"x: {exc}") from None
-            if features.density > self.csr_input_max_density:
-                features = features.toarray(np.float32)
+            if features.density > CSR_INPUT_EXPAND_DENSITY:
+                features = csr_to_dense(features)
         return features
 
     def _graph(self, graph, num_nodes: int) -> _Graph:
@@ -358,7 +362,7 @@ class Session:
                 out = self._aggregate(plain, self._matmul(x, attrs["weight_neighbor"], key + ".n"),
                                       attrs["aggr"], bias)
             else:
-                dense_x = x.toarray(np.float32) if isinstance(x, CSRMatrix) else x
+                dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
                 out = self._matmul(self._aggregate(plain, dense_x, attrs["aggr"]),
                                    attrs["weight_neighbor"], key + ".n", bias)
             if attrs.get("weight_root"):
@@ -368,7 +372,7 @@ class Session:
                 out = out / norms
             return _activate(out, act)
         if node.op == "gin_conv":
-            dense_x = x.toarray(np.float32) if isinstance(x, CSRMatrix) else x
+            dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
             out = self._aggregate((graph.indptr, graph.indices, None), dense_x, "sum")
             out += np.float32(1 + attrs["eps"]) * dense_x
             return out
@@ -411,7 +415,7 @@ class Session:
     def _run_program(self, program, features, graph: _Graph, graph_ptr) -> np.ndarray:
         table, params = program
         if isinstance(features, CSRMatrix):
-            features = features.toarray(np.float32)
+            features = csr_to_dense(features)
         weight = np.empty(0) if graph.weight is None else np.asarray(graph.weight, np.float64)
         ptr = graph_ptr if graph_ptr is not None else np.zeros(1, np.int64)
         out = run_program(table, params, features, np.asarray(graph.indptr, np.int64),
