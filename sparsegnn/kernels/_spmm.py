@@ -34,6 +34,7 @@ VALUE_MEAN = 3
 # The blocked kernel asks for the source row this many edges ahead (see _intrinsics): 8 and 16
 # both took SpMM on a 100k-row random graph (F=64) from 30 to 22 ms on the development machine.
 PREFETCH_DISTANCE = 8
+PREFETCH_MIN_BYTES = 1 << 20
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -60,7 +61,7 @@ def _finish(indptr, values, out, row, reduce, epilogue):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _sum_block(indptr, indices, values, weighted, x, out, row, column, accumulator):
+def _sum_block(indptr, indices, values, weighted, prefetch, x, out, row, column, accumulator):
     """Columns ``column .. column + BLOCK`` of one output row, accumulated in registers.
 
     Per edge this is 8 vector loads and FMAs; the plain loop below also loads and stores the
@@ -70,7 +71,7 @@ def _sum_block(indptr, indices, values, weighted, x, out, row, column, accumulat
     last = indptr[row + 1]
     if weighted:  # two loops: choosing the weight per edge cost ~30 % on sparse features
         for e in range(indptr[row], last):
-            if e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too: short rows
+            if prefetch and e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too
                 prefetch_block(x, indices[e + PREFETCH_DISTANCE], column)
             source = x[indices[e], column:]  # a contiguous slice: source[k] needs no wraparound
             weight = values[e]
@@ -78,7 +79,7 @@ def _sum_block(indptr, indices, values, weighted, x, out, row, column, accumulat
                 accumulator[k] += weight * source[k]
     else:
         for e in range(indptr[row], last):
-            if e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too: short rows
+            if prefetch and e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too
                 prefetch_block(x, indices[e + PREFETCH_DISTANCE], column)
             source = x[indices[e], column:]
             for k in range(BLOCK):
@@ -116,12 +117,16 @@ def _blocked_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, 
     """Sums over rows at least ``BLOCK`` wide: full blocks in registers, then the remaining
     columns accumulated in the output row."""
     weighted = values.shape[0] > 0
+    # Prefetching pays for sources beyond L2 only (graph aggregation over many nodes); for a
+    # weight matrix (sparse features x W) its extra instructions cost ~20 %.
+    prefetch = x.shape[0] * x.shape[1] * x.itemsize > PREFETCH_MIN_BYTES
     accumulator = stack_block(x)
     width = x.shape[1]
     blocked = width - width % BLOCK
     for row in range(start, end):
         for column in range(0, blocked, BLOCK):
-            _sum_block(indptr, indices, values, weighted, x, out, row, column, accumulator)
+            _sum_block(indptr, indices, values, weighted, prefetch, x, out, row, column,
+                       accumulator)
         if blocked < width:
             target = out[row, blocked:]
             for e in range(indptr[row], indptr[row + 1]):
