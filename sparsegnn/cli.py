@@ -167,7 +167,7 @@ def cmd_prune(args) -> int:
     from .data import load
     from .nn import load_checkpoint, save_checkpoint
     from .nn.recipes import train_config
-    from .prune import MaskSet, prunable_weights, prune_model
+    from .prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion
 
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model
@@ -228,9 +228,12 @@ def cmd_prune(args) -> int:
         extra["graph.indices"] = torch.from_numpy(result.graph.indices.astype(np.int64))
         info["edge_sparsity"] = 1 - result.edges_kept
     save_checkpoint(args.out, model, info=info, extra=extra)
+    edge_criterion = resolve_edge_criterion(args.edge_criterion, model) if args.edge_sparsity \
+        else None
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
-              "scope": args.scope, "target_weight_sparsity": args.weight_sparsity,
+              "scope": args.scope, "edge_criterion": edge_criterion,
+              "target_weight_sparsity": args.weight_sparsity,
               "channels": structured, **result.report()}
     report_path = args.report or args.out.with_suffix(".json")
     atomic_write_text(report_path, json.dumps(report, indent=2))
@@ -412,12 +415,14 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                         default="oneshot")
     parser.add_argument("--rounds", type=int, default=3,
                         help="pruning steps of the iterative and gradual schedules")
-    parser.add_argument("--edge-criterion", choices=("learned", "degree", "agreement", "random"),
-                        default="agreement",
-                        help="agreement (default, best measured): remove first the edges whose "
-                             "ends the trained model puts in different classes, then by degree; "
-                             "degree: 1/sqrt(deg u deg v) heuristic; learned: UGS-style jointly "
-                             "trained edge mask (GCN); random")
+    parser.add_argument("--edge-criterion", default="auto",
+                        choices=("auto", "influence", "agreement", "learned", "degree", "random"),
+                        help="auto (default): influence for GCN, agreement for other models; "
+                             "influence: greedy removal, in 10 steps, of the edges whose removal "
+                             "lowers the model's confidence in its own predictions least (GCN); "
+                             "agreement: edges whose ends the model puts in different classes "
+                             "first, then by degree; learned: UGS-style jointly trained edge "
+                             "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random")
 
 
 # ----------------------------------------------------------------------------- bench

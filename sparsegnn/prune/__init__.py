@@ -11,8 +11,10 @@ from .edges import (
     agreement_scores,
     degree_scores,
     edge_scores,
+    influence_scores,
     learn_edge_scores,
     prune_edges,
+    resolve_edge_criterion,
 )
 from .masks import MaskError, MaskSet, prunable_weights
 from .schedules import SCHEDULES, PruneResult, prune_model, training_loss
@@ -29,7 +31,7 @@ from .unstructured import (
 
 __all__ = [
     "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "agreement_scores",
-    "degree_scores", "edge_scores",
+    "degree_scores", "edge_scores", "influence_scores", "resolve_edge_criterion",
     "learn_edge_scores", "prune_edges", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
     "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
     "random_scores", "resolve_amount", "training_loss",

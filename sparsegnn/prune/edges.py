@@ -17,6 +17,18 @@ Edges are pruned as undirected pairs, so the graph stays symmetric; self loops a
   representation (homophily); no labels are read, only the model's outputs on the graph.
   Scoring by the product of the two ends' softmax outputs instead did worse than degree: it
   also removes the edges of uncertain nodes, which need their neighbours most.
+* ``influence_scores``: greedy and first-order, from the trained model itself: in 25 steps,
+  the pairs whose removal raises the model's cross-entropy against its full-graph predictions
+  (all nodes, no labels) the least go first, the gradient taken again on the thinned graph
+  after each step, and no node loses its last neighbour while another pair can go. Needs a
+  model that weighs edges (GCN).
+
+``"auto"`` (the default) picks influence for models that weigh edges and agreement otherwise.
+Measured with GCN (gradual weight pruning, 5 seeds): Cora 95 % weights + 40 % edges, dense
+81.96: agreement 80.44; influence in one step 81.00, in 10 steps 81.36 (targets: the thinned
+graph's own predictions), with fixed full-graph targets and kept last neighbours (25 steps)
+81.26. CiteSeer 97 % + 50 %, dense 70.68: agreement 68.40; influence in 10 steps 68.66, with
+kept last neighbours 69.46 (69.66 in 25 steps), with fixed targets too 69.94.
 """
 
 from __future__ import annotations
@@ -32,15 +44,23 @@ from ..nn.train import node_inputs, seed_everything
 from .masks import prunable_weights
 
 __all__ = ["EdgePairs", "learn_edge_scores", "degree_scores", "random_edge_scores", "prune_edges",
-           "EDGE_CRITERIA", "edge_scores", "agreement_scores"]
+           "EDGE_CRITERIA", "edge_scores", "agreement_scores", "influence_scores",
+           "resolve_edge_criterion"]
 
-EDGE_CRITERIA = ("learned", "degree", "random", "agreement")
+EDGE_CRITERIA = ("auto", "influence", "agreement", "learned", "degree", "random")
+
+# Models whose layers multiply messages by edge weights, so a mask over edges has a gradient.
+EDGE_WEIGHTED_KINDS = ("gcn",)
+
+INFLUENCE_STEPS = 25
 
 
 class EdgePairs:
-    """The undirected pairs of a graph: ``pair[e]`` for every directed edge, -1 for loops.
+    """The undirected pairs of a graph: ``pair[e]`` for every directed edge, -1 for loops, and
+    each pair's two nodes.
 
-    Shapes: ``pair (E,)``; ``num_pairs`` distinct unordered ``{u, v}`` with ``u != v``.
+    Shapes: ``pair (E,)``, ``ends (2, num_pairs)`` (smaller id first); ``num_pairs`` distinct
+    unordered ``{u, v}`` with ``u != v``.
     """
 
     def __init__(self, graph: Graph):
@@ -52,6 +72,7 @@ class EdgePairs:
         self.pair = np.full(graph.num_edges, -1, dtype=np.int64)
         self.pair[~loops] = inverse
         self.num_pairs = int(unique.shape[0])
+        self.ends = np.stack([unique // max(graph.num_nodes, 1), unique % max(graph.num_nodes, 1)])
         self.graph = graph
 
 
@@ -86,14 +107,121 @@ def agreement_scores(model, dataset: Dataset) -> np.ndarray:
     return _pair_scores(dataset.graph, same_class) + degree_scores(dataset.graph)
 
 
+def _pair_weighting(dataset: Dataset):
+    """``weigh(pair_weight) -> (x, graph)``: the model's inputs with every directed edge
+    weighted by its pair's entry of ``pair_weight`` (shape ``(num_pairs,)``), differentiably;
+    self loops keep their weight."""
+    pairs = EdgePairs(dataset.graph)
+    x, graph, _ = node_inputs(dataset)
+    # loops (index num_pairs) keep weight 1: the padded entry
+    pair_index = torch.from_numpy(np.where(pairs.pair >= 0, pairs.pair, pairs.num_pairs))
+    base = torch.from_numpy(dataset.graph.weights(np.float32))
+
+    def weigh(pair_weight: torch.Tensor):
+        edge_weight = base * torch.cat([pair_weight, torch.ones(1)])[pair_index]
+        return x, TorchGraph(graph.src, graph.dst, graph.num_nodes, edge_weight)
+
+    return weigh
+
+
+def _check_edge_weighted(model, criterion: str) -> None:
+    if model.kind not in EDGE_WEIGHTED_KINDS:
+        raise ValueError(f"{criterion} edge scores need a model that weighs edges (gcn), got "
+                         f"{model.kind!r}; use the agreement or degree criterion for it")
+
+
+def influence_scores(model, dataset: Dataset, fraction: float, *,
+                     steps: int = INFLUENCE_STEPS) -> np.ndarray:
+    """Pair scores (higher = keep) whose lowest ``fraction`` is a greedy removal in ``steps``.
+
+    The loss is the model's summed cross-entropy, on all nodes, against its own argmax
+    predictions on the full graph (no labels are read). Each step weighs every pair by a mask
+    (1 kept, 0 removed), takes the loss's gradient ``dL/dm`` on the thinned graph, and removes
+    the kept pairs whose removal raises the loss least to first order (largest ``dL/dm`` first),
+    except a pair whose removal would leave one of its nodes without neighbours, which goes
+    only when nothing else is left. The model is not changed. Removed pairs score their removal
+    rank (``0 ..``), kept pairs rank above all of them. Shape: ``(num_pairs,)``.
+    """
+    if dataset.is_graph_task:
+        raise ValueError("edge sparsification is for transductive node classification")
+    _check_edge_weighted(model, "influence")
+    if not 0.0 <= float(fraction) <= 1.0:
+        raise ValueError(f"edge fraction must lie in [0, 1], got {fraction!r}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    pairs = EdgePairs(dataset.graph)
+    weigh = _pair_weighting(dataset)
+    target = int(round(fraction * pairs.num_pairs))
+    alive = np.ones(pairs.num_pairs, dtype=bool)
+    degree = np.bincount(pairs.ends.ravel(), minlength=dataset.num_nodes)
+    scores = np.empty(pairs.num_pairs, dtype=np.float64)
+    removed, targets = 0, None
+    was_training = model.training
+    model.eval()
+    for step in range(steps):
+        mask = torch.tensor(alive, dtype=torch.float32, requires_grad=True)
+        out = model(*weigh(mask))
+        if targets is None:  # the full graph's predictions: what the thinning must preserve
+            targets = out.argmax(dim=-1).detach()
+        F.cross_entropy(out, targets, reduction="sum").backward()
+        harm = mask.grad.numpy().astype(np.float64)  # removing the pair changes L by ~ -harm
+        count = int(round(target * (step + 1) / steps)) - removed
+        chosen = _remove_keeping_neighbours(pairs.ends, alive, degree, -harm, count)
+        scores[chosen] = removed + np.arange(count)
+        removed += count
+        if step == steps - 1:  # kept pairs: above every removed one, ordered by the last step
+            kept = np.flatnonzero(alive)
+            scores[kept[np.argsort(-harm[kept], kind="stable")]] = removed + np.arange(kept.size)
+    model.train(was_training)
+    return scores
+
+
+def _remove_keeping_neighbours(ends, alive, degree, priority, count: int) -> np.ndarray:
+    """Take ``count`` alive pairs, lowest ``priority`` first, skipping pairs whose removal
+    would leave a node without neighbours while others remain; updates ``alive`` and
+    ``degree`` (per node, alive pairs) in place. Returns the pairs taken, in order."""
+    order = np.flatnonzero(alive)[np.argsort(priority[alive], kind="stable")]
+    taken, deferred = [], []
+    for pair in order:
+        if len(taken) == count:
+            break
+        u, v = ends[0, pair], ends[1, pair]
+        if degree[u] <= 1 or degree[v] <= 1:
+            deferred.append(pair)
+            continue
+        taken.append(pair)
+        degree[u] -= 1
+        degree[v] -= 1
+    for pair in deferred[:count - len(taken)]:  # only if nothing else was left
+        taken.append(pair)
+        degree[ends[0, pair]] -= 1
+        degree[ends[1, pair]] -= 1
+    chosen = np.array(taken, dtype=np.int64)
+    alive[chosen] = False
+    return chosen
+
+
 def random_edge_scores(graph: Graph, seed: int = 0) -> np.ndarray:
     """Uniform random pair scores (the baseline). Shape: ``(num_pairs,)``."""
     return np.random.default_rng(seed).random(EdgePairs(graph).num_pairs)
 
 
-def edge_scores(criterion: str, model, dataset: Dataset, *, split: int = 0, seed: int = 0,
-                epochs: int = 100) -> np.ndarray:
-    """Pair scores by ``criterion`` ("learned", "degree", "random" or "agreement")."""
+def resolve_edge_criterion(criterion: str, model) -> str:
+    """``"auto"``: influence for models that weigh edges, agreement otherwise."""
+    if criterion not in EDGE_CRITERIA:
+        raise ValueError(f"edge criterion must be one of {EDGE_CRITERIA}, got {criterion!r}")
+    if criterion == "auto":
+        return "influence" if model.kind in EDGE_WEIGHTED_KINDS else "agreement"
+    return criterion
+
+
+def edge_scores(criterion: str, model, dataset: Dataset, *, fraction: float, split: int = 0,
+                seed: int = 0, epochs: int = 100) -> np.ndarray:
+    """Pair scores by ``criterion`` (see ``EDGE_CRITERIA``) for removing ``fraction`` of the
+    pairs (only the greedy influence criterion depends on it)."""
+    criterion = resolve_edge_criterion(criterion, model)
+    if criterion == "influence":
+        return influence_scores(model, dataset, fraction)
     if criterion == "learned":
         return learn_edge_scores(model, dataset, epochs=epochs, split=split, seed=seed)
     if criterion == "degree":
@@ -112,28 +240,22 @@ def learn_edge_scores(model, dataset: Dataset, *, epochs: int = 200, lr: float =
     return the pairs' learned magnitudes (higher = keep). The model's weights are updated too
     (as in UGS, the next step prunes and fine-tunes from them). Shape: ``(num_pairs,)``.
     """
-    if model.kind != "gcn":
-        raise ValueError(f"learned edge masks need a model that weighs edges (gcn), got "
-                         f"{model.kind!r}; use the degree heuristic for other models")
     if dataset.is_graph_task:
         raise ValueError("edge sparsification is for transductive node classification")
+    _check_edge_weighted(model, "learned")
     seed_everything(seed)
     pairs = EdgePairs(dataset.graph)
-    x, graph, y = node_inputs(dataset)
+    _, _, y = node_inputs(dataset)
     train = torch.from_numpy(dataset.splits[split].train)
-    pair_index = torch.from_numpy(np.where(pairs.pair >= 0, pairs.pair, pairs.num_pairs))
-    base = torch.from_numpy(dataset.graph.weights(np.float32))
     mask = torch.nn.Parameter(torch.ones(pairs.num_pairs))
+    weigh = _pair_weighting(dataset)
     weights = [module.weight for module in prunable_weights(model).values()]
     optimizer = torch.optim.Adam([{"params": model.parameters(), "weight_decay": 5e-4},
                                   {"params": [mask], "weight_decay": 0.0}], lr=lr)
     model.train()
     for _ in range(epochs):
         optimizer.zero_grad()
-        # loops (index num_pairs) keep weight 1: the padded entry of the mask
-        edge_weight = base * torch.cat([mask, torch.ones(1)])[pair_index]
-        weighted = TorchGraph(graph.src, graph.dst, graph.num_nodes, edge_weight)
-        loss = F.cross_entropy(model(x, weighted)[train], y[train])
+        loss = F.cross_entropy(model(*weigh(mask))[train], y[train])
         loss = loss + edge_l1 * mask.abs().mean()
         if weight_l1:
             loss = loss + weight_l1 * sum(w.abs().sum() for w in weights)

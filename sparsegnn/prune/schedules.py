@@ -90,7 +90,7 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
                 scope: str = "global", schedule: str = "oneshot", rounds: int = 3,
                 rewind: bool = False, split: int = 0, finetune: TrainConfig | None = None,
                 seed: int = 0, edge_sparsity: float = 0.0,
-                edge_criterion: str = "agreement", distill: bool = False) -> PruneResult:
+                edge_criterion: str = "auto", distill: bool = False) -> PruneResult:
     """Prune ``model``'s weights to ``sparsity`` and fine-tune it with the masks fixed.
 
     With ``edge_sparsity`` (node tasks), that fraction of undirected edges is removed first,
@@ -116,7 +116,8 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
     if edge_sparsity:
         if dataset.is_graph_task:
             raise ValueError("edge sparsification is for node classification (one stored graph)")
-        scores = edge_scores(edge_criterion, model, dataset, split=split, seed=seed)
+        scores = edge_scores(edge_criterion, model, dataset, fraction=edge_sparsity, split=split,
+                             seed=seed)
         pruned_graph = prune_edges(dataset.graph, scores, edge_sparsity)
         edges_kept = (pruned_graph.num_edges - pruned_graph.num_self_loops) / max(
             dataset.graph.num_edges - dataset.graph.num_self_loops, 1)

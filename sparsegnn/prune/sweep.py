@@ -15,6 +15,7 @@ from ..nn import fit
 from ..nn.models import build_model
 from ..nn.recipes import model_config, train_config
 from ..nn.train import seed_everything
+from .edges import resolve_edge_criterion
 from .schedules import prune_model
 
 __all__ = ["sweep", "sweep_markdown", "write_sweep"]
@@ -22,7 +23,7 @@ __all__ = ["sweep", "sweep_markdown", "write_sweep"]
 
 def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edges=(0.0,),
           seeds: int = 5, criterion: str = "magnitude", schedule: str = "oneshot",
-          edge_criterion: str = "agreement", rounds: int = 3, progress=None) -> dict:
+          edge_criterion: str = "auto", rounds: int = 3, progress=None) -> dict:
     """Train a dense model per seed, then prune a copy of it to every grid cell and fine-tune.
 
     Returns ``{"dense": [score per seed], "cells": [{"weights", "edges", "scores"}], ...}`` with
@@ -52,7 +53,8 @@ def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edg
                     progress(f"seed {seed}: weights {weight_sparsity:.2f}, edges "
                              f"{edge_sparsity:.2f} -> test {result.after['test']:.4f}")
     return {"dataset": dataset.name, "model": kind, "criterion": criterion, "schedule": schedule,
-            "edge_criterion": edge_criterion, "seeds": seeds, "dense": dense,
+            "edge_criterion": resolve_edge_criterion(edge_criterion, base),
+            "seeds": seeds, "dense": dense,
             "weights": list(weights), "edges": list(edges),
             "cells": [{"weights": w, "edges": e, "scores": s} for (w, e), s in cells.items()],
             "seconds": time.perf_counter() - started}
