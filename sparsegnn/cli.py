@@ -418,8 +418,9 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edge-criterion", default="auto",
                         choices=("auto", "influence", "agreement", "learned", "degree", "random"),
                         help="auto (default): influence for GCN, agreement for other models; "
-                             "influence: greedy removal, in 10 steps, of the edges whose removal "
-                             "lowers the model's confidence in its own predictions least (GCN); "
+                             "influence: greedy removal, in 25 steps, of the edges whose removal "
+                             "moves the model's outputs least from its full-graph predictions, "
+                             "never a node's last neighbour while others can go (GCN); "
                              "agreement: edges whose ends the model puts in different classes "
                              "first, then by degree; learned: UGS-style jointly trained edge "
                              "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random")
