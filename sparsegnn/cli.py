@@ -248,7 +248,7 @@ def cmd_prune_sweep(args) -> int:
     dataset = load(args.dataset, args.data_dir)
     result = sweep(dataset, kind=args.model, weights=args.weights, edges=args.edges,
                    seeds=args.seeds, criterion=args.criterion, schedule=args.schedule,
-                   edge_criterion=args.edge_criterion, rounds=args.rounds,
+                   edge_criterion=args.edge_criterion, rounds=args.rounds, scope=args.scope,
                    progress=None if args.no_progress else print)
     print(sweep_markdown(result))
     for path in write_sweep(result, args.out):
@@ -415,6 +415,9 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                         default="oneshot")
     parser.add_argument("--rounds", type=int, default=3,
                         help="pruning steps of the iterative and gradual schedules")
+    parser.add_argument("--scope", choices=("global", "layer"), default="global",
+                        help="rank all weights together, or prune every layer to the same "
+                             "sparsity")
     parser.add_argument("--edge-criterion", default="auto",
                         choices=("auto", "influence", "agreement", "learned", "degree", "random"),
                         help="auto (default): influence for GCN, agreement for other models; "
@@ -626,8 +629,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
                             "(Σ w·dL/dw)² over the training loss")
     _add_pruning_options(prune)
-    prune.add_argument("--scope", choices=("global", "layer"), default="global",
-                       help="rank all weights together, or prune every layer to the same sparsity")
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
     prune.add_argument("--edge-sparsity", type=float, default=0.0,

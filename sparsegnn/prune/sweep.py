@@ -23,7 +23,8 @@ __all__ = ["sweep", "sweep_markdown", "write_sweep"]
 
 def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edges=(0.0,),
           seeds: int = 5, criterion: str = "magnitude", schedule: str = "oneshot",
-          edge_criterion: str = "auto", rounds: int = 3, progress=None) -> dict:
+          edge_criterion: str = "auto", rounds: int = 3, scope: str = "global",
+          progress=None) -> dict:
     """Train a dense model per seed, then prune a copy of it to every grid cell and fine-tune.
 
     Returns ``{"dense": [score per seed], "cells": [{"weights", "edges", "scores"}], ...}`` with
@@ -44,7 +45,7 @@ def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edg
                 model = build_model(config)
                 model.load_state_dict(state)
                 result = prune_model(model, dataset, weight_sparsity, criterion=criterion,
-                                     schedule=schedule, rounds=rounds, seed=seed,
+                                     scope=scope, schedule=schedule, rounds=rounds, seed=seed,
                                      edge_sparsity=edge_sparsity, edge_criterion=edge_criterion,
                                      finetune=train_config(kind, dataset, progress=False,
                                                            seed=seed))
@@ -53,6 +54,7 @@ def sweep(dataset: Dataset, *, kind: str = "gcn", weights=(0.9, 0.95, 0.98), edg
                     progress(f"seed {seed}: weights {weight_sparsity:.2f}, edges "
                              f"{edge_sparsity:.2f} -> test {result.after['test']:.4f}")
     return {"dataset": dataset.name, "model": kind, "criterion": criterion, "schedule": schedule,
+            "scope": scope,
             "edge_criterion": resolve_edge_criterion(edge_criterion, base),
             "seeds": seeds, "dense": dense,
             "weights": list(weights), "edges": list(edges),
@@ -68,7 +70,8 @@ def sweep_markdown(result: dict) -> str:
     """The grid as a markdown table (rows: weight sparsity, columns: edge sparsity)."""
     scores = {(c["weights"], c["edges"]): c["scores"] for c in result["cells"]}
     lines = [f"{result['model']} on {result['dataset']}, {result['seeds']} seeds, "
-             f"{result['criterion']} / {result['schedule']}, edges by {result['edge_criterion']}; "
+             f"{result['criterion']} ({result.get('scope', 'global')}) / {result['schedule']}, "
+             f"edges by {result['edge_criterion']}; "
              f"dense {_mean_std(result['dense'])}", "",
              "| weights \\ edges | " + " | ".join(f"{100 * e:.0f} %" for e in result["edges"]) + " |",
              "|---|" + "---|" * len(result["edges"])]
