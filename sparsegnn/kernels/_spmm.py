@@ -45,14 +45,12 @@ def _finish(indptr, values, out, row, reduce, epilogue):
     bias, has_bias, code, slope = epilogue
     first, last = indptr[row], indptr[row + 1]
     scale = 1.0
-    if reduce == 1 and last > first:
-        scale = 1.0 / (last - first)
-    elif reduce == VALUE_MEAN and values.shape[0] > 0:
+    if reduce == VALUE_MEAN and values.shape[0] > 0:
         total = values.dtype.type(0)  # of the values' own type: the sum vectorises
         for e in range(first, last):
             total += values[e]
         scale = 1.0 / total if total != 0 else 0.0
-    elif reduce == VALUE_MEAN and last > first:
+    elif (reduce == 1 or reduce == VALUE_MEAN) and last > first:  # unweighted: by the count
         scale = 1.0 / (last - first)
     if scale != 1.0:
         for f in range(out.shape[1]):
