@@ -1,6 +1,8 @@
 """torch model -> IR -> artifact -> runtime: outputs agree with torch (1e-4) and with the
 numpy reference interpreter of the IR, dense and pruned, on Cora and MUTAG."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -113,6 +115,26 @@ def test_ir_json_round_trip_keeps_every_node(tmp_path):
     for name, array in ir.tensors.items():
         np.testing.assert_array_equal(loaded.tensors[name], array)
         assert not loaded.tensors[name].flags.writeable
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_row_normalised_dense_and_sparse_features_match_torch(kind, datasets_root, tmp_path):
+    """Cora's models normalise their input rows (``input_norm``); the runtime scales the
+    products with the weights instead, for dense and CSR features alike."""
+    cora = data.load("cora", datasets_root)
+    model = _model(kind, cora, "dense", 0.0)
+    assert model.config.get("input_norm") == "row_sum"
+    expected = _torch_output(model, cora)
+    session = Session(export_artifact(model, tmp_path / "model.sgnn"))
+    dense_x = cora.dense_x()
+    dense_x[:3] = 0  # rows summing to zero stay zero
+    expected_zero_rows = _torch_output(model, replace(cora, x=CSRMatrix.from_dense(dense_x)))
+    np.testing.assert_allclose(session.run(cora.dense_x(), cora.graph), expected, atol=1e-4,
+                               rtol=1e-4)
+    np.testing.assert_allclose(session.run(dense_x, cora.graph), expected_zero_rows, atol=1e-4,
+                               rtol=1e-4)
+    np.testing.assert_allclose(session.run(CSRMatrix.from_dense(dense_x), cora.graph),
+                               expected_zero_rows, atol=1e-4, rtol=1e-4)
 
 
 def test_sparse_and_dense_features_give_the_same_predictions(tmp_path):

@@ -91,15 +91,22 @@ def _activate(values: np.ndarray, name: str) -> np.ndarray:
 
 
 class _RowNormalized:
-    """Sparse features whose rows are to be divided by their sums (``input_norm``), kept
-    unnormalised: a product with a weight matrix divides its output rows instead, in the same
-    pass (``VALUE_MEAN``). Other consumers get the normalised copy from ``materialize``."""
+    """Features whose rows are to be divided by their sums (``input_norm``), kept unnormalised:
+    a product with a weight matrix divides its output rows instead (``(D^-1 X) W = D^-1 (X W)``),
+    for sparse features in the same pass (``VALUE_MEAN``). Other consumers get the normalised
+    copy from ``materialize``. For dense features that saves writing a normalised copy of ``x``
+    (~15 ms of a 75 ms GraphSAGE on Amazon Computers' 42 MB of features)."""
 
-    def __init__(self, features: CSRMatrix):
+    def __init__(self, features):
         self.features = features
+        if isinstance(features, np.ndarray):  # a zero sum gives a zero row, as before
+            sums = features.sum(axis=1, keepdims=True)
+            self.row_scale = np.divide(1, sums, out=np.zeros_like(sums), where=sums != 0)
 
-    def materialize(self) -> CSRMatrix:
+    def materialize(self):
         x = self.features
+        if isinstance(x, np.ndarray):
+            return x * self.row_scale
         return x.with_data(row_normalized_values(x.indptr, x.data))
 
 
@@ -304,6 +311,12 @@ class Session:
         """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
         t = self._tensors
         threads = self.num_threads
+        if isinstance(x, _RowNormalized) and isinstance(x.features, np.ndarray):
+            out = self._matmul(x.features, matrix, key)
+            out *= x.row_scale
+            if bias is not None:
+                out += bias
+            return _activate(out, activation)
         if isinstance(x, (CSRMatrix, _RowNormalized)):  # validated once, not again per layer
             csr, reduce = (x.features, "value_mean") if isinstance(x, _RowNormalized) else (x, "sum")
             return self._aggregate((csr.indptr, csr.indices, csr.data), self._dense(key, matrix),
@@ -330,18 +343,26 @@ class Session:
         return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1, code,
                                   epilogue, self.num_threads)
 
+    @staticmethod
+    def _only_linear_in_x(node) -> bool:
+        """Whether ``node`` uses its input only through products with weight matrices (so a
+        row scaling of the input can be applied to the products instead)."""
+        if node.op in ("linear", "gcn_conv"):
+            return True
+        if node.op == "sage_conv":  # transform-first GraphSAGE (see below)
+            rows, cols = node.attrs["weight_neighbor"]["shape"]
+            return node.attrs["aggr"] in ("sum", "mean") and cols < rows
+        return False
+
     def _run_node(self, node, x, graph: _Graph, graph_ptr):
         attrs, t = node.attrs, self._tensors
         bias = t[attrs["bias"]] if attrs.get("bias") else None
         act = attrs.get("activation", "identity")
         key = node.outputs[0]
-        if isinstance(x, _RowNormalized) and node.op not in ("linear", "gcn_conv"):
+        if isinstance(x, _RowNormalized) and not self._only_linear_in_x(node):
             x = x.materialize()  # the fused product serves linear maps of x only
         if node.op == "input_norm":
-            if isinstance(x, CSRMatrix):
-                return _RowNormalized(x)
-            sums = x.sum(axis=1, keepdims=True)
-            return np.divide(x, sums, out=np.zeros_like(x), where=sums != 0)
+            return _RowNormalized(x)
         if node.op == "linear":
             return self._matmul(x, attrs["weight"], key, bias, act)
         if node.op == "gcn_conv":
