@@ -1,0 +1,67 @@
+"""The runtime's per-call pieces on Amazon Computers, each timed alone (same process).
+
+Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
+median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads;
+the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
+on the dense features; the finite check of the dense features next to numpy's; GCN
+normalisation; CSR -> dense expansion next to ``CSRMatrix.toarray``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+import numpy as np
+from _timing import median_ms  # bench/ is on sys.path when a script runs
+
+from sparsegnn import data
+from sparsegnn.kernels._checks import all_finite
+from sparsegnn.kernels._convert import csr_to_dense, gcn_norm_csr
+from sparsegnn.kernels._spmm import spmm_csr_unchecked
+
+NO_EPILOGUE = (np.empty(0, np.float32), False, 0, 0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="amazon-computers")
+    parser.add_argument("--repeat", type=int, default=21)
+    args = parser.parse_args()
+    dataset = data.load(args.dataset)
+    graph, features, rows = dataset.graph, dataset.x, dataset.num_nodes
+    indptr, indices, values = gcn_norm_csr(graph.indptr, graph.indices, None, num_nodes=rows)
+    values = values.astype(np.float32)
+    rng = np.random.default_rng(0)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; {dataset.name}: {rows:,} nodes, "
+          f"{indices.shape[0]:,} normalised entries, features {features.shape} "
+          f"({100 * features.density:.1f} % dense)")
+
+    def time(label, call):
+        print(f"{label:48s} {median_ms(call, args.repeat):8.2f} ms")
+
+    for width in (64, 16, 10):
+        h = rng.random((rows, width), dtype=np.float32)
+        for threads in (1, 2):
+            time(f"graph SpMM, F={width}, {threads} thread(s)",
+                 lambda h=h, t=threads: spmm_csr_unchecked(indptr, indices, values, h, rows, 0,
+                                                           NO_EPILOGUE, t))
+    weight = rng.standard_normal((features.shape[1], 64)).astype(np.float32)
+    sparse_values = features.data.astype(np.float32)
+    for threads in (1, 2):
+        time(f"CSR features x W (64 outputs), {threads} thread(s)",
+             lambda t=threads: spmm_csr_unchecked(features.indptr, features.indices,
+                                                  sparse_values, weight, rows, 0, NO_EPILOGUE, t))
+    dense = csr_to_dense(features)
+    time("dense features x W, numpy BLAS", lambda: dense @ weight)
+    time("finite check (all_finite)", lambda: all_finite(dense))
+    time("finite check (numpy isfinite().all())", lambda: np.isfinite(dense).all())
+    time("GCN normalisation (gcn_norm_csr)",
+         lambda: gcn_norm_csr(graph.indptr, graph.indices, None, num_nodes=rows))
+    time("CSR -> dense (csr_to_dense)", lambda: csr_to_dense(features))
+    time("CSR -> dense (CSRMatrix.toarray)", lambda: features.toarray(np.float32))
+
+
+if __name__ == "__main__":
+    main()
