@@ -91,6 +91,26 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
     return gcn_normalized(indptr, indices, values, improved)
 
 
+@njit(cache=True, nogil=True)
+def _has_self_loop(indptr, indices):
+    for row in range(indptr.shape[0] - 1):
+        for e in range(indptr[row], indptr[row + 1]):
+            if indices[e] == row:
+                return True
+    return False
+
+
+def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
+    """``D^-1/2`` of ``A + I`` per node (float32, ``(N,)``) for a checked, unweighted CSR graph
+    without self loops, whose GCN weights ``d_v^-1/2 d_u^-1/2`` the SpMM kernel then computes
+    as it goes (``_spmm.GCN_SYMMETRIC``) instead of reading a normalised copy. None when the
+    graph has a self loop (``gcn_norm_csr`` then builds the copy): an existing loop replaces
+    the added one, which the row sizes alone cannot tell."""
+    if _has_self_loop(indptr, indices):
+        return None
+    return (1.0 / np.sqrt(np.diff(indptr) + 1.0)).astype(np.float32)
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def gcn_normalized(indptr, indices, values, improved):
     """``gcn_norm_csr`` on checked arrays (``values`` float64, empty: unweighted), callable

@@ -25,7 +25,7 @@ def activate(value, code, slope):
     return value
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def finish_row(out, row, bias, has_bias, code, slope):
     """``out[row] = act(out[row] + bias)``. One plain loop per case, so the common ones (bias,
     ReLU, leaky ReLU) vectorise: choosing the activation per element doubled a GCN layer's time."""

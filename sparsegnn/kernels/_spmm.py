@@ -19,125 +19,163 @@ from ._checks import (
 )
 from ._config import ACTIVATIONS, FASTMATH
 from ._epilogue import finish_row
-from ._intrinsics import BLOCK, prefetch_block, stack_block
+from ._intrinsics import (
+    CHUNK_VECTORS,
+    VECTOR_BYTES,
+    prefetch_row,
+    vector_activate,
+    vector_fma_row,
+    vector_scale,
+    vector_store_row,
+    vector_zeros,
+)
 from ._parallel import run_row_chunks
 
 __all__ = ["spmm_csr", "csr_dense_matmul", "REDUCTIONS"]
 
 REDUCTIONS = {"sum": 0, "mean": 1, "max": 2}
 
-# Internal reduction: a weighted sum divided by the row's sum of weights. Row-normalised sparse
-# features times a weight matrix in one pass, without a normalised copy of the features (that
-# pass took ~0.13 ms of a 0.8 ms pruned Cora GCN).
+# Internal reductions of the runtime (``spmm_csr`` does not take them):
+# - ``VALUE_MEAN``: a weighted sum divided by the row's sum of weights. Row-normalised sparse
+#   features times a weight matrix in one pass, without a normalised copy of the features
+#   (that pass took ~0.13 ms of a 0.8 ms pruned Cora GCN).
+# - ``GCN_SYMMETRIC``: ``D^-1/2 (A + I) D^-1/2 x`` on a graph without self loops, ``values``
+#   holding ``D^-1/2`` per node (N,): the weight of entry (v, u) is computed as it is used, so no
+#   normalised copy of the graph is built per run (3.5 ms on Amazon Computers' 505k entries).
 VALUE_MEAN = 3
+GCN_SYMMETRIC = 4
 
-# The blocked kernel asks for the source row this many edges ahead (see _intrinsics): 8 and 16
-# both took SpMM on a 100k-row random graph (F=64) from 30 to 22 ms on the development machine.
+# Where each entry's weight comes from.
+_UNWEIGHTED, _EDGE_WEIGHTS, _NODE_WEIGHTS = 0, 1, 2
+
+# Rows are fetched this many entries ahead (see _intrinsics.prefetch_row) when the source is
+# beyond L2: 8 and 16 both took SpMM on a 100k-row random graph (F=64) from 30 to 22 ms on the
+# development machine; for a source that fits (a weight matrix times sparse features) the extra
+# instructions cost ~20 %.
 PREFETCH_DISTANCE = 8
 PREFETCH_MIN_BYTES = 1 << 20
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _finish(indptr, values, out, row, reduce, epilogue):
-    """Mean division (by the entry count, or for ``VALUE_MEAN`` by the sum of the row's
-    values; a zero sum gives a zero row), bias and activation of one row, while it is still in
-    cache."""
-    bias, has_bias, code, slope = epilogue
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _row_scale(indptr, values, row, reduce):
+    """What a reduced row is multiplied by: 1 / entry count (mean), 1 / the row's value sum
+    (``VALUE_MEAN``; a zero sum gives a zero row), the destination's ``D^-1/2``
+    (``GCN_SYMMETRIC``), else 1."""
+    if reduce == GCN_SYMMETRIC:
+        return values[row]
     first, last = indptr[row], indptr[row + 1]
-    scale = 1.0
     if reduce == VALUE_MEAN and values.shape[0] > 0:
         total = values.dtype.type(0)  # of the values' own type: the sum vectorises
         for e in range(first, last):
             total += values[e]
-        scale = 1.0 / total if total != 0 else 0.0
-    elif (reduce == 1 or reduce == VALUE_MEAN) and last > first:  # unweighted: by the count
-        scale = 1.0 / (last - first)
-    if scale != 1.0:
-        for f in range(out.shape[1]):
-            out[row, f] *= scale
-    finish_row(out, row, bias, has_bias, code, slope)
+        return 1.0 / total if total != 0 else 0.0
+    if (reduce == 1 or reduce == VALUE_MEAN) and last > first:  # unweighted: by the count
+        return 1.0 / (last - first)
+    return 1.0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _sum_block(indptr, indices, values, weighted, prefetch, x, out, row, column, accumulator):
-    """Columns ``column .. column + BLOCK`` of one output row, accumulated in registers.
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end, zeros, column, tail):
+    """Sum-type reductions of rows ``start..end`` over the columns from ``column`` that the
+    vector tuple ``zeros`` spans (its last vector ``tail`` lanes wide), summed in registers,
+    then scaled (mean, GCN), biased and ReLU'd there before the one store (other activations
+    are left to the caller).
 
-    Per edge this is 8 vector loads and FMAs; the plain loop below also loads and stores the
-    output row, a store-to-load chain that cost ~1.7x on Amazon Computers (F=64, 505k edges)."""
-    for k in range(BLOCK):
-        accumulator[k] = 0
-    last = indptr[row + 1]
-    if weighted:  # two loops: choosing the weight per edge cost ~30 % on sparse features
-        for e in range(indptr[row], last):
-            if prefetch and e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too
-                prefetch_block(x, indices[e + PREFETCH_DISTANCE], column)
-            source = x[indices[e], column:]  # a contiguous slice: source[k] needs no wraparound
-            weight = values[e]
-            for k in range(BLOCK):
-                accumulator[k] += weight * source[k]
+    Compiled once per tuple length. One loop per weight source: choosing the weight per entry
+    inside one loop cost ~30 % on sparse features. The loops are written out here rather than
+    in an inlined helper: the helper's extra live values made LLVM spill registers in the loop
+    and keep the prefetch test in it (~40 % slower at F=10)."""
+    if reduce == GCN_SYMMETRIC:
+        weights = _NODE_WEIGHTS
     else:
-        for e in range(indptr[row], last):
-            if prefetch and e + PREFETCH_DISTANCE < indices.shape[0]:  # rows ahead too
-                prefetch_block(x, indices[e + PREFETCH_DISTANCE], column)
-            source = x[indices[e], column:]
-            for k in range(BLOCK):
-                accumulator[k] += source[k]
-    target = out[row, column:]
-    for k in range(BLOCK):
-        target[k] = accumulator[k]
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _plain_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
-    """Unweighted sums (``values`` is empty; ``_finish`` reads its length)."""
-    for row in range(start, end):
-        target = out[row]  # 1-D row views: simpler addressing, the inner loop vectorises better
-        for e in range(indptr[row], indptr[row + 1]):
-            source = x[indices[e]]
-            for f in range(source.shape[0]):
-                target[f] += source[f]
-        _finish(indptr, values, out, row, reduce, epilogue)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _weighted_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
-    for row in range(start, end):
-        target = out[row]
-        for e in range(indptr[row], indptr[row + 1]):
-            source, weight = x[indices[e]], values[e]
-            for f in range(source.shape[0]):
-                target[f] += weight * source[f]
-        _finish(indptr, values, out, row, reduce, epilogue)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _blocked_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
-    """Sums over rows at least ``BLOCK`` wide: full blocks in registers, then the remaining
-    columns accumulated in the output row."""
-    weighted = values.shape[0] > 0
-    # Prefetching pays for sources beyond L2 only (graph aggregation over many nodes); for a
-    # weight matrix (sparse features x W) its extra instructions cost ~20 %.
+        weights = _EDGE_WEIGHTS if values.shape[0] > 0 else _UNWEIGHTED
     prefetch = x.shape[0] * x.shape[1] * x.itemsize > PREFETCH_MIN_BYTES
-    accumulator = stack_block(x)
-    width = x.shape[1]
-    blocked = width - width % BLOCK
+    # Entry positions are unsigned: Numba then indexes without its negative-index wraparound
+    # (~25 % of a narrow SpMM). Mixed with signed integers they would turn into floats, so
+    # everything compared with or added to them is unsigned too.
+    distance = np.uint64(PREFETCH_DISTANCE)
+    ahead = np.uint64(max(indices.shape[0] - PREFETCH_DISTANCE, 0))
+    # Unpacked once: taking an array out of a tuple updates its reference count.
+    bias, has_bias, code, slope = epilogue
+    bias_row = bias.reshape((1, bias.shape[0]))
     for row in range(start, end):
-        for column in range(0, blocked, BLOCK):
-            _sum_block(indptr, indices, values, weighted, prefetch, x, out, row, column,
-                       accumulator)
-        if blocked < width:
-            target = out[row, blocked:]
-            for e in range(indptr[row], indptr[row + 1]):
-                source = x[indices[e], blocked:]
-                weight = values[e] if weighted else x.dtype.type(1)
-                for f in range(source.shape[0]):
-                    target[f] += weight * source[f]
-        _finish(indptr, values, out, row, reduce, epilogue)
+        first, last = np.uint64(indptr[row]), np.uint64(indptr[row + 1])
+        sums = zeros
+        if weights == _NODE_WEIGHTS:  # the self loop every node gets
+            sums = vector_fma_row(sums, values[row], x, row, column, tail)
+        if weights == _EDGE_WEIGHTS:
+            for e in range(first, last):
+                if prefetch and e < ahead:  # rows a few entries ahead
+                    prefetch_row(sums, x, indices[e + distance], column)
+                sums = vector_fma_row(sums, values[e], x, indices[e], column, tail)
+        elif weights == _NODE_WEIGHTS:
+            for e in range(first, last):
+                if prefetch and e < ahead:
+                    prefetch_row(sums, x, indices[e + distance], column)
+                source = np.uint64(indices[e])
+                sums = vector_fma_row(sums, values[source], x, source, column, tail)
+        else:
+            for e in range(first, last):
+                if prefetch and e < ahead:
+                    prefetch_row(sums, x, indices[e + distance], column)
+                sums = vector_fma_row(sums, 1, x, indices[e], column, tail)
+        if reduce != 0:
+            sums = vector_scale(sums, _row_scale(indptr, values, row, reduce))
+        if has_bias:
+            sums = vector_fma_row(sums, 1, bias_row, 0, column, tail)
+        sums = vector_activate(sums, code, slope)
+        vector_store_row(sums, out, row, column, tail)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
+    """Sum-type reductions of rows ``start..end``: spans of ``CHUNK_VECTORS`` vectors (64
+    float32 columns), then the last columns with as many vectors as they need (rows wider than
+    one chunk are swept once per chunk), then activations other than (leaky) ReLU."""
+    lanes = VECTOR_BYTES // x.itemsize
+    chunk = CHUNK_VECTORS * lanes
+    width = x.shape[1]
+    last_column = (width - 1) // chunk * chunk
+    for column in range(0, last_column, chunk):
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, CHUNK_VECTORS), column, lanes)
+    vectors = (width - last_column - 1) // lanes + 1
+    tail = width - last_column - (vectors - 1) * lanes
+    # A literal tuple length per branch: each compiles its own specialisation of _sum_span.
+    if vectors == 1:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 1), last_column, tail)
+    elif vectors == 2:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 2), last_column, tail)
+    elif vectors == 3:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 3), last_column, tail)
+    elif vectors == 4:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 4), last_column, tail)
+    elif vectors == 5:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 5), last_column, tail)
+    elif vectors == 6:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 6), last_column, tail)
+    elif vectors == 7:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, 7), last_column, tail)
+    else:
+        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                  vector_zeros(x, CHUNK_VECTORS), last_column, tail)
+    bias, _, code, slope = epilogue
+    if code != 0 and code != 1 and code != 3:
+        for row in range(start, end):
+            finish_row(out, row, bias, False, code, slope)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _max_rows(indptr, indices, values, x, out, epilogue, start, end):
     has_values = values.shape[0] > 0
+    bias, has_bias, code, slope = epilogue
     for row in range(start, end):
         first, last = indptr[row], indptr[row + 1]
         if last > first:  # a row without entries stays 0
@@ -148,25 +186,23 @@ def _max_rows(indptr, indices, values, x, out, epilogue, start, end):
                 weight = values[e] if has_values else out.dtype.type(1)
                 for f in range(x.shape[1]):
                     out[row, f] = max(out[row, f], weight * x[source, f])
-        _finish(indptr, values, out, row, 2, epilogue)
+        finish_row(out, row, bias, has_bias, code, slope)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
     """Rows ``start..end`` of ``reduce_{e in row} values[e] * x[indices[e]]`` (+ bias, act).
 
-    ``values`` empty means all ones; ``epilogue`` is ``(bias, has_bias, act_code, slope)``.
-    Each case runs its own plain loop (branching per edge inside one loop cost ~40 % here), and
-    finishes each row right after reducing it (a second pass over the rows cost up to 2x).
+    ``values`` empty means all ones (for ``GCN_SYMMETRIC``: one per node); ``epilogue`` is
+    ``(bias, has_bias, act_code, slope)``. Each row is finished right after it is reduced (a
+    second pass over the rows cost up to 2x), in registers for sums.
     """
     if reduce == 2:
         _max_rows(indptr, indices, values, x, out, epilogue, start, end)
-    elif x.shape[1] >= BLOCK:
-        _blocked_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end)
-    elif values.shape[0] > 0:
-        _weighted_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end)
-    else:
-        _plain_sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end)
+        return
+    if x.shape[1] == 0:
+        return
+    _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end)
 
 
 def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", bias=None,
