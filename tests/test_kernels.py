@@ -15,6 +15,7 @@ from sparsegnn.kernels import (
     coo_to_csr,
     csr_dense_matmul,
     dense_csr_matmul,
+    dense_matmul,
     edge_softmax,
     gat_aggregate,
     gcn_norm_csr,
@@ -23,10 +24,10 @@ from sparsegnn.kernels import (
     spmm_csr,
 )
 from sparsegnn.kernels._checks import all_finite
-from sparsegnn.kernels._config import PARALLEL_MIN_WORK
-from sparsegnn.kernels._convert import csr_to_dense
+from sparsegnn.kernels._config import ACTIVATIONS, PARALLEL_MIN_WORK
+from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
 from sparsegnn.kernels._parallel import row_chunks
-from sparsegnn.kernels._spmm import VALUE_MEAN, spmm_csr_unchecked
+from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
 from sparsegnn.sparse import CSRMatrix
 
 from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
@@ -35,8 +36,9 @@ from .strategies import csr_graphs, dense, edge_lists, float_dtypes
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
 
-# Widths from 64 up take the register-blocked path (64-column blocks, then the rest).
-spmm_widths = st.one_of(st.integers(1, 9), st.sampled_from([64, 70, 128, 131]))
+# Every register tuple length (1-8 vectors of 8 float32 or 4 float64 lanes, a masked last one)
+# and rows wider than one 64-column chunk.
+spmm_widths = st.one_of(st.integers(1, 66), st.sampled_from([128, 131]))
 
 
 @given(g=csr_graphs(), width=spmm_widths, dtype=float_dtypes, weighted=st.booleans(),
@@ -84,6 +86,55 @@ def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weight
     out = spmm_csr_unchecked(indptr, indices, np.empty(0, dtype) if values is None else values,
                              x, num_rows, VALUE_MEAN, epilogue, None)
     assert_matches(out, expected, atol=TOL[dtype])
+
+
+@given(g=csr_graphs(square=True), width=spmm_widths,
+       activation=st.sampled_from(["identity", "relu"]), seed=st.integers(0, 1000))
+def test_gcn_symmetric_matches_the_normalised_graph(g, width, activation, seed):
+    """The runtime's fused GCN aggregation (per-node ``D^-1/2``, one self loop per node) against
+    scipy on ``gcn_norm_csr``'s normalised copy, on graphs without self loops."""
+    indptr, indices, num_rows, _ = g
+    rows = np.repeat(np.arange(num_rows), np.diff(indptr))
+    keep = indices != rows
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=num_rows))])
+    indices = indices[keep]
+    x = dense(seed, (num_rows, width), np.float32)
+    bias = dense(seed + 1, (width,), np.float32)
+    scales = gcn_degree_scales(indptr, indices)
+    normalised = gcn_norm_csr(indptr, indices, None, num_nodes=num_rows)
+    matrix = sp.csr_matrix((normalised[2], normalised[1], normalised[0]),
+                           shape=(num_rows, num_rows))
+    expected = matrix @ x + bias
+    epilogue = (bias, True, ACTIVATIONS[activation], 0.01)
+    out = spmm_csr_unchecked(indptr, indices, scales, x, num_rows, GCN_SYMMETRIC, epilogue, None)
+    assert_matches(out, ACTIVATION_REFERENCES[activation](expected).astype(np.float32), atol=1e-4)
+
+
+def test_gcn_degree_scales_refuse_graphs_with_self_loops():
+    """An existing self loop replaces the added one, so the fused path must not be taken."""
+    indptr, indices = np.array([0, 1, 3]), np.array([1, 0, 1])
+    assert gcn_degree_scales(indptr, indices) is None
+    assert_matches(gcn_degree_scales(np.array([0, 1, 2]), np.array([1, 0])),
+                   np.full(2, 1 / np.sqrt(2), np.float32), atol=1e-7)
+
+
+@given(rows=st.integers(0, 14), inner=st.integers(0, 20), cols=st.integers(1, 40),
+       dtype=float_dtypes, contiguous=st.booleans(), with_bias=st.booleans(),
+       activation=st.sampled_from(["identity", "relu", "leaky_relu", "tanh"]),
+       seed=st.integers(0, 1000))
+def test_dense_matmul_matches_numpy(rows, inner, cols, dtype, contiguous, with_bias, activation,
+                                    seed):
+    """Row blocks of 6 and single rows, panels of one or two vectors (a masked last one)."""
+    x = dense(seed, (rows, inner), dtype, contiguous)
+    weight = dense(seed + 1, (inner, cols), dtype)
+    bias = dense(seed + 2, (cols,), dtype) if with_bias else None
+    out = dense_matmul(x, weight, bias=bias, activation=activation)
+    expected = x.astype(np.float64) @ weight.astype(np.float64)
+    if with_bias:
+        expected = expected + bias
+    assert out.dtype == dtype and out.shape == (rows, cols)
+    assert_matches(out, ACTIVATION_REFERENCES[activation](expected).astype(dtype),
+                   atol=TOL[dtype] * 10)
 
 
 @given(g=csr_graphs(), dtype=float_dtypes, seed=st.integers(0, 1000))
