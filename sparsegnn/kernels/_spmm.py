@@ -241,7 +241,9 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
     """``spmm_csr`` without argument checks, for callers that validated everything already
     (the runtime checks a graph once per run, not once per layer). ``values`` is an array of
     ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``."""
-    out = np.zeros((num_rows, x.shape[1]), dtype=x.dtype)
+    # Sums store every element; max leaves rows without entries as they are.
+    allocate = np.zeros if reduce_code == REDUCTIONS["max"] else np.empty
+    out = allocate((num_rows, x.shape[1]), dtype=x.dtype)
     run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, reduce_code, epilogue,
                                            s, e),
                    indptr, indices.shape[0] * x.shape[1], threads)
