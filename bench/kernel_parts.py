@@ -3,8 +3,9 @@
 Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
 median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads;
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
-on the dense features; the finite check of the dense features next to numpy's; GCN
-normalisation; CSR -> dense expansion next to ``CSRMatrix.toarray``.
+and the runtime's ``dense_matmul`` on the dense features, and each followed by the GCN SpMM
+(BLAS's spinning worker threads slow what follows); the finite check of the dense features next
+to numpy's; GCN normalisation (copy or fused scales); CSR -> dense next to ``toarray``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from _timing import median_ms  # bench/ is on sys.path when a script runs
 
 from sparsegnn import data
 from sparsegnn.kernels._checks import all_finite
-from sparsegnn.kernels._convert import csr_to_dense, gcn_norm_csr
-from sparsegnn.kernels._spmm import spmm_csr_unchecked
+from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales, gcn_norm_csr
+from sparsegnn.kernels._dense import dense_matmul_unchecked
+from sparsegnn.kernels._spmm import GCN_SYMMETRIC, spmm_csr_unchecked
 
 NO_EPILOGUE = (np.empty(0, np.float32), False, 0, 0.01)
 
@@ -39,8 +41,9 @@ def main() -> None:
           f"({100 * features.density:.1f} % dense)")
 
     def time(label, call):
-        print(f"{label:48s} {median_ms(call, args.repeat):8.2f} ms")
+        print(f"{label:56s} {median_ms(call, args.repeat):8.2f} ms")
 
+    h64 = rng.random((rows, 64), dtype=np.float32)
     for width in (64, 16, 10):
         h = rng.random((rows, width), dtype=np.float32)
         for threads in (1, 2):
@@ -55,10 +58,27 @@ def main() -> None:
                                                   sparse_values, weight, rows, 0, NO_EPILOGUE, t))
     dense = csr_to_dense(features)
     time("dense features x W, numpy BLAS", lambda: dense @ weight)
+    for threads in (1, 2):
+        time(f"dense features x W, dense_matmul, {threads} thread(s)",
+             lambda t=threads: dense_matmul_unchecked(dense, weight, NO_EPILOGUE, t))
+    # BLAS worker threads keep spinning after a call: what that does to the SpMM that follows
+    scales = gcn_degree_scales(graph.indptr, graph.indices)
+
+    def then_aggregate(product):
+        spmm_csr_unchecked(graph.indptr, graph.indices, scales, product, rows, GCN_SYMMETRIC,
+                           NO_EPILOGUE, 2)
+
+    time("numpy BLAS x W, then GCN SpMM (F=64, 2 threads)", lambda: then_aggregate(dense @ weight))
+    time("dense_matmul x W, then GCN SpMM (F=64, 2 threads)",
+         lambda: then_aggregate(dense_matmul_unchecked(dense, weight, NO_EPILOGUE, 2)))
+    time("GCN SpMM alone (F=64, 2 threads, fused normalisation)",
+         lambda: then_aggregate(h64))
     time("finite check (all_finite)", lambda: all_finite(dense))
     time("finite check (numpy isfinite().all())", lambda: np.isfinite(dense).all())
-    time("GCN normalisation (gcn_norm_csr)",
+    time("GCN normalisation (gcn_norm_csr, a normalised copy)",
          lambda: gcn_norm_csr(graph.indptr, graph.indices, None, num_nodes=rows))
+    time("GCN degree scales (gcn_degree_scales, the fused path)",
+         lambda: gcn_degree_scales(graph.indptr, graph.indices))
     time("CSR -> dense (csr_to_dense)", lambda: csr_to_dense(features))
     time("CSR -> dense (CSRMatrix.toarray)", lambda: features.toarray(np.float32))
 

@@ -1,11 +1,11 @@
 """Dense x dense products on the kernel threads: ``act(x @ W + bias)`` for a layer's inputs.
 
-numpy's BLAS is as fast per core on these shapes (13,752 x 767 x 64 on Amazon Computers:
-OpenBLAS 23 ms on one thread, this kernel 22-25 ms), but its worker threads keep spinning
-after a call, and on the 2-core development machine that more than doubled the time of the
-SpMM that follows (agg. 3.6 -> 9 ms, so GEMM + aggregation took 22.8 ms against 16.9 ms with
-the aggregation run serially). Here the product runs on the same thread pool as the sparse
-kernels, so nothing competes with them afterwards.
+numpy's BLAS is about as fast on these shapes (13,752 x 767 x 64 on Amazon Computers, 2-core
+development machine, bench/kernel_parts.py: OpenBLAS 13.3 ms on 2 threads, this kernel 11.5 ms
+on 2 and 22 ms on 1), but its worker threads keep spinning after a call and compete with the
+SpMM that follows: BLAS then the GCN aggregation took 18.7 ms where they took 13.3 and 2.8 ms
+alone (16.8 ms with this kernel; an ad-hoc A/B measured 22.8 against 16.9 ms). Here the product
+runs on the same thread pool as the sparse kernels, so nothing competes with them afterwards.
 
 The micro-kernel holds a 6-row x 16-column block of the output in 12 AVX2 registers (vector
 tuples, see ``_intrinsics``) while it walks the shared dimension: per step 6 broadcasts and 2
