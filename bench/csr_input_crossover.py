@@ -1,7 +1,7 @@
 """Where sparse input features stop paying: CSR x @ dense W (Numba) vs dense x @ W (BLAS).
 
 Run: ``python bench/csr_input_crossover.py``. 10,000 rows, 1,433 inputs like Cora's bag of words,
-16 and 64 outputs (from 64 the kernel keeps a row's outputs in registers). Two questions:
+16 and 64 outputs. Two questions:
 
 - an app holding sparse features: keep them sparse, or dense? (``csr`` against ``BLAS``);
 - the runtime given a CSR ``x``: multiply it as it is, or expand it first? (``csr`` against

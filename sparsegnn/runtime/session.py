@@ -38,13 +38,14 @@ __all__ = ["Session", "InputError", "TensorInfo"]
 
 
 # Measured by bench/csr_input_crossover.py on the 2-core development machine (1,433 inputs):
-# - features an app holds sparse are faster kept in CSR than dense up to ~10 % density for 16
-#   first-layer outputs and ~20 % from 64 outputs on (where the kernel keeps each output row in
-#   registers): ``Session.csr_input_max_density`` tells an app which to keep;
+# - features an app holds sparse are faster kept in CSR than dense up to ~20 % density for 16
+#   first-layer outputs (5.0 against 7.8 ms at 20 %, 10.2 against 8.3 ms at 35 %) and up to
+#   ~35 % from 64 outputs on (a tie at 35 %): ``Session.csr_input_max_density`` tells an app
+#   which to keep;
 # - a CSR ``x`` the session is given is multiplied as it is up to 50 % density: expanding it
 #   first (writing the dense array, page faults included) cost more than the CSR kernel below.
-CSR_INPUT_MAX_DENSITY = 0.1
-CSR_INPUT_MAX_DENSITY_WIDE = 0.2
+CSR_INPUT_MAX_DENSITY = 0.2
+CSR_INPUT_MAX_DENSITY_WIDE = 0.35
 WIDE_OUTPUTS = 64
 CSR_INPUT_EXPAND_DENSITY = 0.5
 
@@ -168,8 +169,9 @@ class Session:
     Attributes
     ----------
     csr_input_max_density : float
-        Sparse features up to this density run faster given as CSR than dense; an app with
-        denser features should keep them dense. (A CSR ``x`` is expanded only above 50 %.)
+        Sparse features up to this density run faster given as CSR than dense (20 %, or 35 %
+        when the first layer has 64 or more outputs); an app with denser features should keep
+        them dense. (A CSR ``x`` is expanded only above 50 %.)
 
     Examples
     --------
