@@ -22,6 +22,7 @@ from ._config import ACTIVATIONS, FASTMATH
 from ._epilogue import finish_row
 from ._intrinsics import (
     VECTOR_BYTES,
+    full_vector_zeros,
     vector_activate,
     vector_fma_row,
     vector_store_row,
@@ -90,18 +91,24 @@ def _dense_rows(x, weight, out, epilogue, start, end):
     for row in range(start, blocked_end, BLOCK_ROWS):
         for column in range(0, width, panel):
             remaining = width - column
-            if remaining > lanes:
+            if remaining >= panel:  # whole vectors: masked stores are slow on AMD Zen
+                _block(x, weight, out, row, column, full_vector_zeros(x, 2), lanes, bias_row,
+                       has_bias, code, slope)
+            elif remaining > lanes:
                 _block(x, weight, out, row, column, vector_zeros(x, 2),
-                       min(remaining - lanes, lanes), bias_row, has_bias, code, slope)
+                       remaining - lanes, bias_row, has_bias, code, slope)
             else:
                 _block(x, weight, out, row, column, vector_zeros(x, 1), remaining, bias_row,
                        has_bias, code, slope)
     for row in range(blocked_end, end):
         for column in range(0, width, panel):
             remaining = width - column
-            if remaining > lanes:
+            if remaining >= panel:  # whole vectors: masked stores are slow on AMD Zen
+                _single_row(x, weight, out, row, column, full_vector_zeros(x, 2), lanes, bias_row,
+                            has_bias, code, slope)
+            elif remaining > lanes:
                 _single_row(x, weight, out, row, column, vector_zeros(x, 2),
-                            min(remaining - lanes, lanes), bias_row, has_bias, code, slope)
+                            remaining - lanes, bias_row, has_bias, code, slope)
             else:
                 _single_row(x, weight, out, row, column, vector_zeros(x, 1), remaining, bias_row,
                             has_bias, code, slope)

@@ -1,4 +1,5 @@
-"""SIMD vectors and software prefetch for the SpMM kernels: LLVM features Numba does not expose.
+"""SIMD vectors and software prefetch for the SpMM and dense kernels: LLVM features Numba does
+not expose.
 
 Numba has no vector type, and it runs LLVM without the SLP vectoriser. A loop that adds a
 neighbour's feature row into an output row therefore either loads and stores that row on every
@@ -7,8 +8,9 @@ before the loop vectoriser runs and comes out scalar. Here an accumulator is a t
 ``<8 x float>`` (``<4 x double>``) vectors: tuples live in registers, each ``vector_fma_row``
 is one vector multiply-add per register, and the last vector loads and stores only its valid
 lanes (masked, so it never touches memory past the row). On Amazon Computers' GCN graph (505k
-entries, one thread) this took SpMM from 4.1 to 1.2 ms at 10 feature columns and from 5.2 to
-3.3 ms at 64 (bench/kernel_parts.py measures the kernel as it ships).
+entries, one thread, ad-hoc A/B against the previous kernels) this took SpMM from 4.1 to
+1.0-1.3 ms at 10 feature columns and from 5.2 to 3.9-4.1 ms at 64 (bench/kernel_parts.py
+measures the kernels as they ship).
 
 Every function here has a pure-Python body that runs without the JIT (``NUMBA_DISABLE_JIT``),
 so the kernel tests can also check the compiled kernels' Python logic.
@@ -20,6 +22,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
 
+# The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
+_FAST_MATH = ("contract", "reassoc", "nsz", "arcp", "afn")
 VECTOR_BYTES = 32  # one AVX2 register; LLVM splits it into two on 128-bit SIMD (NEON, SSE)
 CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 registers
 
@@ -30,11 +34,15 @@ def vector_lanes(itemsize: int) -> int:
 
 
 class Vector(types.Type):
-    """An LLVM SIMD vector of ``lanes`` floats of ``dtype`` (a Numba value in registers)."""
+    """An LLVM SIMD vector of ``lanes`` floats of ``dtype`` (a Numba value in registers).
 
-    def __init__(self, dtype, lanes: int):
-        self.dtype, self.lanes = dtype, lanes
-        super().__init__(name=f"Vector({dtype} x {lanes})")
+    ``masked``: in a tuple, the last vector loads and stores only its valid lanes; tuples of
+    unmasked vectors always move whole vectors (masked stores are slow on AMD Zen: a 6 x 64
+    dense block took 2.4 against ~1 us)."""
+
+    def __init__(self, dtype, lanes: int, masked: bool = True):
+        self.dtype, self.lanes, self.masked = dtype, lanes, masked
+        super().__init__(name=f"Vector({dtype} x {lanes}{'' if masked else ', full'})")
 
 
 @register_model(Vector)
@@ -48,6 +56,12 @@ class _VectorModel(models.PrimitiveModel):
 def vector_zeros(like, count):
     """A tuple of ``count`` zero vectors of ``like``'s float dtype (``count`` a constant)."""
     return tuple(np.zeros(vector_lanes(like.itemsize), like.dtype) for _ in range(count))
+
+
+def full_vector_zeros(like, count):
+    """As ``vector_zeros``, for spans whose vectors are all whole (``tail`` is then ignored
+    by the compiled intrinsics: callers pass the lane count)."""
+    return vector_zeros(like, count)
 
 
 def vector_fma_row(accumulator, weight, x, row, column, tail):
@@ -107,6 +121,14 @@ def _vector_zeros_overload(like, count):
     return lambda like, count: _vector_zeros(like, constant)
 
 
+@overload(full_vector_zeros, prefer_literal=True)
+def _full_vector_zeros_overload(like, count):
+    if not isinstance(count, types.IntegerLiteral):
+        return None
+    constant = count.literal_value
+    return lambda like, count: _full_vector_zeros(like, constant)
+
+
 @overload(vector_fma_row)
 def _vector_fma_row_overload(accumulator, weight, x, row, column, tail):
     return lambda accumulator, weight, x, row, column, tail: _vector_fma_row(
@@ -142,12 +164,12 @@ def _is_row_major(array) -> bool:
     return isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"
 
 
-@intrinsic
-def _vector_zeros(typingctx, like, count):
+def _zeros(like, count, masked: bool):
+    """Signature and codegen of a tuple of ``count`` zero vectors, or None."""
     if not (isinstance(like, types.Array) and isinstance(like.dtype, types.Float)
             and isinstance(count, types.IntegerLiteral) and count.literal_value > 0):
         return None
-    vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8))
+    vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8), masked)
     result = types.UniTuple(vector, count.literal_value)
 
     def codegen(context, builder, signature, args):
@@ -155,6 +177,16 @@ def _vector_zeros(typingctx, like, count):
         return context.make_tuple(builder, result, [zero] * result.count)
 
     return result(like, count), codegen
+
+
+@intrinsic
+def _vector_zeros(typingctx, like, count):
+    return _zeros(like, count, masked=True)
+
+
+@intrinsic
+def _full_vector_zeros(typingctx, like, count):
+    return _zeros(like, count, masked=False)
 
 
 def _row_address(context, builder, array_type, array, row_type, row, column_type, column):
@@ -226,15 +258,15 @@ def _vector_fma_row(typingctx, accumulator, weight, x, row, column, tail):
         valid = context.cast(builder, tail_value, tail_type, types.int32)
         results = []
         for i, pointer in enumerate(pointers):
-            if i < len(pointers) - 1:
+            if i < len(pointers) - 1 or not vector.masked:
                 loaded = builder.load(pointer, align=element_bytes)
             else:  # the last vector: only its valid lanes touch memory
                 loaded = builder.call(_masked_intrinsic(builder, "load", vector_type),
                                       [pointer, ir.Constant(i32, element_bytes),
                                        _lane_mask(builder, vector.lanes, valid),
                                        ir.Constant(vector_type, None)])
-            product = builder.fmul(splat, loaded, flags=["fast"])
-            results.append(builder.fadd(builder.extract_value(sums, i), product, flags=["fast"]))
+            product = builder.fmul(splat, loaded, flags=_FAST_MATH)
+            results.append(builder.fadd(builder.extract_value(sums, i), product, flags=_FAST_MATH))
         return context.make_tuple(builder, signature.return_type, results)
 
     return accumulator(accumulator, weight, x, row, column, tail), codegen
@@ -259,7 +291,7 @@ def _vector_store_row(typingctx, accumulator, out, row, column, tail):
         valid = context.cast(builder, tail_value, tail_type, types.int32)
         for i, pointer in enumerate(pointers):
             value = builder.extract_value(sums, i)
-            if i < len(pointers) - 1:
+            if i < len(pointers) - 1 or not vector.masked:
                 builder.store(value, pointer, align=element_bytes)
             else:
                 builder.call(_masked_intrinsic(builder, "store", vector_type),
@@ -290,7 +322,7 @@ def _vector_scale(typingctx, accumulator, factor):
         sums, factor_value = args
         splat = _splat(context, builder, vector, factor_value, signature.args[1])
         return context.make_tuple(builder, signature.return_type, [
-            builder.fmul(builder.extract_value(sums, i), splat, flags=["fast"])
+            builder.fmul(builder.extract_value(sums, i), splat, flags=_FAST_MATH)
             for i in range(accumulator.count)])
 
     return accumulator(accumulator, factor), codegen

@@ -22,6 +22,7 @@ from ._epilogue import finish_row
 from ._intrinsics import (
     CHUNK_VECTORS,
     VECTOR_BYTES,
+    full_vector_zeros,
     prefetch_row,
     vector_activate,
     vector_fma_row,
@@ -129,17 +130,18 @@ def _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end, zer
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
-    """Sum-type reductions of rows ``start..end``: spans of ``CHUNK_VECTORS`` vectors (64
-    float32 columns), then the last columns with as many vectors as they need (rows wider than
-    one chunk are swept once per chunk), then activations other than (leaky) ReLU."""
+    """Sum-type reductions of rows ``start..end``: spans of ``CHUNK_VECTORS`` whole vectors (64
+    float32 columns), then the columns left with as many vectors as they need, the last one
+    masked (rows wider than one span are swept once per span), then activations other than
+    (leaky) ReLU."""
     lanes = VECTOR_BYTES // x.itemsize
     chunk = CHUNK_VECTORS * lanes
     width = x.shape[1]
-    last_column = (width - 1) // chunk * chunk
-    for column in range(0, last_column, chunk):
+    last_column = width // chunk * chunk
+    for column in range(0, last_column, chunk):  # whole vectors: no masked loads or stores
         _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
-                  vector_zeros(x, CHUNK_VECTORS), column, lanes)
-    vectors = (width - last_column - 1) // lanes + 1
+                  full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
+    vectors = (width - last_column + lanes - 1) // lanes
     tail = width - last_column - (vectors - 1) * lanes
     # A literal tuple length per branch: each compiles its own specialisation of _sum_span.
     if vectors == 1:
@@ -163,7 +165,7 @@ def _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
     elif vectors == 7:
         _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
                   vector_zeros(x, 7), last_column, tail)
-    else:
+    elif vectors == CHUNK_VECTORS:
         _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
                   vector_zeros(x, CHUNK_VECTORS), last_column, tail)
     bias, _, code, slope = epilogue

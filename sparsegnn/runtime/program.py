@@ -60,8 +60,8 @@ def build_program(model: Model, tensors: dict, dense: Callable[[str, dict], np.n
     def optional(name):
         return params.add(tensors[name]) if name else -1
 
-    def matrix(key, stored):  # the kernel reads weights transposed: (out, in) rows
-        return params.add(dense(key, stored).T)
+    def matrix(key, stored):  # (in, out), row-major
+        return params.add(dense(key, stored))
 
     for node in model.nodes:
         a, key = node.attrs, node.outputs[0]
