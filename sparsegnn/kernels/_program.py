@@ -47,7 +47,7 @@ def _matmul(h, params, weight, rows, cols, bias, act):
     """``act(h @ W + b)`` with ``W (rows, cols)`` stored row-major at ``params[weight:]`` and
     ``b`` at ``params[bias:]`` (``bias`` < 0: none), by the register micro-kernel of
     ``_dense``. On a 42-node PROTEINS graph (a GIN with nine 64 x 64 layers) it took the whole
-    model from 85 to ~XX us against four dot products per pass over a row."""
+    ``run_program`` from 78 to 48 us against four dot products per pass over a row."""
     out = np.empty((h.shape[0], cols), np.float32)
     has_bias = bias >= 0
     bias_values = params[bias:bias + cols] if has_bias else params[:0]
