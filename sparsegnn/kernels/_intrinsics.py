@@ -112,21 +112,16 @@ def prefetch_row(accumulator, x, row, column):
 
 
 # ------------------------------------------------------------------------- compiled versions
-# ``count`` is typed as a literal, so the tuple length is known when compiling.
-@overload(vector_zeros, prefer_literal=True)
-def _vector_zeros_overload(like, count):
-    if not isinstance(count, types.IntegerLiteral):
-        return None
-    constant = count.literal_value
-    return lambda like, count: _vector_zeros(like, constant)
+def _with_literal_count(make):
+    """An overload body for ``f(like, count)`` whose ``count`` is typed as a literal, so the
+    tuple length is known when compiling."""
+    def implementation(like, count):
+        if not isinstance(count, types.IntegerLiteral):
+            return None
+        constant = count.literal_value
+        return lambda like, count: make(like, constant)
 
-
-@overload(full_vector_zeros, prefer_literal=True)
-def _full_vector_zeros_overload(like, count):
-    if not isinstance(count, types.IntegerLiteral):
-        return None
-    constant = count.literal_value
-    return lambda like, count: _full_vector_zeros(like, constant)
+    return implementation
 
 
 @overload(vector_fma_row)
@@ -383,3 +378,6 @@ def _prefetch_row(typingctx, accumulator, x, row, column):
 
     return types.none(accumulator, x, row, column), codegen
 
+
+overload(vector_zeros, prefer_literal=True)(_with_literal_count(_vector_zeros))
+overload(full_vector_zeros, prefer_literal=True)(_with_literal_count(_full_vector_zeros))
