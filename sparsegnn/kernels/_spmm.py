@@ -82,7 +82,7 @@ def _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end, zer
     then scaled (mean, GCN), biased and ReLU'd there before the one store (other activations
     are left to the caller).
 
-    Compiled once per tuple length. One loop per weight source: choosing the weight per entry
+    Compiled once per tuple type. One loop per weight source: choosing the weight per entry
     inside one loop cost ~30 % on sparse features. The loops are written out here rather than
     in an inlined helper: the helper's extra live values made LLVM spill registers in the loop
     and keep the prefetch test in it (~40 % slower at F=10)."""
