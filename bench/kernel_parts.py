@@ -3,8 +3,8 @@
 Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
 median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads;
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
-and the runtime's ``dense_matmul`` on the dense features, and each followed by the GCN SpMM
-(BLAS's spinning worker threads slow what follows); the finite check of the dense features next
+and the runtime's output-vector kernel on the dense features, and each followed by the GCN
+SpMM (BLAS's spinning worker threads slow what follows: ``Tuning.blas_penalty``); the finite check of the dense features next
 to numpy's; GCN normalisation (copy or fused scales); CSR -> dense next to ``toarray``.
 """
 
@@ -20,7 +20,7 @@ from _timing import median_ms  # bench/ is on sys.path when a script runs
 from sparsegnn import data
 from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales, gcn_norm_csr
-from sparsegnn.kernels._dense import dense_matmul_unchecked
+from sparsegnn.kernels._sparse_linear import pack_output_vectors, sparse_linear_unchecked
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, spmm_csr_unchecked
 
 NO_EPILOGUE = (np.empty(0, np.float32), False, 0, 0.01)
@@ -57,10 +57,15 @@ def main() -> None:
              lambda t=threads: spmm_csr_unchecked(features.indptr, features.indices,
                                                   sparse_values, weight, rows, 0, NO_EPILOGUE, t))
     dense = csr_to_dense(features)
+    vectors = pack_output_vectors(weight)
+
+    def vector_product(threads):
+        return sparse_linear_unchecked(dense, vectors, NO_EPILOGUE, threads=threads)
+
     time("dense features x W, numpy BLAS", lambda: dense @ weight)
     for threads in (1, 2):
-        time(f"dense features x W, dense_matmul, {threads} thread(s)",
-             lambda t=threads: dense_matmul_unchecked(dense, weight, NO_EPILOGUE, t))
+        time(f"dense features x W, output vectors, {threads} thread(s)",
+             lambda t=threads: vector_product(t))
     # BLAS worker threads keep spinning after a call: what that does to the SpMM that follows
     scales = gcn_degree_scales(graph.indptr, graph.indices)
 
@@ -69,8 +74,8 @@ def main() -> None:
                            NO_EPILOGUE, 2)
 
     time("numpy BLAS x W, then GCN SpMM (F=64, 2 threads)", lambda: then_aggregate(dense @ weight))
-    time("dense_matmul x W, then GCN SpMM (F=64, 2 threads)",
-         lambda: then_aggregate(dense_matmul_unchecked(dense, weight, NO_EPILOGUE, 2)))
+    time("output vectors x W, then GCN SpMM (F=64, 2 threads)",
+         lambda: then_aggregate(vector_product(2)))
     time("GCN SpMM alone (F=64, 2 threads, fused normalisation)",
          lambda: then_aggregate(h64))
     time("finite check (all_finite)", lambda: all_finite(dense))

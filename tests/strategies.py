@@ -58,3 +58,38 @@ def dense(rng_seed: int, shape, dtype, contiguous: bool = True):
         return rng.standard_normal(shape).astype(dtype)
     wide = rng.standard_normal((shape[0], shape[1] * 2) if len(shape) == 2 else shape).astype(dtype)
     return wide[:, ::2] if len(shape) == 2 else wide
+
+
+PATTERNS = ("unstructured", "1x4", "1x8", "4x1", "2:4")
+
+
+def pattern_mask(rng, shape, pattern: str, density: float) -> np.ndarray:
+    """A keep-mask of ``shape (inputs, outputs)`` (``x @ M`` orientation) with ``pattern``:
+    ``RxC`` blocks aligned to multiples of ``R`` inputs and ``C`` outputs (kept with
+    probability ``density``), ``N:M`` keeping at most N of every M consecutive inputs per
+    output, or unstructured."""
+    inputs, outputs = shape
+    if ":" in pattern:
+        keep, group = (int(part) for part in pattern.split(":"))
+        scores = rng.random((-(-inputs // group) * group, outputs))
+        ranks = np.argsort(np.argsort(-scores.reshape(-1, group, outputs), axis=1), axis=1)
+        return (ranks < keep).reshape(-1, outputs)[:inputs] & (rng.random(shape) < density * 2)
+    rows, cols = (1, 1) if pattern == "unstructured" else (int(p) for p in pattern.split("x"))
+    blocks = rng.random((-(-inputs // rows), -(-outputs // cols))) < density
+    return np.repeat(np.repeat(blocks, rows, axis=0), cols, axis=1)[:inputs, :outputs]
+
+
+@st.composite
+def patterned_matrices(draw, max_inputs: int = 70, max_outputs: int = 70):
+    """``(matrix (inputs, outputs), pattern)``: a sparse weight with one of ``PATTERNS``, some
+    whole rows (inputs) and columns (outputs) zero, float32 or float64."""
+    inputs = draw(st.integers(0, max_inputs))
+    outputs = draw(st.integers(1, max_outputs))
+    pattern = draw(st.sampled_from(PATTERNS))
+    density = draw(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))
+    rng = np.random.default_rng(draw(st.integers(0, 10_000)))
+    mask = pattern_mask(rng, (inputs, outputs), pattern, density)
+    mask[rng.random(inputs) < 0.2] = False  # empty input rows
+    mask[:, rng.random(outputs) < 0.2] = False  # empty output columns
+    matrix = (rng.standard_normal((inputs, outputs)) * mask).astype(draw(float_dtypes))
+    return matrix, pattern

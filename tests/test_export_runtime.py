@@ -205,31 +205,31 @@ def test_structured_and_edge_pruned_models_match_torch(kind, dataset_name, pruni
     np.testing.assert_allclose(onnx_session.run(None, feed)[0], expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kernel", ["blas", "panels", "vectors"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_csr_weight_kernels_match_blas(kind, datasets_root, tmp_path, monkeypatch):
-    """The planner sends very sparse weights with many rows to the CSR kernels and everything
-    else to BLAS; force each choice and check both against torch."""
-    import sparsegnn.runtime.session as session_module
+def test_every_weight_kernel_matches_torch(kind, kernel, datasets_root, tmp_path, monkeypatch):
+    """The planner prices BLAS, node panels and output vectors per matrix and runs the
+    cheapest; force each choice (for dense features, and for CSR features, where "blas" means
+    the features' rows gathering the weight's) and check it against torch, at graph level on
+    MUTAG and at node level on Cora's CSR features, where input_norm is fused."""
+    from sparsegnn.runtime.planner import MatrixPlan
 
-    dataset = data.load("mutag", datasets_root)
-    model = _model(kind, dataset, "batch-norm", 0.9)
-    expected = _torch_output(model, dataset)
-    path = export_artifact(model, tmp_path / "model.sgnn")
-    used = []
-    real = session_module.dense_csrt_matmul
+    def forced(plan, dense_choice):  # output vectors cannot split inside a vector
+        return "panels" if kernel == "vectors" and plan.vectors is None else dense_choice
 
-    def spy(*args, **kwargs):
-        used.append(True)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(session_module, "dense_csrt_matmul", spy)
-    for max_density, min_rows in ((1.0, 0), (0.0, 1 << 30)):
-        monkeypatch.setattr(session_module, "CSR_WEIGHT_MAX_DENSITY", max_density)
-        monkeypatch.setattr(session_module, "CSR_WEIGHT_MIN_ROWS", min_rows)
-        used.clear()
-        actual = Session(path).run(dataset.x, dataset.graph, dataset.batch)
-        np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
-        assert bool(used) == (max_density == 1.0)
+    csr_kernel = "spmm" if kernel == "blas" else kernel
+    monkeypatch.setattr(MatrixPlan, "kind", lambda self, rows: forced(self, kernel))
+    monkeypatch.setattr(MatrixPlan, "csr_kind",
+                        lambda self, rows, entries, split=None: forced(self, csr_kernel))
+    for name in ("mutag", "cora"):
+        dataset = data.load(name, datasets_root)
+        model = _model(kind, dataset, "batch-norm", 0.9)
+        expected = _torch_output(model, dataset)
+        session = Session(export_artifact(model, tmp_path / f"{name}.sgnn"))
+        session.tuning = session.tuning.replace(program_max_nodes=0)  # the per-op path
+        for x in (dataset.x, dataset.dense_x()):
+            actual = session.run(x, dataset.graph, dataset.batch)
+            np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
 
 
 COMPILED_CASES = [  # (kind, config overrides): every op and option the compiled path encodes
@@ -281,12 +281,13 @@ def test_compiled_small_input_path_matches_torch(dataset_name, kind, overrides, 
         compiled = session.run(x, graph, batch)
         assert calls, "a small input should take the compiled path"
         np.testing.assert_allclose(compiled, expected, atol=1e-4, rtol=1e-4)
-        monkeypatch.setattr(session_module, "PROGRAM_MAX_NODES", -1)
+        small = session.tuning
+        session.tuning = small.replace(program_max_nodes=0)
         calls.clear()
         interpreted = session.run(x, graph, batch)
         assert not calls
         np.testing.assert_allclose(interpreted, compiled, atol=1e-5, rtol=1e-5)
-        monkeypatch.setattr(session_module, "PROGRAM_MAX_NODES", 10**9)
+        session.tuning = small
 
 
 def test_gat_falls_back_to_the_interpreted_path(datasets_root, tmp_path, monkeypatch):

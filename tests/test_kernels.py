@@ -14,13 +14,13 @@ from sparsegnn.kernels import (
     KernelArgumentError,
     coo_to_csr,
     csr_dense_matmul,
-    dense_csr_matmul,
-    dense_matmul,
     edge_softmax,
     gat_aggregate,
     gcn_norm_csr,
+    pack_weight,
     segment_pool,
     set_num_threads,
+    sparse_linear,
     spmm_csr,
 )
 from sparsegnn.kernels._checks import all_finite
@@ -31,7 +31,7 @@ from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecke
 from sparsegnn.sparse import CSRMatrix
 
 from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
-from .strategies import csr_graphs, dense, edge_lists, float_dtypes
+from .strategies import csr_graphs, dense, edge_lists, float_dtypes, patterned_matrices
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -118,23 +118,61 @@ def test_gcn_degree_scales_refuse_graphs_with_self_loops():
                    np.full(2, 1 / np.sqrt(2), np.float32), atol=1e-7)
 
 
-@given(rows=st.integers(0, 14), inner=st.integers(0, 20), cols=st.integers(1, 40),
-       dtype=float_dtypes, contiguous=st.booleans(), with_bias=st.booleans(),
+@given(weight=patterned_matrices(), rows=st.sampled_from([0, 1, 7, 8, 9, 63, 64, 65, 150]),
+       kernel=st.sampled_from(["panels", "vectors"]), sparse_input=st.booleans(),
+       contiguous=st.booleans(), with_bias=st.booleans(), with_scale=st.booleans(),
        activation=st.sampled_from(["identity", "relu", "leaky_relu", "tanh"]),
        seed=st.integers(0, 1000))
-def test_dense_matmul_matches_numpy(rows, inner, cols, dtype, contiguous, with_bias, activation,
-                                    seed):
-    """Row blocks of 6 and single rows, panels of one or two vectors (a masked last one)."""
-    x = dense(seed, (rows, inner), dtype, contiguous)
-    weight = dense(seed + 1, (inner, cols), dtype)
-    bias = dense(seed + 2, (cols,), dtype) if with_bias else None
-    out = dense_matmul(x, weight, bias=bias, activation=activation)
-    expected = x.astype(np.float64) @ weight.astype(np.float64)
+def test_sparse_linear_matches_numpy(weight, rows, kernel, sparse_input, contiguous, with_bias,
+                                     with_scale, activation, seed):
+    """Both sparse-weight kernels on every pattern (and empty input rows / output columns),
+    against float64 numpy: dense activations (whole and partial node panels and row blocks,
+    non-contiguous) and CSR ones with empty rows; bias, row scale and each fused activation."""
+    matrix, pattern = weight
+    dtype = matrix.dtype
+    inputs, outputs = matrix.shape
+    packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
+    x = dense(seed, (rows, inputs), dtype, contiguous)
+    x[dense(seed + 1, (rows, inputs), np.float64) < 0] = 0  # half zeros, some rows empty
+    bias = dense(seed + 2, (outputs,), dtype) if with_bias else None
+    scale = np.abs(dense(seed + 3, (rows,), dtype)) if with_scale else None
+    operand = CSRMatrix.from_dense(np.ascontiguousarray(x)) if sparse_input else x
+    out = sparse_linear(operand, packed, bias=bias, activation=activation, row_scale=scale)
+    expected = x.astype(np.float64) @ matrix.astype(np.float64)
+    if with_scale:
+        expected *= scale[:, None]
     if with_bias:
-        expected = expected + bias
-    assert out.dtype == dtype and out.shape == (rows, cols)
+        expected += bias
+    assert out.dtype == dtype and out.shape == (rows, outputs)
     assert_matches(out, ACTIVATION_REFERENCES[activation](expected).astype(dtype),
-                   atol=TOL[dtype] * 10)
+                   atol=TOL[dtype.type] * 10)
+
+
+@given(weight=patterned_matrices(), rows=st.sampled_from([0, 5, 70]),
+       kernel=st.sampled_from(["panels", "vectors"]), seed=st.integers(0, 1000))
+def test_sparse_linear_split_outputs(weight, rows, kernel, seed):
+    """Two weights on one input (GraphSAGE's, GAT's projection and residual) run as one product
+    whose columns are returned as two arrays."""
+    matrix, _ = weight
+    lanes = 64 // matrix.dtype.itemsize
+    split = (matrix.shape[1] // lanes) * lanes if kernel == "vectors" else matrix.shape[1] // 2
+    x = dense(seed, (rows, matrix.shape[0]), matrix.dtype)
+    first, second = sparse_linear(x, pack_weight(matrix, kernel), split=split)
+    expected = x.astype(np.float64) @ matrix.astype(np.float64)
+    assert first.flags.c_contiguous and second.flags.c_contiguous
+    assert_matches(first, expected[:, :split].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)
+    assert_matches(second, expected[:, split:].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)
+
+
+def test_sparse_linear_never_turns_stored_zeros_into_nan():
+    """Padding of the node panels and output vectors is zero: a stored zero times it must not
+    make NaN, and a row of inputs that no weight reads may hold anything finite."""
+    matrix = np.zeros((5, 3), np.float32)
+    matrix[4, 1] = 2.0
+    x = np.full((3, 5), 3e38, np.float32)
+    x[:, 4] = 1.0
+    for kernel in ("panels", "vectors"):
+        assert_matches(sparse_linear(x, pack_weight(matrix, kernel)), x @ matrix, atol=0)
 
 
 @given(g=csr_graphs(), dtype=float_dtypes, seed=st.integers(0, 1000))
@@ -156,19 +194,6 @@ def test_fused_bias_and_activation(activation, rng):
     out = spmm_csr(indptr, indices, None, x, num_rows=3, bias=bias, activation=activation)
     plain = spmm_reference(indptr, indices, None, x, 3) + bias
     assert_matches(out, ACTIVATION_REFERENCES[activation](plain).astype(np.float32), atol=1e-5)
-
-
-@given(g=csr_graphs(), rows=st.integers(0, 7), dtype=float_dtypes, sparse_input=st.booleans(),
-       seed=st.integers(0, 1000))
-def test_dense_times_csr_weight_matches_numpy(g, rows, dtype, sparse_input, seed):
-    indptr, indices, num_in, num_out = g
-    x = dense(seed, (rows, num_in), dtype)
-    if sparse_input:
-        x[np.abs(x) < 0.8] = 0  # ReLU-like zeros are skipped by the kernel
-    values = dense(seed + 1, (indices.shape[0],), dtype)
-    weight = sp.csr_matrix((values, indices, indptr), shape=(num_in, num_out)).toarray()
-    assert_matches(dense_csr_matmul(x, indptr, indices, values, num_cols=num_out), x @ weight,
-                   atol=TOL[dtype])
 
 
 @given(g=csr_graphs(), heads=st.integers(1, 3), channels=st.integers(1, 4), dtype=float_dtypes,
@@ -311,8 +336,13 @@ def test_concurrent_calls_from_python_threads(rng):
                       activation="swish"), "activation must be"),
     (lambda: spmm_csr([0, 1], [0], None, np.ones((2, 2), np.float32), num_rows=1,
                       bias=np.ones(3)), "bias must have shape"),
-    (lambda: dense_csr_matmul(np.ones((2, 3), np.float32), [0, 1, 1], [0], [1.0], num_cols=2),
-     "num_rows \\+ 1"),
+    (lambda: sparse_linear(np.ones((2, 3), np.float32), pack_weight(np.ones((4, 2)), "panels")),
+     "must be float64 with 4 columns"),
+    (lambda: sparse_linear(np.ones((2, 4)), pack_weight(np.ones((4, 2)), "vectors")._replace(
+        indices=np.array([0, 1, 2, 9], np.int32))), "must be < 4"),
+    (lambda: sparse_linear(np.ones((2, 4)), pack_weight(np.ones((4, 2)), "panels"), split=3),
+     "split must lie"),
+    (lambda: pack_weight(np.ones((4, 2)), "blocks"), "kernel must be one of"),
     (lambda: gat_aggregate([0, 1], [0], np.ones((1, 2), np.float32), np.ones((1, 2), np.float64),
                            np.ones((1, 2, 3), np.float32)), "agree on heads and dtype"),
     (lambda: segment_pool(np.ones((3, 2), np.float32), np.array([1, 0, 1])), "sorted"),
@@ -321,16 +351,3 @@ def test_concurrent_calls_from_python_threads(rng):
 def test_bad_arguments_raise_before_native_code(call, message):
     with pytest.raises(KernelArgumentError, match=message):
         call()
-
-
-@given(g=csr_graphs(), rows=st.integers(0, 6), dtype=float_dtypes, seed=st.integers(0, 1000))
-def test_dense_times_transposed_csr_weight_matches_numpy(g, rows, dtype, seed):
-    """``csr_t`` weights: the CSR holds M.T (one row per output), as a pruned Linear's weight."""
-    from sparsegnn.kernels import dense_csrt_matmul
-
-    indptr, indices, num_out, num_in = g
-    x = dense(seed, (rows, num_in), dtype)
-    values = dense(seed + 1, (indices.shape[0],), dtype)
-    weight_t = sp.csr_matrix((values, indices, indptr), shape=(num_out, num_in)).toarray()
-    assert_matches(dense_csrt_matmul(x, indptr, indices, values, num_cols=num_out), x @ weight_t.T,
-                   atol=TOL[dtype])

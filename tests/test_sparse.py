@@ -37,7 +37,7 @@ def test_row_normalize_matches_dense(rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_runtime_row_normalisation_matches_dense(rng, dtype):
-    from sparsegnn.kernels._linear import row_normalized_values
+    from sparsegnn.kernels._convert import row_normalized_values
 
     dense = (rng.random((40, 9)) * (rng.random((40, 9)) < 0.4)).astype(dtype)
     dense[3] = 0  # an empty row

@@ -7,15 +7,13 @@ runs the core on row chunks balanced by stored entries (see ``_parallel``).
 from ._attention import edge_softmax, gat_aggregate
 from ._checks import KernelArgumentError
 from ._convert import coo_to_csr, gcn_norm_csr
-from ._dense import dense_matmul
-from ._linear import dense_csr_matmul, dense_csrt_matmul
 from ._parallel import get_num_threads, set_num_threads
 from ._pool import batch_to_ptr, segment_pool
+from ._sparse_linear import NodePanelWeight, OutputVectorWeight, pack_weight, sparse_linear
 from ._spmm import csr_dense_matmul, spmm_csr
 
 __all__ = [
-    "KernelArgumentError", "batch_to_ptr", "coo_to_csr", "csr_dense_matmul", "dense_csr_matmul",
-    "dense_csrt_matmul", "dense_matmul",
-    "edge_softmax", "gat_aggregate", "gcn_norm_csr", "get_num_threads", "segment_pool",
-    "set_num_threads", "spmm_csr",
+    "KernelArgumentError", "NodePanelWeight", "OutputVectorWeight", "batch_to_ptr", "coo_to_csr",
+    "csr_dense_matmul", "edge_softmax", "gat_aggregate", "gcn_norm_csr", "get_num_threads",
+    "pack_weight", "segment_pool", "set_num_threads", "sparse_linear", "spmm_csr",
 ]

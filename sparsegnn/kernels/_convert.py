@@ -8,7 +8,7 @@ from numba import njit
 from ._checks import KernelArgumentError, check_graph_csr, check_values
 from ._config import FASTMATH
 
-__all__ = ["coo_to_csr", "csr_to_dense", "gcn_norm_csr"]
+__all__ = ["coo_to_csr", "csr_to_dense", "gcn_norm_csr", "row_normalized_values"]
 
 
 @njit(cache=True, nogil=True)
@@ -170,3 +170,19 @@ def gcn_normalized(indptr, indices, values, improved):
             out_indices[position] = row
             out_values[position] = loop_weight[row] * scale * scale
     return out_indptr, out_indices, out_values
+
+
+@njit(cache=True, nogil=True)
+def row_normalized_values(indptr, values):
+    """Values of a CSR matrix with each row divided by its sum (rows summing to 0 become 0),
+    in one compiled pass: numpy's bincount/repeat route took ~400 us on Cora's features."""
+    out = np.zeros_like(values)
+    for row in range(indptr.shape[0] - 1):
+        total = 0.0
+        for e in range(indptr[row], indptr[row + 1]):
+            total += values[e]
+        if total != 0:
+            scale = 1.0 / total
+            for e in range(indptr[row], indptr[row + 1]):
+                out[e] = values[e] * scale
+    return out

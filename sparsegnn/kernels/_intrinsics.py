@@ -16,16 +16,35 @@ Every function here has a pure-Python body that runs without the JIT (``NUMBA_DI
 so the kernel tests can also check the compiled kernels' Python logic.
 """
 
+import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core import config as numba_config
 from numba.extending import intrinsic, models, overload, register_model
 
 # The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
 _FAST_MATH = ("contract", "reassoc", "nsz", "arcp", "afn")
-VECTOR_BYTES = 32  # one AVX2 register; LLVM splits it into two on 128-bit SIMD (NEON, SSE)
-CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 registers
+
+
+def _native_vector_bytes() -> int:
+    """Bytes of the widest float vector register of the CPU Numba compiles for: 64 with
+    AVX-512, else 32 (AVX2; LLVM splits a 32-byte vector into two on 128-bit SIMD such as
+    NEON or SSE, which stays correct). The target is the host unless ``NUMBA_CPU_NAME`` names
+    another (with ``NUMBA_CPU_FEATURES``). Numba's cache is keyed by the same CPU name and
+    features, so a cached kernel always matches this width."""
+    if numba_config.CPU_NAME is not None:  # an explicit target, e.g. "generic"
+        return 64 if "+avx512f" in (numba_config.CPU_FEATURES or "") else 32
+    try:
+        features = llvm.get_host_cpu_features()
+    except RuntimeError:  # pragma: no cover - LLVM cannot read the host's features
+        return 32
+    return 64 if features.get("avx512f") else 32
+
+
+VECTOR_BYTES = _native_vector_bytes()
+CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 (32 AVX-512) registers
 
 
 def vector_lanes(itemsize: int) -> int:
@@ -103,6 +122,47 @@ def vector_activate(accumulator, code, slope):
     return accumulator
 
 
+def vector_mul_row(accumulator, x, row, column, tail):
+    """``accumulator * x[row, column:]`` lane by lane (spans and tails as ``vector_fma_row``)."""
+    lanes = accumulator[0].shape[0]
+    out = []
+    for i, vector in enumerate(accumulator):
+        valid = tail if i == len(accumulator) - 1 else lanes
+        start = column + i * lanes
+        loaded = np.zeros(lanes, vector.dtype)
+        loaded[:valid] = x[row, start:start + valid]
+        out.append(vector * loaded)
+    return tuple(out)
+
+
+def vector_add(first, second):
+    """Lane-wise sum of two tuples of the same vector type and length."""
+    return tuple(a + b for a, b in zip(first, second))
+
+
+def vector_mul(first, second):
+    """Lane-wise product of two tuples of the same vector type and length."""
+    return tuple(a * b for a, b in zip(first, second))
+
+
+def vector_add_scalar(accumulator, value):
+    """Every lane plus ``value``."""
+    return tuple(vector + vector.dtype.type(value) for vector in accumulator)
+
+
+def transpose_tile(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
+    """``dst[dst_row + j, dst_col + i] = src[src_row + i, src_col + j]`` for ``i < rows`` and
+    ``j < cols`` (both at most ``lanes``, one vector): a tile's rows become columns.
+
+    Both arrays are 2-D C-contiguous of one float dtype. The ``lanes`` rows of ``dst`` from
+    ``dst_row`` are written whole when ``rows == cols == lanes``; otherwise only the ``cols``
+    rows of the tile, each masked to ``rows`` lanes, so nothing outside the tile is read or
+    written. Compiled, a whole tile is ``lanes`` loads, ``lanes * log2(lanes)`` shuffles and
+    ``lanes`` stores."""
+    dst[dst_row:dst_row + cols, dst_col:dst_col + rows] = \
+        src[src_row:src_row + rows, src_col:src_col + cols].T
+
+
 def prefetch_row(accumulator, x, row, column):
     """Hint the CPU to fetch the span of ``x[row, column:]`` that ``accumulator`` covers; the
     hint never faults, whatever the address. Without the JIT it does nothing.
@@ -124,29 +184,56 @@ def _with_literal_count(make):
     return implementation
 
 
-@overload(vector_fma_row)
+@overload(vector_fma_row, inline="always")
 def _vector_fma_row_overload(accumulator, weight, x, row, column, tail):
     return lambda accumulator, weight, x, row, column, tail: _vector_fma_row(
         accumulator, weight, x, row, column, tail)
 
 
-@overload(vector_store_row)
+@overload(vector_store_row, inline="always")
 def _vector_store_row_overload(accumulator, out, row, column, tail):
     return lambda accumulator, out, row, column, tail: _vector_store_row(
         accumulator, out, row, column, tail)
 
 
-@overload(vector_scale)
+@overload(vector_scale, inline="always")
 def _vector_scale_overload(accumulator, factor):
     return lambda accumulator, factor: _vector_scale(accumulator, factor)
 
 
-@overload(vector_activate)
+@overload(vector_activate, inline="always")
 def _vector_activate_overload(accumulator, code, slope):
     return lambda accumulator, code, slope: _vector_activate(accumulator, code, slope)
 
 
-@overload(prefetch_row)
+@overload(vector_mul_row, inline="always")
+def _vector_mul_row_overload(accumulator, x, row, column, tail):
+    return lambda accumulator, x, row, column, tail: _vector_mul_row(
+        accumulator, x, row, column, tail)
+
+
+@overload(vector_add, inline="always")
+def _vector_add_overload(first, second):
+    return lambda first, second: _vector_add(first, second)
+
+
+@overload(vector_mul, inline="always")
+def _vector_mul_overload(first, second):
+    return lambda first, second: _vector_mul(first, second)
+
+
+@overload(vector_add_scalar, inline="always")
+def _vector_add_scalar_overload(accumulator, value):
+    return lambda accumulator, value: _vector_add_scalar(accumulator, value)
+
+
+@overload(transpose_tile, inline="always")
+def _transpose_tile_overload(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
+    return lambda src, src_row, src_col, dst, dst_row, dst_col, rows, cols: _transpose_tile(
+        src, src_row, src_col, dst, dst_row, dst_col, rows, cols)
+
+
+@overload(prefetch_row, inline="always")
 def _prefetch_row_overload(accumulator, x, row, column):
     return lambda accumulator, x, row, column: _prefetch_row(accumulator, x, row, column)
 
@@ -232,39 +319,72 @@ def _vector_addresses(context, builder, vector, count, array_type, array, row_ty
                                           vector_type.as_pointer()) for i in range(count)]
 
 
+def _load_span(context, builder, vector, count, array_type, array, row_type, row, column_type,
+               column, tail_type, tail):
+    """The ``count`` vectors of ``array[row, column:]``; the last one loads only ``tail``
+    lanes (masked) unless the vector type is unmasked."""
+    vector_type, pointers = _vector_addresses(context, builder, vector, count, array_type, array,
+                                              row_type, row, column_type, column)
+    element_bytes = _element_bytes(context, vector)
+    i32 = ir.IntType(32)
+    valid = context.cast(builder, tail, tail_type, types.int32)
+    loaded = []
+    for i, pointer in enumerate(pointers):
+        if i < len(pointers) - 1 or not vector.masked:
+            loaded.append(builder.load(pointer, align=element_bytes))
+        else:  # the last vector: only its valid lanes touch memory
+            loaded.append(builder.call(_masked_intrinsic(builder, "load", vector_type),
+                                       [pointer, ir.Constant(i32, element_bytes),
+                                        _lane_mask(builder, vector.lanes, valid),
+                                        ir.Constant(vector_type, None)]))
+    return loaded
+
+
+def _is_span_call(accumulator, x, row, column, tail) -> bool:
+    return (_is_vector_tuple(accumulator) and _is_row_major(x)
+            and x.dtype == accumulator.dtype.dtype
+            and all(isinstance(t, types.Integer) for t in (row, column, tail)))
+
+
 @intrinsic
 def _vector_fma_row(typingctx, accumulator, weight, x, row, column, tail):
-    if not (_is_vector_tuple(accumulator) and _is_row_major(x)
-            and x.dtype == accumulator.dtype.dtype and isinstance(weight, (types.Float,
-                                                                           types.Integer))
-            and all(isinstance(t, types.Integer) for t in (row, column, tail))):
+    if not (_is_span_call(accumulator, x, row, column, tail)
+            and isinstance(weight, (types.Float, types.Integer))):
         return None
     vector = accumulator.dtype
 
     def codegen(context, builder, signature, args):
         sums, weight_value, x_value, row_value, column_value, tail_value = args
         _, weight_type, x_type, row_type, column_type, tail_type = signature.args
-        vector_type, pointers = _vector_addresses(context, builder, vector, accumulator.count,
-                                                  x_type, x_value, row_type, row_value,
-                                                  column_type, column_value)
-        element_bytes = _element_bytes(context, vector)
+        loaded = _load_span(context, builder, vector, accumulator.count, x_type, x_value,
+                            row_type, row_value, column_type, column_value, tail_type,
+                            tail_value)
         splat = _splat(context, builder, vector, weight_value, weight_type)
-        i32 = ir.IntType(32)
-        valid = context.cast(builder, tail_value, tail_type, types.int32)
-        results = []
-        for i, pointer in enumerate(pointers):
-            if i < len(pointers) - 1 or not vector.masked:
-                loaded = builder.load(pointer, align=element_bytes)
-            else:  # the last vector: only its valid lanes touch memory
-                loaded = builder.call(_masked_intrinsic(builder, "load", vector_type),
-                                      [pointer, ir.Constant(i32, element_bytes),
-                                       _lane_mask(builder, vector.lanes, valid),
-                                       ir.Constant(vector_type, None)])
-            product = builder.fmul(splat, loaded, flags=_FAST_MATH)
-            results.append(builder.fadd(builder.extract_value(sums, i), product, flags=_FAST_MATH))
-        return context.make_tuple(builder, signature.return_type, results)
+        return context.make_tuple(builder, signature.return_type, [
+            builder.fadd(builder.extract_value(sums, i),
+                         builder.fmul(splat, value, flags=_FAST_MATH), flags=_FAST_MATH)
+            for i, value in enumerate(loaded)])
 
     return accumulator(accumulator, weight, x, row, column, tail), codegen
+
+
+@intrinsic
+def _vector_mul_row(typingctx, accumulator, x, row, column, tail):
+    if not _is_span_call(accumulator, x, row, column, tail):
+        return None
+    vector = accumulator.dtype
+
+    def codegen(context, builder, signature, args):
+        sums, x_value, row_value, column_value, tail_value = args
+        _, x_type, row_type, column_type, tail_type = signature.args
+        loaded = _load_span(context, builder, vector, accumulator.count, x_type, x_value,
+                            row_type, row_value, column_type, column_value, tail_type,
+                            tail_value)
+        return context.make_tuple(builder, signature.return_type, [
+            builder.fmul(builder.extract_value(sums, i), value, flags=_FAST_MATH)
+            for i, value in enumerate(loaded)])
+
+    return accumulator(accumulator, x, row, column, tail), codegen
 
 
 @intrinsic
@@ -377,6 +497,142 @@ def _prefetch_row(typingctx, accumulator, x, row, column):
         return context.get_dummy_value()
 
     return types.none(accumulator, x, row, column), codegen
+
+
+def _lane_wise(operation: str):
+    """An intrinsic combining two tuples of one vector type lane by lane."""
+
+    def typer(typingctx, first, second):
+        if not (_is_vector_tuple(first) and first == second):
+            return None
+
+        def codegen(context, builder, signature, args):
+            combine = getattr(builder, operation)
+            return context.make_tuple(builder, signature.return_type, [
+                combine(builder.extract_value(args[0], i), builder.extract_value(args[1], i),
+                        flags=_FAST_MATH) for i in range(first.count)])
+
+        return first(first, second), codegen
+
+    return intrinsic(typer)
+
+
+_vector_add = _lane_wise("fadd")
+_vector_mul = _lane_wise("fmul")
+
+
+@intrinsic
+def _vector_add_scalar(typingctx, accumulator, value):
+    if not (_is_vector_tuple(accumulator) and isinstance(value, (types.Float, types.Integer))):
+        return None
+    vector = accumulator.dtype
+
+    def codegen(context, builder, signature, args):
+        splat = _splat(context, builder, vector, args[1], signature.args[1])
+        return context.make_tuple(builder, signature.return_type, [
+            builder.fadd(builder.extract_value(args[0], i), splat, flags=_FAST_MATH)
+            for i in range(accumulator.count)])
+
+    return accumulator(accumulator, value), codegen
+
+
+def _interleave(builder, first, second, lanes: int, high: bool):
+    """Lanes ``a0 b0 a1 b1 ...`` of the low (or high) halves of two vectors."""
+    i32 = ir.IntType(32)
+    base = lanes // 2 if high else 0
+    order = [index for i in range(lanes // 2) for index in (base + i, lanes + base + i)]
+    return builder.shuffle_vector(first, second, ir.Constant(ir.VectorType(i32, lanes), order))
+
+
+def _tile_pointers(context, builder, array_type, array, first_row, row_type, column,
+                   column_type, vector_type):
+    """``pointer(i)``: emits the pointer to the vector at ``array[first_row + i, column]``,
+    one byte offset from the first row's address, where it is used (emitting all of a tile's
+    pointers first kept 32 addresses live and spilled them)."""
+    base = builder.inttoptr(_row_address(context, builder, array_type, array, row_type, first_row,
+                                         column_type, column), ir.IntType(8).as_pointer())
+    row_stride = cgutils.unpack_tuple(builder, context.make_array(array_type)(
+        context, builder, array).strides, 2)[0]
+
+    def pointer(i: int):
+        offset = builder.mul(row_stride, ir.Constant(row_stride.type, i))
+        return builder.bitcast(builder.gep(base, [offset]), vector_type.as_pointer())
+
+    return pointer
+
+
+def _transpose_vectors(builder, rows: list, lanes: int) -> list:
+    """``lanes`` vectors (rows of a tile) -> the tile's columns: log2(lanes) rounds of
+    interleaving the first half of the rows with the second half (the perfect-shuffle
+    transpose; LLVM turns each interleave into one two-source permute on AVX-512)."""
+    for _ in range(lanes.bit_length() - 1):
+        half = lanes // 2
+        shuffled = []
+        for j in range(half):
+            shuffled.append(_interleave(builder, rows[j], rows[j + half], lanes, False))
+            shuffled.append(_interleave(builder, rows[j], rows[j + half], lanes, True))
+        rows = shuffled
+    return rows
+
+
+@intrinsic
+def _transpose_tile(typingctx, src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
+    if not (_is_row_major(src) and _is_row_major(dst) and src.dtype == dst.dtype
+            and isinstance(src.dtype, types.Float)
+            and all(isinstance(t, types.Integer)
+                    for t in (src_row, src_col, dst_row, dst_col, rows, cols))):
+        return None
+    vector = Vector(src.dtype, vector_lanes(src.dtype.bitwidth // 8), masked=False)
+
+    def codegen(context, builder, signature, args):
+        _transpose_codegen(context, builder, signature, args, vector)
+        return context.get_dummy_value()
+
+    return types.none(src, src_row, src_col, dst, dst_row, dst_col, rows, cols), codegen
+
+
+def _transpose_codegen(context, builder, signature, args, vector) -> None:
+    """Whole tiles: plain loads, shuffles, plain stores. (Non-temporal stores were tried for
+    the sparse products' outputs: slower at 10k and 100k rows, and the consumer then reads
+    from memory.) Edge tiles: masked loads and stores."""
+    src_value, src_row_value, src_col_value, dst_value, dst_row_value, dst_col_value, \
+        rows_value, cols_value = args
+    src_type, src_row_type, src_col_type, dst_type, dst_row_type, dst_col_type, \
+        rows_type, cols_type = signature.args
+    lanes = vector.lanes
+    element_bytes = _element_bytes(context, vector)
+    vector_type = context.get_value_type(vector)
+    i32 = ir.IntType(32)
+    source = _tile_pointers(context, builder, src_type, src_value, src_row_value, src_row_type,
+                            src_col_value, src_col_type, vector_type)
+    target = _tile_pointers(context, builder, dst_type, dst_value, dst_row_value, dst_row_type,
+                            dst_col_value, dst_col_type, vector_type)
+    valid_rows = context.cast(builder, rows_value, rows_type, types.int32)
+    valid_cols = context.cast(builder, cols_value, cols_type, types.int32)
+    full = builder.and_(builder.icmp_signed("==", valid_rows, ir.Constant(i32, lanes)),
+                        builder.icmp_signed("==", valid_cols, ir.Constant(i32, lanes)))
+    with builder.if_else(full, likely=True) as (whole, partial):
+        with whole:
+            loaded = [builder.load(source(i), align=element_bytes) for i in range(lanes)]
+            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes)):
+                builder.store(value, target(j), align=element_bytes)
+        with partial:  # an edge tile: masked rows in, masked rows out
+            zero = ir.Constant(i32, 0)
+            load = _masked_intrinsic(builder, "load", vector_type)
+            loaded = []
+            for i in range(lanes):
+                valid = builder.select(builder.icmp_signed("<", ir.Constant(i32, i), valid_rows),
+                                       valid_cols, zero)
+                loaded.append(builder.call(load, [source(i), ir.Constant(i32, element_bytes),
+                                                  _lane_mask(builder, lanes, valid),
+                                                  ir.Constant(vector_type, None)]))
+            store = _masked_intrinsic(builder, "store", vector_type)
+            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes)):
+                valid = builder.select(builder.icmp_signed("<", ir.Constant(i32, j), valid_cols),
+                                       valid_rows, zero)
+                builder.call(store, [value, target(j), ir.Constant(i32, element_bytes),
+                                     _lane_mask(builder, lanes, valid)])
+
 
 
 overload(vector_zeros, prefer_literal=True)(_with_literal_count(_vector_zeros))

@@ -5,23 +5,29 @@ Python (a numpy or Numba call per matmul, bias, activation and aggregation) cost
 the arithmetic. Here the runtime encodes the model as a table of ops over one flat parameter
 buffer, and a single jitted interpreter runs the whole chain without returning to Python.
 
-Encoding (``program``: int64 ``(num_ops, 8)``; offsets index ``params``, float32; -1 = absent):
+Encoding: ``program`` is int64 ``(num_ops, 8)``; ``params`` float32 holds every vector and
+the matrices' values, ``offsets`` int64 and ``indices`` int32 their index arrays (-1 = absent):
 
 ====================  ========================================================================
 op                    row
 ====================  ========================================================================
-``OP_LINEAR``         ``[op, weight, in, out, bias, act, 0, 0]``        weight stored (in, out)
+``OP_LINEAR``         ``[op, matrix, bias, act, 0, 0, 0, 0]``
 ``OP_GIN``            ``[op, one_plus_eps, 0, ...]``                    ``(1 + eps) x + sum_j x_j``
 ``OP_AFFINE``         ``[op, scale, shift, 0, act, 0, 0, 0]``
 ``OP_ACTIVATION``     ``[op, act, 0, ...]``
 ``OP_POOL``           ``[op, reduce, 0, ...]``                          per graph (``graph_ptr``)
-``OP_SAGE``           ``[op, w_neighbor, in, out, bias, act, w_root, aggr + 4 * l2_normalize]``
-``OP_GCN``            ``[op, weight, in, out, bias, act, improved, 0]`` normalised, self loops
-                      (every weight is stored ``(in, out)`` row-major)
+``OP_SAGE``           ``[op, w_neighbor, transform_first, bias, act, w_root, aggr, l2_normalize]``
+``OP_GCN``            ``[op, matrix, transform_first, bias, act, improved, 0, 0]``
+                      normalised, with self loops
 ``OP_INPUT_NORM``     ``[op, 0, ...]``                                   rows divided by their sum
 ====================  ========================================================================
 
-Nothing here checks its arguments: the runtime validates inputs and builds the table from a
+A ``matrix`` is a row of the int64 table ``matrices (M, 9)``: ``[kind, run, outputs,
+indptr_start, indptr_end, indices_start, indices_end, values_start, values_end]``, the
+node-panel (``MATRIX_PANELS``) or output-vector (``MATRIX_VECTORS``) packing of
+``kernels._sparse_linear`` spread over the three buffers.
+
+Nothing here checks its arguments: the runtime validates inputs and builds the tables from a
 validated artifact before calling :func:`run_program`.
 """
 
@@ -32,27 +38,43 @@ from numba import njit
 
 from ._config import FASTMATH
 from ._convert import gcn_normalized
-from ._dense import _dense_rows
 from ._epilogue import finish_row
+from ._intrinsics import VECTOR_BYTES
 from ._pool import pool_segments
+from ._sparse_linear import _node_panels, _output_vectors
 from ._spmm import _spmm_rows
 
 OP_LINEAR, OP_GIN, OP_AFFINE, OP_ACTIVATION, OP_POOL, OP_SAGE, OP_GCN, OP_INPUT_NORM = range(8)
 PROGRAM_WIDTH = 8
+MATRIX_PANELS, MATRIX_VECTORS = 0, 1
+MATRIX_WIDTH = 9
 LEAKY_SLOPE = 0.01  # the runtime's (and torch's default) leaky ReLU slope
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _matmul(h, params, weight, rows, cols, bias, act):
-    """``act(h @ W + b)`` with ``W (rows, cols)`` stored row-major at ``params[weight:]`` and
-    ``b`` at ``params[bias:]`` (``bias`` < 0: none), by the register micro-kernel of
-    ``_dense``. On a 42-node PROTEINS graph (a GIN with nine 64 x 64 layers) it took the whole
-    ``run_program`` from 78 to 48 us against four dot products per pass over a row."""
-    out = np.empty((h.shape[0], cols), np.float32)
+def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
+    """``act(h @ M + b)`` for matrix ``matrix`` of the table, ``b`` at ``params[bias:]``
+    (``bias`` < 0: none), by its sparse kernel."""
+    kind, run, outputs = matrices[matrix, 0], matrices[matrix, 1], matrices[matrix, 2]
+    indptr = offsets[matrices[matrix, 3]:matrices[matrix, 4]]
+    stored = indices[matrices[matrix, 5]:matrices[matrix, 6]]
+    values = params[matrices[matrix, 7]:matrices[matrix, 8]]
+    out = np.empty((h.shape[0], outputs), np.float32)
+    second = np.empty((h.shape[0], 0), np.float32)
     has_bias = bias >= 0
-    bias_values = params[bias:bias + cols] if has_bias else params[:0]
-    _dense_rows(h, params[weight:weight + rows * cols].reshape((rows, cols)), out,
-                (bias_values, has_bias, act, LEAKY_SLOPE), 0, h.shape[0])
+    epilogue = (params[bias:bias + outputs] if has_bias else params[:0], has_bias, act,
+                LEAKY_SLOPE)
+    no_rows, no_values = offsets[:0], params[:0]
+    if kind == MATRIX_PANELS:
+        _node_panels(h, no_rows, no_rows, no_values, indptr, stored, values, run, epilogue,
+                     no_values, out, second, 0, h.shape[0])
+    else:
+        lanes = VECTOR_BYTES // 4
+        _output_vectors(h, no_rows, no_rows, no_values, indptr, stored,
+                        values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
+                        out, second, 0, h.shape[0])
+    if act != 0 and act != 1 and act != 3:  # activations the vectors do not apply
+        _finish_rows(out, params, -1, act)
     return out
 
 
@@ -73,11 +95,12 @@ def _aggregate(indptr, indices, values, h, reduce):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
+def run_program(program, matrices, params, offsets, indices, x, indptr, graph_indices,
+                edge_weight, graph_ptr):
     """Run ``program`` on ``x (N, F)`` float32 over the destination-row CSR graph
-    ``(indptr, indices)`` (``edge_weight`` float64, empty: unweighted; used by GCN only).
-    ``graph_ptr (G + 1,)`` delimits the graphs that ``OP_POOL`` reduces. Returns the last value.
-    """
+    ``(indptr, graph_indices)`` (``edge_weight`` float64, empty: unweighted; used by GCN
+    only). ``graph_ptr (G + 1,)`` delimits the graphs that ``OP_POOL`` reduces. Returns the
+    last value."""
     h = x
     no_values = np.empty(0, np.float32)
     gcn_ready = False
@@ -87,10 +110,10 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
     for step in range(program.shape[0]):
         op = program[step, 0]
         if op == OP_LINEAR:
-            h = _matmul(h, params, program[step, 1], program[step, 2], program[step, 3],
-                        program[step, 4], program[step, 5])
+            h = _matmul(h, matrices, program[step, 1], params, offsets, indices,
+                        program[step, 2], program[step, 3])
         elif op == OP_GIN:
-            out = _aggregate(indptr, indices, no_values, h, 0)
+            out = _aggregate(indptr, graph_indices, no_values, h, 0)
             scale = params[program[step, 1]]
             for i in range(h.shape[0]):
                 for f in range(h.shape[1]):
@@ -113,22 +136,22 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
             pool_segments(h, graph_ptr, program[step, 1], out)
             h = out
         elif op == OP_SAGE:
-            rows, cols = program[step, 2], program[step, 3]
-            aggr, l2_normalize = program[step, 7] % 4, program[step, 7] >= 4
-            if aggr != 2 and cols < rows:  # linear commutes with sum/mean: move fewer columns
-                out = _aggregate(indptr, indices, no_values,
-                                 _matmul(h, params, program[step, 1], rows, cols, -1, 0), aggr)
+            neighbor, aggr = program[step, 1], program[step, 6]
+            if aggr != 2 and program[step, 2] == 1:  # linear commutes with sum/mean
+                out = _aggregate(indptr, graph_indices, no_values,
+                                 _matmul(h, matrices, neighbor, params, offsets, indices, -1, 0),
+                                 aggr)
             else:
-                out = _matmul(_aggregate(indptr, indices, no_values, h, aggr), params,
-                              program[step, 1], rows, cols, -1, 0)
-            if program[step, 6] >= 0:
-                out += _matmul(h, params, program[step, 6], rows, cols, -1, 0)
-            bias = program[step, 4]
+                out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr), matrices,
+                              neighbor, params, offsets, indices, -1, 0)
+            if program[step, 5] >= 0:
+                out += _matmul(h, matrices, program[step, 5], params, offsets, indices, -1, 0)
+            bias, cols = program[step, 3], out.shape[1]
             if bias >= 0:
                 for i in range(out.shape[0]):
                     for f in range(cols):
                         out[i, f] += params[bias + f]
-            if l2_normalize:
+            if program[step, 7] == 1:  # l2-normalise the rows
                 for i in range(out.shape[0]):
                     norm = 0.0
                     for f in range(cols):
@@ -136,22 +159,22 @@ def run_program(program, params, x, indptr, indices, edge_weight, graph_ptr):
                     norm = max(np.sqrt(norm), 1e-12)
                     for f in range(cols):
                         out[i, f] /= norm
-            _finish_rows(out, params, -1, program[step, 5])
+            _finish_rows(out, params, -1, program[step, 4])
             h = out
         elif op == OP_GCN:
             if not gcn_ready:  # D^-1/2 (A + I) D^-1/2 once per run, shared by every GCN layer
                 gcn_indptr, gcn_indices, norm_values = gcn_normalized(
-                    indptr, indices, edge_weight, program[step, 6] == 1)
+                    indptr, graph_indices, edge_weight, program[step, 5] == 1)
                 gcn_values = norm_values.astype(np.float32)
                 gcn_ready = True
-            rows, cols = program[step, 2], program[step, 3]
-            if cols <= rows:
+            weight = program[step, 1]
+            if program[step, 2] == 1:  # transform first: the aggregation moves fewer columns
                 out = _aggregate(gcn_indptr, gcn_indices, gcn_values,
-                                 _matmul(h, params, program[step, 1], rows, cols, -1, 0), 0)
+                                 _matmul(h, matrices, weight, params, offsets, indices, -1, 0), 0)
             else:
-                out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0), params,
-                              program[step, 1], rows, cols, -1, 0)
-            _finish_rows(out, params, program[step, 4], program[step, 5])
+                out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0), matrices,
+                              weight, params, offsets, indices, -1, 0)
+            _finish_rows(out, params, program[step, 3], program[step, 4])
             h = out
         else:  # OP_INPUT_NORM: rows summing to 0 stay 0
             out = np.zeros_like(h)

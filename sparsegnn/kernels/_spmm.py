@@ -30,6 +30,7 @@ from ._intrinsics import (
     vector_store_row,
     vector_zeros,
 )
+from ._memory import aligned_empty
 from ._parallel import run_row_chunks
 
 __all__ = ["spmm_csr", "csr_dense_matmul", "REDUCTIONS"]
@@ -244,8 +245,10 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
     (the runtime checks a graph once per run, not once per layer). ``values`` is an array of
     ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``."""
     # Sums store every element; max leaves rows without entries as they are.
-    allocate = np.zeros if reduce_code == REDUCTIONS["max"] else np.empty
-    out = allocate((num_rows, x.shape[1]), dtype=x.dtype)
+    if reduce_code == REDUCTIONS["max"]:
+        out = np.zeros((num_rows, x.shape[1]), dtype=x.dtype)
+    else:
+        out = aligned_empty((num_rows, x.shape[1]), x.dtype)
     run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, reduce_code, epilogue,
                                            s, e),
                    indptr, indices.shape[0] * x.shape[1], threads)

@@ -13,6 +13,9 @@ import numpy as np
 from ..ir import Model
 from ..kernels._config import ACTIVATIONS
 from ..kernels._program import (
+    MATRIX_PANELS,
+    MATRIX_VECTORS,
+    MATRIX_WIDTH,
     OP_ACTIVATION,
     OP_AFFINE,
     OP_GCN,
@@ -24,53 +27,81 @@ from ..kernels._program import (
     PROGRAM_WIDTH,
 )
 from ..kernels._spmm import REDUCTIONS
+from .planner import MatrixPlan
 
 __all__ = ["build_program"]
 
 
-class _Params:
-    """Append float32 arrays to one flat buffer; remember where each starts."""
+class _Buffer:
+    """Append arrays of one dtype to one flat buffer; remember where each starts."""
 
-    def __init__(self):
-        self.parts: list[np.ndarray] = []
-        self.size = 0
+    def __init__(self, dtype):
+        self.dtype, self.parts, self.size = np.dtype(dtype), [], 0
 
     def add(self, array) -> int:
-        flat = np.ascontiguousarray(array, dtype=np.float32).ravel()
+        flat = np.ascontiguousarray(array, dtype=self.dtype).ravel()
         offset = self.size
         self.parts.append(flat)
         self.size += flat.shape[0]
         return offset
 
+    def span(self, array) -> tuple[int, int]:
+        start = self.add(array)
+        return start, self.size
+
     def buffer(self) -> np.ndarray:
-        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, self.dtype)
 
 
-def build_program(model: Model, tensors: dict, dense: Callable[[str, dict], np.ndarray]
-                  ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(program (num_ops, 8) int64, params (P,) float32)`` for ``model``, or None when it
-    holds an op the compiled path does not run (GAT; GCN without its normalisation).
+class _Encoder:
+    """The matrix table and the three flat buffers of a program."""
 
-    ``dense(key, matrix)`` gives a weight matrix as a dense ``(in, out)`` array (the session's
-    cache, so CSR weights are expanded once).
+    def __init__(self, plan: Callable[[str, tuple], MatrixPlan]):
+        self.plan = plan
+        self.params, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
+                                                   _Buffer(np.int32))
+        self.matrices: list[list[int]] = []
+
+    def matrix(self, key: str, stored: dict) -> int:
+        """The id of ``x @ M`` in the matrix table, with the kernel its plan prices cheapest
+        for small inputs (the compiled path runs no BLAS: a dense matrix is all vectors)."""
+        plan = self.plan(key, (stored,))
+        costs = {kind: cost for kind, cost in plan.costs.items() if kind != "blas"}
+        if plan.vectors is None:
+            costs.pop("vectors", None)
+        panels = min(costs, key=costs.get) == "panels"
+        weight = plan.panels if panels else plan.vectors
+        self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,
+                              plan.panels.run if panels else 1, weight.outputs,
+                              *self.offsets.span(weight.indptr),
+                              *self.indices.span(weight.indices), *self.params.span(weight.values)])
+        return len(self.matrices) - 1
+
+    def table(self) -> np.ndarray:
+        return np.array(self.matrices, dtype=np.int64).reshape(-1, MATRIX_WIDTH)
+
+
+def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], MatrixPlan]
+                  ) -> tuple | None:
+    """``(program (ops, 8) int64, matrices (M, 9) int64, params float32, offsets int64,
+    indices int32)`` for ``model``, or None when it holds an op the compiled path does not run
+    (GAT; GCN without its normalisation).
+
+    ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path).
     """
-    params = _Params()
+    encoder = _Encoder(plan)
+    params = encoder.params
     rows = []
 
     def optional(name):
         return params.add(tensors[name]) if name else -1
-
-    def matrix(key, stored):  # (in, out), row-major
-        return params.add(dense(key, stored))
 
     for node in model.nodes:
         a, key = node.attrs, node.outputs[0]
         act = ACTIVATIONS[a.get("activation", "identity")]
         row = [0] * PROGRAM_WIDTH
         if node.op == "linear":
-            shape = a["weight"]["shape"]
-            row[:6] = [OP_LINEAR, matrix(key, a["weight"]), *shape,
-                       optional(a.get("bias")), act]
+            row[:4] = [OP_LINEAR, encoder.matrix(key, a["weight"]), optional(a.get("bias")), act]
         elif node.op == "gin_conv":
             row[:2] = [OP_GIN, params.add([1.0 + a["eps"]])]
         elif node.op == "affine":
@@ -81,20 +112,22 @@ def build_program(model: Model, tensors: dict, dense: Callable[[str, dict], np.n
         elif node.op == "global_pool":
             row[:2] = [OP_POOL, REDUCTIONS[a["reduce"]]]
         elif node.op == "sage_conv":
-            shape = a["weight_neighbor"]["shape"]
-            root = matrix(key + ".r", a["weight_root"]) if a.get("weight_root") else -1
-            row[:8] = [OP_SAGE, matrix(key + ".n", a["weight_neighbor"]), *shape,
-                       optional(a.get("bias")), act, root,
-                       REDUCTIONS[a["aggr"]] + 4 * bool(a.get("l2_normalize"))]
+            rows_in, cols = a["weight_neighbor"]["shape"]
+            root = encoder.matrix(key + ".r", a["weight_root"]) if a.get("weight_root") else -1
+            row[:8] = [OP_SAGE, encoder.matrix(key + ".n", a["weight_neighbor"]),
+                       int(cols < rows_in), optional(a.get("bias")), act, root,
+                       REDUCTIONS[a["aggr"]], int(bool(a.get("l2_normalize")))]
         elif node.op == "gcn_conv":
             if not (a["normalize"] and a["add_self_loops"]):
                 return None
-            shape = a["weight"]["shape"]
-            row[:7] = [OP_GCN, matrix(key, a["weight"]), *shape,
+            rows_in, cols = a["weight"]["shape"]
+            row[:6] = [OP_GCN, encoder.matrix(key, a["weight"]), int(cols <= rows_in),
                        optional(a.get("bias")), act, int(bool(a["improved"]))]
         elif node.op == "input_norm":
             row[0] = OP_INPUT_NORM
         else:
             return None
         rows.append(row)
-    return np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH), params.buffer()
+    program = np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH)
+    return (program, encoder.table(), params.buffer(), encoder.offsets.buffer(),
+            encoder.indices.buffer())

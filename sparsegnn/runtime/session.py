@@ -16,58 +16,36 @@ import numpy as np
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, csr_parts
-from ..kernels import (
-    coo_to_csr,
-    dense_csr_matmul,
-    dense_csrt_matmul,
-    gat_aggregate,
-    gcn_norm_csr,
-)
+from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr
 from ..kernels._checks import KernelArgumentError, all_finite
-from ..kernels._config import ACTIVATIONS, PARALLEL_MIN_WORK
+from ..kernels._config import ACTIVATIONS
 from ..kernels._convert import csr_to_dense, gcn_degree_scales
-from ..kernels._dense import dense_matmul_unchecked
-from ..kernels._linear import row_normalized_values
+from ..kernels._convert import row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
+from .planner import MatrixPlan, apply_activation, plan_matrix
 from .program import build_program
+from .tuning import Tuning, load_tuning
 
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
-# Measured by bench/csr_input_crossover.py on the 2-core development machine (1,433 inputs):
-# - features an app holds sparse are faster kept in CSR than dense up to ~20 % density for 16
-#   first-layer outputs (5.0 against 7.8 ms at 20 %, 10.2 against 8.3 ms at 35 %) and up to
-#   ~35 % from 64 outputs on (a tie at 35 %): ``Session.csr_input_max_density`` tells an app
-#   which to keep;
-# - a CSR ``x`` the session is given is multiplied as it is up to 50 % density: expanding it
-#   first (writing the dense array, page faults included) cost more than the CSR kernel below.
-CSR_INPUT_MAX_DENSITY = 0.2
-CSR_INPUT_MAX_DENSITY_WIDE = 0.35
+# The first layer's output width from which sparse features stay CSR up to
+# ``Tuning.csr_input_max_density_wide`` (bench/csr_input_crossover.py).
 WIDE_OUTPUTS = 64
-CSR_INPUT_EXPAND_DENSITY = 0.5
-
-# Pruned weights stored as CSR are multiplied by the CSR kernel only when they are this sparse
-# and the activations have this many rows; otherwise they are expanded once (cached) and go
-# through BLAS. Measured on the 2-core development machine (dense x CSR vs BLAS, 30 to 13,752
-# rows, 64 to 1,433 inputs): BLAS won at every density >= 5 %, and at 2 % below ~10k rows; the
-# CSR kernel broke even (0.9-1.0x) only at 2 % density with 13,752 rows.
-CSR_WEIGHT_MAX_DENSITY = 0.02
-CSR_WEIGHT_MIN_ROWS = 8192
-
-# Inputs up to this many nodes (and edges) run as one compiled call of the whole model
-# (``runtime.program``), skipping the per-layer Python dispatch that dominates small graphs.
-# bench/small_graph_path.py on the 2-core development machine (GIN, batches of test graphs):
-# the compiled call was 4.5x faster at 26 nodes, 1.6x at 429-559, 1.1x at 1,643 (NCI1) and
-# 0.92x at 4,054 (PROTEINS, where the per-op path's kernels use both cores).
-PROGRAM_MAX_NODES = 1024
-PROGRAM_MAX_EDGES = 32768
 
 
 # The kernels' reductions, with the runtime's internal ones (see kernels/_spmm.py).
 _REDUCE_CODES = {**REDUCTIONS, "value_mean": VALUE_MEAN, "gcn_symmetric": GCN_SYMMETRIC}
+
+
+def _input_run(matrix: dict) -> int:
+    """How many consecutive inputs the pruner kept together in ``matrix`` (``block`` ``[R, 1]``
+    patterns), else 1."""
+    rows, cols = matrix.get("block", (1, 1))
+    return int(rows) if int(cols) == 1 else 1
 
 
 class InputError(ValueError):
@@ -81,22 +59,8 @@ class TensorInfo:
     shape: tuple
 
 
-_ACTIVATIONS = {
-    "identity": lambda v: v,
-    "relu": lambda v: np.maximum(v, 0, out=v),
-    "elu": lambda v: np.where(v > 0, v, np.expm1(np.minimum(v, 0))).astype(v.dtype),
-    "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v).astype(v.dtype),
-    "sigmoid": lambda v: (1 / (1 + np.exp(-v))).astype(v.dtype),
-    "tanh": np.tanh,
-}
-
-
 def _activate(values: np.ndarray, name: str) -> np.ndarray:
-    if name == "gelu":
-        from math import erf
-
-        return (0.5 * values * (1 + np.vectorize(erf)(values / np.sqrt(2)))).astype(values.dtype)
-    return _ACTIVATIONS[name](values)
+    return apply_activation(values, ACTIVATIONS[name], 0.01)
 
 
 class _RowNormalized:
@@ -168,13 +132,17 @@ class Session:
         The artifact; it is validated completely before anything runs.
     num_threads : int, optional
         Threads the kernels may use (default: every CPU available to the process).
+    tuning : Tuning, optional
+        Kernel prices and thresholds for this machine (default: the ones ``sparsegnn tune``
+        cached for it, else the built-in defaults; see ``runtime.tuning``).
 
     Attributes
     ----------
     csr_input_max_density : float
-        Sparse features up to this density run faster given as CSR than dense (20 %, or 35 %
-        when the first layer has 64 or more outputs); an app with denser features should keep
-        them dense. (A CSR ``x`` is expanded only above 50 %.)
+        Sparse features up to this density run faster given as CSR than dense
+        (``tuning.csr_input_max_density``, or ``_wide`` when the first layer has 64 or more
+        outputs); an app with denser features should keep them dense. (A CSR ``x`` denser
+        than ``tuning.csr_input_expand_density`` is expanded on arrival.)
 
     Examples
     --------
@@ -182,9 +150,13 @@ class Session:
     >>> logits = sess.run(x, edge_index)                    # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+    def __init__(self, path: str | os.PathLike, num_threads: int | None = None,
+                 tuning: Tuning | None = None):
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+        if tuning is not None and not isinstance(tuning, Tuning):
+            raise TypeError(f"tuning must be a sparsegnn.runtime.Tuning, got {type(tuning)}")
+        self.tuning = tuning if tuning is not None else load_tuning()
         self.path = str(path)
         self.model: Model = load_artifact(path)
         # Narrow (int16) index arrays keep the file small; widen them once for the kernels.
@@ -197,6 +169,7 @@ class Session:
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
         self.csr_input_max_density = self._csr_input_max_density()
         self._dense_weights: dict[str, np.ndarray] = {}
+        self._plans: dict[str, MatrixPlan] = {}
         self._lock = threading.Lock()
         self._program: tuple | None = None  # built at the first small input
         self._program_checked = False
@@ -225,10 +198,11 @@ class Session:
         weight applied to it (the first layer's output width)."""
         for node in self.model.nodes:
             matrix = node.attrs.get("weight") or node.attrs.get("weight_neighbor")
+            if matrix is not None and matrix["shape"][1] >= WIDE_OUTPUTS:
+                return self.tuning.csr_input_max_density_wide
             if matrix is not None:
-                return CSR_INPUT_MAX_DENSITY_WIDE if matrix["shape"][1] >= WIDE_OUTPUTS \
-                    else CSR_INPUT_MAX_DENSITY
-        return CSR_INPUT_MAX_DENSITY
+                break
+        return self.tuning.csr_input_max_density
 
     # ----------------------------------------------------------------------------- inputs
     def _features(self, x):
@@ -258,7 +232,7 @@ class Session:
                     features = features.astype(np.float32)
             except SparseFormatError as exc:
                 raise InputError(f"x: {exc}") from None
-            if features.density > CSR_INPUT_EXPAND_DENSITY:
+            if features.density > self.tuning.csr_input_expand_density:
                 features = csr_to_dense(features)
         return features
 
@@ -321,38 +295,39 @@ class Session:
                 self._dense_weights[name] = np.ascontiguousarray(dense.T) if transposed else dense
             return self._dense_weights[name]
 
-    def _csr_weight_pays(self, matrix: dict, rows: int) -> bool:
-        nonzeros = self._tensors[f"{matrix['tensor']}.values"].shape[0]
-        density = nonzeros / max(matrix["shape"][0] * matrix["shape"][1], 1)
-        return density <= CSR_WEIGHT_MAX_DENSITY and rows >= CSR_WEIGHT_MIN_ROWS
+    def _plan(self, key: str, matrices: tuple[dict, ...]) -> MatrixPlan:
+        """The plan for ``x @ [M1 | M2 ...]`` (cached under ``key``): matrices applied to the
+        same input are priced and run as one, their outputs split afterwards."""
+        plan = self._plans.get(key)
+        if plan is None:
+            parts = [self._dense(f"{key}.{i}", matrix) for i, matrix in enumerate(matrices)]
+            run = min(_input_run(matrix) for matrix in matrices)
+            split = parts[0].shape[1] if len(parts) > 1 else None
+            plan = plan_matrix(np.hstack(parts) if split else parts[0], self.tuning, run=run,
+                               split=split)
+            with self._lock:
+                plan = self._plans.setdefault(key, plan)
+        return plan
 
-    def _matmul(self, x, matrix: dict, key: str, bias=None, activation: str = "identity"):
-        """``act(x @ M + bias)`` for dense or CSR ``x`` and dense or CSR ``M``."""
-        t = self._tensors
+    def _matmul(self, x, matrix: dict, key: str, bias=None, activation: str = "identity",
+                second: dict | None = None):
+        """``act(x @ M + bias)`` for dense, CSR or row-normalised ``x``, by the kernel the
+        matrix's plan prices cheapest. With ``second``, ``(x @ M, x @ M2)`` in one pass (no
+        bias or activation)."""
+        matrices = (matrix,) if second is None else (matrix, second)
+        plan = self._plan(key, matrices)
+        split = matrix["shape"][1] if second is not None else None
+        epilogue = self._epilogue(bias, activation)
         threads = self.num_threads
-        if isinstance(x, _RowNormalized) and isinstance(x.features, np.ndarray):
-            out = self._matmul(x.features, matrix, key)
-            out *= x.row_scale
-            if bias is not None:
-                out += bias
-            return _activate(out, activation)
-        if isinstance(x, (CSRMatrix, _RowNormalized)):  # validated once, not again per layer
-            csr, reduce = (x.features, "value_mean") if isinstance(x, _RowNormalized) else (x, "sum")
-            return self._aggregate((csr.indptr, csr.indices, csr.data), self._dense(key, matrix),
-                                   reduce, bias, activation)
-        if matrix["format"] in ("csr", "csr_t") and self._csr_weight_pays(matrix, x.shape[0]):
-            kernel = dense_csr_matmul if matrix["format"] == "csr" else dense_csrt_matmul
-            return kernel(x, *csr_parts(matrix, t), num_cols=matrix["shape"][1], bias=bias,
-                          activation=activation, threads=threads)
-        weight = self._dense(key, matrix)
-        if weight.dtype == x.dtype and x.shape[0] * x.shape[1] * weight.shape[1] >= PARALLEL_MIN_WORK:
-            # on the kernel threads, with bias and activation fused (see kernels/_dense.py)
-            return dense_matmul_unchecked(np.ascontiguousarray(x), weight,
-                                          self._epilogue(bias, activation), threads)
-        out = x @ weight
-        if bias is not None:
-            out += bias
-        return _activate(out, activation)
+        if isinstance(x, _RowNormalized):
+            if isinstance(x.features, np.ndarray):
+                return plan.dense_input(x.features, epilogue, threads,
+                                        row_scale=x.row_scale.reshape(-1), split=split)
+            return plan.csr_input(x.features, epilogue, threads, row_normalize=True, split=split)
+        if isinstance(x, CSRMatrix):  # validated once, not again per layer
+            return plan.csr_input(x, epilogue, threads, split=split)
+        return plan.dense_input(np.ascontiguousarray(x, dtype=np.float32), epilogue, threads,
+                                split=split)
 
     @staticmethod
     def _epilogue(bias, activation: str):
@@ -405,17 +380,24 @@ class Session:
         if node.op == "sage_conv":
             plain = (graph.indptr, graph.indices, None)
             rows, cols = attrs["weight_neighbor"]["shape"]
+            root = attrs.get("weight_root")
             if attrs["aggr"] in ("sum", "mean") and cols < rows:
                 # A linear map commutes with a sum or mean over neighbours: transform first, so
                 # the aggregation moves the narrower features (767 -> 64 on Amazon: 12x fewer).
-                out = self._aggregate(plain, self._matmul(x, attrs["weight_neighbor"], key + ".n"),
-                                      attrs["aggr"], bias)
+                # Both weights read x: one product, its columns split.
+                if root:
+                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".nr",
+                                                       second=root)
+                else:
+                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".n"), 0
+                out = self._aggregate(plain, neighbor, attrs["aggr"], bias)
+                out += root_part
             else:
                 dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
                 out = self._matmul(self._aggregate(plain, dense_x, attrs["aggr"]),
                                    attrs["weight_neighbor"], key + ".n", bias)
-            if attrs.get("weight_root"):
-                out += self._matmul(x, attrs["weight_root"], key + ".r")
+                if root:
+                    out += self._matmul(x, root, key + ".r")
             if attrs.get("l2_normalize"):
                 norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
                 out = out / norms
@@ -427,7 +409,13 @@ class Session:
             return out
         if node.op == "gat_conv":
             heads, channels = attrs["heads"], attrs["channels"]
-            projected = self._matmul(x, attrs["weight"], key).reshape(-1, heads, channels)
+            residual = attrs.get("residual")
+            if residual:  # both weights read x: one product, its columns split
+                projected, residual = self._matmul(x, attrs["weight"], key + ".pr",
+                                                   second=residual)
+            else:
+                projected = self._matmul(x, attrs["weight"], key)
+            projected = projected.reshape(-1, heads, channels)
             score_src = np.einsum("nhc,hc->nh", projected, t[attrs["att_src"]])
             score_dst = np.einsum("nhc,hc->nh", projected, t[attrs["att_dst"]])
             indptr, indices = graph.looped() if attrs["add_self_loops"] else \
@@ -435,8 +423,8 @@ class Session:
             out = gat_aggregate(indptr, indices, score_src, score_dst, projected,
                                 negative_slope=attrs["negative_slope"], threads=self.num_threads)
             out = out.reshape(-1, heads * channels) if attrs["concat"] else out.mean(axis=1)
-            if attrs.get("residual"):
-                out += self._matmul(x, attrs["residual"], key + ".res")
+            if residual is not None:
+                out += residual
             if bias is not None:
                 out += bias
             return _activate(out, act)
@@ -456,18 +444,17 @@ class Session:
         """The model as one op table (``runtime.program``); None if it holds an op the
         compiled path lacks."""
         if not self._program_checked:
-            program = build_program(self.model, self._tensors, self._dense)
+            program = build_program(self.model, self._tensors, self._plan)
             with self._lock:
                 self._program, self._program_checked = program, True
         return self._program
 
     def _run_program(self, program, features, graph: _Graph, graph_ptr) -> np.ndarray:
-        table, params = program
         if isinstance(features, CSRMatrix):
             features = csr_to_dense(features)
         weight = np.empty(0) if graph.weight is None else np.asarray(graph.weight, np.float64)
         ptr = graph_ptr if graph_ptr is not None else np.zeros(1, np.int64)
-        out = run_program(table, params, features, np.asarray(graph.indptr, np.int64),
+        out = run_program(*program, features, np.asarray(graph.indptr, np.int64),
                           np.asarray(graph.indices, np.int64), weight, ptr)
         return out if out is not features else out.copy()
 
@@ -489,7 +476,8 @@ class Session:
         num_nodes = features.shape[0]
         csr_graph = self._graph(graph, num_nodes)
         graph_ptr = self._batch(batch, num_nodes)
-        if num_nodes <= PROGRAM_MAX_NODES and csr_graph.indices.shape[0] <= PROGRAM_MAX_EDGES:
+        if num_nodes <= self.tuning.program_max_nodes \
+                and csr_graph.indices.shape[0] <= self.tuning.program_max_edges:
             program = self._compiled_program()
             if program is not None:
                 return self._run_program(program, features, csr_graph, graph_ptr)

@@ -1,0 +1,182 @@
+"""Per weight matrix, the kernel that computes ``x @ M`` fastest on this machine.
+
+A :class:`MatrixPlan` is made once per matrix when a session first needs it: the matrix is
+packed for each kernel that can use its zeros (``kernels._sparse_linear``), each packing is
+priced with the session's :class:`~sparsegnn.runtime.tuning.Tuning`, and the cheapest runs.
+Dense inputs are decided once (every price is proportional to the rows); CSR inputs are
+decided per call, from the features' entries per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels._intrinsics import VECTOR_BYTES
+from ..kernels._sparse_linear import (
+    NodePanelWeight,
+    OutputVectorWeight,
+    pack_node_panels,
+    pack_output_vectors,
+    sparse_linear_unchecked,
+)
+from ..kernels._spmm import VALUE_MEAN, spmm_csr_unchecked
+from ..sparse import CSRMatrix
+from .tuning import Tuning
+
+__all__ = ["MatrixPlan", "plan_matrix", "KERNELS", "apply_activation"]
+
+KERNELS = ("blas", "panels", "vectors")
+
+
+def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
+    """The fused epilogues' activations (``kernels._config.ACTIVATIONS`` codes), in numpy."""
+    if code == 0:
+        return values
+    if code == 1:
+        return np.maximum(values, 0, out=values)
+    if code == 2:
+        return np.where(values > 0, values, np.expm1(np.minimum(values, 0))).astype(values.dtype)
+    if code == 3:
+        return np.where(values > 0, values, slope * values).astype(values.dtype)
+    if code == 4:
+        return (1 / (1 + np.exp(-values))).astype(values.dtype)
+    if code == 5:
+        return np.tanh(values)
+    from math import erf  # gelu, exact as torch's default
+
+    return (0.5 * values * (1 + np.vectorize(erf)(values / np.sqrt(2)))).astype(values.dtype)
+
+
+# OpenBLAS multiplies on one thread up to this many multiply-adds (its
+# GEMM_MULTITHREAD_THRESHOLD x SMP_THRESHOLD_MIN). Above it, its worker threads keep spinning
+# for ~0.1 s after the call, and every kernel of the session that runs meanwhile (the rest of
+# the model) runs ~1.6x slower on the development machine (bench/kernel_parts.py), so the
+# session leaves larger products to its own kernels (dense matrices as output vectors).
+BLAS_THREADED_WORK = 4 * 65536
+
+
+@dataclass
+class MatrixPlan:
+    """``x @ M`` for one weight matrix ``M (inputs, outputs)``.
+
+    ``costs`` holds each candidate kernel's predicted nanoseconds per row of dense input
+    (``inspect`` and ``bench`` report it); ``dense`` is the matrix itself (BLAS, and CSR
+    features times it); ``panels`` / ``vectors`` are its packings for the sparse kernels
+    (``vectors`` is None where the outputs are split inside a vector; the vectors of a dense
+    matrix are all its rows, the session's dense kernel)."""
+
+    dense: np.ndarray
+    costs: dict
+    panels: NodePanelWeight
+    vectors: OutputVectorWeight | None
+    tuning: Tuning
+
+    @property
+    def inputs(self) -> int:
+        return self.dense.shape[0]
+
+    @property
+    def outputs(self) -> int:
+        return self.dense.shape[1]
+
+    def kind(self, rows: int) -> str:
+        """The kernel for ``rows`` dense input rows: the cheapest, BLAS only where it stays
+        on one thread."""
+        call = self.tuning.kernel_call
+        costs = {kind: rows * cost + (self.tuning.blas_call if kind == "blas" else call)
+                 for kind, cost in self.costs.items()}
+        if rows * self.inputs * self.outputs > BLAS_THREADED_WORK:
+            del costs["blas"]
+        return min(costs, key=costs.get)
+
+    # ------------------------------------------------------------------------- dense inputs
+    def dense_input(self, x: np.ndarray, epilogue, threads, row_scale=None,
+                    split: int | None = None):
+        """``act(row_scale * (x @ M) + bias)`` for C-contiguous float32 ``x (N, inputs)``;
+        with ``split``, the two column ranges as separate arrays."""
+        kind = self.kind(x.shape[0])
+        if kind == "blas":
+            return self._blas(x, epilogue, row_scale, split)
+        weight = self.panels if kind == "panels" else self.vectors
+        return sparse_linear_unchecked(x, weight, epilogue, row_scale=row_scale, split=split,
+                                       threads=threads)
+
+    def _blas(self, x, epilogue, row_scale, split):
+        bias, has_bias, code, slope = epilogue
+        if split is not None:
+            return tuple(_finish(x @ part, row_scale, bias_part, has_bias, code, slope)
+                         for part, bias_part in ((self.dense[:, :split], bias[:split]),
+                                                 (self.dense[:, split:], bias[split:])))
+        return _finish(x @ self.dense, row_scale, bias, has_bias, code, slope)
+
+    # ------------------------------------------------------------------------- CSR inputs
+    def csr_kind(self, rows: int, entries: int, split: int | None = None) -> str:
+        """The kernel for CSR features with ``entries`` stored values over ``rows`` rows:
+        ``spmm`` (the features' rows gather rows of the dense matrix) or a sparse kernel that
+        expands each panel of rows."""
+        tuning = self.tuning
+        costs = {"spmm": entries * self.outputs * tuning.spmm_madd}
+        fill = rows * self.inputs * tuning.csr_fill  # rows expanded instead of transposed
+        costs["panels"] = rows * (self.costs["panels"] - self.inputs * tuning.panel_element) + fill
+        if self.vectors is not None and (split is None or split % _lanes() == 0):
+            costs["vectors"] = rows * self.costs["vectors"] + fill
+        return min(costs, key=costs.get)
+
+    def csr_input(self, x: CSRMatrix, epilogue, threads, row_normalize: bool = False,
+                  split: int | None = None):
+        """The same for CSR features (already validated, float32); ``row_normalize`` divides
+        each row of ``x`` by its sum first (``input_norm``: rows summing to 0 give 0)."""
+        rows = x.shape[0]
+        kind = self.csr_kind(rows, x.nnz, split)
+        if kind == "spmm":
+            reduce = VALUE_MEAN if row_normalize else 0
+            if split is None:
+                return spmm_csr_unchecked(x.indptr, x.indices, x.data, self.dense, rows, reduce,
+                                          epilogue, threads)
+            bias, has_bias, code, slope = epilogue
+            return tuple(spmm_csr_unchecked(
+                x.indptr, x.indices, x.data, np.ascontiguousarray(part), rows, reduce,
+                (bias[columns], has_bias, code, slope), threads)
+                for part, columns in ((self.dense[:, :split], slice(None, split)),
+                                      (self.dense[:, split:], slice(split, None))))
+        scale = None
+        if row_normalize:
+            sums = np.bincount(x.row_ids(), weights=x.data, minlength=rows)
+            scale = np.divide(1, sums, out=np.zeros_like(sums), where=sums != 0)
+        weight = self.panels if kind == "panels" else self.vectors
+        return sparse_linear_unchecked((x.indptr, x.indices, x.data, self.inputs), weight,
+                                       epilogue, row_scale=scale, split=split, threads=threads)
+
+
+def _finish(out, row_scale, bias, has_bias, code, slope):
+    if row_scale is not None:
+        out *= row_scale[:, None]
+    if has_bias:
+        out += bias
+    return apply_activation(out, code, slope)
+
+
+def _lanes() -> int:
+    return VECTOR_BYTES // 4
+
+
+def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
+                split: int | None = None) -> MatrixPlan:
+    """Price ``dense (inputs, outputs)`` float32 per row on every kernel. ``run`` is the
+    length of the input runs the pruner kept together (the ``Rx1`` patterns); ``split`` a
+    column at which the outputs will be cut in two (output vectors need it at a vector
+    boundary)."""
+    dense = np.ascontiguousarray(dense, dtype=np.float32)
+    inputs, outputs = dense.shape
+    panels = pack_node_panels(dense, run)
+    costs = {"blas": inputs * outputs * tuning.dense_madd,
+             "panels": panels.values.size * tuning.panel_madd
+             + (inputs + outputs) * tuning.panel_element}
+    vectors = None
+    if split is None or split % _lanes() == 0:
+        vectors = pack_output_vectors(dense)
+        costs["vectors"] = vectors.values.size * tuning.vector_madd \
+            + outputs * tuning.vector_element
+    return MatrixPlan(dense=dense, costs=costs, panels=panels, vectors=vectors, tuning=tuning)

@@ -1,0 +1,302 @@
+"""What the runtime knows about the machine it runs on: the cost of each kernel family and the
+size thresholds the session plans with, in one object.
+
+The session prices every product ``x @ M`` with each kernel that can compute it and runs the
+cheapest (``runtime.planner``). The prices are linear in the work each kernel does, with one
+coefficient per kind of work, in nanoseconds with the kernels' default threads:
+
+=================================  =========================================================
+kernel                             predicted time
+=================================  =========================================================
+BLAS (``x @ M``, dense)            ``blas_call + rows * inputs * outputs * dense_madd``
+                                   (only for products BLAS runs on one thread, see
+                                   ``planner``)
+node panels (unstructured)         ``kernel_call + rows * stored * panel_madd + rows *
+                                   (inputs + outputs) * panel_element``
+output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes *
+                                   vector_madd + rows * outputs * vector_element``
+CSR features x dense ``M``         ``entries * outputs * spmm_madd``
+a sparse kernel on CSR features    its dense-input price, with ``rows * inputs * csr_fill``
+                                   for expanding the rows instead of reading them
+=================================  =========================================================
+
+``sparsegnn tune`` (``calibrate``) measures the coefficients on the machine and caches them
+per machine (``tuning_path``); a ``Session`` uses the cached ones, else ``DEFAULT`` (measured
+on the development machine, see ``docs/architecture.md``), unless the app passes its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._fileio import atomic_write_text
+
+__all__ = ["Tuning", "TuningError", "DEFAULT", "calibrate", "load_tuning", "save_tuning",
+           "tuning_path", "machine_key"]
+
+FORMAT = "sparsegnn.tuning"
+FORMAT_VERSION = 1
+
+
+class TuningError(ValueError):
+    """A tuning file or value is malformed."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Kernel prices (nanoseconds per unit of work, see the module docstring) and thresholds.
+
+    Attributes
+    ----------
+    dense_madd, panel_madd, panel_element, vector_madd, vector_element, spmm_madd, csr_fill,
+    blas_call, kernel_call :
+        The cost model's coefficients (the last two per call, from Python).
+    csr_input_max_density, csr_input_max_density_wide :
+        Advice to apps (``Session.csr_input_max_density``): sparse features up to this density
+        run faster given as CSR than dense (``_wide`` when the first layer has at least 64
+        outputs).
+    csr_input_expand_density :
+        A CSR ``x`` denser than this is expanded to dense on arrival.
+    program_max_nodes, program_max_edges :
+        Inputs up to this size run as one compiled call of the whole model.
+    machine : dict
+        Where the figures were measured (empty for hand-made tunings).
+    """
+
+    dense_madd: float = 0.012
+    panel_madd: float = 0.016
+    panel_element: float = 0.15
+    vector_madd: float = 0.0082
+    vector_element: float = 0.25
+    spmm_madd: float = 0.045
+    csr_fill: float = 0.08
+    blas_call: float = 980.0
+    kernel_call: float = 6500.0
+    csr_input_max_density: float = 0.2
+    csr_input_max_density_wide: float = 0.35
+    csr_input_expand_density: float = 0.5
+    program_max_nodes: int = 1024
+    program_max_edges: int = 32768
+    machine: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "machine":
+                if not isinstance(value, dict):
+                    raise TuningError(f"machine must be a dict, got {type(value).__name__}")
+            elif spec.name.startswith("program_"):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise TuningError(f"{spec.name} must be a non-negative integer, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise TuningError(f"{spec.name} must be a positive finite number, got {value!r}")
+        for name in ("csr_input_max_density", "csr_input_max_density_wide",
+                     "csr_input_expand_density"):
+            if getattr(self, name) > 1:
+                raise TuningError(f"{name} is a density in (0, 1], got {getattr(self, name)}")
+
+    def replace(self, **changes) -> Tuning:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data) -> Tuning:
+        if not isinstance(data, dict):
+            raise TuningError(f"a tuning must be a JSON object, got {type(data).__name__}")
+        known = {spec.name for spec in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TuningError(f"unknown tuning fields {unknown}; expected some of {sorted(known)}")
+        return cls(**data)
+
+
+DEFAULT = Tuning()
+
+
+# ----------------------------------------------------------------------------- the cache
+def machine_key() -> str:
+    """CPU model, SIMD width, architecture and CPU count: a tuning measured on one machine
+    applies to another with the same key."""
+    from ..kernels._intrinsics import VECTOR_BYTES
+
+    try:
+        import llvmlite.binding as llvm
+
+        cpu = llvm.get_host_cpu_name()
+    except (ImportError, RuntimeError):  # pragma: no cover - llvmlite ships with numba
+        cpu = platform.processor() or "unknown"
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    text = f"{platform.machine()}-{cpu}-{VECTOR_BYTES * 8}bit-{threads}cpu"
+    return f"{text}-{hashlib.sha256(_cpu_model().encode()).hexdigest()[:8]}"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def tuning_path() -> Path:
+    """``$SPARSEGNN_CACHE`` (default ``~/.cache/sparsegnn``) ``/tuning/<machine_key>.json``."""
+    root = os.environ.get("SPARSEGNN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                             "sparsegnn")
+    return Path(root) / "tuning" / f"{machine_key()}.json"
+
+
+def save_tuning(tuning: Tuning, path: str | os.PathLike | None = None) -> Path:
+    """Write ``tuning`` as JSON, atomically (default: this machine's cache file)."""
+    path = Path(path) if path is not None else tuning_path()
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "tuning": tuning.to_json()}
+    return atomic_write_text(path, json.dumps(document, indent=2))
+
+
+def load_tuning(path: str | os.PathLike | None = None) -> Tuning:
+    """The tuning in ``path``; without a path, this machine's cached one, else ``DEFAULT``.
+
+    A file that exists but is malformed raises :class:`TuningError` naming it."""
+    explicit = path is not None
+    path = Path(path) if explicit else tuning_path()
+    if not path.is_file():
+        if explicit:
+            raise TuningError(f"{path}: no such tuning file")
+        return DEFAULT
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TuningError(f"{path}: not a readable tuning file ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise TuningError(f"{path}: expected format {FORMAT!r}")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise TuningError(f"{path}: format version {document.get('format_version')!r} is not "
+                          f"supported (this sparsegnn reads {FORMAT_VERSION})")
+    try:
+        return Tuning.from_json(document.get("tuning"))
+    except (TuningError, TypeError) as exc:
+        raise TuningError(f"{path}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- calibration
+def _median_seconds(call: Callable[[], object], repeat: int) -> float:
+    call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def _masked(rng, shape, density: float, block: int = 1) -> np.ndarray:
+    """A random float32 matrix keeping about ``density`` of its entries, in runs of ``block``
+    consecutive columns."""
+    rows, cols = shape
+    keep = rng.random((rows, -(-cols // block))) < density
+    mask = np.repeat(keep, block, axis=1)[:, :cols]
+    return (rng.standard_normal(shape) * mask).astype(np.float32)
+
+
+def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None] | None = None,
+              seed: int = 0) -> Tuning:
+    """Measure the cost model's coefficients here, on synthetic layers of ``rows`` nodes.
+
+    Each sparse kernel is timed at four densities of a 256 x 256 layer (an unstructured weight
+    for node panels, one-vector output blocks for output vectors) and the two unknowns of its
+    price are fitted by least squares; CSR features are 2 % dense over 1,024 inputs; BLAS and
+    the per-call costs are timed on products that BLAS keeps on one thread. Takes a few
+    seconds after the kernels are compiled. The session's thresholds keep their defaults.
+    """
+    from ..kernels._config import ACTIVATIONS
+    from ..kernels._intrinsics import VECTOR_BYTES
+    from ..kernels._memory import aligned_empty
+    from ..kernels._sparse_linear import (
+        pack_node_panels,
+        pack_output_vectors,
+        sparse_linear_unchecked,
+    )
+    from ..kernels._spmm import spmm_csr_unchecked
+
+    report = progress or (lambda message: None)
+    rng = np.random.default_rng(seed)
+    lanes = VECTOR_BYTES // 4
+    width = 256
+    x = aligned_empty((rows, width), np.float32)
+    x[:] = rng.standard_normal((rows, width))
+    epilogue = (np.empty(0, np.float32), False, ACTIVATIONS["identity"], 0.0)
+
+    report("BLAS and calls")
+    # BLAS runs in the session only where it stays on one thread: a 64 x 64 x 64 product, and a
+    # 1-row one for the call itself.
+    small, square = x[:64, :64], rng.standard_normal((64, 64)).astype(np.float32)
+    blas_call = _median_seconds(lambda: x[:1, :64] @ square, repeat * 20) * 1e9
+    dense_madd = max(_median_seconds(lambda: small @ square, repeat * 20) * 1e9 - blas_call,
+                     1.0) / 64 ** 3
+    one_row = pack_output_vectors(square)
+    kernel_call = _median_seconds(lambda: sparse_linear_unchecked(x[:1, :64], one_row, epilogue),
+                                  repeat * 20) * 1e9
+
+    def fit(points, elements):
+        """Least-squares ``time = madd * work + element * elements`` through the measured
+        ``(work, time)`` points (both coefficients kept positive)."""
+        work, times = (np.array(column, np.float64) for column in zip(*points))
+        design = np.stack([work, np.full_like(work, elements)], axis=1)
+        (madd, element), *_ = np.linalg.lstsq(design, times, rcond=None)
+        return max(float(madd), 1e-6), max(float(element), 1e-6)
+
+    def measure(pack, densities, block):
+        points = []
+        for density in densities:
+            weight = pack(_masked(rng, (width, width), density, block))
+            seconds = _median_seconds(
+                lambda weight=weight: sparse_linear_unchecked(x, weight, epilogue), repeat)
+            points.append((rows * weight.values.size, seconds * 1e9))
+        return points
+
+    report("node panels")
+    panel_madd, panel_element = fit(measure(pack_node_panels, (0.02, 0.1, 0.3, 0.6), 1),
+                                    rows * 2 * width)
+    report("output vectors")
+    vector_madd, vector_element = fit(measure(pack_output_vectors, (0.05, 0.3, 0.6, 1.0), lanes),
+                                      rows * width)
+
+    report("CSR features")
+    wide = 1024
+    features = _masked(rng, (rows, wide), 0.02)
+    indptr = np.concatenate([[0], np.cumsum(np.count_nonzero(features, axis=1))]).astype(np.int64)
+    row_ids, columns = np.nonzero(features)
+    indices, data = columns.astype(np.int32), features[row_ids, columns]
+    narrow = rng.standard_normal((wide, 64)).astype(np.float32)
+    spmm = _median_seconds(lambda: spmm_csr_unchecked(indptr, indices, data, narrow, rows, 0,
+                                                      epilogue, None), repeat) * 1e9
+    spmm_madd = spmm / (data.size * 64)
+    weight = pack_node_panels(_masked(rng, (wide, 64), 0.01))
+    csr_panels = _median_seconds(lambda: sparse_linear_unchecked(
+        (indptr, indices, data, wide), weight, epilogue), repeat) * 1e9
+    known = rows * weight.values.size * panel_madd + rows * 64 * panel_element
+    csr_fill = max((csr_panels - known) / (rows * wide), 1e-6)
+
+    return Tuning(dense_madd=dense_madd, blas_call=blas_call, kernel_call=kernel_call,
+                  panel_madd=panel_madd, panel_element=panel_element,
+                  vector_madd=vector_madd, vector_element=vector_element, spmm_madd=spmm_madd,
+                  csr_fill=csr_fill,
+                  machine={"key": machine_key(), "cpu": _cpu_model(), "rows": rows,
+                           "measured": time.strftime("%Y-%m-%dT%H:%M:%S")})
