@@ -18,7 +18,17 @@ import numpy as np
 
 from . import __version__
 from ._fileio import atomic_path
-from .ir import FORMAT_VERSION, OPS, STORED_GRAPH, Model, Node, csr_parts, matrix_shape
+from .ir import (
+    FORMAT_VERSION,
+    OPS,
+    STORED_GRAPH,
+    Model,
+    Node,
+    csr_parts,
+    matrix_shape,
+    matrix_to_dense,
+)
+from .patterns import MAX_BLOCK, Pattern, PatternError, follows
 from .sparse import check_csr
 
 __all__ = ["ArtifactError", "save_artifact", "load_artifact", "FORMAT", "MAX_HEADER_BYTES"]
@@ -167,6 +177,8 @@ def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> tuple[int, i
         if array.shape != (rows, cols) or array.dtype.kind != "f":
             _fail(path, f"{where}: dense weight must be float ({rows}, {cols}), found "
                         f"{array.dtype} {array.shape}")
+    elif matrix["format"] == "bsr":
+        _check_blocks(path, where, matrix, tensors, rows, cols)
     else:
         indptr, indices, values = csr_parts(matrix, tensors)
         if values.dtype.kind != "f":
@@ -176,7 +188,45 @@ def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> tuple[int, i
             check_csr(indptr, indices, csr_rows, csr_cols, values, name=where, error=ArtifactError)
         except ArtifactError as exc:
             _fail(path, str(exc))
+    if "pattern" in matrix:
+        try:
+            pattern = Pattern.parse(matrix["pattern"])
+        except PatternError as exc:
+            _fail(path, f"{where}: {exc}")
+        if pattern.kind == "n:m" and not follows(matrix_to_dense(matrix, tensors).T != 0,
+                                                 pattern):
+            _fail(path, f"{where}: the weights do not follow their pattern {pattern.name} "
+                        f"(more than {pattern.keep} nonzeros in a group of {pattern.group})")
     return rows, cols
+
+
+def _check_blocks(path, where: str, matrix: dict, tensors: dict, rows: int, cols: int) -> None:
+    """A "bsr" matrix: block shape, block CSR invariants, value shape, zero padding."""
+    block = matrix.get("block")
+    if not (isinstance(block, list) and len(block) == 2
+            and all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_BLOCK
+                    for b in block)):
+        _fail(path, f"{where}: a bsr matrix needs \"block\": [R, C] with sides in "
+                    f"[1, {MAX_BLOCK}], found {block!r}")
+    block_rows, block_cols = block
+    indptr, indices, values = csr_parts(matrix, tensors)
+    try:
+        check_csr(indptr, indices, -(-rows // block_rows), -(-cols // block_cols),
+                  name=where, error=ArtifactError)
+    except ArtifactError as exc:
+        _fail(path, str(exc))
+    if values.dtype.kind != "f" or values.shape != (indices.shape[0], block_rows, block_cols):
+        _fail(path, f"{where}: bsr values must be float ({indices.shape[0]}, {block_rows}, "
+                    f"{block_cols}), found {values.dtype} {values.shape}")
+    if not np.all(np.isfinite(values)):
+        _fail(path, f"{where}: values must be finite (found NaN or inf)")
+    last_rows, last_cols = rows % block_rows, cols % block_cols
+    row_ids = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr.astype(np.int64)))
+    edge_rows = row_ids == indptr.shape[0] - 2
+    edge_cols = indices.astype(np.int64) == -(-cols // block_cols) - 1
+    if (last_rows and np.any(values[edge_rows, last_rows:, :])) or \
+            (last_cols and np.any(values[edge_cols, :, last_cols:])):
+        _fail(path, f"{where}: bsr blocks past the {rows} x {cols} matrix must hold zeros")
 
 
 def _check_semantics(path: Path, model: Model) -> None:

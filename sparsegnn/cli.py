@@ -169,6 +169,13 @@ def cmd_prune(args) -> int:
     from .nn.recipes import train_config
     from .prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion
 
+    from .prune import resolve_sparsity
+
+    # an N:M pattern fixes the sparsity; otherwise none given means 0
+    weight_sparsity = args.weight_sparsity
+    if weight_sparsity is None and ":" not in args.pattern:
+        weight_sparsity = 0.0
+    weight_sparsity = resolve_sparsity(weight_sparsity, args.pattern)
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model
     dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
@@ -203,11 +210,11 @@ def cmd_prune(args) -> int:
         print(f"channels: hidden width {before_width} -> {model.hidden_channels}; new weight "
               f"shapes: " + ", ".join(f"{n}.weight {tuple(m.weight.shape)}" for n, m in
                                       prunable_weights(model).items()))
-    result = prune_model(model, dataset, args.weight_sparsity, criterion=args.criterion,
+    result = prune_model(model, dataset, weight_sparsity, criterion=args.criterion,
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
                          rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
                          edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion,
-                         distill=args.distill)
+                         distill=args.distill, pattern=args.pattern)
     result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
@@ -217,7 +224,8 @@ def cmd_prune(args) -> int:
           f"after: val {result.after['val']:.4f} test {result.after['test']:.4f} "
           f"({result.seconds:.1f} s)")
     info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
-                weight_sparsity=result.masks.sparsity, criterion=args.criterion,
+                weight_sparsity=result.masks.sparsity, pattern=result.masks.pattern,
+                criterion=args.criterion,
                 schedule=args.schedule, scope=args.scope, val_score=result.after["val"],
                 test_score=result.after["test"], dataset=dataset.name)
     extra = {f"mask.{key}": torch.from_numpy(mask) for key, mask in result.masks.weights.items()}
@@ -233,7 +241,7 @@ def cmd_prune(args) -> int:
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
               "scope": args.scope, "edge_criterion": edge_criterion,
-              "target_weight_sparsity": args.weight_sparsity,
+              "target_weight_sparsity": weight_sparsity,
               "channels": structured, **result.report()}
     report_path = args.report or args.out.with_suffix(".json")
     atomic_write_text(report_path, json.dumps(report, indent=2))
@@ -249,6 +257,7 @@ def cmd_prune_sweep(args) -> int:
     result = sweep(dataset, kind=args.model, weights=args.weights, edges=args.edges,
                    seeds=args.seeds, criterion=args.criterion, schedule=args.schedule,
                    edge_criterion=args.edge_criterion, rounds=args.rounds, scope=args.scope,
+                   patterns=args.patterns or [args.pattern],
                    progress=None if args.no_progress else print)
     print(sweep_markdown(result))
     for path in write_sweep(result, args.out):
@@ -288,7 +297,8 @@ def cmd_export(args) -> int:
     metadata = {"checkpoint": str(args.checkpoint), **{f"train_{k}": v for k, v in
                                                         checkpoint.info.items()}}
     path = export_artifact(checkpoint.model, args.out, graph=graph, metadata=metadata,
-                           csr_max_density=args.csr_max_density)
+                           csr_max_density=args.csr_max_density,
+                           pattern=checkpoint.info.get("pattern"))
     dense = _weight_bytes(checkpoint.model)
     size = path.stat().st_size
     print(f"wrote {path}")
@@ -311,11 +321,16 @@ def cmd_export(args) -> int:
 
 # ----------------------------------------------------------------------------- inspect
 def describe_artifact(path) -> list[str]:
-    """Human-readable lines: provenance, then one line per op with shapes, storage, sparsity."""
+    """Human-readable lines: provenance, then one line per op with shapes, storage, sparsity,
+    pattern, and the kernel the runtime picks for each weight on this machine (with the
+    predicted nanoseconds per node row of every candidate)."""
     from .artifact import load_artifact
-    from .ir import matrix_nonzeros, matrix_tensors
+    from .ir import matrix_nonzeros, matrix_tensors, matrix_to_dense
+    from .runtime.planner import plan_matrix
+    from .runtime.tuning import load_tuning
 
     model = load_artifact(path)
+    tuning = load_tuning()
     size = Path(path).stat().st_size
     lines = [f"{path}: {size:,} bytes, {model.metadata.get('producer', '?')}, "
              f"{len(model.nodes)} ops, {len(model.tensors)} tensors"]
@@ -326,6 +341,8 @@ def describe_artifact(path) -> list[str]:
                      f"task={model.metadata.get('task')}")
     for key in sorted(k for k in model.metadata if k not in ("model_config", "producer")):
         lines.append(f"  {key}: {model.metadata[key]}")
+    lines.append(f"kernels priced with the tuning of {tuning.machine.get('key', 'the defaults')} "
+                 f"(ns per node row; `sparsegnn tune` measures this machine)")
     if model.has_stored_graph:
         indptr = model.tensors["stored_graph.indptr"]
         lines.append(f"stored graph: {indptr.shape[0] - 1:,} nodes, {int(indptr[-1]):,} edges")
@@ -337,8 +354,12 @@ def describe_artifact(path) -> list[str]:
                 stored = sum(model.tensors[n].nbytes for n in matrix_tensors(value))
                 nonzero = matrix_nonzeros(value, model.tensors)
                 sparsity = 1 - nonzero / max(rows * cols, 1)
-                parts.append(f"{key} {rows}x{cols} {value['format']} sparsity {100 * sparsity:.1f}% "
-                             f"({stored:,} B)")
+                plan = plan_matrix(matrix_to_dense(value, model.tensors), tuning)
+                costs = ", ".join(f"{kind} {cost:.0f}" for kind, cost in plan.costs.items())
+                parts.append(f"{key} {rows}x{cols} {value['format']} "
+                             f"{value.get('pattern', 'unstructured')} sparsity "
+                             f"{100 * sparsity:.1f}% ({stored:,} B) -> {plan.kind(1 << 20)} "
+                             f"({costs})")
             elif key in ("activation", "aggr", "reduce", "heads", "concat", "eps"):
                 parts.append(f"{key}={value}")
         lines.append("  ".join(parts))
@@ -418,6 +439,11 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", choices=("global", "layer"), default="global",
                         help="rank all weights together, or prune every layer to the same "
                              "sparsity")
+    parser.add_argument("--pattern", default="unstructured", type=_pattern_name,
+                        help="which weights go together: unstructured (default); RxC blocks "
+                             "of R inputs x C outputs (1x4, 1x8, 1x16 along the outputs, 4x1 "
+                             "along the inputs: the runtime's kernels turn them into more "
+                             "speed); N:M keeps N of every M consecutive inputs (2:4 is 50 %%)")
     parser.add_argument("--edge-criterion", default="auto",
                         choices=("auto", "influence", "agreement", "learned", "degree", "random"),
                         help="auto (default): influence for GCN, agreement for other models; "
@@ -427,6 +453,16 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                              "agreement: edges whose ends the model puts in different classes "
                              "first, then by degree; learned: UGS-style jointly trained edge "
                              "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random")
+
+
+def _pattern_name(text: str) -> str:
+    """argparse type: a valid pattern name, normalised (checked before anything loads)."""
+    from .patterns import Pattern, PatternError
+
+    try:
+        return Pattern.parse(text).name
+    except PatternError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- bench
@@ -532,6 +568,41 @@ def cmd_bench_compare(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- tune
+def cmd_tune(args) -> int:
+    from .runtime.tuning import DEFAULT, calibrate, load_tuning, save_tuning, tuning_path
+
+    if args.show:
+        tuning = load_tuning(args.out) if args.out else load_tuning()
+        source = args.out or (tuning_path() if tuning is not DEFAULT else "built-in defaults")
+        print(f"tuning in use: {source}")
+    else:
+        print(f"measuring the kernels on this machine ({args.rows:,} rows; the first run "
+              f"compiles them)")
+        tuning = calibrate(rows=args.rows, progress=lambda step: print(f"  {step} ..."))
+        path = save_tuning(tuning, args.out)
+        print(f"wrote {path}")
+    for name, value in tuning.to_json().items():
+        print(f"  {name:28s} {value}")
+    print("crossovers for a 256 x 256 layer (weight density below which a sparse kernel beats "
+          "the dense one):")
+    for line in _crossovers(tuning):
+        print(f"  {line}")
+    return 0
+
+
+def _crossovers(tuning) -> list[str]:
+    """Where each sparse kernel's price meets the dense product's, for a 256 x 256 layer."""
+    width, lanes = 256, 16
+    dense = min(width * width * tuning.vector_madd + width * tuning.vector_element,
+                width * width * tuning.dense_madd)
+    panels = (dense - 2 * width * tuning.panel_element) / (width * width * tuning.panel_madd)
+    vectors = (dense - width * tuning.vector_element) / (width * width * tuning.vector_madd)
+    return [f"node panels (unstructured, 4x1): {100 * min(max(panels, 0), 1):.0f} % dense",
+            f"output vectors (blocks of {lanes} outputs): {100 * min(max(vectors, 0), 1):.0f} % "
+            f"of the vectors stored"]
+
+
 # ----------------------------------------------------------------------------- quickstart
 def cmd_quickstart(args) -> int:
     """train -> prune -> export -> run -> bench, through the same commands a user types."""
@@ -620,8 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("checkpoint", type=Path)
     prune.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     prune.add_argument("--data-dir", type=Path, default=None)
-    prune.add_argument("--weight-sparsity", type=float, default=0.0,
-                       help="fraction of prunable weights to remove, e.g. 0.95")
+    prune.add_argument("--weight-sparsity", type=float, default=None,
+                       help="fraction of prunable weights to remove, e.g. 0.95 (an N:M "
+                            "--pattern fixes it)")
     prune.add_argument("--channel-sparsity", type=float, default=0.0,
                        help="fraction of hidden channels to remove first (gcn, sage, gin; for "
                             "gat: whole attention heads); the model becomes physically narrower")
@@ -658,6 +730,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="edge sparsities (columns; node classification)")
     sweep.add_argument("--seeds", type=int, default=5)
     _add_pruning_options(sweep)
+    sweep.add_argument("--patterns", nargs="+", type=_pattern_name, default=None,
+                       help="several patterns, one group of rows each (an N:M pattern is one "
+                            "row at the sparsity it fixes)")
     sweep.add_argument("--out", type=Path, default=Path("sweep"),
                        help="output prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
     sweep.add_argument("--no-progress", action="store_true")
@@ -749,6 +824,20 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, default=Path("runs/bench-compare"))
     compare.set_defaults(handler=cmd_bench_compare)
 
+    tune = commands.add_parser(
+        "tune", help="measure this machine's kernel costs for the runtime's planner",
+        description="Time the runtime's kernels (BLAS, node panels, output vectors, CSR "
+                    "features) on synthetic layers, fit the cost model the session uses to "
+                    "choose a kernel per weight, and cache it for this machine (sessions "
+                    "then use it; without it, they use figures measured on the development "
+                    "machine). Needs only numpy + numba.")
+    tune.add_argument("--rows", type=int, default=8192, help="rows of the synthetic layers")
+    tune.add_argument("--out", type=Path, default=None,
+                      help="write (or with --show, read) this file instead of the cache")
+    tune.add_argument("--show", action="store_true",
+                      help="print the tuning in use without measuring")
+    tune.set_defaults(handler=cmd_tune)
+
     quickstart = commands.add_parser(
         "quickstart", help="the whole pipeline on the built-in graph, in one folder",
         description="Train a GCN on the built-in synthetic graph, prune it (weights and edges), "
@@ -783,6 +872,7 @@ def main(argv: list[str] | None = None) -> int:
         from .benchmark import BenchSchemaError
 
         errors += (BenchSchemaError,)
+    # TuningError, PatternError and the runtime's errors are ValueErrors, caught above
     try:
         return args.handler(args)
     except errors as exc:

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["FORMAT_VERSION", "Node", "Model", "IRError", "OPS", "ACTIVATIONS", "Matrix",
-           "MATRIX_FORMATS", "csr_parts", "matrix_tensors", "matrix_shape"]
+           "MATRIX_FORMATS", "csr_parts", "matrix_tensors", "matrix_shape", "matrix_to_dense",
+           "matrix_block"]
 
 FORMAT_VERSION = 1
 ACTIVATIONS = ("identity", "relu", "elu", "leaky_relu", "sigmoid", "tanh", "gelu")
@@ -65,12 +66,16 @@ OPS = {
     "global_pool": OpSchema(1, ("x", "batch")),
 }
 
-# A weight matrix attr: {"format": "dense" | "csr" | "csr_t", "tensor": name, "shape": [in, out]}.
-# Dense: tensor ``name`` of shape (in, out). CSR formats: tensors ``name.indptr``,
-# ``name.indices`` and ``name.values``; "csr" is the CSR of M (in rows), "csr_t" the CSR of M.T
-# (out rows; for a pruned torch Linear, its weight itself). Index arrays use the narrowest
-# integer type that fits.
-MATRIX_FORMATS = ("dense", "csr", "csr_t")
+# A weight matrix attr: {"format": "dense" | "csr" | "csr_t" | "bsr", "tensor": name,
+# "shape": [in, out]}, optionally "pattern" (the pruning pattern it follows, see
+# sparsegnn.patterns; checked on load). Dense: tensor ``name`` of shape (in, out). The sparse
+# formats store tensors ``name.indptr``, ``name.indices`` and ``name.values``: "csr" is the CSR
+# of M (in rows), "csr_t" the CSR of M.T (out rows; for a pruned torch Linear, its weight
+# itself), "bsr" the block-sparse rows of M with "block": [R, C] (R consecutive inputs by C
+# consecutive outputs): indptr over the ceil(in / R) block rows, indices the block columns,
+# values (blocks, R, C), zero past the matrix's edges. Index arrays use the narrowest integer
+# type that fits.
+MATRIX_FORMATS = ("dense", "csr", "csr_t", "bsr")
 CSR_PARTS = ("indptr", "indices", "values")
 Matrix = dict
 
@@ -82,12 +87,42 @@ def matrix_tensors(matrix: Matrix) -> list[str]:
 
 
 def csr_parts(matrix: Matrix, tensors: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(indptr, indices, values)`` of a CSR-format matrix."""
+    """``(indptr, indices, values)`` of a sparse-format matrix."""
     return tuple(tensors[name] for name in matrix_tensors(matrix))
 
 
 def matrix_shape(matrix: Matrix) -> tuple[int, int]:
     return int(matrix["shape"][0]), int(matrix["shape"][1])
+
+
+def matrix_block(matrix: Matrix) -> tuple[int, int]:
+    """``(R, C)`` of a "bsr" matrix; (1, 1) for the other formats."""
+    if matrix.get("format") != "bsr":
+        return 1, 1
+    rows, cols = matrix["block"]
+    return int(rows), int(cols)
+
+
+def matrix_to_dense(matrix: Matrix, tensors: dict, dtype=np.float32) -> np.ndarray:
+    """The matrix as a dense ``(in, out)`` array, whatever its format (the one conversion the
+    runtime, the ONNX writer and ``inspect`` share). The arrays must have passed the artifact's
+    checks."""
+    rows, cols = matrix_shape(matrix)
+    if matrix["format"] == "dense":
+        return np.asarray(tensors[matrix["tensor"]], dtype=dtype)
+    indptr, indices, values = csr_parts(matrix, tensors)
+    block_rows, block_cols = matrix_block(matrix)
+    if matrix["format"] == "csr_t":
+        block_rows, block_cols, rows, cols = 1, 1, cols, rows
+    groups = -(-rows // block_rows)
+    out = np.zeros((groups * block_rows, -(-cols // block_cols) * block_cols), dtype)
+    row_ids = np.repeat(np.arange(groups), np.diff(np.asarray(indptr, np.int64)))
+    blocks = np.asarray(values, dtype).reshape(-1, block_rows, block_cols)
+    view = out.reshape(groups, block_rows, -1, block_cols)  # [block row, r, block col, c]
+    np.add.at(view, (row_ids, slice(None), np.asarray(indices, np.int64)),
+              blocks)  # duplicates (csr) add up, as scipy does
+    out = out[:rows, :cols]
+    return np.ascontiguousarray(out.T if matrix["format"] == "csr_t" else out)
 
 
 def matrix_nonzeros(matrix: Matrix, tensors: dict) -> int:

@@ -28,6 +28,10 @@ def _matrix(model: Model, matrix: dict) -> np.ndarray:
     values = np.asarray(values, np.float64)
     if matrix["format"] == "csr_t":
         return sp.csr_matrix((values, indices, indptr), shape=(cols, rows)).toarray().T
+    if matrix["format"] == "bsr":  # scipy's block format wants whole blocks: pad, then cut
+        block_rows, block_cols = matrix["block"]
+        padded = (-(-rows // block_rows) * block_rows, -(-cols // block_cols) * block_cols)
+        return sp.bsr_matrix((values, indices, indptr), shape=padded).toarray()[:rows, :cols]
     return sp.csr_matrix((values, indices, indptr), shape=(rows, cols)).toarray().astype(np.float64)
 
 

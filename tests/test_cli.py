@@ -20,7 +20,7 @@ def _commands():
 
 def test_the_commands_are_exactly_the_implemented_ones():
     assert _commands() == ["bench", "bench-compare", "datasets", "export", "inspect", "prune",
-                           "prune-sweep", "quickstart", "run", "train"]
+                           "prune-sweep", "quickstart", "run", "train", "tune"]
 
 
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
@@ -179,10 +179,47 @@ def test_prune_sweep_writes_table_json_and_plot(tmp_path, capsys):
 
     prefix = tmp_path / "sweep"
     assert main(["prune", "sweep", "--weights", "0.5", "0.9", "--edges", "0", "0.3",
+                 "--patterns", "unstructured", "1x8", "2:4",
                  "--seeds", "1", "--no-progress", "--out", str(prefix)]) == 0
     out = capsys.readouterr().out
-    assert "| weights \\ edges | 0 % | 30 % |" in out and "| 90 % |" in out
+    assert "| pattern | weights \\ edges | 0 % | 30 % |" in out and "| 1x8 | 90 % |" in out
     result = json.loads(prefix.with_suffix(".json").read_text())
-    assert len(result["cells"]) == 4 and len(result["dense"]) == 1
+    # two sparsities for each of two patterns, one for 2:4; two edge sparsities each
+    assert len(result["cells"]) == 10 and len(result["dense"]) == 1
     assert prefix.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| 50 % |" in prefix.with_suffix(".md").read_text()
+    assert "| 2:4 | 50 % |" in prefix.with_suffix(".md").read_text()
+
+
+def test_prune_with_a_pattern_carries_it_to_the_artifact(tmp_path, capsys):
+    dense, pruned, artifact = (tmp_path / n for n in ("d.safetensors", "p.safetensors", "p.sgnn"))
+    assert main(["train", "--epochs", "20", "--no-progress", "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--weight-sparsity", "0.9", "--pattern", "1X8",
+                 "--epochs", "5", "--no-progress", "--out", str(pruned)]) == 0
+    checkpoint = load_checkpoint(pruned)
+    assert checkpoint.info["pattern"] == "1x8"
+    assert main(["export", str(pruned), "--out", str(artifact)]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(artifact)]) == 0
+    out = capsys.readouterr().out
+    assert "bsr 1x8" in out and " -> " in out  # the storage, the pattern and the kernel
+
+
+def test_prune_refuses_a_sparsity_that_contradicts_an_n_of_m_pattern(tmp_path, capsys):
+    assert main(["prune", str(tmp_path / "absent.safetensors"), "--pattern", "2:4",
+                 "--weight-sparsity", "0.9", "--out", str(tmp_path / "p.safetensors")]) == 1
+    assert "fixes the weight sparsity at 0.5000" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["prune", "x.safetensors", "--pattern", "3x", "--out", "y.safetensors"])
+    assert "unknown pattern '3x'" in capsys.readouterr().err
+
+
+def test_tune_measures_writes_and_shows(tmp_path, capsys):
+    from sparsegnn.runtime.tuning import DEFAULT, load_tuning
+
+    path = tmp_path / "tuning.json"
+    assert main(["tune", "--rows", "512", "--out", str(path)]) == 0
+    assert "crossovers for a 256 x 256 layer" in capsys.readouterr().out
+    measured = load_tuning(path)
+    assert measured.machine["rows"] == 512 and measured != DEFAULT
+    assert main(["tune", "--show", "--out", str(path)]) == 0
+    assert str(path) in capsys.readouterr().out

@@ -301,3 +301,125 @@ def test_gat_falls_back_to_the_interpreted_path(datasets_root, tmp_path, monkeyp
     with torch.no_grad():
         expected = model(torch.from_numpy(x), graph, torch.from_numpy(batch)).numpy()
     np.testing.assert_allclose(Session(path).run(x, graph, batch), expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("pattern, expected_format", [("1x8", "bsr"), ("4x1", "bsr"),
+                                                      ("2:4", "dense"), ("1:8", "csr")])
+@pytest.mark.parametrize("kind", ["gcn", "sage", "gin"])
+def test_patterned_models_export_and_run_everywhere(kind, pattern, expected_format,
+                                                    datasets_root, tmp_path):
+    """A model pruned in each pattern: blocks are stored as blocks (when smaller), the pattern
+    is recorded and checked on load, and the runtime (both paths), the IR reference and ONNX
+    Runtime (dense and sparse initializers) all give torch's outputs."""
+    import onnxruntime as ort
+
+    from sparsegnn.export.onnx_writer import save_onnx
+    from sparsegnn.patterns import Pattern
+    from sparsegnn.prune import MaskSet, magnitude, prune_weights
+
+    dataset = data.load("mutag", datasets_root)
+    torch.manual_seed(0)
+    model = build_model(model_config(kind, dataset))
+    randomise_batch_norms(model)
+    sparsity = Pattern.parse(pattern).sparsity or 0.9
+    prune_weights(model, magnitude(model), sparsity, scope="layer", pattern=pattern).apply(model)
+    MaskSet.bake(model)
+    model.eval()
+    expected = _torch_output(model, dataset)
+    path = export_artifact(model, tmp_path / "model.sgnn", pattern=pattern)
+    ir = load_artifact(path)
+    matrices = [a for n in ir.nodes for a in n.attrs.values() if isinstance(a, dict)]
+    assert ir.metadata["pattern"] == Pattern.parse(pattern).name
+    assert all(m.get("pattern") == Pattern.parse(pattern).name for m in matrices)
+    assert expected_format in {m["format"] for m in matrices}
+    session = Session(path)
+    np.testing.assert_allclose(session.run(dataset.x, dataset.graph, dataset.batch), expected,
+                               atol=1e-4, rtol=1e-4)
+    graph, x, batch = dataset.select_graphs([0])  # the compiled small-graph path
+    with torch.no_grad():
+        single = model(torch.from_numpy(x), graph, torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(session.run(x, graph, batch), single, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(run_reference(ir, dataset.dense_x(), dataset.graph,
+                                             dataset.batch), expected, atol=1e-4, rtol=1e-4)
+    feed = {"x": dataset.dense_x(), "edge_index": dataset.graph.edge_index,
+            "batch": dataset.batch}
+    for sparse_weights in (False, True):
+        onnx_path = save_onnx(ir, tmp_path / f"model-{sparse_weights}.onnx",
+                              sparse_weights=sparse_weights)
+        outputs = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
+            None, feed)[0]
+        np.testing.assert_allclose(outputs, expected, atol=1e-4, rtol=1e-4)
+
+
+def _rewrite_manifest(path, tmp_path, edit):
+    """A copy of an artifact with its manifest edited (checksums stay valid)."""
+    import json
+    import struct
+
+    raw = path.read_bytes()
+    length = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + length])
+    manifest = json.loads(header["__metadata__"]["sparsegnn"])
+    edit(manifest)
+    header["__metadata__"]["sparsegnn"] = json.dumps(manifest)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-(8 + len(encoded)) % 8)
+    out = tmp_path / "edited.sgnn"
+    out.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + length:])
+    return out
+
+
+def test_artifacts_that_break_their_pattern_are_refused(tmp_path):
+    """An N:M pattern claimed but not followed, and malformed block matrices, fail the load
+    with ArtifactError before anything runs."""
+    from sparsegnn.artifact import ArtifactError
+
+    cora = data.load("synthetic")
+    torch.manual_seed(0)
+    model = build_model(model_config("gcn", cora)).eval()
+    _prune_randomly(model, 0.9)
+    path = export_artifact(model, tmp_path / "model.sgnn")
+
+    def claim(manifest):
+        manifest["nodes"][1]["attrs"]["weight"]["pattern"] = "1:64"
+
+    with pytest.raises(ArtifactError, match="do not follow their pattern 1:64"):
+        load_artifact(_rewrite_manifest(path, tmp_path, claim))
+
+    def bad_name(manifest):
+        manifest["nodes"][1]["attrs"]["weight"]["pattern"] = "blocks"
+
+    with pytest.raises(ArtifactError, match="unknown pattern"):
+        load_artifact(_rewrite_manifest(path, tmp_path, bad_name))
+    blocked = export_artifact(model, tmp_path / "blocked.sgnn", pattern="4x1")
+    for block, message in (([4, 2], "indices must be <"), ([0, 1], "needs \"block\""),
+                           ([4], "needs \"block\"")):
+        def resize(manifest, block=block):
+            for node in manifest["nodes"]:
+                weight = node["attrs"].get("weight")
+                if weight and weight["format"] == "bsr":
+                    weight["block"] = block
+
+        with pytest.raises(ArtifactError, match=message):
+            load_artifact(_rewrite_manifest(blocked, tmp_path, resize))
+
+
+def test_block_matrices_with_values_past_their_edge_are_refused(tmp_path):
+    from sparsegnn.artifact import ArtifactError, save_artifact
+    from sparsegnn.ir import Model, Node
+
+    values = np.ones((1, 4, 1), np.float32)  # one 4x1 block over a 3-input matrix: row 3 pads
+    tensors = {"w.indptr": np.array([0, 1], np.int32), "w.indices": np.array([0], np.int32),
+               "w.values": values}
+    matrix = {"format": "bsr", "tensor": "w", "shape": [3, 1], "block": [4, 1]}
+    model = Model(nodes=[Node("linear", ["x"], ["y"], {"weight": matrix})], tensors=tensors,
+                  inputs=[{"name": "x", "dtype": "float32", "shape": [None, 3]}],
+                  outputs=[{"name": "y", "dtype": "float32", "shape": [None, 1]}])
+    path = save_artifact(model, tmp_path / "edge.sgnn")
+    with pytest.raises(ArtifactError, match="past the 3 x 1 matrix must hold zeros"):
+        load_artifact(path)
+    values[0, 3, 0] = 0
+    session = Session(save_artifact(model, tmp_path / "edge.sgnn"))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    no_edges = np.zeros((2, 0), np.int64)
+    np.testing.assert_allclose(session.run(x, no_edges), x.sum(axis=1, keepdims=True))

@@ -41,6 +41,7 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
             graph = Graph(checkpoint.extra["graph.indptr"].numpy(),
                           checkpoint.extra["graph.indices"].numpy())
         artifact = export_artifact(checkpoint.model, folder / f"{label}.sgnn", graph=graph,
+                                   pattern=checkpoint.info.get("pattern"),
                                    metadata={"checkpoint": str(path), **{
                                        f"train_{k}": v for k, v in checkpoint.info.items()}})
         onnx_path = None

@@ -10,21 +10,23 @@ from ..graph import Graph
 from ..ir import STORED_GRAPH, Model, Node
 from ..nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
 from ..nn.models import BasicGNN, plain_copy
+from ..patterns import Pattern
 from ..sparse import narrowest_index_dtype
 
 __all__ = ["to_ir", "matrix_from_weight", "CSR_MAX_DENSITY"]
 
 # CSR costs 6-8 bytes per stored weight (a float32 value and an int16/int32 index) plus the row
-# pointers, so below this density it is smaller than dense float32. (Where it is also faster
-# depends on the layer's shape; the runtime planner's crossover is still to be measured.)
+# pointers, so below this density it is smaller than dense float32. Storage only: the runtime
+# prices its kernels on the matrix whatever its format (runtime.planner).
 CSR_MAX_DENSITY = 0.4
 
 
 class _Builder:
-    def __init__(self, csr_max_density: float):
+    def __init__(self, csr_max_density: float, pattern: Pattern):
         self.nodes: list[Node] = []
         self.tensors: dict[str, np.ndarray] = {}
         self.csr_max_density = csr_max_density
+        self.pattern = pattern
         self.value = "x"
 
     def tensor(self, name: str, array) -> str:
@@ -34,8 +36,9 @@ class _Builder:
         return name
 
     def matrix(self, name: str, weight_out_in) -> dict:
-        """Store ``weight.T`` (``x @ M`` orientation) as CSR or dense."""
-        return matrix_from_weight(name, weight_out_in, self.tensors, self.csr_max_density)
+        """Store ``weight.T`` (``x @ M`` orientation) dense or sparse, in the pattern."""
+        return matrix_from_weight(name, weight_out_in, self.tensors, self.csr_max_density,
+                                  self.pattern)
 
     def add(self, op: str, attrs: dict, extra_inputs: tuple[str, ...] = ()) -> Node:
         output = f"v{len(self.nodes)}"
@@ -55,27 +58,55 @@ def _csr_arrays(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             col_ids.astype(narrowest_index_dtype(max(cols - 1, 0))), matrix[row_ids, col_ids])
 
 
-def matrix_from_weight(name: str, weight_out_in, tensors: dict, csr_max_density: float) -> dict:
+def _bsr_arrays(matrix: np.ndarray, block: tuple[int, int]):
+    """Block-sparse rows of a dense ``matrix (in, out)`` with ``(R, C)`` blocks (zero-padded
+    at the edges), narrowest index types. Values ``(blocks, R, C)``."""
+    rows, cols = block
+    padded = np.zeros((-(-matrix.shape[0] // rows) * rows, -(-matrix.shape[1] // cols) * cols),
+                      matrix.dtype)
+    padded[:matrix.shape[0], :matrix.shape[1]] = matrix
+    blocks = padded.reshape(padded.shape[0] // rows, rows, padded.shape[1] // cols, cols)
+    block_rows, block_cols = np.nonzero(blocks.any(axis=(1, 3)))
+    indptr = np.zeros(blocks.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(block_rows, minlength=blocks.shape[0]), out=indptr[1:])
+    values = np.ascontiguousarray(blocks[block_rows, :, block_cols, :])
+    return (indptr.astype(narrowest_index_dtype(int(indptr[-1]))),
+            block_cols.astype(narrowest_index_dtype(max(blocks.shape[2] - 1, 0))), values)
+
+
+def matrix_from_weight(name: str, weight_out_in, tensors: dict, csr_max_density: float,
+                       pattern: Pattern | str = "unstructured") -> dict:
     """Describe ``weight.T`` as a matrix attr and put its arrays in ``tensors``.
 
-    Dense when denser than ``csr_max_density``; otherwise CSR in whichever orientation is
-    smaller: ``csr`` (rows = inputs) or ``csr_t`` (rows = outputs, the weight itself).
+    Dense when that is no larger (or denser than ``csr_max_density``); otherwise blocks
+    (``bsr``) for an ``RxC`` pattern, else CSR in whichever orientation is smaller: ``csr``
+    (rows = inputs) or ``csr_t`` (rows = outputs, the weight itself). A pattern other than
+    unstructured is recorded in the attr (an N:M one is checked when the artifact loads).
     Shapes: ``weight_out_in (out, in)`` (a ``torch.nn.Linear`` weight) -> a matrix ``(in, out)``.
     """
     if isinstance(weight_out_in, torch.Tensor):
         weight_out_in = weight_out_in.detach().cpu().numpy()
+    pattern = Pattern.parse(pattern)
     weight = np.ascontiguousarray(np.asarray(weight_out_in, dtype=np.float32))
     out_width, in_width = weight.shape
+    attr = {"tensor": name, "shape": [in_width, out_width]}
+    if pattern.kind != "unstructured":
+        attr["pattern"] = pattern.name
     density = np.count_nonzero(weight) / weight.size if weight.size else 1.0
-    if density > csr_max_density:
-        tensors[name] = np.ascontiguousarray(weight.T)
-        return {"format": "dense", "tensor": name, "shape": [in_width, out_width]}
-    candidates = {"csr": _csr_arrays(weight.T), "csr_t": _csr_arrays(weight)}
+    if pattern.kind == "block":
+        candidates = {"bsr": _bsr_arrays(weight.T, (pattern.inputs, pattern.outputs))}
+        attr["block"] = [pattern.inputs, pattern.outputs]
+    else:
+        candidates = {"csr": _csr_arrays(weight.T), "csr_t": _csr_arrays(weight)}
     layout = min(candidates, key=lambda k: (sum(a.nbytes for a in candidates[k]), k))
+    if density > csr_max_density or sum(a.nbytes for a in candidates[layout]) >= weight.nbytes:
+        attr.pop("block", None)
+        tensors[name] = np.ascontiguousarray(weight.T)
+        return {"format": "dense", **attr}
     indptr, indices, values = candidates[layout]
     tensors[f"{name}.indptr"], tensors[f"{name}.indices"] = indptr, indices
     tensors[f"{name}.values"] = values
-    return {"format": layout, "tensor": name, "shape": [in_width, out_width]}
+    return {"format": layout, **attr}
 
 
 def _batch_norm_affine(norm: torch.nn.Module) -> tuple[np.ndarray, np.ndarray] | None:
@@ -206,7 +237,7 @@ def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first
 
 
 def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None = None,
-          csr_max_density: float = CSR_MAX_DENSITY) -> Model:
+          csr_max_density: float = CSR_MAX_DENSITY, pattern: str | None = None) -> Model:
     """Export an eval-mode sparsegnn model to the IR.
 
     Parameters
@@ -218,13 +249,18 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     metadata : dict, optional
         Extra provenance (dataset, accuracy, pruning record) for the manifest.
     csr_max_density : float
-        Weights at or below this density are stored as CSR.
+        Weights at or below this density are stored sparse (when that is smaller).
+    pattern : str, optional
+        The sparsity pattern the weights were pruned in (``sparsegnn.patterns``; a checkpoint
+        written by ``sparsegnn prune`` records it): block patterns are stored as blocks, and
+        the pattern is recorded per matrix and in the metadata.
     """
     if model.training:
         raise ValueError("export an eval-mode model (call model.eval() first)")
     if any(hasattr(module, "weight_mask") for module in model.modules()):
         model = plain_copy(model)  # masks applied with torch.nn.utils.prune: bake into zeros
-    b = _Builder(csr_max_density)
+    pattern = Pattern.parse(pattern or "unstructured")
+    b = _Builder(csr_max_density, pattern)
     with torch.no_grad():
         if model.input_norm == "row_sum":
             b.add("input_norm", {"kind": "row_sum"})
@@ -250,7 +286,7 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
         if graph.edge_weight is not None:
             tensors[f"{STORED_GRAPH}.weight"] = graph.edge_weight.astype(np.float32)
     info = {"model_config": model.config,
-            "task": "graph" if model.pool is not None else "node"}
+            "task": "graph" if model.pool is not None else "node", "pattern": pattern.name}
     info.update(metadata or {})
     ir = Model(nodes=b.nodes, tensors=tensors, inputs=inputs, outputs=outputs, metadata=info)
     ir.validate()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._fileio import atomic_path
-from ..ir import Model, csr_parts
+from ..ir import Model, matrix_to_dense
 
 __all__ = ["to_onnx", "save_onnx", "save_ort", "OPSET"]
 
@@ -61,28 +61,19 @@ class _Graph:
         return name
 
     def matrix(self, matrix: dict) -> str:
-        """The matrix as an (in, out) float initializer (sparse initializer when asked)."""
+        """The matrix as an (in, out) float initializer; with ``sparse_weights``, a matrix the
+        artifact stores sparse (any pattern) becomes a sparse initializer of its nonzeros (ONNX
+        Runtime densifies it when it loads the model)."""
         rows, cols = matrix["shape"]
-        if matrix["format"] == "dense":
-            dense = np.asarray(self.model.tensors[matrix["tensor"]], np.float32)
-        else:
-            indptr, indices, values = csr_parts(matrix, self.model.tensors)
-            csr_rows = rows if matrix["format"] == "csr" else cols
-            row_ids = np.repeat(np.arange(csr_rows), np.diff(indptr.astype(np.int64)))
-            r, c = (row_ids, indices) if matrix["format"] == "csr" else (indices, row_ids)
-            if self.sparse_weights:
-                name = self.name(matrix["tensor"].replace(".", "_"))
-                flat = np.asarray(r, np.int64) * cols + np.asarray(c, np.int64)
-                order = np.argsort(flat, kind="stable")
-                values_tensor = self.numpy_helper.from_array(
-                    np.asarray(values, np.float32)[order], name)
-                index_tensor = self.numpy_helper.from_array(flat[order], name + "_indices")
-                self.sparse_initializers.append(
-                    self.helper.make_sparse_tensor(values_tensor, index_tensor, [rows, cols]))
-                return name
-            dense = np.zeros((rows, cols), np.float32)
-            dense[np.asarray(r, np.int64), np.asarray(c, np.int64)] = values
+        dense = matrix_to_dense(matrix, self.model.tensors)
         name = self.name(matrix["tensor"].replace(".", "_"))
+        if self.sparse_weights and matrix["format"] != "dense":
+            flat = np.flatnonzero(dense)  # row-major order, as ONNX's linear indices
+            values_tensor = self.numpy_helper.from_array(dense.reshape(-1)[flat], name)
+            index_tensor = self.numpy_helper.from_array(flat.astype(np.int64), name + "_indices")
+            self.sparse_initializers.append(
+                self.helper.make_sparse_tensor(values_tensor, index_tensor, [rows, cols]))
+            return name
         self.initializers.append(self.numpy_helper.from_array(dense, name))
         return name
 

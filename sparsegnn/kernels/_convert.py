@@ -186,3 +186,4 @@ def row_normalized_values(indptr, values):
             for e in range(indptr[row], indptr[row + 1]):
                 out[e] = values[e] * scale
     return out
+

@@ -163,6 +163,11 @@ def transpose_tile(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
         src[src_row:src_row + rows, src_col:src_col + cols].T
 
 
+def data_address(array):
+    """The address of ``array``'s first element (to align views of it)."""
+    return array.__array_interface__["data"][0]
+
+
 def prefetch_row(accumulator, x, row, column):
     """Hint the CPU to fetch the span of ``x[row, column:]`` that ``accumulator`` covers; the
     hint never faults, whatever the address. Without the JIT it does nothing.
@@ -231,6 +236,11 @@ def _vector_add_scalar_overload(accumulator, value):
 def _transpose_tile_overload(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
     return lambda src, src_row, src_col, dst, dst_row, dst_col, rows, cols: _transpose_tile(
         src, src_row, src_col, dst, dst_row, dst_col, rows, cols)
+
+
+@overload(data_address, inline="always")
+def _data_address_overload(array):
+    return lambda array: _data_address(array)
 
 
 @overload(prefetch_row, inline="always")
@@ -633,6 +643,18 @@ def _transpose_codegen(context, builder, signature, args, vector) -> None:
                 builder.call(store, [value, target(j), ir.Constant(i32, element_bytes),
                                      _lane_mask(builder, lanes, valid)])
 
+
+
+@intrinsic
+def _data_address(typingctx, array):
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        view = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.ptrtoint(view.data, context.get_value_type(types.intp))
+
+    return types.intp(array), codegen
 
 
 overload(vector_zeros, prefer_literal=True)(_with_literal_count(_vector_zeros))

@@ -67,12 +67,12 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     no_rows, no_values = offsets[:0], params[:0]
     if kind == MATRIX_PANELS:
         _node_panels(h, no_rows, no_rows, no_values, indptr, stored, values, run, epilogue,
-                     no_values, out, second, 0, h.shape[0])
+                     no_values, False, out, second, 0, h.shape[0])
     else:
         lanes = VECTOR_BYTES // 4
         _output_vectors(h, no_rows, no_rows, no_values, indptr, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
-                        out, second, 0, h.shape[0])
+                        False, out, second, 0, h.shape[0])
     if act != 0 and act != 1 and act != 3:  # activations the vectors do not apply
         _finish_rows(out, params, -1, act)
     return out
@@ -90,7 +90,7 @@ def _finish_rows(out, params, bias, act):
 def _aggregate(indptr, indices, values, h, reduce):
     out = np.zeros_like(h)
     epilogue = (np.empty(0, np.float32), False, 0, LEAKY_SLOPE)
-    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, 0, indptr.shape[0] - 1)
+    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, 0, indptr.shape[0] - 1, False)
     return out
 
 

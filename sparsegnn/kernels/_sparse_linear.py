@@ -55,7 +55,7 @@ from ._intrinsics import (
     vector_store_row,
     vector_zeros,
 )
-from ._memory import aligned_empty
+from ._memory import aligned_empty, aligned_zeros
 from ._parallel import run_row_chunks
 
 __all__ = ["NodePanelWeight", "OutputVectorWeight", "sparse_linear", "sparse_linear_unchecked",
@@ -66,6 +66,9 @@ SPARSE_KERNELS = ("panels", "vectors")
 
 PANEL_VECTORS = 4  # nodes per panel: 4 vectors, with two partial sums 8 multiply-adds in flight
 ROW_BLOCK = 8  # node rows per register block of the output-vector kernel
+ROW_PANEL = 64  # rows an output-vector sweep keeps in L2 (767 float32 inputs: 196 KB)
+INPUT_CHUNK = 256  # inputs per chunk of a group's vectors: 16 KB of AVX-512 vectors stay in L1
+PANEL_CHUNK = 128  # inputs per chunk of a node panel: 32 KB of xt stays in L1
 
 
 def vector_width(itemsize: int) -> int:
@@ -87,13 +90,30 @@ def _fill_dense(x, first, rows, xt):
 
 
 @njit(cache=True, nogil=True)
-def _fill_csr(indptr, indices, data, first, rows, xt):
-    """``xt[k, p] = X[first + p, k]`` for CSR ``X``: zeros, then each row's entries
-    (duplicates summed)."""
-    xt[:, :] = 0
-    for p in range(rows):
-        for e in range(indptr[first + p], indptr[first + p + 1]):
-            xt[indices[e], p] += data[e]
+def _expand_rows(indptr, indices, data, first, rows, buffer, inverse_sums):
+    """Rows ``first..first + rows`` of CSR ``X`` into the zeroed ``buffer (rows, K)``
+    (duplicates summed), and ``inverse_sums[r] = 1 / sum(row)`` (0 for a zero sum: the
+    ``input_norm`` scale, for free); ``_clear_rows`` zeroes the buffer again."""
+    for r in range(rows):
+        target = buffer[r]
+        total = 0.0
+        for e in range(np.uint64(indptr[first + r]), np.uint64(indptr[first + r + 1])):
+            target[np.uint64(indices[e])] += data[e]
+            total += data[e]
+        inverse_sums[r] = 1.0 / total if total != 0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _clear_rows(indptr, indices, first, rows, buffer):
+    """Zero what ``_expand_rows`` wrote: the whole rows when they were dense enough for that
+    to be cheaper (one vector store per 16 values), else entry by entry."""
+    if (indptr[first + rows] - indptr[first]) * 16 > rows * buffer.shape[1]:
+        buffer[:rows] = 0
+        return
+    for r in range(rows):
+        target = buffer[r]
+        for e in range(np.uint64(indptr[first + r]), np.uint64(indptr[first + r + 1])):
+            target[np.uint64(indices[e])] = 0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -107,9 +127,12 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _panel_outputs(indptr, indices, values, run, xt, ot, epilogue, scale, has_scale):
+def _panel_outputs(bounds, indices, values, run, xt, ot, epilogue, scale, has_scale):
     """``ot[m] = finish(sum over output m's stored weights of w * xt[k])`` for every output.
 
+    ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
+    ``PANEL_CHUNK`` inputs. Chunk by chunk, so that the chunk's rows of ``xt`` stay in L1
+    (for 767 inputs all of ``xt`` is 200 KB); partial sums wait in ``ot`` between chunks.
     Two independent partial sums per output (a multiply-add's latency would otherwise
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
     wraparound (a third of the loop's instructions)."""
@@ -119,29 +142,36 @@ def _panel_outputs(indptr, indices, values, run, xt, ot, epilogue, scale, has_sc
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
     size = np.uint64(run)
-    for m in range(indptr.shape[0] - 1):
-        first, last = np.uint64(indptr[m]), np.uint64(indptr[m + 1])
-        s0 = s1 = zeros
-        if run == 1:
-            e = first
-            while e + two <= last:
-                s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
-                s1 = vector_fma_row(s1, values[e + one], xt, indices[e + one], 0, lanes)
-                e += two
-            if e < last:
-                s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
-        else:
-            for e in range(first, last):
-                k, base = np.uint64(indices[e]), e * size
-                r = np.uint64(0)
-                while r + two <= size:
-                    s0 = vector_fma_row(s0, values[base + r], xt, k + r, 0, lanes)
-                    s1 = vector_fma_row(s1, values[base + r + one], xt, k + r + one, 0, lanes)
-                    r += two
-                if r < size:
-                    s0 = vector_fma_row(s0, values[base + r], xt, k + r, 0, lanes)
-        vector_store_row(_finish(vector_add(s0, s1), factors, has_scale,
-                                 bias[m] if has_bias else 0.0, code, slope), ot, m, 0, lanes)
+    chunks = bounds.shape[1] - 1
+    for c in range(chunks):
+        for m in range(bounds.shape[0]):
+            first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
+            s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, m, 0, lanes)
+            s1 = zeros
+            if run == 1:
+                e = first
+                while e + two <= last:
+                    s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
+                    s1 = vector_fma_row(s1, values[e + one], xt, indices[e + one], 0, lanes)
+                    e += two
+                if e < last:
+                    s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
+            else:
+                for e in range(first, last):
+                    k, base = np.uint64(indices[e]), e * size
+                    r = np.uint64(0)
+                    while r + two <= size:
+                        s0 = vector_fma_row(s0, values[base + r], xt, k + r, 0, lanes)
+                        s1 = vector_fma_row(s1, values[base + r + one], xt, k + r + one, 0,
+                                            lanes)
+                        r += two
+                    if r < size:
+                        s0 = vector_fma_row(s0, values[base + r], xt, k + r, 0, lanes)
+            sums = vector_add(s0, s1)
+            if c == chunks - 1:
+                sums = _finish(sums, factors, has_scale, bias[m] if has_bias else 0.0, code,
+                               slope)
+            vector_store_row(sums, ot, m, 0, lanes)
 
 
 @njit(cache=True, nogil=True)
@@ -159,31 +189,42 @@ def _store_panel(ot, first_output, out, first, rows):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, run, epilogue,
-                 row_scale, out, out_second, start, end):
+                 row_scale, normalize, out, out_second, start, end):
     """Rows ``start..end`` (whole panels but maybe the last) of the node-panel product.
 
     ``x`` is dense ``(N, K)``, or, when ``x_indptr`` is not empty, only a ``(0, K)`` shape
-    holder for the CSR rows ``(x_indptr, x_indices, x_data)``. Outputs ``[0, out.shape[1])``
-    go to ``out``, the rest to ``out_second`` (two weights on one input, such as GraphSAGE's,
-    in one pass)."""
+    holder for the CSR rows ``(x_indptr, x_indices, x_data)``; ``normalize`` divides each CSR
+    row by its sum (``input_norm``). Outputs ``[0, out.shape[1])`` go to ``out``, the rest to
+    ``out_second`` (two weights on one input, such as GraphSAGE's, in one pass)."""
     lanes = VECTOR_BYTES // out.itemsize
     panel = PANEL_VECTORS * lanes
     # Padded so whole runs and whole tiles stay inside; rows past the inputs are zero and stay
     # zero (a stored zero times them must not make NaN).
-    xt = np.zeros(((x.shape[1] + run + lanes) // lanes * lanes, panel), out.dtype)
-    ot = np.empty((w_indptr.shape[0] - 1 + lanes, panel), out.dtype)
+    xt = aligned_zeros((x.shape[1] + run + lanes) // lanes * lanes, panel, out)
+    # CSR rows are expanded row-major first (writes along rows), then transposed by tiles:
+    # scattering them straight into xt wrote one cache line per entry (6x slower on
+    # Amazon Computers' features)
+    rows_buffer = aligned_zeros(panel if x_indptr.shape[0] > 0 else 0, x.shape[1], out)
+    ot = aligned_zeros(w_indptr.shape[0] - 1 + lanes, panel, out)
     scale = np.ones((1, panel), out.dtype)
-    has_scale = row_scale.shape[0] > 0
+    inverse_sums = np.zeros(panel, np.float64)
+    has_scale = row_scale.shape[0] > 0 or normalize
     sparse_input = x_indptr.shape[0] > 0
+    bounds = _chunk_bounds(w_indptr, w_indices, PANEL_CHUNK)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         if sparse_input:
-            _fill_csr(x_indptr, x_indices, x_data, first, rows, xt)
+            _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer, inverse_sums)
+            _fill_dense(rows_buffer, 0, rows, xt)
+            _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
         else:
             _fill_dense(x, first, rows, xt)
-        if has_scale:
+        if normalize:
+            for r in range(rows):
+                scale[0, r] = inverse_sums[r]
+        elif has_scale:
             scale[0, :rows] = row_scale[first:first + rows]
-        _panel_outputs(w_indptr, w_indices, w_values, run, xt, ot, epilogue, scale, has_scale)
+        _panel_outputs(bounds, w_indices, w_values, run, xt, ot, epilogue, scale, has_scale)
         _store_panel(ot, 0, out, first, rows)
         _store_panel(ot, out.shape[1], out_second, first, rows)
 
@@ -196,120 +237,142 @@ def _finish_row(sums, scale, bias, code, slope):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _vector_blocks(x, row, w_indptr, w_indices, w_values, groups, zeros, tail, scales, bias_row,
-                   has_bias, code, slope, out, out_row, first_column):
-    """``out[out_row:out_row + 8]`` from rows ``row:row + 8`` of ``x``, for the output groups
-    ``groups[0]..groups[1]`` (their columns from ``first_column`` in ``out``; the vectors of
-    ``zeros`` are ``tail`` lanes wide). Eight rows of sums stay in registers while a group's
-    stored vectors stream past. One call covers many groups: a call per group cost more in
-    reference counting than a very sparse group's arithmetic."""
-    base = np.uint64(row)
-    r1, r2, r3, r4 = base + np.uint64(1), base + np.uint64(2), base + np.uint64(3), \
-        base + np.uint64(4)
-    r5, r6, r7 = base + np.uint64(5), base + np.uint64(6), base + np.uint64(7)
-    lanes = VECTOR_BYTES // out.itemsize
-    target = np.uint64(out_row)
-    for group in range(groups[0], groups[1]):
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
-        for e in range(np.uint64(w_indptr[group]), np.uint64(w_indptr[group + 1])):
-            k = np.uint64(w_indices[e])
-            s0 = vector_fma_row(s0, x[base, k], w_values, e, 0, tail)
-            s1 = vector_fma_row(s1, x[r1, k], w_values, e, 0, tail)
-            s2 = vector_fma_row(s2, x[r2, k], w_values, e, 0, tail)
-            s3 = vector_fma_row(s3, x[r3, k], w_values, e, 0, tail)
-            s4 = vector_fma_row(s4, x[r4, k], w_values, e, 0, tail)
-            s5 = vector_fma_row(s5, x[r5, k], w_values, e, 0, tail)
-            s6 = vector_fma_row(s6, x[r6, k], w_values, e, 0, tail)
-            s7 = vector_fma_row(s7, x[r7, k], w_values, e, 0, tail)
-        column = first_column + (group - groups[0]) * lanes
-        bias = vector_fma_row(zeros, 1, bias_row, 0, group * lanes, tail) if has_bias else zeros
-        s0 = _finish_row(s0, scales[0], bias, code, slope)
-        s1 = _finish_row(s1, scales[1], bias, code, slope)
-        s2 = _finish_row(s2, scales[2], bias, code, slope)
-        s3 = _finish_row(s3, scales[3], bias, code, slope)
-        s4 = _finish_row(s4, scales[4], bias, code, slope)
-        s5 = _finish_row(s5, scales[5], bias, code, slope)
-        s6 = _finish_row(s6, scales[6], bias, code, slope)
-        s7 = _finish_row(s7, scales[7], bias, code, slope)
-        vector_store_row(s0, out, target, column, tail)
-        vector_store_row(s1, out, target + np.uint64(1), column, tail)
-        vector_store_row(s2, out, target + np.uint64(2), column, tail)
-        vector_store_row(s3, out, target + np.uint64(3), column, tail)
-        vector_store_row(s4, out, target + np.uint64(4), column, tail)
-        vector_store_row(s5, out, target + np.uint64(5), column, tail)
-        vector_store_row(s6, out, target + np.uint64(6), column, tail)
-        vector_store_row(s7, out, target + np.uint64(7), column, tail)
+def _chunk_bounds(w_indptr, w_indices, chunk):
+    """``bounds[g, c]``: the first stored vector of group ``g`` whose input is at least
+    ``c * chunk`` (each group's inputs are sorted). Shape ``(groups, chunks + 1)``."""
+    groups = w_indptr.shape[0] - 1
+    chunks = 1
+    for e in range(w_indices.shape[0]):
+        chunks = max(chunks, w_indices[e] // chunk + 1)
+    bounds = np.empty((groups, chunks + 1), np.int64)
+    for g in range(groups):
+        e = w_indptr[g]
+        for c in range(chunks + 1):
+            while e < w_indptr[g + 1] and w_indices[e] < c * chunk:
+                e += 1
+            bounds[g, c] = e
+    return bounds
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _vector_rows(x, row, rows, w_indptr, w_indices, w_values, groups, zeros, tail, scales,
-                 bias_row, has_bias, code, slope, out, out_row, first_column):
-    """As ``_vector_blocks`` for ``rows`` (< 8) single rows."""
-    lanes = VECTOR_BYTES // out.itemsize
-    for r in range(rows):
-        for group in range(groups[0], groups[1]):
-            sums = zeros
-            for e in range(np.uint64(w_indptr[group]), np.uint64(w_indptr[group + 1])):
+def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales, bias, code,
+                  slope, out, out_row, column):
+    """``out[out_row:out_row + rows, column:]`` (one vector, ``tail`` lanes) from ``rows``
+    rows of ``x`` for one output group, whose stored vectors ``bounds`` cuts into input chunks.
+    Chunk by chunk (its vectors stay in L1), eight rows at a time hold their sums in
+    registers while the chunk streams past; partial sums wait in ``out`` between chunks."""
+    blocked = rows // ROW_BLOCK * ROW_BLOCK
+    chunks = bounds.shape[0] - 1
+    one = np.uint64(1)
+    for c in range(chunks):
+        first, last = np.uint64(bounds[c]), np.uint64(bounds[c + 1])
+        if first == last and 0 < c < chunks - 1:
+            continue  # nothing stored in this chunk, and nothing to start or finish
+        for block in range(0, blocked, ROW_BLOCK):
+            base, target = np.uint64(row + block), np.uint64(out_row + block)
+            if c == 0:
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
+            else:
+                s0 = vector_fma_row(zeros, 1, out, target, column, tail)
+                s1 = vector_fma_row(zeros, 1, out, target + one, column, tail)
+                s2 = vector_fma_row(zeros, 1, out, target + np.uint64(2), column, tail)
+                s3 = vector_fma_row(zeros, 1, out, target + np.uint64(3), column, tail)
+                s4 = vector_fma_row(zeros, 1, out, target + np.uint64(4), column, tail)
+                s5 = vector_fma_row(zeros, 1, out, target + np.uint64(5), column, tail)
+                s6 = vector_fma_row(zeros, 1, out, target + np.uint64(6), column, tail)
+                s7 = vector_fma_row(zeros, 1, out, target + np.uint64(7), column, tail)
+            for e in range(first, last):
+                k = np.uint64(w_indices[e])
+                s0 = vector_fma_row(s0, x[base, k], w_values, e, 0, tail)
+                s1 = vector_fma_row(s1, x[base + one, k], w_values, e, 0, tail)
+                s2 = vector_fma_row(s2, x[base + np.uint64(2), k], w_values, e, 0, tail)
+                s3 = vector_fma_row(s3, x[base + np.uint64(3), k], w_values, e, 0, tail)
+                s4 = vector_fma_row(s4, x[base + np.uint64(4), k], w_values, e, 0, tail)
+                s5 = vector_fma_row(s5, x[base + np.uint64(5), k], w_values, e, 0, tail)
+                s6 = vector_fma_row(s6, x[base + np.uint64(6), k], w_values, e, 0, tail)
+                s7 = vector_fma_row(s7, x[base + np.uint64(7), k], w_values, e, 0, tail)
+            if c == chunks - 1:
+                s0 = _finish_row(s0, scales[block], bias, code, slope)
+                s1 = _finish_row(s1, scales[block + 1], bias, code, slope)
+                s2 = _finish_row(s2, scales[block + 2], bias, code, slope)
+                s3 = _finish_row(s3, scales[block + 3], bias, code, slope)
+                s4 = _finish_row(s4, scales[block + 4], bias, code, slope)
+                s5 = _finish_row(s5, scales[block + 5], bias, code, slope)
+                s6 = _finish_row(s6, scales[block + 6], bias, code, slope)
+                s7 = _finish_row(s7, scales[block + 7], bias, code, slope)
+            vector_store_row(s0, out, target, column, tail)
+            vector_store_row(s1, out, target + one, column, tail)
+            vector_store_row(s2, out, target + np.uint64(2), column, tail)
+            vector_store_row(s3, out, target + np.uint64(3), column, tail)
+            vector_store_row(s4, out, target + np.uint64(4), column, tail)
+            vector_store_row(s5, out, target + np.uint64(5), column, tail)
+            vector_store_row(s6, out, target + np.uint64(6), column, tail)
+            vector_store_row(s7, out, target + np.uint64(7), column, tail)
+        for r in range(blocked, rows):
+            target = out_row + r
+            sums = zeros if c == 0 else vector_fma_row(zeros, 1, out, target, column, tail)
+            for e in range(first, last):
                 sums = vector_fma_row(sums, x[row + r, np.uint64(w_indices[e])], w_values, e, 0,
                                       tail)
-            bias = vector_fma_row(zeros, 1, bias_row, 0, group * lanes, tail) if has_bias \
-                else zeros
-            sums = _finish_row(sums, scales[r], bias, code, slope)
-            vector_store_row(sums, out, out_row + r,
-                             first_column + (group - groups[0]) * lanes, tail)
+            if c == chunks - 1:
+                sums = _finish_row(sums, scales[r], bias, code, slope)
+            vector_store_row(sums, out, target, column, tail)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _output_vectors(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, epilogue,
-                    row_scale, out, out_second, start, end):
+                    row_scale, normalize, out, out_second, start, end):
     """Rows ``start..end`` of the output-vector product (arguments as ``_node_panels``;
     ``w_values`` is ``(stored, lanes)``; ``out``'s width is a multiple of ``lanes`` when
-    ``out_second`` has columns). Blocks of eight rows, then single rows; a CSR ``x`` is
-    expanded eight rows at a time into a small buffer."""
+    ``out_second`` has columns). Panels of ``ROW_PANEL`` rows (their inputs stay in L2; CSR
+    rows are expanded into a buffer a panel at a time), each swept by every output group."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // out.itemsize
     bias_row = bias.reshape((1, bias.shape[0]))
     has_scale = row_scale.shape[0] > 0
     sparse_input = x_indptr.shape[0] > 0
-    rows_buffer = np.zeros((ROW_BLOCK, x.shape[1]), out.dtype)
-    scales = np.ones(ROW_BLOCK, np.float64)
+    rows_buffer = aligned_zeros(ROW_PANEL if sparse_input else 0, x.shape[1], out)
+    scales = np.ones(ROW_PANEL, np.float64)
+    inverse_sums = np.zeros(ROW_PANEL, np.float64)
+    bounds = _chunk_bounds(w_indptr, w_indices, INPUT_CHUNK)
     # (target, first group, groups with whole vectors, groups in all): the tail group of each
     # target is masked, the others move whole vectors (masked stores are slow on AMD Zen).
     split_group = -(-out.shape[1] // lanes)
     parts = ((out, 0, out.shape[1] // lanes, split_group),
              (out_second, split_group, split_group + out_second.shape[1] // lanes,
               w_indptr.shape[0] - 1))
-    for first in range(start, end, ROW_BLOCK):
-        rows = min(ROW_BLOCK, end - first)
+    for first in range(start, end, ROW_PANEL):
+        rows = min(ROW_PANEL, end - first)
         source, source_row = x, first
         if sparse_input:
-            rows_buffer[:, :] = 0
-            for r in range(rows):
-                for e in range(x_indptr[first + r], x_indptr[first + r + 1]):
-                    rows_buffer[r, x_indices[e]] += x_data[e]
+            _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer, inverse_sums)
             source, source_row = rows_buffer, 0
         for r in range(rows):
-            scales[r] = row_scale[first + r] if has_scale else 1.0
-        for target, first_group, whole_end, group_end in parts:
-            tail = target.shape[1] - (whole_end - first_group) * lanes
-            if rows == ROW_BLOCK:
-                _vector_blocks(source, source_row, w_indptr, w_indices, w_values,
-                               (first_group, whole_end), full_vector_zeros(out, 1), lanes, scales,
-                               bias_row, has_bias, code, slope, target, first, 0)
-                if group_end > whole_end:
-                    _vector_blocks(source, source_row, w_indptr, w_indices, w_values,
-                                   (whole_end, group_end), vector_zeros(out, 1), tail, scales,
-                                   bias_row, has_bias, code, slope, target, first,
-                                   target.shape[1] - tail)
+            if normalize:
+                scales[r] = inverse_sums[r]
             else:
-                _vector_rows(source, source_row, rows, w_indptr, w_indices, w_values,
-                             (first_group, whole_end), full_vector_zeros(out, 1), lanes, scales,
-                             bias_row, has_bias, code, slope, target, first, 0)
-                if group_end > whole_end:
-                    _vector_rows(source, source_row, rows, w_indptr, w_indices, w_values,
-                                 (whole_end, group_end), vector_zeros(out, 1), tail, scales,
-                                 bias_row, has_bias, code, slope, target, first,
-                                 target.shape[1] - tail)
+                scales[r] = row_scale[first + r] if has_scale else 1.0
+        for target, first_group, whole_end, group_end in parts:
+            for group in range(first_group, group_end):
+                full = group < whole_end
+                tail = lanes if full else target.shape[1] - (whole_end - first_group) * lanes
+                column = (group - first_group) * lanes
+                if full:
+                    zeros = full_vector_zeros(out, 1)
+                    bias_vector = vector_fma_row(zeros, 1, bias_row, 0, group * lanes, tail) \
+                        if has_bias else zeros
+                    _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
+                                  zeros, tail, scales, bias_vector, code, slope, target, first,
+                                  column)
+                else:
+                    masked = vector_zeros(out, 1)
+                    bias_vector = vector_fma_row(masked, 1, bias_row, 0, group * lanes, tail) \
+                        if has_bias else masked
+                    _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
+                                  masked, tail, scales, bias_vector, code, slope, target, first,
+                                  column)
+        if sparse_input:
+            _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -336,8 +399,8 @@ class OutputVectorWeight(NamedTuple):
     outputs: int
 
 
-def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, split: int | None = None,
-                            threads: int | None = None):
+def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_rows: bool = False,
+                            split: int | None = None, threads: int | None = None):
     """``act(row_scale * (x @ M) + bias)`` on checked arrays, by the weight's kernel.
 
     Parameters
@@ -352,6 +415,9 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, split: int |
         ReLU and leaky ReLU get a pass over the rows afterwards.
     row_scale : ndarray (N,), optional
         Multiplies each output row before the bias (row-normalised inputs).
+    normalize_rows : bool
+        CSR ``x`` only: divide each row by its sum (rows summing to 0 give 0), as the rows
+        are expanded (``input_norm`` without a pass of its own).
     split : int, optional
         Return ``(out[:, :split], out[:, split:])`` as two C-contiguous arrays (for output
         vectors, ``split`` must be a multiple of ``vector_width``).
@@ -375,6 +441,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, split: int |
     out = aligned_empty((rows, first_width), dtype)
     out_second = aligned_empty((rows, width_out - first_width), dtype)
     scale = np.empty(0, dtype) if row_scale is None else row_scale.astype(dtype, copy=False)
+    normalize = bool(normalize_rows) and x_indptr.shape[0] > 0
     bias, _, code, slope = epilogue
     if rows:
         step = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize) if panels else ROW_BLOCK
@@ -384,11 +451,12 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, split: int |
             start, end = int(bounds[first_step]), int(bounds[last_step])
             if panels:
                 _node_panels(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
-                             w_values, weight.run, epilogue, scale, out, out_second, start, end)
+                             w_values, weight.run, epilogue, scale, normalize, out, out_second,
+                             start, end)
             else:
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
-                                w_values,
-                                epilogue, scale, out, out_second, start, end)
+                                w_values, epilogue, scale, normalize, out, out_second, start,
+                                end)
             if code != 0 and code != 1 and code != 3:  # activations the vectors do not apply
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 

@@ -77,11 +77,13 @@ def _row_scale(indptr, values, row, reduce):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end, zeros, column, tail):
+def _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end, zeros,
+              column, tail):
     """Sum-type reductions of rows ``start..end`` over the columns from ``column`` that the
     vector tuple ``zeros`` spans (its last vector ``tail`` lanes wide), summed in registers,
     then scaled (mean, GCN), biased and ReLU'd there before the one store (other activations
-    are left to the caller).
+    are left to the caller). With ``accumulate``, what ``out`` held (a residual: GraphSAGE's
+    root term) is added before the activation.
 
     Compiled once per tuple type. One loop per weight source: choosing the weight per entry
     inside one loop cost ~30 % on sparse features. The loops are written out here rather than
@@ -125,12 +127,14 @@ def _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end, zer
             sums = vector_scale(sums, _row_scale(indptr, values, row, reduce))
         if has_bias:
             sums = vector_fma_row(sums, 1, bias_row, 0, column, tail)
+        if accumulate:
+            sums = vector_fma_row(sums, 1, out, row, column, tail)
         sums = vector_activate(sums, code, slope)
         vector_store_row(sums, out, row, column, tail)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
+def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end):
     """Sum-type reductions of rows ``start..end``: spans of ``CHUNK_VECTORS`` whole vectors (64
     float32 columns), then the columns left with as many vectors as they need, the last one
     masked (rows wider than one span are swept once per span), then activations other than
@@ -140,34 +144,34 @@ def _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
     width = x.shape[1]
     last_column = width // chunk * chunk
     for column in range(0, last_column, chunk):  # whole vectors: no masked loads or stores
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
     vectors = (width - last_column + lanes - 1) // lanes
     tail = width - last_column - (vectors - 1) * lanes
     # A literal tuple length per branch: each compiles its own specialisation of _sum_span.
     if vectors == 1:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 1), last_column, tail)
     elif vectors == 2:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 2), last_column, tail)
     elif vectors == 3:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 3), last_column, tail)
     elif vectors == 4:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 4), last_column, tail)
     elif vectors == 5:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 5), last_column, tail)
     elif vectors == 6:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 6), last_column, tail)
     elif vectors == 7:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, 7), last_column, tail)
     elif vectors == CHUNK_VECTORS:
-        _sum_span(indptr, indices, values, x, out, reduce, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
                   vector_zeros(x, CHUNK_VECTORS), last_column, tail)
     bias, _, code, slope = epilogue
     if code != 0 and code != 1 and code != 3:
@@ -193,11 +197,11 @@ def _max_rows(indptr, indices, values, x, out, epilogue, start, end):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
+def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, accumulate):
     """Rows ``start..end`` of ``reduce_{e in row} values[e] * x[indices[e]]`` (+ bias, act).
 
     ``values`` empty means all ones (for ``GCN_SYMMETRIC``: one per node); ``epilogue`` is
-    ``(bias, has_bias, act_code, slope)``. Each row is finished right after it is reduced (a
+    ``(bias, has_bias, act_code, slope)``; ``accumulate`` adds what ``out`` held (sums only). Each row is finished right after it is reduced (a
     second pass over the rows cost up to 2x), in registers for sums.
     """
     if reduce == 2:
@@ -205,7 +209,7 @@ def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end):
         return
     if x.shape[1] == 0:
         return
-    _sum_rows(indptr, indices, values, x, out, reduce, epilogue, start, end)
+    _sum_rows(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end)
 
 
 def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", bias=None,
@@ -240,17 +244,21 @@ def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", 
 
 
 def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: int, epilogue,
-                       threads: int | None) -> np.ndarray:
+                       threads: int | None, residual: np.ndarray | None = None) -> np.ndarray:
     """``spmm_csr`` without argument checks, for callers that validated everything already
     (the runtime checks a graph once per run, not once per layer). ``values`` is an array of
-    ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``."""
-    # Sums store every element; max leaves rows without entries as they are.
-    if reduce_code == REDUCTIONS["max"]:
+    ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``.
+    A ``residual`` (C-contiguous ``(num_rows, F)`` of ``x``'s dtype, sum-type reductions only)
+    is added before the activation, in place: it becomes the output."""
+    if residual is not None:
+        out = residual
+    elif reduce_code == REDUCTIONS["max"]:  # max leaves rows without entries as they are
         out = np.zeros((num_rows, x.shape[1]), dtype=x.dtype)
-    else:
+    else:  # sums store every element
         out = aligned_empty((num_rows, x.shape[1]), x.dtype)
+    accumulate = residual is not None
     run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, reduce_code, epilogue,
-                                           s, e),
+                                           s, e, accumulate),
                    indptr, indices.shape[0] * x.shape[1], threads)
     return out
 

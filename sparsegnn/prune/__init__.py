@@ -17,22 +17,26 @@ from .edges import (
     resolve_edge_criterion,
 )
 from .masks import MaskError, MaskSet, prunable_weights
-from .schedules import SCHEDULES, PruneResult, prune_model, training_loss
+from ..patterns import PATTERN_EXAMPLES, Pattern, PatternError
+from .schedules import SCHEDULES, PruneResult, prune_model, resolve_sparsity, training_loss
 from .unstructured import (
-                           CRITERIA,
-                           GradientSaliency,
-                           PruningMethod,
-                           Unstructured,
-                           magnitude,
-                           prune_weights,
-                           random_scores,
-                           resolve_amount,
+    CRITERIA,
+    Blocks,
+    GradientSaliency,
+    NOfM,
+    PruningMethod,
+    Unstructured,
+    magnitude,
+    prune_weights,
+    random_scores,
+    resolve_amount,
 )
 
 __all__ = [
-    "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "agreement_scores",
+    "Blocks", "CRITERIA", "EDGE_CRITERIA", "EdgePairs", "GradientSaliency", "NOfM",
+    "PATTERN_EXAMPLES", "Pattern", "PatternError", "agreement_scores",
     "degree_scores", "edge_scores", "influence_scores", "resolve_edge_criterion",
     "learn_edge_scores", "prune_edges", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
     "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
-    "random_scores", "resolve_amount", "training_loss",
+    "random_scores", "resolve_amount", "resolve_sparsity", "training_loss",
 ]

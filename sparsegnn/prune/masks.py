@@ -18,6 +18,7 @@ import torch
 from torch.nn.utils import prune as torch_prune
 
 from .._fileio import atomic_path
+from ..patterns import Pattern, PatternError
 
 __all__ = ["MaskSet", "prunable_weights", "MaskError"]
 
@@ -42,16 +43,18 @@ class MaskSet:
     """Boolean keep-masks (True = kept) for ``{module_name}.weight`` parameters.
 
     Shapes: each mask has its parameter's shape, ``(out, in)`` for a Linear weight.
+    ``pattern`` names the sparsity pattern the masks follow (``prune.patterns``).
     """
 
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    pattern: str = "unstructured"
 
     # ----------------------------------------------------------------------------- building
     @classmethod
-    def ones(cls, model: torch.nn.Module) -> MaskSet:
-        """Keep everything (a no-op mask)."""
+    def ones(cls, model: torch.nn.Module, pattern: str = "unstructured") -> MaskSet:
+        """Keep everything (a no-op mask, which follows every pattern)."""
         return cls({f"{name}.weight": np.ones(tuple(module.weight.shape), dtype=bool)
-                    for name, module in prunable_weights(model).items()})
+                    for name, module in prunable_weights(model).items()}, pattern=pattern)
 
     @classmethod
     def from_pruned(cls, model: torch.nn.Module) -> MaskSet:
@@ -107,7 +110,9 @@ class MaskSet:
                 merged[key] = self.weights[key] & other.weights[key]
             else:
                 merged[key] = (self.weights.get(key) if key in self.weights else other.weights[key]).copy()
-        return MaskSet(merged)
+        # blocks intersected stay blocks, and N:M counts only fall: one pattern is kept
+        return MaskSet(merged, pattern=self.pattern if self.pattern == other.pattern
+                       else "unstructured")
 
     # ----------------------------------------------------------------------------- reporting
     def summary(self) -> dict:
@@ -153,7 +158,8 @@ class MaskSet:
         path = Path(path)
         with atomic_path(path) as temporary:
             save_file(tensors, str(temporary), metadata={
-                "format": FORMAT, "summary": json.dumps(self.summary()["overall"])})
+                "format": FORMAT, "pattern": self.pattern,
+                "summary": json.dumps(self.summary()["overall"])})
         return path
 
     @classmethod
@@ -171,4 +177,9 @@ class MaskSet:
         for key, tensor in tensors.items():
             if tensor.dtype != np.uint8 or not np.all(tensor <= 1):
                 raise MaskError(f"{path}: mask {key!r} must hold 0/1 bytes")
-        return cls({key: tensor.astype(bool) for key, tensor in tensors.items()})
+        pattern = metadata.get("pattern", "unstructured")
+        try:
+            Pattern.parse(pattern)
+        except PatternError as exc:
+            raise MaskError(f"{path}: {exc}") from None
+        return cls({key: tensor.astype(bool) for key, tensor in tensors.items()}, pattern=pattern)

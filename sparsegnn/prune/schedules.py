@@ -20,9 +20,10 @@ from ..graph import Graph
 from ..nn.train import TrainConfig, evaluate, fit, graph_batches, node_inputs
 from .edges import edge_scores, prune_edges
 from .masks import MaskSet
+from ..patterns import Pattern
 from .unstructured import CRITERIA, GradientSaliency, magnitude, prune_weights, random_scores
 
-__all__ = ["PruneResult", "prune_model", "training_loss", "SCHEDULES"]
+__all__ = ["PruneResult", "prune_model", "resolve_sparsity", "training_loss", "SCHEDULES"]
 
 SCHEDULES = ("oneshot", "iterative", "gradual")
 
@@ -64,6 +65,20 @@ def _scores(criterion: str, model, dataset: Dataset, split: int, seed: int,
     raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
+def resolve_sparsity(sparsity: float | None, pattern: str) -> float:
+    """The weight sparsity to reach: ``sparsity``, or the one an N:M ``pattern`` fixes (given
+    both, they must agree). Raises ``ValueError`` (a bad pattern: ``PatternError``)."""
+    fixed = Pattern.parse(pattern).sparsity
+    if fixed is None:
+        if sparsity is None:
+            raise ValueError(f"pattern {pattern!r} needs a weight sparsity")
+        return float(sparsity)
+    if sparsity is not None and abs(float(sparsity) - fixed) > 1e-6:
+        raise ValueError(f"pattern {pattern} fixes the weight sparsity at {fixed:.4f}, "
+                         f"asked {sparsity}")
+    return fixed
+
+
 @dataclass
 class PruneResult:
     """Masks reached, scores before/after, and the pruned graph when edges were pruned."""
@@ -78,7 +93,8 @@ class PruneResult:
 
     def report(self) -> dict:
         report = {"before": self.before, "after": self.after, "seconds": self.seconds,
-                  "rounds": self.rounds, "masks": self.masks.summary()}
+                  "rounds": self.rounds, "pattern": self.masks.pattern,
+                  "masks": self.masks.summary()}
         if self.graph is not None:
             report["edges"] = {"kept_edges": self.graph.num_edges,
                                "fraction_kept": self.edges_kept,
@@ -86,12 +102,15 @@ class PruneResult:
         return report
 
 
-def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "magnitude",
-                scope: str = "global", schedule: str = "oneshot", rounds: int = 3,
-                rewind: bool = False, split: int = 0, finetune: TrainConfig | None = None,
-                seed: int = 0, edge_sparsity: float = 0.0,
-                edge_criterion: str = "auto", distill: bool = False) -> PruneResult:
-    """Prune ``model``'s weights to ``sparsity`` and fine-tune it with the masks fixed.
+def prune_model(model, dataset: Dataset, sparsity: float | None, *,
+                criterion: str = "magnitude", scope: str = "global", schedule: str = "oneshot",
+                rounds: int = 3, rewind: bool = False, split: int = 0,
+                finetune: TrainConfig | None = None, seed: int = 0, edge_sparsity: float = 0.0,
+                edge_criterion: str = "auto", distill: bool = False,
+                pattern: str = "unstructured") -> PruneResult:
+    """Prune ``model``'s weights to ``sparsity`` in ``pattern`` (``prune.patterns``) and
+    fine-tune it with the masks fixed. An N:M pattern fixes the sparsity (``sparsity`` None,
+    or ``1 - N/M``); every schedule's steps ramp towards it.
 
     With ``edge_sparsity`` (node tasks), that fraction of undirected edges is removed first,
     scored by ``edge_criterion`` (see ``prune.edges``); fine-tuning and the scores ``after``
@@ -102,6 +121,7 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    sparsity = resolve_sparsity(sparsity, pattern)
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
     finetune = finetune or TrainConfig(epochs=100, patience=None, progress=False)
@@ -130,11 +150,11 @@ def prune_model(model, dataset: Dataset, sparsity: float, *, criterion: str = "m
     else:  # gradual: cubic ramp, short training between steps, full fine-tune after the last
         steps = [sparsity * (1 - (1 - r / rounds) ** 3) for r in range(1, rounds + 1)]
     between = replace(finetune, epochs=max(1, finetune.epochs // (2 * rounds)), patience=None)
-    masks, history = MaskSet.ones(model), []
+    masks, history = MaskSet.ones(model, pattern=Pattern.parse(pattern).name), []
     for step, target in enumerate(steps):
         scores = _scores(criterion, model, dataset, split, seed + step,
                          replace(finetune, teacher=None))
-        masks = prune_weights(model, scores, target, scope=scope, prior=masks)
+        masks = prune_weights(model, scores, target, scope=scope, prior=masks, pattern=pattern)
         if initial is not None:
             MaskSet.bake(model)
             model.load_state_dict(initial)

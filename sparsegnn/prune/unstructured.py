@@ -1,9 +1,11 @@
-"""Unstructured weight pruning: importance criteria, the pruning method, and the driver.
+"""Weight pruning: importance criteria, the pruning methods, and the driver.
 
 Criteria are callables ``criterion(model) -> {param_key: scores}`` (one score per weight, higher
 = more important), so criteria and methods combine freely. ``Unstructured`` turns scores into a
-mask, keeping every earlier zero. ``prune_weights`` reaches a target sparsity exactly, per layer
-or globally.
+mask, keeping every earlier zero; ``Blocks`` and ``NOfM`` do the same for the semi-structured
+patterns of ``prune.patterns``. ``prune_weights`` reaches a target sparsity, per layer or
+globally, in any pattern: exactly for unstructured weights, to the nearest whole block for
+blocks, and as ``1 - N/M`` for N:M.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 import torch
 
 from .masks import MaskSet, prunable_weights
+from ..patterns import Pattern, block_scores, expand_blocks, n_of_m_mask
 
-__all__ = ["PruningMethod", "Unstructured", "magnitude", "random_scores", "GradientSaliency",
-           "prune_weights", "resolve_amount", "CRITERIA"]
+__all__ = ["PruningMethod", "Unstructured", "Blocks", "NOfM", "magnitude", "random_scores",
+           "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA"]
 
 Scores = dict[str, np.ndarray]
 
@@ -40,16 +43,19 @@ def resolve_amount(amount, available: int) -> int:
     return int(amount)
 
 
+KINDS = ("unstructured", "semi-structured", "structured")
+
+
 class PruningMethod:
-    """Turns importance scores into a keep-mask. Subclasses declare ``KIND`` and implement
-    ``compute_mask(scores, prior_mask)``; they never touch a model."""
+    """Turns importance scores into a keep-mask. Subclasses declare ``KIND`` (one of
+    ``KINDS``) and implement ``compute_mask(scores, prior_mask)``; they never touch a model."""
 
     KIND: str
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "KIND", None) not in ("unstructured", "structured"):
-            raise TypeError(f"{cls.__name__}.KIND must be 'unstructured' or 'structured', got "
+        if getattr(cls, "KIND", None) not in KINDS:
+            raise TypeError(f"{cls.__name__}.KIND must be one of {KINDS}, got "
                             f"{getattr(cls, 'KIND', None)!r}")
 
     def __init__(self, *, amount):
@@ -76,6 +82,47 @@ class Unstructured(PruningMethod):
             order = np.lexsort((kept, scores.reshape(-1)[kept]))  # by score, then by index
             mask.reshape(-1)[kept[order[:count]]] = False
         return mask
+
+
+class Blocks(PruningMethod):
+    """Prune ``amount`` of the still-kept blocks of ``pattern`` (an ``RxC`` name) with the
+    lowest mean score; a pruned block loses all its weights. Masks are ``(out, in)``."""
+
+    KIND = "semi-structured"
+
+    def __init__(self, *, amount, pattern):
+        super().__init__(amount=amount)
+        self.pattern = Pattern.parse(pattern)
+        if self.pattern.kind != "block":
+            raise ValueError(f"Blocks needs an RxC pattern, got {self.pattern.name!r}")
+
+    def compute_mask(self, scores: np.ndarray, prior_mask: np.ndarray) -> np.ndarray:
+        if scores.shape != prior_mask.shape:
+            raise ValueError(f"scores {scores.shape} and mask {prior_mask.shape} differ in shape")
+        means, _, kept = block_scores(scores, prior_mask, self.pattern)
+        candidates = np.flatnonzero(kept)
+        count = resolve_amount(self.amount, candidates.size)
+        keep = kept.copy()
+        order = np.lexsort((candidates, means.reshape(-1)[candidates]))
+        keep.reshape(-1)[candidates[order[:count]]] = False
+        return expand_blocks(keep, scores.shape, self.pattern) & prior_mask
+
+
+class NOfM(PruningMethod):
+    """Keep the ``keep`` best-scored of every ``group`` consecutive inputs of each output (of
+    those still kept). Masks are ``(out, in)``."""
+
+    KIND = "semi-structured"
+
+    def __init__(self, *, keep: int, group: int):
+        if not 1 <= keep <= group:
+            raise ValueError(f"N:M needs 1 <= N <= M, got {keep}:{group}")
+        self.keep, self.group = int(keep), int(group)
+
+    def compute_mask(self, scores: np.ndarray, prior_mask: np.ndarray) -> np.ndarray:
+        if scores.shape != prior_mask.shape:
+            raise ValueError(f"scores {scores.shape} and mask {prior_mask.shape} differ in shape")
+        return n_of_m_mask(scores, prior_mask, self.keep, self.group)
 
 
 # ----------------------------------------------------------------------------- criteria
@@ -130,43 +177,93 @@ CRITERIA = ("magnitude", "random", "saliency", "l1")  # l1: L1-regularised train
 
 # ----------------------------------------------------------------------------- driver
 def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
-                  scope: str = "layer", prior: MaskSet | None = None) -> MaskSet:
-    """Masks reaching ``sparsity`` (fraction of prunable weights pruned) exactly.
+                  scope: str = "layer", prior: MaskSet | None = None,
+                  pattern: str | Pattern = "unstructured") -> MaskSet:
+    """Masks reaching ``sparsity`` (fraction of prunable weights pruned) in ``pattern``.
 
     ``scope="layer"`` prunes every weight matrix to the same sparsity; ``"global"`` ranks all
-    weights together. Every zero of ``prior`` stays zero; a target below the prior's sparsity
-    raises ``ValueError``.
+    weights (or blocks, by their mean score) together. Unstructured targets are met exactly,
+    block targets to the nearest whole block; an N:M pattern keeps ``max(N, ceil((1 -
+    sparsity) M))`` of every M inputs, so a schedule's steps ramp towards it and its last step
+    (``sparsity = 1 - N/M``) lands on it, whatever the scope. Every zero of ``prior`` stays
+    zero; a target below the prior's sparsity raises ``ValueError``.
     """
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     if isinstance(sparsity, bool) or not 0.0 <= float(sparsity) <= 1.0:
         raise ValueError(f"sparsity must lie in [0, 1], got {sparsity!r}")
+    pattern = Pattern.parse(pattern)
     prior = prior or MaskSet.ones(model)
     prior.check(model)
     if set(scores) != set(prior.weights):
         raise ValueError(f"scores cover {sorted(scores)}, masks cover {sorted(prior.weights)}")
-    masks = {}
+    keys = sorted(prior.weights)
+    if pattern.kind == "n:m":
+        if sparsity > pattern.sparsity + 1e-9:
+            raise ValueError(f"{pattern.name} keeps {pattern.keep} of every {pattern.group} "
+                             f"weights: at most {pattern.sparsity:.4f} sparse, asked {sparsity}")
+        keep = max(pattern.keep, int(np.ceil(round((1 - sparsity) * pattern.group, 9))))
+        method = NOfM(keep=keep, group=pattern.group)
+        return MaskSet({key: method.compute_mask(np.asarray(scores[key], np.float64),
+                                                 prior.weights[key]) for key in keys},
+                       pattern=pattern.name)
+    block = pattern.kind == "block"
     if scope == "layer":
-        for key, mask in prior.weights.items():
+        masks = {}
+        for key in keys:
+            mask = prior.weights[key]
             target = int(round(sparsity * mask.size))
             already = int(mask.size - mask.sum())
             if target < already:
                 raise ValueError(f"{key} is already {already / mask.size:.3f} sparse, more than "
                                  f"the target {sparsity}")
-            masks[key] = Unstructured(amount=target - already).compute_mask(scores[key], mask)
-        return MaskSet(masks)
-    keys = sorted(prior.weights)
+            if block:
+                masks[key] = _prune_blocks([scores[key]], [mask], target, pattern)[0]
+            else:
+                masks[key] = Unstructured(amount=target - already).compute_mask(scores[key], mask)
+        return MaskSet(masks, pattern=pattern.name)
+    total = sum(prior.weights[k].size for k in keys)
+    target = int(round(sparsity * total))
+    already = total - sum(int(prior.weights[k].sum()) for k in keys)
+    if target < already:
+        raise ValueError(f"the model is already {already / total:.3f} sparse, more than the "
+                         f"target {sparsity}")
+    if block:
+        pruned = _prune_blocks([scores[k] for k in keys], [prior.weights[k] for k in keys],
+                               target, pattern)
+        return MaskSet(dict(zip(keys, pruned)), pattern=pattern.name)
     flat_scores = np.concatenate([np.asarray(scores[k], np.float64).reshape(-1) for k in keys])
     flat_mask = np.concatenate([prior.weights[k].reshape(-1) for k in keys])
-    target = int(round(sparsity * flat_mask.size))
-    already = int(flat_mask.size - flat_mask.sum())
-    if target < already:
-        raise ValueError(f"the model is already {already / flat_mask.size:.3f} sparse, more than "
-                         f"the target {sparsity}")
     flat = Unstructured(amount=target - already).compute_mask(flat_scores, flat_mask)
-    offset = 0
+    masks, offset = {}, 0
     for key in keys:
         size = prior.weights[key].size
         masks[key] = flat[offset:offset + size].reshape(prior.weights[key].shape)
         offset += size
-    return MaskSet(masks)
+    return MaskSet(masks, pattern=pattern.name)
+
+
+def _prune_blocks(scores: list, priors: list, target: int, pattern: Pattern) -> list:
+    """Prune whole blocks of ``pattern`` across the given matrices, lowest mean score first,
+    until the pruned weights come nearest to ``target`` (whole blocks only)."""
+    means, counts, kept = zip(*(block_scores(np.asarray(s, np.float64), p, pattern)
+                                for s, p in zip(scores, priors)))
+    flat_means = np.concatenate([m.reshape(-1) for m in means])
+    flat_kept = np.concatenate([k.reshape(-1) for k in kept])
+    # pruning a block frees its still-kept weights (a prior zero inside it is already counted)
+    flat_free = np.concatenate([c.reshape(-1) for c in counts])
+    already = sum(p.size - int(p.sum()) for p in priors)
+    candidates = np.flatnonzero(flat_kept)
+    order = candidates[np.lexsort((candidates, flat_means[candidates]))]
+    reached = already + np.concatenate([[0], np.cumsum(flat_free[order])])
+    count = int(np.argmin(np.abs(reached - target)))
+    flat_kept = flat_kept.copy()
+    flat_kept[order[:count]] = False
+    out, offset = [], 0
+    for prior, block_mask in zip(priors, kept):
+        size = block_mask.size
+        keep = flat_kept[offset:offset + size].reshape(block_mask.shape)
+        out.append(expand_blocks(keep, prior.shape, pattern) & prior)
+        offset += size
+    return out
+

@@ -141,13 +141,10 @@ class MatrixPlan:
                 (bias[columns], has_bias, code, slope), threads)
                 for part, columns in ((self.dense[:, :split], slice(None, split)),
                                       (self.dense[:, split:], slice(split, None))))
-        scale = None
-        if row_normalize:
-            sums = np.bincount(x.row_ids(), weights=x.data, minlength=rows)
-            scale = np.divide(1, sums, out=np.zeros_like(sums), where=sums != 0)
         weight = self.panels if kind == "panels" else self.vectors
         return sparse_linear_unchecked((x.indptr, x.indices, x.data, self.inputs), weight,
-                                       epilogue, row_scale=scale, split=split, threads=threads)
+                                       epilogue, normalize_rows=row_normalize, split=split,
+                                       threads=threads)
 
 
 def _finish(out, row_scale, bias, has_bias, code, slope):

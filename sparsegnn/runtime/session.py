@@ -15,7 +15,7 @@ import numpy as np
 
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
-from ..ir import STORED_GRAPH, Model, csr_parts
+from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
 from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
@@ -42,10 +42,10 @@ _REDUCE_CODES = {**REDUCTIONS, "value_mean": VALUE_MEAN, "gcn_symmetric": GCN_SY
 
 
 def _input_run(matrix: dict) -> int:
-    """How many consecutive inputs the pruner kept together in ``matrix`` (``block`` ``[R, 1]``
-    patterns), else 1."""
-    rows, cols = matrix.get("block", (1, 1))
-    return int(rows) if int(cols) == 1 else 1
+    """How many consecutive inputs the pruner kept together in ``matrix`` (blocks of ``R x 1``),
+    else 1."""
+    rows, cols = matrix_block(matrix)
+    return rows if cols == 1 else 1
 
 
 class InputError(ValueError):
@@ -282,17 +282,12 @@ class Session:
 
     # ----------------------------------------------------------------------------- ops
     def _dense(self, name: str, matrix: dict) -> np.ndarray:
-        """A matrix as a dense array (cached per session for CSR weights used densely)."""
+        """A matrix as a dense ``(in, out)`` float32 array (cached per session)."""
         if matrix["format"] == "dense":
             return self._tensors[matrix["tensor"]]
         with self._lock:
             if name not in self._dense_weights:
-                t = self._tensors
-                rows, cols = matrix["shape"]
-                transposed = matrix["format"] == "csr_t"
-                csr = CSRMatrix(*csr_parts(matrix, t), (cols, rows) if transposed else (rows, cols))
-                dense = csr.toarray(np.float32)
-                self._dense_weights[name] = np.ascontiguousarray(dense.T) if transposed else dense
+                self._dense_weights[name] = matrix_to_dense(matrix, self._tensors)
             return self._dense_weights[name]
 
     def _plan(self, key: str, matrices: tuple[dict, ...]) -> MatrixPlan:
@@ -335,16 +330,18 @@ class Session:
         return (np.empty(0, np.float32) if bias is None else np.asarray(bias, np.float32),
                 bias is not None, ACTIVATIONS[activation], 0.01)
 
-    def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity"):
-        """``act(reduce_rows(graph_csr) @ x + bias)``. The CSR operand (a graph, or sparse
-        features) was validated once per run: skip the kernel's per-call checks (they cost
-        more than a small graph's whole aggregation)."""
+    def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity",
+                   residual=None):
+        """``act(reduce_rows(graph_csr) @ x + bias + residual)`` (``residual``, an array the
+        session owns, becomes the output). The CSR operand (a graph, or sparse features) was
+        validated once per run: skip the kernel's per-call checks (they cost more than a
+        small graph's whole aggregation)."""
         indptr, indices, values = graph_csr
         x = np.ascontiguousarray(x, dtype=np.float32)
         values = np.empty(0, np.float32) if values is None else values.astype(np.float32, copy=False)
         return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1,
                                   _REDUCE_CODES[reduce], self._epilogue(bias, activation),
-                                  self.num_threads)
+                                  self.num_threads, residual)
 
     @staticmethod
     def _only_linear_in_x(node) -> bool:
@@ -389,9 +386,12 @@ class Session:
                     neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".nr",
                                                        second=root)
                 else:
-                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".n"), 0
-                out = self._aggregate(plain, neighbor, attrs["aggr"], bias)
-                out += root_part
+                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".n"), None
+                # the root term and the activation join in the aggregation's registers
+                fused = "identity" if attrs.get("l2_normalize") else act
+                out = self._aggregate(plain, neighbor, attrs["aggr"], bias, fused, root_part)
+                if not attrs.get("l2_normalize"):
+                    return out
             else:
                 dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
                 out = self._matmul(self._aggregate(plain, dense_x, attrs["aggr"]),

@@ -1,0 +1,349 @@
+"""Does pruning make the runtime faster, in proportion to what was removed? One layer against
+BLAS, whole models against themselves dense, and aggregation against the edges kept.
+
+Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]``.
+
+- **One layer**: ``x (N x 256) @ W (256 x 256)``, dense activations, N = 10k and 100k, each
+  pattern at each weight sparsity: the pattern's kernel (node panels for unstructured, 4x1 and
+  N:M; output vectors for blocks along the outputs) against numpy's BLAS (OpenBLAS) on the
+  same input, both on every core; BLAS is timed in its own block, then its spinning worker
+  threads are let go idle before the kernels run.
+- **Whole models**: each model with untrained weights (speed does not depend on their values)
+  pruned per layer by magnitude to each sparsity and pattern, exported, and run by
+  ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
+  would pass them); the speed-up is over the same model at 0 % in the same runtime, each
+  choosing its kernels with the planner. "ideal" is the ratio of multiply-adds, dense over
+  pruned, aggregation included.
+- **Edges**: the GCN aggregation over Amazon Computers (64 features) with a share of the
+  undirected edges removed at random, against the edges kept.
+
+Medians over ``--repeat`` calls after a warm-up; ratios compare timings of the same run.
+Writes ``sparsity.json``, ``sparsity.md`` and ``sparsity.png`` (speed-up against sparsity,
+with the ideal line) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _timing import median_seconds  # bench/ is on sys.path when a script runs
+
+from sparsegnn._fileio import atomic_path, atomic_write_text
+
+SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
+N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
+MODELS = {  # label: (kind, dataset, overrides, graphs per call (graph tasks), edges pruned)
+    "sage-256 amazon-computers": ("sage", "amazon-computers", {"hidden_channels": 256}, None, 0),
+    "gin-128 proteins, batch 64": ("gin", "proteins", {"hidden_channels": 128, "num_layers": 3},
+                                   64, 0),
+    "gin-128 proteins, batch 1": ("gin", "proteins", {"hidden_channels": 128, "num_layers": 3},
+                                  1, 0),
+    "gcn cora, 40 % edges pruned": ("gcn", "cora", {}, None, 0.4),
+    "gat coauthor-cs": ("gat", "coauthor-cs", {}, None, 0),
+}
+
+
+def machine() -> dict:
+    from sparsegnn.kernels._intrinsics import VECTOR_BYTES
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "threads": len(os.sched_getaffinity(0)), "simd_bits": VECTOR_BYTES * 8,
+            "python": platform.python_version(), "numpy": np.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def pattern_mask(rng, shape, pattern: str, sparsity: float) -> np.ndarray:
+    """A random keep-mask of ``shape (in, out)`` at ``sparsity`` in ``pattern``."""
+    from sparsegnn.patterns import Pattern
+
+    parsed = Pattern.parse(pattern)
+    if parsed.kind == "n:m":
+        scores = rng.random((shape[1], shape[0]))
+        from sparsegnn.patterns import n_of_m_mask
+
+        return n_of_m_mask(scores, np.ones_like(scores, bool), parsed.keep, parsed.group).T
+    rows, cols = parsed.inputs, parsed.outputs
+    blocks = rng.random((-(-shape[0] // rows), -(-shape[1] // cols))) >= sparsity
+    return np.repeat(np.repeat(blocks, rows, 0), cols, 1)[:shape[0], :shape[1]]
+
+
+# ----------------------------------------------------------------------------- one layer
+def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
+    from sparsegnn.kernels import pack_weight, sparse_linear
+    from sparsegnn.kernels._memory import aligned_empty
+
+    rng = np.random.default_rng(0)
+    rows_out = []
+    width = 256
+    for rows in sizes:
+        x = aligned_empty((rows, width), np.float32)
+        x[:] = rng.standard_normal((rows, width))
+        dense = rng.standard_normal((width, width)).astype(np.float32)
+        blas = median_seconds(lambda: x @ dense, repeat)
+        time.sleep(0.5)  # OpenBLAS's workers spin ~0.1 s after a call
+        cases = [(p, s) for p in PATTERNS for s in SPARSITIES] + \
+            [(p, 0.5) for p in N_OF_M]
+        if quick:
+            cases = [(p, s) for p, s in cases if s in (0.0, 0.9, 0.98)]
+        for pattern, sparsity in cases:
+            matrix = dense * pattern_mask(rng, (width, width), pattern, sparsity)
+            kernel = "vectors" if pattern.startswith("1x") else "panels"
+            packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
+            seconds = median_seconds(lambda packed=packed: sparse_linear(x, packed), repeat)
+            kept = np.count_nonzero(matrix) / matrix.size
+            rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
+                             "measured_sparsity": 1 - kept, "kernel": kernel,
+                             "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
+                             "speedup": blas / seconds, "ideal": 1 / max(kept, 1e-9)})
+            print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: {1e3 * seconds:8.2f} ms"
+                  f" ({kernel}), BLAS {1e3 * blas:8.2f} ms -> {blas / seconds:5.2f}x")
+    return rows_out
+
+
+# ----------------------------------------------------------------------------- whole models
+def _prune(model, sparsity: float, pattern: str) -> None:
+    """Per-layer magnitude pruning in ``pattern``, masks baked."""
+    from sparsegnn.prune import MaskSet, magnitude, prune_weights
+
+    if sparsity == 0:
+        return
+    masks = prune_weights(model, magnitude(model), sparsity, scope="layer", pattern=pattern)
+    masks.apply(model)
+    MaskSet.bake(model)
+
+
+def _madds(session, x, graph) -> float:
+    """Multiply-adds of one call: every weight's nonzeros per node row, plus each aggregation's
+    edges times the width it moves (narrower side first, as the runtime orders GCN and
+    GraphSAGE; pooling, norms and attention scores are left out)."""
+    from sparsegnn.ir import matrix_nonzeros
+
+    rows, edges = x.shape[0], graph.num_edges
+    width = {"x": x.shape[1]}
+    total = 0.0
+    for node in session.model.nodes:
+        incoming = width.get(node.inputs[0], x.shape[1])
+        matrices = [v for v in node.attrs.values() if isinstance(v, dict) and "format" in v]
+        total += sum(rows * matrix_nonzeros(m, session.model.tensors) for m in matrices)
+        out = matrices[0]["shape"][1] if matrices else incoming
+        if node.op == "gat_conv" and not node.attrs.get("concat", True):
+            out = node.attrs["channels"]
+        if "graph" in node.inputs:
+            total += edges * (min(incoming, out) if node.op in ("gcn_conv", "sage_conv")
+                              else out if node.op == "gat_conv" else incoming)
+        width[node.outputs[0]] = out
+    return total
+
+
+def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict]:
+    import torch
+
+    from sparsegnn import data
+    from sparsegnn.export import export_artifact
+    from sparsegnn.nn import build_model
+    from sparsegnn.nn.recipes import model_config
+    from sparsegnn.prune.edges import prune_edges, random_edge_scores
+    from sparsegnn.runtime import Session
+
+    rows_out = []
+    folder = Path(tempfile.mkdtemp(prefix="sparsegnn-speedup-"))
+    sparsities = (0.0, 0.9, 0.95) if quick else SPARSITIES
+    for label, (kind, name, overrides, graphs, edge_fraction) in MODELS.items():
+        if only and not any(o in label for o in only):
+            continue
+        dataset = data.load(name)
+        x, graph, batch = dataset.x, dataset.graph, None
+        if graphs is not None:
+            test = dataset.splits[0].test
+            # batch 1: the median-sized test graph; else the first test graphs
+            if graphs == 1:
+                sizes = np.diff(dataset.ptr)[test]
+                chosen = [int(test[np.argsort(sizes)[len(sizes) // 2]])]
+            else:
+                chosen = list(test[:graphs])
+            graph, x, batch = dataset.select_graphs(chosen)
+        if edge_fraction:
+            graph = prune_edges(graph, random_edge_scores(graph), edge_fraction)
+        config = model_config(kind, dataset, **overrides)
+        dense_seconds = None
+        for pattern in PATTERNS + N_OF_M:
+            for sparsity in ((0.5,) if pattern in N_OF_M else sparsities):
+                if sparsity == 0 and dense_seconds is not None:
+                    continue  # the dense model is the same whatever the pattern
+                torch.manual_seed(0)
+                model = build_model(config).eval()
+                _prune(model, sparsity, pattern)
+                path = export_artifact(model, folder / "model.sgnn", pattern=pattern)
+                session = Session(path)
+                seconds = median_seconds(lambda: session.run(x, graph, batch), repeat)
+                madds = _madds(session, x, graph)
+                if sparsity == 0:
+                    dense_seconds, dense_madds = seconds, madds
+                rows_out.append({"model": label, "pattern": "dense" if sparsity == 0 else pattern,
+                                 "sparsity": sparsity, "ms": 1e3 * seconds,
+                                 "speedup": dense_seconds / seconds,
+                                 "ideal": dense_madds / max(madds, 1.0),
+                                 "input": "csr" if hasattr(x, "indptr") else "dense",
+                                 "nodes": int(x.shape[0]), "edges": int(graph.num_edges)})
+                print(f"{label:30s} {rows_out[-1]['pattern']:12s} {100 * sparsity:4.0f} %: "
+                      f"{1e3 * seconds:8.3f} ms -> {dense_seconds / seconds:5.2f}x "
+                      f"(ideal {dense_madds / max(madds, 1.0):5.2f}x)")
+    return rows_out
+
+
+# ----------------------------------------------------------------------------- edges
+def edge_section(repeat: int) -> list[dict]:
+    from sparsegnn import data
+    from sparsegnn.kernels._convert import gcn_degree_scales
+    from sparsegnn.kernels._spmm import GCN_SYMMETRIC, spmm_csr_unchecked
+    from sparsegnn.prune.edges import prune_edges, random_edge_scores
+
+    dataset = data.load("amazon-computers")
+    h = np.random.default_rng(0).standard_normal((dataset.num_nodes, 64)).astype(np.float32)
+    epilogue = (np.empty(0, np.float32), False, 0, 0.01)
+    scores = random_edge_scores(dataset.graph)
+    rows_out, base = [], None
+    for fraction in (0.0, 0.2, 0.4, 0.6, 0.8):
+        graph = prune_edges(dataset.graph, scores, fraction)
+        scales = gcn_degree_scales(graph.indptr, graph.indices)
+        seconds = median_seconds(lambda g=graph, s=scales: spmm_csr_unchecked(
+            g.indptr, g.indices, s, h, g.num_nodes, GCN_SYMMETRIC, epilogue, None), repeat)
+        base = base or (seconds, graph.num_edges)
+        rows_out.append({"edges_pruned": fraction, "edges": graph.num_edges, "ms": 1e3 * seconds,
+                         "speedup": base[0] / seconds,
+                         "ideal": (base[1] + dataset.num_nodes) / (graph.num_edges
+                                                                   + dataset.num_nodes)})
+        print(f"GCN aggregation, {100 * fraction:3.0f} % edges pruned: {1e3 * seconds:6.2f} ms "
+              f"-> {rows_out[-1]['speedup']:.2f}x (ideal {rows_out[-1]['ideal']:.2f}x)")
+    return rows_out
+
+
+# ----------------------------------------------------------------------------- output
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [f"Measured on {m['cpu']}, {m['threads']} threads, {m['simd_bits']}-bit SIMD, "
+             f"{m['date']} (`python bench/sparsity_speedup.py`).", ""]
+    for rows in sorted({r["rows"] for r in result["layer"]}):
+        part = [r for r in result["layer"] if r["rows"] == rows]
+        blas = np.median([r["blas_ms"] for r in part])
+        sparsities = sorted({r["sparsity"] for r in part})
+        lines += [f"One layer, {rows:,} x 256 @ 256 x 256, dense activations: speed-up over "
+                  f"numpy BLAS ({blas:.2f} ms)", "",
+                  "| pattern | kernel | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities)
+                  + " |", "|---|---|" + "---|" * len(sparsities)]
+        for pattern in dict.fromkeys(r["pattern"] for r in part):
+            cells = {r["sparsity"]: r for r in part if r["pattern"] == pattern}
+            kernel = next(iter(cells.values()))["kernel"]
+            lines.append(f"| {pattern} | {kernel} | " + " | ".join(
+                f"{cells[s]['speedup']:.2f}x" if s in cells else "" for s in sparsities) + " |")
+        lines.append(f"| ideal (FLOPs) | | " + " | ".join(
+            f"{1 / (1 - s):.0f}x" if s < 1 else "" for s in sparsities) + " |")
+        lines.append("")
+    for label in dict.fromkeys(r["model"] for r in result["models"]):
+        part = [r for r in result["models"] if r["model"] == label]
+        dense = next(r for r in part if r["pattern"] == "dense")
+        sparsities = sorted({r["sparsity"] for r in part if r["pattern"] != "dense"})
+        lines += [f"{label} ({dense['nodes']:,} nodes, {dense['edges']:,} edges, "
+                  f"{dense['input']} features): speed-up over the same model dense in this "
+                  f"runtime ({dense['ms']:.3f} ms); ideal in brackets", "",
+                  "| pattern | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities) + " |",
+                  "|---|" + "---|" * len(sparsities)]
+        for pattern in dict.fromkeys(r["pattern"] for r in part if r["pattern"] != "dense"):
+            cells = {r["sparsity"]: r for r in part if r["pattern"] == pattern}
+            lines.append(f"| {pattern} | " + " | ".join(
+                f"{cells[s]['speedup']:.2f}x ({cells[s]['ideal']:.1f}x)" if s in cells else ""
+                for s in sparsities) + " |")
+        lines.append("")
+    if result["edges"]:
+        lines += ["GCN aggregation over Amazon Computers (64 features), random edges pruned:",
+                  "", "| edges pruned | edges | ms | speed-up | ideal |", "|---|---|---|---|---|"]
+        for r in result["edges"]:
+            lines.append(f"| {100 * r['edges_pruned']:.0f} % | {r['edges']:,} | {r['ms']:.2f} | "
+                         f"{r['speedup']:.2f}x | {r['ideal']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(r["model"] for r in result["models"]))
+    panels = [("layer", rows) for rows in sorted({r["rows"] for r in result["layer"]})] + \
+        [("model", label) for label in labels]
+    columns = 3
+    figure, axes = plt.subplots(-(-len(panels) // columns), columns,
+                                figsize=(4.2 * columns, 3.4 * -(-len(panels) // columns)),
+                                squeeze=False)
+    for axis, (kind, key) in zip(axes.flat, panels):
+        if kind == "layer":
+            part = [r for r in result["layer"] if r["rows"] == key]
+            title = f"one layer, {key:,} x 256 x 256 (vs BLAS)"
+        else:
+            part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"]
+            title = f"{key} (vs dense)"
+        for pattern in dict.fromkeys(r["pattern"] for r in part):
+            points = sorted((r["sparsity"], r["speedup"]) for r in part if r["pattern"] == pattern)
+            axis.plot([100 * s for s, _ in points], [v for _, v in points], marker="o",
+                      label=pattern)
+        grid = np.linspace(0, 0.99, 100)
+        axis.plot(100 * grid, 1 / (1 - grid), color="grey", linestyle=":", label="ideal (FLOPs)")
+        axis.axhline(1, color="black", linewidth=0.6)
+        axis.set_yscale("log")
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("weights pruned (%)")
+        axis.set_ylabel("speed-up")
+        axis.legend(fontsize=6)
+    for axis in list(axes.flat)[len(panels):]:
+        axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, format="png")
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/sparsity"))
+    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--quick", action="store_true", help="fewer sparsities and sizes")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="sections (layer, models, edges) or model labels to run")
+    args = parser.parse_args()
+    sections = {"layer", "models", "edges"}
+    chosen = set(args.only or sections)
+    models_only = [o for o in (args.only or []) if o not in sections]
+    result = {"machine": machine(), "layer": [], "models": [], "edges": []}
+    started = time.perf_counter()
+    if "layer" in chosen:
+        result["layer"] = layer_section((10_000,) if args.quick else (10_000, 100_000),
+                                        args.repeat, args.quick)
+    if "models" in chosen or models_only:
+        result["models"] = model_section(args.repeat, args.quick, models_only or None)
+    if "edges" in chosen:
+        result["edges"] = edge_section(args.repeat)
+    result["seconds"] = time.perf_counter() - started
+    atomic_write_text(args.out / "sparsity.json", json.dumps(result, indent=2))
+    atomic_write_text(args.out / "sparsity.md", markdown(result))
+    with atomic_path(args.out / "sparsity.png") as temporary:
+        plot(result, temporary)
+    print(markdown(result))
+    print(f"wrote {args.out}/sparsity.{{json,md,png}} in {result['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

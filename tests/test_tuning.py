@@ -1,0 +1,102 @@
+"""The runtime's tuning: validation, files, the per-machine cache, and that the planner runs
+the kernel its cost model prices cheapest."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sparsegnn.runtime.planner import BLAS_THREADED_WORK, plan_matrix
+from sparsegnn.runtime.tuning import (
+    DEFAULT,
+    Tuning,
+    TuningError,
+    calibrate,
+    load_tuning,
+    save_tuning,
+    tuning_path,
+)
+
+
+@pytest.mark.parametrize("change", [
+    {"panel_madd": -1.0}, {"vector_madd": 0}, {"dense_madd": float("nan")},
+    {"csr_fill": float("inf")}, {"spmm_madd": True}, {"program_max_nodes": -1},
+    {"program_max_edges": 2.5}, {"csr_input_expand_density": 1.5}, {"machine": "here"},
+])
+def test_bad_tunings_are_refused(change):
+    with pytest.raises(TuningError):
+        DEFAULT.replace(**change)
+
+
+def test_files_round_trip_and_bad_files_name_themselves(tmp_path):
+    tuned = DEFAULT.replace(panel_madd=0.5, machine={"key": "k"})
+    path = save_tuning(tuned, tmp_path / "t.json")
+    assert load_tuning(path) == tuned and load_tuning(path).machine == {"key": "k"}
+    for text, message in (("{", "not a readable tuning file"),
+                          ('{"format": "other"}', "expected format"),
+                          (json.dumps({"format": "sparsegnn.tuning", "format_version": 9,
+                                       "tuning": {}}), "format version 9"),
+                          (json.dumps({"format": "sparsegnn.tuning", "format_version": 1,
+                                       "tuning": {"panel_mad": 1.0}}), "unknown tuning fields")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        with pytest.raises(TuningError, match=message):
+            load_tuning(bad)
+    with pytest.raises(TuningError, match="no such tuning file"):
+        load_tuning(tmp_path / "absent.json")
+
+
+def test_sessions_use_this_machines_cached_tuning(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARSEGNN_CACHE", str(tmp_path))
+    assert load_tuning() is DEFAULT  # nothing cached yet
+    cached = DEFAULT.replace(program_max_nodes=7)
+    save_tuning(cached)
+    assert tuning_path().parent == tmp_path / "tuning"
+    assert load_tuning() == cached
+
+
+def _costs(plan, rows):
+    """The planner's price of each kernel for ``rows`` dense rows, computed from the tuning's
+    formulas (module docstring), independently of MatrixPlan."""
+    t, dense = plan.tuning, plan.dense
+    inputs, outputs = dense.shape
+    lanes = plan.vectors.values.shape[1]
+    stored_vectors = sum(np.any(dense[:, g:g + lanes] != 0, axis=1).sum()
+                         for g in range(0, outputs, lanes))
+    costs = {"panels": t.kernel_call + rows * (np.count_nonzero(dense) * t.panel_madd
+                                               + (inputs + outputs) * t.panel_element),
+             "vectors": t.kernel_call + rows * (stored_vectors * lanes * t.vector_madd
+                                                + outputs * t.vector_element)}
+    if rows * inputs * outputs <= BLAS_THREADED_WORK:
+        costs["blas"] = t.blas_call + rows * inputs * outputs * t.dense_madd
+    return costs
+
+
+@pytest.mark.parametrize("density", [0.02, 0.3, 1.0])
+@pytest.mark.parametrize("rows", [1, 64, 100_000])
+def test_the_planner_runs_the_cheapest_priced_kernel(density, rows, rng):
+    dense = (rng.standard_normal((96, 80)) * (rng.random((96, 80)) < density)).astype(np.float32)
+    for tuning in (DEFAULT, DEFAULT.replace(panel_madd=1e-4), DEFAULT.replace(vector_madd=1e-4),
+                   DEFAULT.replace(dense_madd=1e-6, blas_call=1.0)):
+        plan = plan_matrix(dense, tuning)
+        costs = _costs(plan, rows)
+        assert plan.kind(rows) == min(costs, key=costs.get)
+
+
+def test_calibration_measures_positive_finite_prices():
+    measured = calibrate(rows=512, repeat=3)
+    for name in ("dense_madd", "panel_madd", "panel_element", "vector_madd", "vector_element",
+                 "spmm_madd", "csr_fill", "blas_call", "kernel_call"):
+        value = getattr(measured, name)
+        assert value > 0 and math.isfinite(value), name
+    assert measured.machine["rows"] == 512
+
+
+def test_session_refuses_a_tuning_of_the_wrong_type(tmp_path):
+    from sparsegnn.runtime import Session
+
+    with pytest.raises(TypeError, match="tuning must be"):
+        Session(tmp_path / "absent.sgnn", tuning={"panel_madd": 1.0})
