@@ -493,9 +493,9 @@ def _print_bench(result) -> None:
                             f"{100 * (model.get('edge_sparsity') or 0):.1f}% edges pruned")
         for column in HEADER:
             table.add_column(column)
-        reference = reference_p50(runs)
+        reference, dense_self = reference_p50(runs), reference_p50(runs, "sparsegnn-dense")
         for run in runs:
-            table.add_row(*run_row(run, reference))
+            table.add_row(*run_row(run, reference, dense_self))
         Console(width=max(Console().width, 150)).print(table)
 
 

@@ -109,8 +109,8 @@ def test_every_backend_agrees_and_reports_the_schema(node_models):
     assert result["models"][1]["weight_sparsity"] == pytest.approx(0.9, abs=0.01)
     assert len(result["runs"]) == 2 * len(BACKENDS)  # absent backends are listed, not skipped
     runs = {(r["model"], r["backend"]): r for r in result["runs"]}
-    for name in ("torch-dense", "pyg-edge_index", "pyg-csr", "onnxruntime", "sparsegnn-1t",
-                 "sparsegnn"):
+    for name in ("torch-dense", "torch-sparse", "pyg-edge_index", "pyg-csr", "onnxruntime",
+                 "sparsegnn-dense", "sparsegnn-1t", "sparsegnn"):
         assert runs[("pruned", name)]["status"] == "ok", runs[("pruned", name)]
     assert runs[("dense", "torch-masked")]["status"] == "absent"  # no masks in a dense model
     expected = evaluate(pruned, dataset)["test"]
@@ -119,11 +119,19 @@ def test_every_backend_agrees_and_reports_the_schema(node_models):
             assert run["reason"]
             continue
         assert run["latency_ms"]["p50"] > 0 and run["throughput"]["unit"] == "inferences/s"
-        if label == "pruned" and name != "torch-dense":
+        if label == "pruned" and name not in ("torch-dense", "sparsegnn-dense"):
             assert run["max_abs_diff"] < 1e-4, (name, run["max_abs_diff"])
             assert run["accuracy"] == pytest.approx(expected, abs=1e-6), name
-    # the dense baseline runs the unpruned checkpoint named by pruned_from
+    # the dense baselines run the unpruned checkpoint named by pruned_from, in torch and in the
+    # runtime (its dense self), and agree
     assert runs[("pruned", "torch-dense")]["accuracy"] == runs[("dense", "torch-dense")]["accuracy"]
+    assert runs[("pruned", "sparsegnn-dense")]["accuracy"] == pytest.approx(
+        runs[("pruned", "torch-dense")]["accuracy"], abs=1e-6)
+    # every table says what each backend was given: sparse features where a peer takes them
+    assert runs[("pruned", "torch-sparse")]["input"].startswith("CSR x, CSR adjacency")
+    assert runs[("pruned", "pyg-csr")]["input"] == "CSR x, CSR adj_t"  # PyG's GCN takes CSR x
+    assert runs[("pruned", "onnxruntime")]["input"].startswith("dense x")
+    assert runs[("pruned", "sparsegnn")]["input"].startswith("CSR x")
 
 
 def test_missing_libraries_make_backends_absent(node_models, monkeypatch):
@@ -283,8 +291,11 @@ sys.exit(code)
                           timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     result = load_result(tmp_path / "bench.json")
-    assert {r["backend"] for r in result["runs"]} == {"sparsegnn-1t", "sparsegnn"}
-    assert all(r["status"] == "ok" and r["cold_start_s"] > 0 for r in result["runs"])
+    runs = {r["backend"]: r for r in result["runs"]}
+    assert set(runs) == {"sparsegnn-dense", "sparsegnn-1t", "sparsegnn"}
+    # an artifact alone names no unpruned model: its dense self is absent, with the reason
+    assert runs.pop("sparsegnn-dense")["status"] == "absent"
+    assert all(r["status"] == "ok" and r["cold_start_s"] > 0 for r in runs.values())
     assert not list(tmp_path.glob("*.png"))  # no matplotlib there: JSON and markdown only
     assert "| sparsegnn |" in done.stdout
 

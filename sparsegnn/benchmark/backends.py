@@ -43,6 +43,22 @@ class Workload:
             return self.x.toarray(np.float32)
         return np.ascontiguousarray(self.x, dtype=np.float32)
 
+    def torch_x(self, sparse: bool):
+        """``x`` as a torch tensor: CSR when ``sparse`` and the dataset stores it sparse (the
+        fastest sparse x dense product torch has on CPU), else dense."""
+        import warnings
+
+        import torch
+
+        if sparse and isinstance(self.x, CSRMatrix):
+            with warnings.catch_warnings():  # "sparse CSR support is in beta state"
+                warnings.simplefilter("ignore", UserWarning)
+                return torch.sparse_csr_tensor(
+                    torch.from_numpy(self.x.indptr.astype(np.int64)),
+                    torch.from_numpy(self.x.indices.astype(np.int64)),
+                    torch.from_numpy(self.x.data.astype(np.float32)), self.x.shape)
+        return torch.from_numpy(self.dense_x())
+
 
 @dataclass
 class ModelFiles:
@@ -55,6 +71,7 @@ class ModelFiles:
     artifact: str
     checkpoint: str | None = None
     dense_checkpoint: str | None = None
+    dense_artifact: str | None = None
     onnx: str | None = None
     graph: Graph | None = None
     info: dict = field(default_factory=dict)
@@ -74,7 +91,8 @@ def _require(module: str, extra: str) -> None:
 
 class Backend:
     """Base class: ``name``, ``threads`` (what the backend may use), ``pruned`` (whether it runs
-    the pruned model, hence on the pruned graph) and the file it loads from."""
+    the pruned model, hence on the pruned graph), the file it loads from, and ``input`` (what
+    form of features and graph ``prepare`` gave it, for the tables)."""
 
     name = "base"
     pruned = True
@@ -82,6 +100,7 @@ class Backend:
     def __init__(self):
         self.file_bytes: int | None = None
         self.threads: int | str = "all"
+        self.input = ""
 
     def load(self, files: ModelFiles) -> None:
         raise NotImplementedError
@@ -93,6 +112,7 @@ class Backend:
 # ----------------------------------------------------------------------------- torch eager
 class _TorchBackend(Backend):
     aggregation = "native"
+    sparse_features = False  # CSR features where the dataset stores them sparse
 
     def _checkpoint(self, files: ModelFiles) -> str:
         if files.checkpoint is None:
@@ -120,10 +140,13 @@ class _TorchBackend(Backend):
         from ..nn.functional import use_backend
         from ..nn.graph_tensors import TorchGraph
 
-        x = torch.from_numpy(workload.dense_x())
+        x = workload.torch_x(self.sparse_features)
         graph = TorchGraph.from_graph(workload.graph)
         batch = None if workload.batch is None else torch.from_numpy(workload.batch)
         model, aggregation, num_graphs = self.model, self.aggregation, workload.num_graphs
+        adjacency = "CSR adjacency (torch.sparse.mm)" if aggregation == "sparse" else \
+            f"edge lists ({aggregation} scatter)"
+        self.input = f"{'CSR' if x.layout == torch.sparse_csr else 'dense'} x, {adjacency}"
 
         def run() -> np.ndarray:
             with torch.inference_mode(), use_backend(aggregation):
@@ -160,6 +183,16 @@ class TorchMasked(_TorchBackend):
         return MaskSet(masks).apply(checkpoint.model).eval()
 
 
+class TorchSparse(_TorchBackend):
+    """The pruned model in PyTorch eager with sparse inputs: CSR features (where the dataset
+    stores them sparse) and a CSR adjacency for every aggregation (``torch.sparse.mm``): the
+    input a sparse-aware torch app would give it."""
+
+    name = "torch-sparse"
+    aggregation = "sparse"
+    sparse_features = True
+
+
 class TorchScatter(_TorchBackend):
     """The pruned model in PyTorch eager with torch-scatter's aggregation kernels."""
 
@@ -173,6 +206,8 @@ class TorchScatter(_TorchBackend):
 
 # ----------------------------------------------------------------------------- PyG
 class _PyGBackend(_TorchBackend):
+    graph_kind = ""
+
     def load(self, files: ModelFiles) -> None:
         _require("torch_geometric", "pip install 'sparsegnn[pyg]'")
         super().load(files)
@@ -188,22 +223,34 @@ class _PyGBackend(_TorchBackend):
     def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
         import torch
 
-        x = torch.from_numpy(workload.dense_x())
         graph = self.graph_input(workload.graph)
         batch = None if workload.batch is None else torch.from_numpy(workload.batch)
         model, num_graphs = self.model, workload.num_graphs
 
-        def run() -> np.ndarray:
-            with torch.inference_mode():
-                return model(x, graph, batch, num_graphs).numpy()
+        def runner(x):
+            def run() -> np.ndarray:
+                with torch.inference_mode():
+                    return model(x, graph, batch, num_graphs).numpy()
 
-        return run
+            return run
+
+        # CSR features where the model takes them (its first layer transforms before it
+        # aggregates, as PyG's GCN does), else dense: tried once, here, not timed.
+        x = workload.torch_x(sparse=True)
+        if x.layout == torch.sparse_csr:
+            try:
+                runner(x)()
+            except (RuntimeError, NotImplementedError, TypeError, ValueError):
+                x = workload.torch_x(sparse=False)
+        self.input = f"{'CSR' if x.layout == torch.sparse_csr else 'dense'} x, {self.graph_kind}"
+        return runner(x)
 
 
 class PyGEdgeIndex(_PyGBackend):
     """PyTorch Geometric's models on ``edge_index`` (gather/scatter message passing)."""
 
     name = "pyg-edge_index"
+    graph_kind = "edge_index"
 
     def graph_input(self, graph: Graph):
         import torch
@@ -215,6 +262,7 @@ class PyGCSR(_PyGBackend):
     """PyTorch Geometric on a ``torch.sparse`` CSR ``adj_t`` (its SpMM path)."""
 
     name = "pyg-csr"
+    graph_kind = "CSR adj_t"
 
     def load(self, files: ModelFiles) -> None:
         if files.kind == "gat":
@@ -234,6 +282,7 @@ class PyGSparseTensor(_PyGBackend):
     """PyTorch Geometric on a ``torch_sparse.SparseTensor`` (needs torch-sparse)."""
 
     name = "pyg-sparsetensor"
+    graph_kind = "SparseTensor adj_t"
 
     def load(self, files: ModelFiles) -> None:
         _require("torch_sparse", "optional: pip install --no-build-isolation torch-sparse")
@@ -271,6 +320,7 @@ class OnnxRuntime(Backend):
         if "batch" in self.input_names:
             feed["batch"] = workload.batch.astype(np.int64)
         session = self.session
+        self.input = "dense x, edge_index (ONNX has no sparse inputs)"
         return lambda: session.run(None, feed)[0]
 
 
@@ -286,11 +336,15 @@ class SparsegnnRuntime(Backend):
         self.threads = num_threads or "all"
         self.name = "sparsegnn-1t" if num_threads == 1 else "sparsegnn"
 
+    def artifact(self, files: ModelFiles) -> str:
+        return files.artifact
+
     def load(self, files: ModelFiles) -> None:
         from ..runtime import Session
 
-        self.session = Session(files.artifact, num_threads=self.num_threads)
-        self.file_bytes = _file_bytes(files.artifact)
+        path = self.artifact(files)
+        self.session = Session(path, num_threads=self.num_threads)
+        self.file_bytes = _file_bytes(path)
         self.stored_graph = self.session.model.has_stored_graph
 
     def prepare(self, workload: Workload) -> Callable[[], np.ndarray]:
@@ -299,21 +353,42 @@ class SparsegnnRuntime(Backend):
             x = workload.dense_x()  # an app keeps such features dense, as the other backends get them
         # A model exported with its (edge-pruned) graph runs on it, as an app would.
         graph = None if self.stored_graph and batch is None else workload.graph
+        self.input = f"{'CSR' if isinstance(x, CSRMatrix) else 'dense'} x, CSR graph" + \
+            (" (stored)" if graph is None else "")
         return lambda: session.run(x, graph, batch)
+
+
+class SparsegnnDense(SparsegnnRuntime):
+    """The unpruned model in the sparsegnn runtime: what the pruned model's speed-up over its
+    dense self is measured against (same runtime, same machine, its own best kernels)."""
+
+    pruned = False
+
+    def __init__(self):
+        super().__init__(None)
+        self.name = "sparsegnn-dense"
+
+    def artifact(self, files: ModelFiles) -> str:
+        if files.dense_artifact is None:
+            raise Absent("no unpruned model to compare with (the checkpoint names no "
+                         "pruned_from, or only artifacts were given)")
+        return files.dense_artifact
 
 
 BACKENDS: dict[str, Callable[[], Backend]] = {
     "torch-dense": TorchDense,
     "torch-masked": TorchMasked,
+    "torch-sparse": TorchSparse,
     "torch-scatter": TorchScatter,
     "pyg-edge_index": PyGEdgeIndex,
     "pyg-csr": PyGCSR,
     "pyg-sparsetensor": PyGSparseTensor,
     "onnxruntime": OnnxRuntime,
+    "sparsegnn-dense": SparsegnnDense,
     "sparsegnn-1t": lambda: SparsegnnRuntime(1),
     "sparsegnn": lambda: SparsegnnRuntime(None),
 }
-RUNTIME_BACKENDS = ("sparsegnn-1t", "sparsegnn")
+RUNTIME_BACKENDS = ("sparsegnn-dense", "sparsegnn-1t", "sparsegnn")
 
 
 def make_backend(name: str) -> Backend:

@@ -15,14 +15,17 @@ __all__ = ["prepare_checkpoints", "artifact_models"]
 def _entry(artifact_path: Path, edge_sparsity: float) -> dict:
     model = load_artifact(artifact_path)
     return {"weight_sparsity": weight_sparsity(model), "edge_sparsity": float(edge_sparsity),
-            "task": model.metadata.get("task")}
+            "task": model.metadata.get("task"),
+            "pattern": model.metadata.get("pattern", "unstructured")}
 
 
 def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.PathLike, *,
                         onnx: bool = True) -> tuple[list[ModelFiles], list[dict]]:
     """Export each checkpoint to ``folder/<stem>.sgnn`` (with its edge-pruned graph, if it
     carries one) and ``folder/<stem>.onnx``. The unpruned model is the checkpoint named by its
-    ``pruned_from`` info, when that file exists. Returns the files and each model's entry."""
+    ``pruned_from`` info, when that file exists; it is exported too (``<stem>-dense.sgnn``),
+    for the pruned model's speed-up over its dense self. Returns the files and each model's
+    entry."""
     from ..export import export_artifact
     from ..export.onnx_writer import save_onnx
     from ..graph import Graph
@@ -49,9 +52,17 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
             onnx_path = str(save_onnx(load_artifact(artifact), folder / f"{label}.onnx"))
         dense = checkpoint.info.get("pruned_from")
         dense = str(dense) if dense and Path(dense).is_file() else None
+        dense_artifact = None
+        if dense is not None:  # the unpruned model in the runtime: its dense self
+            unpruned = load_checkpoint(dense)
+            dense_artifact = str(export_artifact(
+                unpruned.model, folder / f"{label}-dense.sgnn",
+                metadata={"checkpoint": dense, **{f"train_{k}": v
+                                                  for k, v in unpruned.info.items()}}))
         models.append(ModelFiles(label=label, kind=checkpoint.model.kind, artifact=str(artifact),
-                                 checkpoint=str(path), dense_checkpoint=dense, onnx=onnx_path,
-                                 graph=graph, info=dict(checkpoint.info)))
+                                 checkpoint=str(path), dense_checkpoint=dense,
+                                 dense_artifact=dense_artifact, onnx=onnx_path, graph=graph,
+                                 info=dict(checkpoint.info)))
         entries.append(_entry(artifact, checkpoint.info.get("edge_sparsity", 0.0)))
     return models, entries
 

@@ -174,7 +174,7 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
                                                settings.child_timeout_s)
         if problem:
             run["process_metrics_problem"] = problem
-    run.update(status="ok", threads=backend.threads, latency_ms=stats,
+    run.update(status="ok", threads=backend.threads, input=backend.input, latency_ms=stats,
                throughput={"value": throughput, "unit": inputs.unit},
                accuracy=_accuracy(outputs, inputs), max_abs_diff=None,
                file_bytes=backend.file_bytes, cold_start_s=cold, peak_rss_mb=peak)
@@ -234,6 +234,7 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
                 entry = {"label": files.label, "kind": files.kind, "artifact": files.artifact,
                          "checkpoint": files.checkpoint, "onnx": files.onnx,
                          "dense_checkpoint": files.dense_checkpoint,
+                         "dense_artifact": files.dense_artifact,
                          "weight_sparsity": 0.0, "edge_sparsity": 0.0}
                 entry.update((model_info or [{}] * len(models))[index])
                 result["models"].append(entry)

@@ -96,22 +96,26 @@ def _size(num_bytes) -> str:
     return f"{num_bytes / 1024:.1f} KiB" if num_bytes < 1024 ** 2 else f"{num_bytes / 1024 ** 2:.2f} MiB"
 
 
-def run_row(run: dict, reference_p50: float | None) -> list[str]:
-    """One table row: backend, latencies, speed-up, throughput, accuracy, cold start, memory, size."""
+def run_row(run: dict, reference_p50: float | None, dense_self_p50: float | None = None
+            ) -> list[str]:
+    """One table row: backend, its input, latencies, speed-ups (over dense torch, and over the
+    dense model in the sparsegnn runtime), throughput, accuracy, cold start, memory, size."""
     if run["status"] != "ok":
-        return [run["backend"], f"{run['status']}: {run['reason']}"] + [""] * 9
+        return [run["backend"], f"{run['status']}: {run['reason']}"] + [""] * (len(HEADER) - 2)
     stats = run["latency_ms"]
     speedup = reference_p50 / stats["p50"] if reference_p50 else None
+    over_dense = dense_self_p50 / stats["p50"] if dense_self_p50 else None
     throughput = run["throughput"]
-    return [run["backend"], str(run["threads"]), _fmt(stats["p50"], 3), _fmt(stats["p95"], 3),
-            _fmt(stats["p99"], 3), _fmt(speedup, 2, suffix="×"),
+    return [run["backend"], run.get("input") or "–", str(run["threads"]), _fmt(stats["p50"], 3),
+            _fmt(stats["p95"], 3), _fmt(stats["p99"], 3), _fmt(speedup, 2, suffix="×"),
+            _fmt(over_dense, 2, suffix="×"),
             f"{throughput['value']:.1f} {throughput['unit']}", _fmt(run["accuracy"], 2, 100, " %"),
             _fmt(run["cold_start_s"], 2, suffix=" s"), _fmt(run["peak_rss_mb"], 0, suffix=" MiB"),
             _size(run["file_bytes"])]
 
 
-HEADER = ["backend", "threads", "p50 ms", "p95 ms", "p99 ms", "vs dense torch", "throughput",
-          "accuracy", "cold start", "peak RSS", "file"]
+HEADER = ["backend", "input", "threads", "p50 ms", "p95 ms", "p99 ms", "vs dense torch",
+          "vs sparsegnn dense", "throughput", "accuracy", "cold start", "peak RSS", "file"]
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
@@ -120,10 +124,11 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     return lines
 
 
-def reference_p50(runs: list[dict]) -> float | None:
-    """The dense PyTorch p50 of these runs (what speed-ups are relative to), if it ran."""
+def reference_p50(runs: list[dict], backend: str = "torch-dense") -> float | None:
+    """The p50 of ``backend`` in these runs (dense PyTorch: what the first speed-up is
+    relative to; ``sparsegnn-dense``: the pruned model's dense self), if it ran."""
     for run in runs:
-        if run["backend"] == "torch-dense" and run["status"] == "ok":
+        if run["backend"] == backend and run["status"] == "ok":
             return run["latency_ms"]["p50"]
     return None
 
@@ -138,15 +143,17 @@ def markdown(result: dict) -> str:
              f"{machine.get('system', '')}, Python {machine.get('python', '')}.  ",
              f"Libraries: {libraries}.  ",
              f"Measured {result['created']}. Workload: {result['settings'].get('workload', '')}. "
-             "Latencies after warm-up; speed-ups are p50 ratios against dense PyTorch eager in "
-             "the same run; cold start and peak RSS come from a fresh process per backend.", ""]
+             "Latencies after warm-up; speed-ups are p50 ratios in the same run, against dense "
+             "PyTorch eager and against the unpruned model in the sparsegnn runtime "
+             "(sparsegnn-dense); \"input\" is the form of features and graph each backend "
+             "was given; cold start and peak RSS come from a fresh process per backend.", ""]
     for model in result["models"]:
         runs = [r for r in result["runs"] if r["model"] == model["label"]]
         edge = model.get("edge_sparsity") or 0.0
         lines += [f"## {model['label']}: {model['kind']}, {100 * model['weight_sparsity']:.1f} % "
                   f"weights pruned, {100 * edge:.1f} % edges pruned", ""]
-        reference = reference_p50(runs)
-        lines += _table([run_row(run, reference) for run in runs], HEADER) + [""]
+        reference, dense_self = reference_p50(runs), reference_p50(runs, "sparsegnn-dense")
+        lines += _table([run_row(run, reference, dense_self) for run in runs], HEADER) + [""]
     return "\n".join(lines)
 
 

@@ -20,7 +20,16 @@ from torch import Tensor
 
 from .functional import global_pool
 from .graph_tensors import as_torch_graph
-from .layers import MLP, GATConv, GCNConv, GINConv, SAGEConv, resolve_activation
+from .layers import (
+    MLP,
+    GATConv,
+    GCNConv,
+    GINConv,
+    SAGEConv,
+    is_sparse_input,
+    resolve_activation,
+    row_normalized,
+)
 
 __all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model", "state_mismatch",
            "plain_state_dict", "plain_copy"]
@@ -142,21 +151,21 @@ class BasicGNN(torch.nn.Module):
         return x
 
     def _prepare_input(self, x: Tensor) -> Tensor:
-        """Row-normalise and drop out input features; a sparse COO ``x`` stays sparse."""
-        if not x.is_sparse:
-            if self.input_norm == "row_sum":
-                sums = x.sum(dim=1, keepdim=True)
-                x = x / sums.masked_fill(sums == 0, 1.0)
-            return F.dropout(x, p=self.input_dropout, training=self.training)
-        x = x.coalesce()
-        rows, values = x.indices()[0], x.values()
+        """Row-normalise and drop out input features; a sparse COO or CSR ``x`` stays sparse
+        (dropping out only stored values is exact: dropout leaves zeros at zero)."""
         if self.input_norm == "row_sum":
-            sums = values.new_zeros(x.shape[0]).index_add_(0, rows, values)
-            values = values / sums.masked_fill(sums == 0, 1.0).index_select(0, rows)
-        # Dropping out only stored values is exact: dropout leaves zeros at zero.
-        values = F.dropout(values, p=self.input_dropout, training=self.training)
-        return torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
-                                       check_invariants=False)
+            x = row_normalized(x)
+        if not is_sparse_input(x):
+            return F.dropout(x, p=self.input_dropout, training=self.training)
+        if not self.training or self.input_dropout == 0:
+            return x
+        if x.layout == torch.sparse_csr:
+            return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), F.dropout(
+                x.values(), p=self.input_dropout, training=True), x.shape)
+        x = x.coalesce()
+        return torch.sparse_coo_tensor(x.indices(), F.dropout(x.values(), p=self.input_dropout,
+                                                              training=True),
+                                       x.shape, is_coalesced=True, check_invariants=False)
 
     def forward(self, x: Tensor, graph, batch: Tensor | None = None,
                 num_graphs: int | None = None) -> Tensor:

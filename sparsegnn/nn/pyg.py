@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .layers import row_normalized
 from .models import BasicGNN, build_model, state_mismatch
 
 __all__ = ["UnsupportedLayerError", "from_pyg", "to_pyg", "PyGModel"]
@@ -350,8 +351,7 @@ class PyGModel(torch.nn.Module):
     def forward(self, x, edge_index, batch=None, num_graphs: int | None = None):
         pyg_nn = _pyg()
         if self.input_norm == "row_sum":
-            sums = x.sum(dim=1, keepdim=True)
-            x = x / sums.masked_fill(sums == 0, 1.0)
+            x = row_normalized(x)  # dense or CSR, as the features come
         x = self.gnn(x, edge_index)
         if self.pool is not None:
             pool = {"sum": pyg_nn.global_add_pool, "mean": pyg_nn.global_mean_pool,
