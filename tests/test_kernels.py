@@ -351,3 +351,23 @@ def test_concurrent_calls_from_python_threads(rng):
 def test_bad_arguments_raise_before_native_code(call, message):
     with pytest.raises(KernelArgumentError, match=message):
         call()
+
+
+@given(g=csr_graphs(square=True), width=spmm_widths, dtype=float_dtypes,
+       self_weight=st.sampled_from([0.0, 1.0, 1.3]), with_residual=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_spmm_self_term_and_residual_join_the_sum(g, width, dtype, self_weight, with_residual,
+                                                  seed):
+    """GIN's ``(1 + eps) x`` and GraphSAGE's root term, fused into the aggregation, against
+    scipy: ``A x + w x + residual``, then ReLU."""
+    indptr, indices, num_rows, _ = g
+    x = dense(seed, (num_rows, width), dtype)
+    residual = dense(seed + 1, (num_rows, width), dtype) if with_residual else None
+    expected = sp.csr_matrix((np.ones(indices.shape[0]), indices, indptr),
+                             shape=(num_rows, num_rows)) @ x.astype(np.float64)
+    expected = expected + self_weight * x + (residual if with_residual else 0)
+    epilogue = (np.empty(0, dtype), False, ACTIVATIONS["relu"], 0.01)
+    out = spmm_csr_unchecked(np.asarray(indptr, np.int64), np.asarray(indices, np.int64),
+                             np.empty(0, dtype), x, num_rows, 0, epilogue, None,
+                             None if residual is None else residual.copy(), self_weight)
+    assert_matches(out, np.maximum(expected, 0).astype(dtype), atol=TOL[dtype] * 10)

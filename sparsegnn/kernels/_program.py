@@ -40,6 +40,7 @@ from ._config import FASTMATH
 from ._convert import gcn_normalized
 from ._epilogue import finish_row
 from ._intrinsics import VECTOR_BYTES
+from ._memory import aligned_zeros
 from ._pool import pool_segments
 from ._sparse_linear import _node_panels, _output_vectors
 from ._spmm import _spmm_rows
@@ -59,7 +60,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     indptr = offsets[matrices[matrix, 3]:matrices[matrix, 4]]
     stored = indices[matrices[matrix, 5]:matrices[matrix, 6]]
     values = params[matrices[matrix, 7]:matrices[matrix, 8]]
-    out = np.empty((h.shape[0], outputs), np.float32)
+    out = aligned_zeros(h.shape[0], outputs, h)
     second = np.empty((h.shape[0], 0), np.float32)
     has_bias = bias >= 0
     epilogue = (params[bias:bias + outputs] if has_bias else params[:0], has_bias, act,
@@ -87,10 +88,11 @@ def _finish_rows(out, params, bias, act):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _aggregate(indptr, indices, values, h, reduce):
-    out = np.zeros_like(h)
+def _aggregate(indptr, indices, values, h, reduce, self_weight):
+    out = aligned_zeros(h.shape[0], h.shape[1], h)
     epilogue = (np.empty(0, np.float32), False, 0, LEAKY_SLOPE)
-    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, 0, indptr.shape[0] - 1, False)
+    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, 0, indptr.shape[0] - 1, False,
+               self_weight)
     return out
 
 
@@ -112,13 +114,9 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
         if op == OP_LINEAR:
             h = _matmul(h, matrices, program[step, 1], params, offsets, indices,
                         program[step, 2], program[step, 3])
-        elif op == OP_GIN:
-            out = _aggregate(indptr, graph_indices, no_values, h, 0)
-            scale = params[program[step, 1]]
-            for i in range(h.shape[0]):
-                for f in range(h.shape[1]):
-                    out[i, f] += scale * h[i, f]
-            h = out
+        elif op == OP_GIN:  # (1 + eps) x joins the neighbours' sum in registers
+            h = _aggregate(indptr, graph_indices, no_values, h, 0,
+                           np.float64(params[program[step, 1]]))
         elif op == OP_AFFINE:
             scale, shift = program[step, 1], program[step, 2]
             out = np.empty_like(h)
@@ -140,9 +138,9 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             if aggr != 2 and program[step, 2] == 1:  # linear commutes with sum/mean
                 out = _aggregate(indptr, graph_indices, no_values,
                                  _matmul(h, matrices, neighbor, params, offsets, indices, -1, 0),
-                                 aggr)
+                                 aggr, 0.0)
             else:
-                out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr), matrices,
+                out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr, 0.0), matrices,
                               neighbor, params, offsets, indices, -1, 0)
             if program[step, 5] >= 0:
                 out += _matmul(h, matrices, program[step, 5], params, offsets, indices, -1, 0)
@@ -170,9 +168,10 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             weight = program[step, 1]
             if program[step, 2] == 1:  # transform first: the aggregation moves fewer columns
                 out = _aggregate(gcn_indptr, gcn_indices, gcn_values,
-                                 _matmul(h, matrices, weight, params, offsets, indices, -1, 0), 0)
+                                 _matmul(h, matrices, weight, params, offsets, indices, -1, 0), 0,
+                                 0.0)
             else:
-                out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0), matrices,
+                out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0, 0.0), matrices,
                               weight, params, offsets, indices, -1, 0)
             _finish_rows(out, params, program[step, 3], program[step, 4])
             h = out

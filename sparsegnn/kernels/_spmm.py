@@ -77,13 +77,14 @@ def _row_scale(indptr, values, row, reduce):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end, zeros,
-              column, tail):
+def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue, start,
+              end, zeros, column, tail):
     """Sum-type reductions of rows ``start..end`` over the columns from ``column`` that the
     vector tuple ``zeros`` spans (its last vector ``tail`` lanes wide), summed in registers,
     then scaled (mean, GCN), biased and ReLU'd there before the one store (other activations
-    are left to the caller). With ``accumulate``, what ``out`` held (a residual: GraphSAGE's
-    root term) is added before the activation.
+    are left to the caller). ``self_weight`` times the row's own ``x`` joins the sum (GIN's
+    ``(1 + eps) x``); with ``accumulate``, what ``out`` held (a residual: GraphSAGE's root
+    term) is added before the activation.
 
     Compiled once per tuple type. One loop per weight source: choosing the weight per entry
     inside one loop cost ~30 % on sparse features. The loops are written out here rather than
@@ -107,6 +108,8 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, sta
         sums = zeros
         if weights == _NODE_WEIGHTS:  # the self loop every node gets
             sums = vector_fma_row(sums, values[row], x, row, column, tail)
+        if self_weight != 0:
+            sums = vector_fma_row(sums, self_weight, x, row, column, tail)
         if weights == _EDGE_WEIGHTS:
             for e in range(first, last):
                 if prefetch and e < ahead:  # rows a few entries ahead
@@ -134,7 +137,8 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, sta
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end):
+def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue, start,
+              end):
     """Sum-type reductions of rows ``start..end``: spans of ``CHUNK_VECTORS`` whole vectors (64
     float32 columns), then the columns left with as many vectors as they need, the last one
     masked (rows wider than one span are swept once per span), then activations other than
@@ -144,34 +148,43 @@ def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, epilogue, sta
     width = x.shape[1]
     last_column = width // chunk * chunk
     for column in range(0, last_column, chunk):  # whole vectors: no masked loads or stores
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
     vectors = (width - last_column + lanes - 1) // lanes
     tail = width - last_column - (vectors - 1) * lanes
     # A literal tuple length per branch: each compiles its own specialisation of _sum_span.
     if vectors == 1:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 1), last_column, tail)
     elif vectors == 2:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 2), last_column, tail)
     elif vectors == 3:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 3), last_column, tail)
     elif vectors == 4:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 4), last_column, tail)
     elif vectors == 5:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 5), last_column, tail)
     elif vectors == 6:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 6), last_column, tail)
     elif vectors == 7:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, 7), last_column, tail)
     elif vectors == CHUNK_VECTORS:
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end,
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end,
                   vector_zeros(x, CHUNK_VECTORS), last_column, tail)
     bias, _, code, slope = epilogue
     if code != 0 and code != 1 and code != 3:
@@ -197,11 +210,13 @@ def _max_rows(indptr, indices, values, x, out, epilogue, start, end):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, accumulate):
+def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, accumulate,
+               self_weight):
     """Rows ``start..end`` of ``reduce_{e in row} values[e] * x[indices[e]]`` (+ bias, act).
 
     ``values`` empty means all ones (for ``GCN_SYMMETRIC``: one per node); ``epilogue`` is
-    ``(bias, has_bias, act_code, slope)``; ``accumulate`` adds what ``out`` held (sums only). Each row is finished right after it is reduced (a
+    ``(bias, has_bias, act_code, slope)``; ``accumulate`` adds what ``out`` held and
+    ``self_weight`` the row's own ``x`` (sums only). Each row is finished right after it is reduced (a
     second pass over the rows cost up to 2x), in registers for sums.
     """
     if reduce == 2:
@@ -209,7 +224,8 @@ def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, ac
         return
     if x.shape[1] == 0:
         return
-    _sum_rows(indptr, indices, values, x, out, reduce, accumulate, epilogue, start, end)
+    _sum_rows(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue, start,
+              end)
 
 
 def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", bias=None,
@@ -244,12 +260,14 @@ def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", 
 
 
 def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: int, epilogue,
-                       threads: int | None, residual: np.ndarray | None = None) -> np.ndarray:
+                       threads: int | None, residual: np.ndarray | None = None,
+                       self_weight: float = 0.0) -> np.ndarray:
     """``spmm_csr`` without argument checks, for callers that validated everything already
     (the runtime checks a graph once per run, not once per layer). ``values`` is an array of
     ``x``'s dtype (empty: all ones); ``epilogue`` is ``(bias, has_bias, act_code, slope)``.
     A ``residual`` (C-contiguous ``(num_rows, F)`` of ``x``'s dtype, sum-type reductions only)
-    is added before the activation, in place: it becomes the output."""
+    is added before the activation, in place: it becomes the output. ``self_weight`` times
+    each row's own ``x`` (a square graph) joins its sum."""
     if residual is not None:
         out = residual
     elif reduce_code == REDUCTIONS["max"]:  # max leaves rows without entries as they are
@@ -257,8 +275,9 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
     else:  # sums store every element
         out = aligned_empty((num_rows, x.shape[1]), x.dtype)
     accumulate = residual is not None
+    self_weight = float(self_weight)
     run_row_chunks(lambda s, e: _spmm_rows(indptr, indices, values, x, out, reduce_code, epilogue,
-                                           s, e, accumulate),
+                                           s, e, accumulate, self_weight),
                    indptr, indices.shape[0] * x.shape[1], threads)
     return out
 

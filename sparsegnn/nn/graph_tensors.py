@@ -58,11 +58,21 @@ class TorchGraph:
         return self._cache[key]
 
     def sparse_matrix(self, edge_weight: Tensor | None = None, mean: bool = False) -> Tensor:
-        """The ``(N, N)`` CSR matrix with ``M[dst, src] = weight`` (``1/in-degree`` if mean)."""
+        """The ``(N, N)`` CSR matrix with ``M[dst, src] = weight`` (``1/in-degree`` if mean).
+
+        Cached without weights, and with a weight tensor that needs no gradient (the GCN
+        normalisation, itself cached on the graph), for as long as that same tensor comes back:
+        rebuilding it took most of a Cora GCN's inference with ``torch.sparse.mm``."""
         if edge_weight is None:
             key = ("sparse", mean)
             return self.cached(key, lambda: self._build_sparse(None, mean))
-        return self._build_sparse(edge_weight, mean)
+        if edge_weight.requires_grad:
+            return self._build_sparse(edge_weight, mean)
+        weight, matrix = self._cache.get(("sparse-weighted", mean), (None, None))
+        if weight is not edge_weight:
+            matrix = self._build_sparse(edge_weight, mean)
+            self._cache[("sparse-weighted", mean)] = (edge_weight, matrix)
+        return matrix
 
     def _build_sparse(self, edge_weight: Tensor | None, mean: bool) -> Tensor:
         values = torch.ones(self.num_edges) if edge_weight is None else edge_weight

@@ -331,9 +331,9 @@ class Session:
                 bias is not None, ACTIVATIONS[activation], 0.01)
 
     def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity",
-                   residual=None):
-        """``act(reduce_rows(graph_csr) @ x + bias + residual)`` (``residual``, an array the
-        session owns, becomes the output). The CSR operand (a graph, or sparse features) was
+                   residual=None, self_weight: float = 0.0):
+        """``act(reduce_rows(graph_csr) @ x + self_weight * x + bias + residual)`` (``residual``,
+        an array the session owns, becomes the output). The CSR operand (a graph, or sparse features) was
         validated once per run: skip the kernel's per-call checks (they cost more than a
         small graph's whole aggregation)."""
         indptr, indices, values = graph_csr
@@ -341,7 +341,7 @@ class Session:
         values = np.empty(0, np.float32) if values is None else values.astype(np.float32, copy=False)
         return spmm_csr_unchecked(indptr, indices, values, x, indptr.shape[0] - 1,
                                   _REDUCE_CODES[reduce], self._epilogue(bias, activation),
-                                  self.num_threads, residual)
+                                  self.num_threads, residual, self_weight)
 
     @staticmethod
     def _only_linear_in_x(node) -> bool:
@@ -402,11 +402,10 @@ class Session:
                 norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
                 out = out / norms
             return _activate(out, act)
-        if node.op == "gin_conv":
+        if node.op == "gin_conv":  # (1 + eps) x joins the neighbours' sum in registers
             dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
-            out = self._aggregate((graph.indptr, graph.indices, None), dense_x, "sum")
-            out += np.float32(1 + attrs["eps"]) * dense_x
-            return out
+            return self._aggregate((graph.indptr, graph.indices, None), dense_x, "sum",
+                                   self_weight=1 + attrs["eps"])
         if node.op == "gat_conv":
             heads, channels = attrs["heads"], attrs["channels"]
             residual = attrs.get("residual")
