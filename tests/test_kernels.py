@@ -131,7 +131,9 @@ def test_sparse_linear_matches_numpy(weight, rows, kernel, sparse_input, contigu
     matrix, pattern = weight
     dtype = matrix.dtype
     inputs, outputs = matrix.shape
-    packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
+    blocks = {"1x4": 4, "1x8": 8}
+    packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1,
+                         block=blocks.get(pattern, 1) if kernel == "panels" else 1)
     x = dense(seed, (rows, inputs), dtype, contiguous)
     x[dense(seed + 1, (rows, inputs), np.float64) < 0] = 0  # half zeros, some rows empty
     bias = dense(seed + 2, (outputs,), dtype) if with_bias else None
@@ -153,11 +155,12 @@ def test_sparse_linear_matches_numpy(weight, rows, kernel, sparse_input, contigu
 def test_sparse_linear_split_outputs(weight, rows, kernel, seed):
     """Two weights on one input (GraphSAGE's, GAT's projection and residual) run as one product
     whose columns are returned as two arrays."""
-    matrix, _ = weight
+    matrix, pattern = weight
     lanes = 64 // matrix.dtype.itemsize
     split = (matrix.shape[1] // lanes) * lanes if kernel == "vectors" else matrix.shape[1] // 2
     x = dense(seed, (rows, matrix.shape[0]), matrix.dtype)
-    first, second = sparse_linear(x, pack_weight(matrix, kernel), split=split)
+    block = {"1x4": 4, "1x8": 8}.get(pattern, 1) if kernel == "panels" else 1
+    first, second = sparse_linear(x, pack_weight(matrix, kernel, block=block), split=split)
     expected = x.astype(np.float64) @ matrix.astype(np.float64)
     assert first.flags.c_contiguous and second.flags.c_contiguous
     assert_matches(first, expected[:, :split].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)

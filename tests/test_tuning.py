@@ -64,11 +64,15 @@ def _costs(plan, rows):
     t, dense = plan.tuning, plan.dense
     inputs, outputs = dense.shape
     lanes = plan.vectors.values.shape[1]
-    stored_vectors = sum(np.any(dense[:, g:g + lanes] != 0, axis=1).sum()
-                         for g in range(0, outputs, lanes))
-    costs = {"panels": t.kernel_call + rows * (np.count_nonzero(dense) * t.panel_madd
-                                               + (inputs + outputs) * t.panel_element),
-             "vectors": t.kernel_call + rows * (stored_vectors * lanes * t.vector_madd
+
+    def stored(width):  # entries of `width` consecutive outputs holding a nonzero
+        return sum(np.any(dense[:, g:g + width] != 0, axis=1).sum()
+                   for g in range(0, outputs, width))
+
+    panels = min(stored(block) * block * (t.panel_madd if block == 1 else t.panel_block_madd)
+                 for block in (1, 4, 8))
+    costs = {"panels": t.kernel_call + rows * (panels + (inputs + outputs) * t.panel_element),
+             "vectors": t.kernel_call + rows * (stored(lanes) * lanes * t.vector_madd
                                                 + outputs * t.vector_element)}
     if rows * inputs * outputs <= BLAS_THREADED_WORK:
         costs["blas"] = t.blas_call + rows * inputs * outputs * t.dense_madd
@@ -80,7 +84,8 @@ def _costs(plan, rows):
 def test_the_planner_runs_the_cheapest_priced_kernel(density, rows, rng):
     dense = (rng.standard_normal((96, 80)) * (rng.random((96, 80)) < density)).astype(np.float32)
     for tuning in (DEFAULT, DEFAULT.replace(panel_madd=1e-4), DEFAULT.replace(vector_madd=1e-4),
-                   DEFAULT.replace(dense_madd=1e-6, blas_call=1.0)):
+                   DEFAULT.replace(panel_block_madd=1e-5), DEFAULT.replace(dense_madd=1e-6,
+                                                                           blas_call=1.0)):
         plan = plan_matrix(dense, tuning)
         costs = _costs(plan, rows)
         assert plan.kind(rows) == min(costs, key=costs.get)
@@ -88,8 +93,8 @@ def test_the_planner_runs_the_cheapest_priced_kernel(density, rows, rng):
 
 def test_calibration_measures_positive_finite_prices():
     measured = calibrate(rows=512, repeat=3)
-    for name in ("dense_madd", "panel_madd", "panel_element", "vector_madd", "vector_element",
-                 "spmm_madd", "csr_fill", "blas_call", "kernel_call"):
+    for name in ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
+                 "vector_element", "spmm_madd", "csr_fill", "blas_call", "kernel_call"):
         value = getattr(measured, name)
         assert value > 0 and math.isfinite(value), name
     assert measured.machine["rows"] == 512

@@ -69,6 +69,7 @@ ROW_BLOCK = 8  # node rows per register block of the output-vector kernel
 ROW_PANEL = 64  # rows an output-vector sweep keeps in L2 (767 float32 inputs: 196 KB)
 INPUT_CHUNK = 256  # inputs per chunk of a group's vectors: 16 KB of AVX-512 vectors stay in L1
 PANEL_CHUNK = 128  # inputs per chunk of a node panel: 32 KB of xt stays in L1
+PANEL_BLOCKS = (1, 4, 8)  # outputs per entry the node panels have loops for
 
 
 def vector_width(itemsize: int) -> int:
@@ -174,6 +175,78 @@ def _panel_outputs(bounds, indices, values, run, xt, ot, epilogue, scale, has_sc
             vector_store_row(sums, ot, m, 0, lanes)
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _panel_output_blocks(bounds, indices, values, block, xt, ot, epilogue, scale, has_scale):
+    """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
+    input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
+    is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
+    cuts each group's entries into input chunks; ``values`` holds ``block`` weights per entry.
+    Two vectors of nodes at a time (8 outputs x 2 vectors fill 16 registers)."""
+    bias, has_bias, code, slope = epilogue
+    lanes = VECTOR_BYTES // xt.itemsize
+    zeros = full_vector_zeros(xt, 2)
+    ones = vector_add_scalar(zeros, 1)
+    size = np.uint64(block)
+    chunks = bounds.shape[1] - 1
+    for half in range(0, xt.shape[1], 2 * lanes):
+        factors = vector_mul_row(ones, scale, 0, half, lanes)
+        for c in range(chunks):
+            for j in range(bounds.shape[0]):
+                first, last = np.uint64(bounds[j, c]), np.uint64(bounds[j, c + 1])
+                m = j * block
+                if c == 0:
+                    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
+                else:
+                    s0 = vector_fma_row(zeros, 1, ot, m, half, lanes)
+                    s1 = vector_fma_row(zeros, 1, ot, m + 1, half, lanes)
+                    s2 = vector_fma_row(zeros, 1, ot, m + 2, half, lanes)
+                    s3 = vector_fma_row(zeros, 1, ot, m + 3, half, lanes)
+                    s4 = s5 = s6 = s7 = zeros
+                    if block == 8:
+                        s4 = vector_fma_row(zeros, 1, ot, m + 4, half, lanes)
+                        s5 = vector_fma_row(zeros, 1, ot, m + 5, half, lanes)
+                        s6 = vector_fma_row(zeros, 1, ot, m + 6, half, lanes)
+                        s7 = vector_fma_row(zeros, 1, ot, m + 7, half, lanes)
+                for e in range(first, last):
+                    k, at = np.uint64(indices[e]), e * size
+                    s0 = vector_fma_row(s0, values[at], xt, k, half, lanes)
+                    s1 = vector_fma_row(s1, values[at + np.uint64(1)], xt, k, half, lanes)
+                    s2 = vector_fma_row(s2, values[at + np.uint64(2)], xt, k, half, lanes)
+                    s3 = vector_fma_row(s3, values[at + np.uint64(3)], xt, k, half, lanes)
+                    if block == 8:
+                        s4 = vector_fma_row(s4, values[at + np.uint64(4)], xt, k, half, lanes)
+                        s5 = vector_fma_row(s5, values[at + np.uint64(5)], xt, k, half, lanes)
+                        s6 = vector_fma_row(s6, values[at + np.uint64(6)], xt, k, half, lanes)
+                        s7 = vector_fma_row(s7, values[at + np.uint64(7)], xt, k, half, lanes)
+                if c == chunks - 1:
+                    s0 = _finish(s0, factors, has_scale, bias[m] if has_bias else 0.0, code,
+                                 slope)
+                    s1 = _finish(s1, factors, has_scale, bias[m + 1] if has_bias else 0.0,
+                                 code, slope)
+                    s2 = _finish(s2, factors, has_scale, bias[m + 2] if has_bias else 0.0,
+                                 code, slope)
+                    s3 = _finish(s3, factors, has_scale, bias[m + 3] if has_bias else 0.0,
+                                 code, slope)
+                    if block == 8:
+                        s4 = _finish(s4, factors, has_scale, bias[m + 4] if has_bias else 0.0,
+                                     code, slope)
+                        s5 = _finish(s5, factors, has_scale, bias[m + 5] if has_bias else 0.0,
+                                     code, slope)
+                        s6 = _finish(s6, factors, has_scale, bias[m + 6] if has_bias else 0.0,
+                                     code, slope)
+                        s7 = _finish(s7, factors, has_scale, bias[m + 7] if has_bias else 0.0,
+                                     code, slope)
+                vector_store_row(s0, ot, m, half, lanes)
+                vector_store_row(s1, ot, m + 1, half, lanes)
+                vector_store_row(s2, ot, m + 2, half, lanes)
+                vector_store_row(s3, ot, m + 3, half, lanes)
+                if block == 8:
+                    vector_store_row(s4, ot, m + 4, half, lanes)
+                    vector_store_row(s5, ot, m + 5, half, lanes)
+                    vector_store_row(s6, ot, m + 6, half, lanes)
+                    vector_store_row(s7, ot, m + 7, half, lanes)
+
+
 @njit(cache=True, nogil=True)
 def _store_panel(ot, first_output, out, first, rows):
     """``out[first + p, c] = ot[first_output + c, p]`` for ``p < rows``, every column of
@@ -188,13 +261,14 @@ def _store_panel(ot, first_output, out, first, rows):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, run, epilogue,
-                 row_scale, normalize, out, out_second, start, end):
+def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, run, block,
+                 epilogue, row_scale, normalize, out, out_second, start, end):
     """Rows ``start..end`` (whole panels but maybe the last) of the node-panel product.
 
     ``x`` is dense ``(N, K)``, or, when ``x_indptr`` is not empty, only a ``(0, K)`` shape
     holder for the CSR rows ``(x_indptr, x_indices, x_data)``; ``normalize`` divides each CSR
-    row by its sum (``input_norm``). Outputs ``[0, out.shape[1])`` go to ``out``, the rest to
+    row by its sum (``input_norm``). ``block`` > 1: the weight's entries are blocks of that
+    many outputs (``run`` is then 1). Outputs ``[0, out.shape[1])`` go to ``out``, the rest to
     ``out_second`` (two weights on one input, such as GraphSAGE's, in one pass)."""
     lanes = VECTOR_BYTES // out.itemsize
     panel = PANEL_VECTORS * lanes
@@ -205,7 +279,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, 
     # scattering them straight into xt wrote one cache line per entry (6x slower on
     # Amazon Computers' features)
     rows_buffer = aligned_zeros(panel if x_indptr.shape[0] > 0 else 0, x.shape[1], out)
-    ot = aligned_zeros(w_indptr.shape[0] - 1 + lanes, panel, out)
+    ot = aligned_zeros((w_indptr.shape[0] - 1) * block + lanes, panel, out)
     scale = np.ones((1, panel), out.dtype)
     inverse_sums = np.zeros(panel, np.float64)
     has_scale = row_scale.shape[0] > 0 or normalize
@@ -224,7 +298,11 @@ def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, 
                 scale[0, r] = inverse_sums[r]
         elif has_scale:
             scale[0, :rows] = row_scale[first:first + rows]
-        _panel_outputs(bounds, w_indices, w_values, run, xt, ot, epilogue, scale, has_scale)
+        if block == 1:
+            _panel_outputs(bounds, w_indices, w_values, run, xt, ot, epilogue, scale, has_scale)
+        else:
+            _panel_output_blocks(bounds, w_indices, w_values, block, xt, ot, epilogue, scale,
+                                 has_scale)
         _store_panel(ot, 0, out, first, rows)
         _store_panel(ot, out.shape[1], out_second, first, rows)
 
@@ -377,13 +455,16 @@ def _output_vectors(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_value
 
 # ----------------------------------------------------------------------------- entry point
 class NodePanelWeight(NamedTuple):
-    """The CSR of ``M.T`` (one row per output) whose entries are runs of ``run`` consecutive
-    inputs, ``indices`` holding each run's first input."""
+    """The CSR of ``M.T`` with one row per group of ``block`` consecutive outputs, whose
+    entries are runs of ``run`` consecutive inputs (``indices``: each run's first input);
+    ``block`` > 1 only with ``run`` = 1: an entry holds one input's weights for the
+    ``block`` outputs."""
 
-    indptr: np.ndarray  # (outputs + 1,) int64
-    indices: np.ndarray  # (runs,) int32
-    values: np.ndarray  # (runs * run,) float
+    indptr: np.ndarray  # (ceil(outputs / block) + 1,) int64
+    indices: np.ndarray  # (entries,) int32
+    values: np.ndarray  # (entries * run * block,) float
     run: int
+    block: int
     inputs: int
     outputs: int
 
@@ -451,8 +532,8 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
             start, end = int(bounds[first_step]), int(bounds[last_step])
             if panels:
                 _node_panels(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
-                             w_values, weight.run, epilogue, scale, normalize, out, out_second,
-                             start, end)
+                             w_values, weight.run, weight.block, epilogue, scale, normalize, out,
+                             out_second, start, end)
             else:
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
                                 w_values, epilogue, scale, normalize, out, out_second, start,
@@ -473,21 +554,26 @@ def _finish_rows(out, out_second, empty, code, slope, start, end):
 
 
 # ----------------------------------------------------------------------------- packing
-def pack_node_panels(matrix: np.ndarray, run: int = 1) -> NodePanelWeight:
-    """The node-panel weight of a dense ``matrix (K, M)`` (``x @ M`` orientation): per output,
-    every run of ``run`` consecutive inputs (aligned to multiples of ``run``) that holds a
-    nonzero."""
+def pack_node_panels(matrix: np.ndarray, run: int = 1, block: int = 1) -> NodePanelWeight:
+    """The node-panel weight of a dense ``matrix (K, M)`` (``x @ M`` orientation): per output
+    (or group of ``block`` consecutive outputs: 1, 4 or 8), every run of ``run`` consecutive
+    inputs (aligned to multiples of ``run``) that holds a nonzero. ``run`` > 1 needs
+    ``block`` = 1."""
+    if block not in PANEL_BLOCKS or (block > 1 and run != 1):
+        raise KernelArgumentError(f"output blocks of node panels are one of {PANEL_BLOCKS} "
+                                  f"outputs, with runs of 1 input; got {block} and {run}")
     width_in, width_out = matrix.shape
-    groups = -(-width_in // run)
-    padded = np.zeros((groups * run, width_out), matrix.dtype)
-    padded[:width_in] = matrix
-    runs = padded.T.reshape(width_out, groups, run)  # (M, groups, R)
-    kept = runs.any(axis=2)
-    indptr = np.zeros(width_out + 1, np.int64)
+    groups_in, groups_out = -(-width_in // run), -(-width_out // block)
+    padded = np.zeros((groups_in * run, groups_out * block), matrix.dtype)
+    padded[:width_in, :width_out] = matrix
+    # (group of outputs, input run, R, C): an entry's R x C weights, laid out [r][c]
+    entries = padded.reshape(groups_in, run, groups_out, block).transpose(2, 0, 1, 3)
+    kept = entries.any(axis=(2, 3))
+    indptr = np.zeros(groups_out + 1, np.int64)
     np.cumsum(kept.sum(axis=1), out=indptr[1:])
-    output, group = np.nonzero(kept)
-    values = np.ascontiguousarray(runs[output, group]).reshape(-1)
-    return NodePanelWeight(indptr, (group * run).astype(np.int32), values, run, width_in,
+    group, start = np.nonzero(kept)
+    values = np.ascontiguousarray(entries[group, start]).reshape(-1)
+    return NodePanelWeight(indptr, (start * run).astype(np.int32), values, run, block, width_in,
                            width_out)
 
 
@@ -508,15 +594,18 @@ def pack_output_vectors(matrix: np.ndarray) -> OutputVectorWeight:
     return OutputVectorWeight(indptr, row.astype(np.int32), values, width_in, width_out)
 
 
-def pack_weight(matrix, kernel: str, *, run: int = 1) -> NodePanelWeight | OutputVectorWeight:
+def pack_weight(matrix, kernel: str, *, run: int = 1,
+                block: int = 1) -> NodePanelWeight | OutputVectorWeight:
     """``matrix (K, M)`` (``x @ M`` orientation, float32 or float64) packed for ``kernel``:
-    ``"panels"`` (unstructured, or runs of ``run`` consecutive inputs kept together) or
-    ``"vectors"`` (blocks along the outputs)."""
+    ``"panels"`` (unstructured; runs of ``run`` consecutive inputs kept together; or blocks
+    of ``block`` consecutive outputs, 4 or 8) or ``"vectors"`` (blocks along the outputs,
+    one vector wide)."""
     matrix = check_dense(matrix, "matrix")
     if kernel == "panels":
-        if isinstance(run, bool) or not isinstance(run, (int, np.integer)) or run < 1:
-            raise KernelArgumentError(f"run must be a positive integer, got {run!r}")
-        return pack_node_panels(matrix, int(run))
+        for name, value in (("run", run), ("block", block)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise KernelArgumentError(f"{name} must be a positive integer, got {value!r}")
+        return pack_node_panels(matrix, int(run), int(block))
     if kernel == "vectors":
         return pack_output_vectors(matrix)
     raise KernelArgumentError(f"kernel must be one of {SPARSE_KERNELS}, got {kernel!r}")
@@ -525,10 +614,12 @@ def pack_weight(matrix, kernel: str, *, run: int = 1) -> NodePanelWeight | Outpu
 def _check_weight(weight) -> None:
     """The packed weight's arrays hold together (it may have been built by hand)."""
     if isinstance(weight, NodePanelWeight):
-        run, name = weight.run, "panels weight"
-        if isinstance(run, bool) or not isinstance(run, (int, np.integer)) or run < 1:
-            raise KernelArgumentError(f"{name}: run must be a positive integer, got {run!r}")
-        groups, per_entry = weight.outputs, run
+        run, block, name = weight.run, weight.block, "panels weight"
+        if isinstance(run, bool) or not isinstance(run, (int, np.integer)) or run < 1 or \
+                block not in PANEL_BLOCKS or (block > 1 and run != 1):
+            raise KernelArgumentError(f"{name}: run must be a positive integer and block one "
+                                      f"of {PANEL_BLOCKS} (with run 1), got {run!r}, {block!r}")
+        groups, per_entry = -(-weight.outputs // block), run * block
     elif isinstance(weight, OutputVectorWeight):
         name = "vectors weight"
         lanes = vector_width(np.asarray(weight.values).dtype.itemsize)

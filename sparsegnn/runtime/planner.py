@@ -15,6 +15,7 @@ import numpy as np
 
 from ..kernels._intrinsics import VECTOR_BYTES
 from ..kernels._sparse_linear import (
+    PANEL_BLOCKS,
     NodePanelWeight,
     OutputVectorWeight,
     pack_node_panels,
@@ -167,10 +168,17 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     boundary)."""
     dense = np.ascontiguousarray(dense, dtype=np.float32)
     inputs, outputs = dense.shape
-    panels = pack_node_panels(dense, run)
-    costs = {"blas": inputs * outputs * tuning.dense_madd,
-             "panels": panels.values.size * tuning.panel_madd
-             + (inputs + outputs) * tuning.panel_element}
+
+    def panel_cost(weight):  # blocks of outputs share each load: a cheaper multiply-add
+        madd = tuning.panel_madd if weight.block == 1 else tuning.panel_block_madd
+        return weight.values.size * madd + (inputs + outputs) * tuning.panel_element
+
+    # runs of inputs if the pruner kept them, else the cheapest of 1, 4 or 8 outputs per entry
+    # (an unstructured matrix packed in blocks stores many zeros, and prices itself out)
+    candidates = [pack_node_panels(dense, run)] if run > 1 else \
+        [pack_node_panels(dense, 1, block) for block in PANEL_BLOCKS]
+    panels = min(candidates, key=panel_cost)
+    costs = {"blas": inputs * outputs * tuning.dense_madd, "panels": panel_cost(panels)}
     vectors = None
     if split is None or split % _lanes() == 0:
         vectors = pack_output_vectors(dense)

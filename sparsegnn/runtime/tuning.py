@@ -12,7 +12,8 @@ BLAS (``x @ M``, dense)            ``blas_call + rows * inputs * outputs * dense
                                    (only for products BLAS runs on one thread, see
                                    ``planner``)
 node panels (unstructured)         ``kernel_call + rows * stored * panel_madd + rows *
-                                   (inputs + outputs) * panel_element``
+                                   (inputs + outputs) * panel_element`` (entries of 4 or 8
+                                   outputs: ``panel_block_madd`` per stored value)
 output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes *
                                    vector_madd + rows * outputs * vector_element``
 CSR features x dense ``M``         ``entries * outputs * spmm_madd``
@@ -59,8 +60,8 @@ class Tuning:
 
     Attributes
     ----------
-    dense_madd, panel_madd, panel_element, vector_madd, vector_element, spmm_madd, csr_fill,
-    blas_call, kernel_call :
+    dense_madd, panel_madd, panel_block_madd, panel_element, vector_madd, vector_element,
+    spmm_madd, csr_fill, blas_call, kernel_call :
         The cost model's coefficients (the last two per call, from Python).
     csr_input_max_density, csr_input_max_density_wide :
         Advice to apps (``Session.csr_input_max_density``): sparse features up to this density
@@ -76,6 +77,7 @@ class Tuning:
 
     dense_madd: float = 0.012
     panel_madd: float = 0.016
+    panel_block_madd: float = 0.012
     panel_element: float = 0.15
     vector_madd: float = 0.0082
     vector_element: float = 0.25
@@ -263,6 +265,7 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
         return max(float(madd), 1e-6), max(float(element), 1e-6)
 
     def measure(pack, densities, block):
+        """``(work, ns)`` per density: ``work`` is rows x stored values."""
         points = []
         for density in densities:
             weight = pack(_masked(rng, (width, width), density, block))
@@ -274,6 +277,10 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
     report("node panels")
     panel_madd, panel_element = fit(measure(pack_node_panels, (0.02, 0.1, 0.3, 0.6), 1),
                                     rows * 2 * width)
+    # entries of 8 outputs (1x8 blocks), the element cost as above: one unknown
+    blocks = measure(lambda matrix: pack_node_panels(matrix, 1, 8), (0.05, 0.2, 0.5), 8)
+    panel_block_madd = max(float(np.median([(t - rows * 2 * width * panel_element) / work
+                                            for work, t in blocks])), 1e-6)
     report("output vectors")
     vector_madd, vector_element = fit(measure(pack_output_vectors, (0.05, 0.3, 0.6, 1.0), lanes),
                                       rows * width)
@@ -295,7 +302,8 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
     csr_fill = max((csr_panels - known) / (rows * wide), 1e-6)
 
     return Tuning(dense_madd=dense_madd, blas_call=blas_call, kernel_call=kernel_call,
-                  panel_madd=panel_madd, panel_element=panel_element,
+                  panel_madd=panel_madd, panel_block_madd=panel_block_madd,
+                  panel_element=panel_element,
                   vector_madd=vector_madd, vector_element=vector_element, spmm_madd=spmm_madd,
                   csr_fill=csr_fill,
                   machine={"key": machine_key(), "cpu": _cpu_model(), "rows": rows,
