@@ -1,20 +1,8 @@
-"""The one timing helper the benchmark scripts share."""
+"""The one timing helper the benchmark scripts share (the runtime's tuning times with it too)."""
 
-import time
+from sparsegnn.runtime.tuning import median_seconds
 
-import numpy as np
-
-
-def median_seconds(call, repeat: int = 20) -> float:
-    """Median wall time of ``call()`` over ``repeat`` runs, after one warm-up run (compilation,
-    caches, page faults)."""
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
+__all__ = ["median_seconds", "median_ms"]
 
 
 def median_ms(call, repeat: int = 20) -> float:

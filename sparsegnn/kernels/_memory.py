@@ -13,7 +13,7 @@ from numba import njit
 
 from ._intrinsics import data_address
 
-__all__ = ["aligned_empty", "aligned_zeros"]
+__all__ = ["aligned_empty", "aligned_zeros", "aligned_empty_compiled"]
 
 
 def aligned_empty(shape: tuple[int, int], dtype) -> np.ndarray:
@@ -31,10 +31,18 @@ def aligned_empty(shape: tuple[int, int], dtype) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def aligned_zeros(rows, cols, like):
-    """Zeros ``(rows, cols)`` of ``like``'s dtype starting on a 64-byte boundary, in compiled
-    code (a view into a slightly larger buffer)."""
+def aligned_empty_compiled(rows, cols, like):
+    """An uninitialised ``(rows, cols)`` array of ``like``'s dtype starting on a 64-byte
+    boundary, in compiled code (a view into a slightly larger buffer)."""
     spare = 64 // like.itemsize
-    raw = np.zeros(rows * cols + spare, like.dtype)
+    raw = np.empty(rows * cols + spare, like.dtype)
     skip = (-data_address(raw) % 64) // like.itemsize
     return raw[skip:skip + rows * cols].reshape((rows, cols))
+
+
+@njit(cache=True, nogil=True)
+def aligned_zeros(rows, cols, like):
+    """``aligned_empty_compiled``, zeroed."""
+    out = aligned_empty_compiled(rows, cols, like)
+    out[:, :] = 0
+    return out

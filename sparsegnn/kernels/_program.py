@@ -22,8 +22,9 @@ op                    row
 ``OP_INPUT_NORM``     ``[op, 0, ...]``                                   rows divided by their sum
 ====================  ========================================================================
 
-A ``matrix`` is a row of the int64 table ``matrices (M, 10)``: ``[kind, run, outputs,
-indptr_start, indptr_end, indices_start, indices_end, values_start, values_end, block]``, the
+A ``matrix`` is a row of the int64 table ``matrices (M, 11)``: ``[kind, run, outputs,
+bounds_start, bounds_end, indices_start, indices_end, values_start, values_end, block,
+chunks]`` (``bounds``: the packing's ``(groups, chunks + 1)`` chunk bounds, flattened), the
 node-panel (``MATRIX_PANELS``) or output-vector (``MATRIX_VECTORS``) packing of
 ``kernels._sparse_linear`` spread over the three buffers.
 
@@ -48,7 +49,7 @@ from ._spmm import _spmm_rows
 OP_LINEAR, OP_GIN, OP_AFFINE, OP_ACTIVATION, OP_POOL, OP_SAGE, OP_GCN, OP_INPUT_NORM = range(8)
 PROGRAM_WIDTH = 8
 MATRIX_PANELS, MATRIX_VECTORS = 0, 1
-MATRIX_WIDTH = 10
+MATRIX_WIDTH = 11
 LEAKY_SLOPE = 0.01  # the runtime's (and torch's default) leaky ReLU slope
 
 
@@ -57,8 +58,9 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     """``act(h @ M + b)`` for matrix ``matrix`` of the table, ``b`` at ``params[bias:]``
     (``bias`` < 0: none), by its sparse kernel."""
     kind, run, outputs = matrices[matrix, 0], matrices[matrix, 1], matrices[matrix, 2]
-    block = matrices[matrix, 9]
-    indptr = offsets[matrices[matrix, 3]:matrices[matrix, 4]]
+    block, chunks = matrices[matrix, 9], matrices[matrix, 10]
+    flat = offsets[matrices[matrix, 3]:matrices[matrix, 4]]
+    bounds = flat.reshape((flat.shape[0] // (chunks + 1), chunks + 1))
     stored = indices[matrices[matrix, 5]:matrices[matrix, 6]]
     values = params[matrices[matrix, 7]:matrices[matrix, 8]]
     out = aligned_zeros(h.shape[0], outputs, h)
@@ -68,11 +70,11 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
                 LEAKY_SLOPE)
     no_rows, no_values = offsets[:0], params[:0]
     if kind == MATRIX_PANELS:
-        _node_panels(h, no_rows, no_rows, no_values, indptr, stored, values, run, block,
+        _node_panels(h, no_rows, no_rows, no_values, bounds, stored, values, run, block,
                      epilogue, no_values, False, out, second, 0, h.shape[0])
     else:
         lanes = VECTOR_BYTES // 4
-        _output_vectors(h, no_rows, no_rows, no_values, indptr, stored,
+        _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
                         False, out, second, 0, h.shape[0])
     if act != 0 and act != 1 and act != 3:  # activations the vectors do not apply

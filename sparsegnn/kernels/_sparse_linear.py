@@ -55,7 +55,7 @@ from ._intrinsics import (
     vector_store_row,
     vector_zeros,
 )
-from ._memory import aligned_empty, aligned_zeros
+from ._memory import aligned_empty, aligned_empty_compiled, aligned_zeros
 from ._parallel import run_row_chunks
 
 __all__ = ["NodePanelWeight", "OutputVectorWeight", "sparse_linear", "sparse_linear_unchecked",
@@ -261,7 +261,7 @@ def _store_panel(ot, first_output, out, first, rows):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, run, block,
+def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, run, block,
                  epilogue, row_scale, normalize, out, out_second, start, end):
     """Rows ``start..end`` (whole panels but maybe the last) of the node-panel product.
 
@@ -279,12 +279,11 @@ def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, 
     # scattering them straight into xt wrote one cache line per entry (6x slower on
     # Amazon Computers' features)
     rows_buffer = aligned_zeros(panel if x_indptr.shape[0] > 0 else 0, x.shape[1], out)
-    ot = aligned_zeros((w_indptr.shape[0] - 1) * block + lanes, panel, out)
+    ot = aligned_empty_compiled(bounds.shape[0] * block + lanes, panel, out)
     scale = np.ones((1, panel), out.dtype)
     inverse_sums = np.zeros(panel, np.float64)
     has_scale = row_scale.shape[0] > 0 or normalize
     sparse_input = x_indptr.shape[0] > 0
-    bounds = _chunk_bounds(w_indptr, w_indices, PANEL_CHUNK)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         if sparse_input:
@@ -312,24 +311,6 @@ def _node_panels(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, 
 def _finish_row(sums, scale, bias, code, slope):
     """``act(scale * sums + bias)``: tuples and scalars only (see ``_finish``)."""
     return vector_activate(vector_add(vector_scale(sums, scale), bias), code, slope)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _chunk_bounds(w_indptr, w_indices, chunk):
-    """``bounds[g, c]``: the first stored vector of group ``g`` whose input is at least
-    ``c * chunk`` (each group's inputs are sorted). Shape ``(groups, chunks + 1)``."""
-    groups = w_indptr.shape[0] - 1
-    chunks = 1
-    for e in range(w_indices.shape[0]):
-        chunks = max(chunks, w_indices[e] // chunk + 1)
-    bounds = np.empty((groups, chunks + 1), np.int64)
-    for g in range(groups):
-        e = w_indptr[g]
-        for c in range(chunks + 1):
-            while e < w_indptr[g + 1] and w_indices[e] < c * chunk:
-                e += 1
-            bounds[g, c] = e
-    return bounds
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -398,7 +379,7 @@ def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _output_vectors(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_values, epilogue,
+def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, epilogue,
                     row_scale, normalize, out, out_second, start, end):
     """Rows ``start..end`` of the output-vector product (arguments as ``_node_panels``;
     ``w_values`` is ``(stored, lanes)``; ``out``'s width is a multiple of ``lanes`` when
@@ -412,13 +393,12 @@ def _output_vectors(x, x_indptr, x_indices, x_data, w_indptr, w_indices, w_value
     rows_buffer = aligned_zeros(ROW_PANEL if sparse_input else 0, x.shape[1], out)
     scales = np.ones(ROW_PANEL, np.float64)
     inverse_sums = np.zeros(ROW_PANEL, np.float64)
-    bounds = _chunk_bounds(w_indptr, w_indices, INPUT_CHUNK)
     # (target, first group, groups with whole vectors, groups in all): the tail group of each
     # target is masked, the others move whole vectors (masked stores are slow on AMD Zen).
     split_group = -(-out.shape[1] // lanes)
     parts = ((out, 0, out.shape[1] // lanes, split_group),
              (out_second, split_group, split_group + out_second.shape[1] // lanes,
-              w_indptr.shape[0] - 1))
+              bounds.shape[0]))
     for first in range(start, end, ROW_PANEL):
         rows = min(ROW_PANEL, end - first)
         source, source_row = x, first
@@ -458,9 +438,11 @@ class NodePanelWeight(NamedTuple):
     """The CSR of ``M.T`` with one row per group of ``block`` consecutive outputs, whose
     entries are runs of ``run`` consecutive inputs (``indices``: each run's first input);
     ``block`` > 1 only with ``run`` = 1: an entry holds one input's weights for the
-    ``block`` outputs."""
+    ``block`` outputs. ``bounds[g, c]`` is the first entry of group ``g`` whose input is at
+    least ``c * PANEL_CHUNK`` (``bounds[g, -1]``: the group's end): the row pointers, cut
+    into the chunks the kernel sweeps."""
 
-    indptr: np.ndarray  # (ceil(outputs / block) + 1,) int64
+    bounds: np.ndarray  # (ceil(outputs / block), chunks + 1) int64
     indices: np.ndarray  # (entries,) int32
     values: np.ndarray  # (entries * run * block,) float
     run: int
@@ -471,9 +453,10 @@ class NodePanelWeight(NamedTuple):
 
 class OutputVectorWeight(NamedTuple):
     """Per group of ``lanes`` consecutive outputs, the inputs whose row of ``M`` holds a
-    nonzero there, with that row's ``lanes`` values (zero-padded past the last output)."""
+    nonzero there, with that row's ``lanes`` values (zero-padded past the last output);
+    ``bounds`` as in ``NodePanelWeight``, in chunks of ``INPUT_CHUNK`` inputs."""
 
-    indptr: np.ndarray  # (groups + 1,) int64
+    bounds: np.ndarray  # (groups, chunks + 1) int64
     indices: np.ndarray  # (stored,) int32
     values: np.ndarray  # (stored, lanes) float
     inputs: int
@@ -531,11 +514,11 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         def run(first_step, last_step):
             start, end = int(bounds[first_step]), int(bounds[last_step])
             if panels:
-                _node_panels(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
+                _node_panels(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                              w_values, weight.run, weight.block, epilogue, scale, normalize, out,
                              out_second, start, end)
             else:
-                _output_vectors(x, x_indptr, x_indices, x_data, weight.indptr, weight.indices,
+                _output_vectors(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                                 w_values, epilogue, scale, normalize, out, out_second, start,
                                 end)
             if code != 0 and code != 1 and code != 3:  # activations the vectors do not apply
@@ -554,6 +537,17 @@ def _finish_rows(out, out_second, empty, code, slope, start, end):
 
 
 # ----------------------------------------------------------------------------- packing
+def chunk_bounds(group_of_entry: np.ndarray, inputs: np.ndarray, groups: int, width: int,
+                 chunk: int) -> np.ndarray:
+    """``bounds[g, c]``: the first entry of group ``g`` whose input is at least ``c * chunk``
+    (``bounds[g, -1]``: the group's end), for entries sorted by group, then input. Shape
+    ``(groups, ceil(width / chunk) + 1)``, int64."""
+    chunks = max(-(-width // chunk), 1)
+    keys = group_of_entry.astype(np.int64) * chunks + inputs.astype(np.int64) // chunk
+    starts = np.arange(groups, dtype=np.int64)[:, None] * chunks + np.arange(chunks + 1)
+    return np.searchsorted(keys, starts, side="left").astype(np.int64)
+
+
 def pack_node_panels(matrix: np.ndarray, run: int = 1, block: int = 1) -> NodePanelWeight:
     """The node-panel weight of a dense ``matrix (K, M)`` (``x @ M`` orientation): per output
     (or group of ``block`` consecutive outputs: 1, 4 or 8), every run of ``run`` consecutive
@@ -569,11 +563,10 @@ def pack_node_panels(matrix: np.ndarray, run: int = 1, block: int = 1) -> NodePa
     # (group of outputs, input run, R, C): an entry's R x C weights, laid out [r][c]
     entries = padded.reshape(groups_in, run, groups_out, block).transpose(2, 0, 1, 3)
     kept = entries.any(axis=(2, 3))
-    indptr = np.zeros(groups_out + 1, np.int64)
-    np.cumsum(kept.sum(axis=1), out=indptr[1:])
     group, start = np.nonzero(kept)
     values = np.ascontiguousarray(entries[group, start]).reshape(-1)
-    return NodePanelWeight(indptr, (start * run).astype(np.int32), values, run, block, width_in,
+    bounds = chunk_bounds(group, start * run, groups_out, width_in, PANEL_CHUNK)
+    return NodePanelWeight(bounds, (start * run).astype(np.int32), values, run, block, width_in,
                            width_out)
 
 
@@ -587,11 +580,10 @@ def pack_output_vectors(matrix: np.ndarray) -> OutputVectorWeight:
     padded[:, :width_out] = matrix
     blocks = padded.reshape(width_in, groups, lanes).transpose(1, 0, 2)  # (groups, K, lanes)
     kept = blocks.any(axis=2)
-    indptr = np.zeros(groups + 1, np.int64)
-    np.cumsum(kept.sum(axis=1), out=indptr[1:])
     group, row = np.nonzero(kept)
     values = np.ascontiguousarray(blocks[group, row]).reshape(-1, lanes)
-    return OutputVectorWeight(indptr, row.astype(np.int32), values, width_in, width_out)
+    return OutputVectorWeight(chunk_bounds(group, row, groups, width_in, INPUT_CHUNK),
+                              row.astype(np.int32), values, width_in, width_out)
 
 
 def pack_weight(matrix, kernel: str, *, run: int = 1,
@@ -631,11 +623,22 @@ def _check_weight(weight) -> None:
     values = np.asarray(weight.values)
     if values.dtype not in (np.float32, np.float64) or not values.flags.c_contiguous:
         raise KernelArgumentError(f"{name}: values must be C-contiguous float32 or float64")
-    # A run may overhang the last input: the node panels are padded by a run's length.
-    indptr, indices, _ = check_csr(weight.indptr, weight.indices, groups, weight.inputs,
-                                   name=name, error=KernelArgumentError)
-    if indptr.dtype != np.int64 or indices.dtype != np.int32:
-        raise KernelArgumentError(f"{name}: indptr must be int64 and indices int32")
+    bounds = np.asarray(weight.bounds)
+    if bounds.dtype != np.int64 or bounds.ndim != 2 or bounds.shape[0] != groups \
+            or bounds.shape[1] < 2 or not bounds.flags.c_contiguous:
+        raise KernelArgumentError(f"{name}: bounds must be C-contiguous int64 of shape "
+                                  f"({groups}, chunks + 1), got {bounds.dtype} {bounds.shape}")
+    if np.any(np.diff(bounds, axis=1) < 0):
+        raise KernelArgumentError(f"{name}: bounds must be non-decreasing along each group")
+    if groups and np.any(bounds[1:, 0] != bounds[:-1, -1]):
+        raise KernelArgumentError(f"{name}: each group's bounds must start where the last ended")
+    # The row pointers are the chunk bounds without the cuts. A run may overhang the last
+    # input: the node panels are padded by a run's length.
+    indptr = np.append(bounds[:, 0], bounds[-1, -1]) if groups else np.zeros(1, np.int64)
+    _, indices, _ = check_csr(indptr, weight.indices, groups, weight.inputs, name=name,
+                              error=KernelArgumentError)
+    if indices.dtype != np.int32:
+        raise KernelArgumentError(f"{name}: indices must be int32")
     if values.size != indices.shape[0] * per_entry:
         raise KernelArgumentError(f"{name}: {indices.shape[0]} entries need "
                                   f"{indices.shape[0] * per_entry} values, got {values.size}")

@@ -73,9 +73,9 @@ class _Encoder:
         weight = plan.panels if panels else plan.vectors
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,
                               plan.panels.run if panels else 1, weight.outputs,
-                              *self.offsets.span(weight.indptr),
+                              *self.offsets.span(weight.bounds),
                               *self.indices.span(weight.indices), *self.params.span(weight.values),
-                              plan.panels.block if panels else 1])
+                              plan.panels.block if panels else 1, weight.bounds.shape[1] - 1])
         return len(self.matrices) - 1
 
     def table(self) -> np.ndarray:
@@ -84,7 +84,7 @@ class _Encoder:
 
 def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], MatrixPlan]
                   ) -> tuple | None:
-    """``(program (ops, 8) int64, matrices (M, 10) int64, params float32, offsets int64,
+    """``(program (ops, 8) int64, matrices (M, 11) int64, params float32, offsets int64,
     indices int32)`` for ``model``, or None when it holds an op the compiled path does not run
     (GAT; GCN without its normalisation).
 

@@ -44,7 +44,7 @@ import numpy as np
 from .._fileio import atomic_write_text
 
 __all__ = ["Tuning", "TuningError", "DEFAULT", "calibrate", "load_tuning", "save_tuning",
-           "tuning_path", "machine_key"]
+           "tuning_path", "machine_key", "median_seconds"]
 
 FORMAT = "sparsegnn.tuning"
 FORMAT_VERSION = 1
@@ -198,7 +198,9 @@ def load_tuning(path: str | os.PathLike | None = None) -> Tuning:
 
 
 # ----------------------------------------------------------------------------- calibration
-def _median_seconds(call: Callable[[], object], repeat: int) -> float:
+def median_seconds(call: Callable[[], object], repeat: int = 20) -> float:
+    """Median wall time of ``call()`` over ``repeat`` runs, after one warm-up run (compilation,
+    caches, page faults). The benchmark scripts time with it too."""
     call()
     times = []
     for _ in range(repeat):
@@ -249,11 +251,11 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
     # BLAS runs in the session only where it stays on one thread: a 64 x 64 x 64 product, and a
     # 1-row one for the call itself.
     small, square = x[:64, :64], rng.standard_normal((64, 64)).astype(np.float32)
-    blas_call = _median_seconds(lambda: x[:1, :64] @ square, repeat * 20) * 1e9
-    dense_madd = max(_median_seconds(lambda: small @ square, repeat * 20) * 1e9 - blas_call,
+    blas_call = median_seconds(lambda: x[:1, :64] @ square, repeat * 20) * 1e9
+    dense_madd = max(median_seconds(lambda: small @ square, repeat * 20) * 1e9 - blas_call,
                      1.0) / 64 ** 3
     one_row = pack_output_vectors(square)
-    kernel_call = _median_seconds(lambda: sparse_linear_unchecked(x[:1, :64], one_row, epilogue),
+    kernel_call = median_seconds(lambda: sparse_linear_unchecked(x[:1, :64], one_row, epilogue),
                                   repeat * 20) * 1e9
 
     def fit(points, elements):
@@ -269,7 +271,7 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
         points = []
         for density in densities:
             weight = pack(_masked(rng, (width, width), density, block))
-            seconds = _median_seconds(
+            seconds = median_seconds(
                 lambda weight=weight: sparse_linear_unchecked(x, weight, epilogue), repeat)
             points.append((rows * weight.values.size, seconds * 1e9))
         return points
@@ -292,11 +294,11 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
     row_ids, columns = np.nonzero(features)
     indices, data = columns.astype(np.int32), features[row_ids, columns]
     narrow = rng.standard_normal((wide, 64)).astype(np.float32)
-    spmm = _median_seconds(lambda: spmm_csr_unchecked(indptr, indices, data, narrow, rows, 0,
+    spmm = median_seconds(lambda: spmm_csr_unchecked(indptr, indices, data, narrow, rows, 0,
                                                       epilogue, None), repeat) * 1e9
     spmm_madd = spmm / (data.size * 64)
     weight = pack_node_panels(_masked(rng, (wide, 64), 0.01))
-    csr_panels = _median_seconds(lambda: sparse_linear_unchecked(
+    csr_panels = median_seconds(lambda: sparse_linear_unchecked(
         (indptr, indices, data, wide), weight, epilogue), repeat) * 1e9
     known = rows * weight.values.size * panel_madd + rows * 64 * panel_element
     csr_fill = max((csr_panels - known) / (rows * wide), 1e-6)
