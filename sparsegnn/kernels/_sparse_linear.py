@@ -284,6 +284,11 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
     inverse_sums = np.zeros(panel, np.float64)
     has_scale = row_scale.shape[0] > 0 or normalize
     sparse_input = x_indptr.shape[0] > 0
+    if block > 1:  # the last block's padding outputs read a bias too: give them zeros
+        bias, has_bias, code, slope = epilogue
+        padded_bias = np.zeros(bounds.shape[0] * block if has_bias else 0, bias.dtype)
+        padded_bias[:bias.shape[0]] = bias
+        epilogue = (padded_bias, has_bias, code, slope)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         if sparse_input:
