@@ -4,8 +4,9 @@ Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``
 median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads;
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
 and the runtime's output-vector kernel on the dense features, and each followed by the GCN
-SpMM (BLAS's spinning worker threads slow what follows: ``Tuning.blas_penalty``); the finite check of the dense features next
-to numpy's; GCN normalisation (copy or fused scales); CSR -> dense next to ``toarray``.
+SpMM (BLAS's spinning worker threads slow what follows: ``runtime.planner``); the finite check
+of the dense features next to numpy's; GCN normalisation (copy or fused scales); CSR -> dense
+next to ``toarray``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Run: ``python bench/run_all.py`` (35 minutes from scratch on the 2-core developm
 gcn-cora scale`` runs some cases). For each model case it trains the dense model and prunes it
 through the ``sparsegnn`` CLI (checkpoints are kept in ``runs/bench-suite/`` and reused by later
 runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and writes
-``bench/results/<case>/bench.{json,md}`` and PNG plots. ``scale`` writes the power-law scale
-sweep and ``spmm`` the SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
+``bench/results/<case>/bench.{json,md}`` and PNG plots. ``sparsity`` writes the pruned-vs-dense
+speed-ups (``bench/sparsity_speedup.py``), ``scale`` the power-law scale sweep and ``spmm`` the
+SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
 whatever results exist, with the headline ratios.
 """
 
@@ -30,13 +31,23 @@ PLANETOID_VARIANTS = {
     "w95": ["--weight-sparsity", "0.95", "--schedule", "gradual"],
     "w98": ["--weight-sparsity", "0.98", "--schedule", "gradual"],
     "w95-e40": ["--weight-sparsity", "0.95", "--edge-sparsity", "0.4", "--schedule", "gradual"],
+    "w95-1x16": ["--weight-sparsity", "0.95", "--pattern", "1x16", "--schedule", "gradual"],
     "c50": ["--channel-sparsity", "0.5"],
 }
-LARGE_VARIANTS = {"w90": ["--weight-sparsity", "0.9", "--schedule", "gradual", "--epochs", "30"]}
+LARGE_VARIANTS = {
+    "w90": ["--weight-sparsity", "0.9", "--schedule", "gradual", "--epochs", "30"],
+    "w95": ["--weight-sparsity", "0.95", "--schedule", "gradual", "--epochs", "30"],
+    "w90-1x16": ["--weight-sparsity", "0.9", "--pattern", "1x16", "--schedule", "gradual",
+                 "--epochs", "30"],
+}
 # Batch-normed GINs keep more accuracy when every layer is pruned to the same sparsity (global
 # ranking emptied whole layers: NCI1 fell to 50 % at 90 %, layer scope keeps 65 %).
-GRAPH_VARIANTS = {"w90": ["--weight-sparsity", "0.9", "--schedule", "gradual", "--epochs", "20",
-                          "--scope", "layer"]}
+GRAPH_VARIANTS = {
+    "w90": ["--weight-sparsity", "0.9", "--schedule", "gradual", "--epochs", "20", "--scope",
+            "layer"],
+    "w90-1x16": ["--weight-sparsity", "0.9", "--pattern", "1x16", "--schedule", "gradual",
+                 "--epochs", "20", "--scope", "layer"],
+}
 FEW_CALLS = ["--min-seconds", "0", "--max-repeat", "5"]
 CASES = {
     "gcn-cora": ("gcn", "cora", PLANETOID_VARIANTS, [], []),
@@ -48,7 +59,7 @@ CASES = {
     "gin-proteins": ("gin", "proteins", GRAPH_VARIANTS, [], []),
     "gin-nci1": ("gin", "nci1", GRAPH_VARIANTS, [], []),
 }
-EXTRA = ("scale", "spmm")
+EXTRA = ("sparsity", "scale", "spmm")
 
 
 def _cli(argv: list[str]) -> None:
@@ -171,6 +182,10 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
                   f"{machine['memory_gib']} GiB; {machine['system']}; "
                   + ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v) + ".", ""]
     lines += table + [""]
+    sparsity = RESULTS / "sparsity" / "sparsity.md"
+    if sparsity.exists():
+        lines += ["## Pruned against dense (`bench/sparsity_speedup.py`)", "",
+                  sparsity.read_text(), "![speed-up against sparsity](sparsity/sparsity.png)", ""]
     scale = RESULTS / "scale" / "scale.json"
     if scale.exists():
         from scale_sweep import scale_markdown
@@ -214,7 +229,11 @@ def main() -> None:
     retrained = args.retrain or not any(WORK.glob("*/dense.safetensors"))
     for case in args.only or [*CASES, *EXTRA]:
         print(f"\n##### {case}", flush=True)
-        if case == "scale":
+        if case == "sparsity":
+            from sparsity_speedup import run as run_sparsity
+
+            run_sparsity(RESULTS / "sparsity")
+        elif case == "scale":
             run_scale()
         elif case == "spmm":
             run_spmm()

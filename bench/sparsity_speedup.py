@@ -93,7 +93,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
         x = aligned_empty((rows, width), np.float32)
         x[:] = rng.standard_normal((rows, width))
         dense = rng.standard_normal((width, width)).astype(np.float32)
-        blas = median_seconds(lambda: x @ dense, repeat)
+        blas = median_seconds(lambda x=x, dense=dense: x @ dense, repeat)
         time.sleep(0.5)  # OpenBLAS's workers spin ~0.1 s after a call
         cases = [(p, s) for p in PATTERNS for s in SPARSITIES] + \
             [(p, 0.5) for p in N_OF_M]
@@ -103,7 +103,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
             matrix = dense * pattern_mask(rng, (width, width), pattern, sparsity)
             kernel = "vectors" if pattern.startswith("1x") else "panels"
             packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
-            seconds = median_seconds(lambda packed=packed: sparse_linear(x, packed), repeat)
+            seconds = median_seconds(lambda packed=packed, x=x: sparse_linear(x, packed), repeat)
             kept = np.count_nonzero(matrix) / matrix.size
             rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
                              "measured_sparsity": 1 - kept, "kernel": kernel,
@@ -189,7 +189,8 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
                 _prune(model, sparsity, pattern)
                 path = export_artifact(model, folder / "model.sgnn", pattern=pattern)
                 session = Session(path)
-                seconds = median_seconds(lambda: session.run(x, graph, batch), repeat)
+                seconds = median_seconds(
+                    lambda s=session, x=x, g=graph, b=batch: s.run(x, g, b), repeat)
                 madds = _madds(session, x, graph)
                 if sparsity == 0:
                     dense_seconds, dense_madds = seconds, madds
@@ -250,7 +251,7 @@ def markdown(result: dict) -> str:
             kernel = next(iter(cells.values()))["kernel"]
             lines.append(f"| {pattern} | {kernel} | " + " | ".join(
                 f"{cells[s]['speedup']:.2f}x" if s in cells else "" for s in sparsities) + " |")
-        lines.append(f"| ideal (FLOPs) | | " + " | ".join(
+        lines.append("| ideal (FLOPs) | | " + " | ".join(
             f"{1 / (1 - s):.0f}x" if s < 1 else "" for s in sparsities) + " |")
         lines.append("")
     for label in dict.fromkeys(r["model"] for r in result["models"]):
@@ -316,6 +317,28 @@ def plot(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def run(out: Path, repeat: int = 21, quick: bool = False, only: list[str] | None = None) -> dict:
+    """Measure the chosen sections (``layer``, ``models``, ``edges``; model labels pick
+    models) and write ``out/sparsity.{json,md,png}``."""
+    sections = {"layer", "models", "edges"}
+    chosen = set(only or sections)
+    models_only = [o for o in (only or []) if o not in sections]
+    result = {"machine": machine(), "layer": [], "models": [], "edges": []}
+    started = time.perf_counter()
+    if "layer" in chosen:
+        result["layer"] = layer_section((10_000,) if quick else (10_000, 100_000), repeat, quick)
+    if "models" in chosen or models_only:
+        result["models"] = model_section(repeat, quick, models_only or None)
+    if "edges" in chosen:
+        result["edges"] = edge_section(repeat)
+    result["seconds"] = time.perf_counter() - started
+    atomic_write_text(out / "sparsity.json", json.dumps(result, indent=2))
+    atomic_write_text(out / "sparsity.md", markdown(result))
+    with atomic_path(out / "sparsity.png") as temporary:
+        plot(result, temporary)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results/sparsity"))
@@ -324,23 +347,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=None,
                         help="sections (layer, models, edges) or model labels to run")
     args = parser.parse_args()
-    sections = {"layer", "models", "edges"}
-    chosen = set(args.only or sections)
-    models_only = [o for o in (args.only or []) if o not in sections]
-    result = {"machine": machine(), "layer": [], "models": [], "edges": []}
-    started = time.perf_counter()
-    if "layer" in chosen:
-        result["layer"] = layer_section((10_000,) if args.quick else (10_000, 100_000),
-                                        args.repeat, args.quick)
-    if "models" in chosen or models_only:
-        result["models"] = model_section(args.repeat, args.quick, models_only or None)
-    if "edges" in chosen:
-        result["edges"] = edge_section(args.repeat)
-    result["seconds"] = time.perf_counter() - started
-    atomic_write_text(args.out / "sparsity.json", json.dumps(result, indent=2))
-    atomic_write_text(args.out / "sparsity.md", markdown(result))
-    with atomic_path(args.out / "sparsity.png") as temporary:
-        plot(result, temporary)
+    result = run(args.out, args.repeat, args.quick, args.only)
     print(markdown(result))
     print(f"wrote {args.out}/sparsity.{{json,md,png}} in {result['seconds']:.0f} s")
 

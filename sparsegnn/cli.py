@@ -167,9 +167,7 @@ def cmd_prune(args) -> int:
     from .data import load
     from .nn import load_checkpoint, save_checkpoint
     from .nn.recipes import train_config
-    from .prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion
-
-    from .prune import resolve_sparsity
+    from .prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion, resolve_sparsity
 
     # an N:M pattern fixes the sparsity; otherwise none given means 0
     weight_sparsity = args.weight_sparsity

@@ -12,7 +12,6 @@ import pytest
 from sparsegnn.runtime.planner import BLAS_THREADED_WORK, plan_matrix
 from sparsegnn.runtime.tuning import (
     DEFAULT,
-    Tuning,
     TuningError,
     calibrate,
     load_tuning,

@@ -5,6 +5,7 @@
 >>> masks.apply(model); ...fine-tune...; MaskSet.bake(model)          # doctest: +SKIP
 """
 
+from ..patterns import PATTERN_EXAMPLES, Pattern, PatternError
 from .edges import (
     EDGE_CRITERIA,
     EdgePairs,
@@ -17,7 +18,6 @@ from .edges import (
     resolve_edge_criterion,
 )
 from .masks import MaskError, MaskSet, prunable_weights
-from ..patterns import PATTERN_EXAMPLES, Pattern, PatternError
 from .schedules import SCHEDULES, PruneResult, prune_model, resolve_sparsity, training_loss
 from .unstructured import (
     CRITERIA,

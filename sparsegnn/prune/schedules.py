@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from ..data.dataset import Dataset
 from ..graph import Graph
 from ..nn.train import TrainConfig, evaluate, fit, graph_batches, node_inputs
+from ..patterns import Pattern
 from .edges import edge_scores, prune_edges
 from .masks import MaskSet
-from ..patterns import Pattern
 from .unstructured import CRITERIA, GradientSaliency, magnitude, prune_weights, random_scores
 
 __all__ = ["PruneResult", "prune_model", "resolve_sparsity", "training_loss", "SCHEDULES"]

@@ -15,8 +15,8 @@ from ..nn import fit
 from ..nn.models import build_model
 from ..nn.recipes import model_config, train_config
 from ..nn.train import seed_everything
-from .edges import resolve_edge_criterion
 from ..patterns import Pattern
+from .edges import resolve_edge_criterion
 from .schedules import prune_model
 
 __all__ = ["sweep", "sweep_markdown", "sweep_rows", "write_sweep"]

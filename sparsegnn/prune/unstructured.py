@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .masks import MaskSet, prunable_weights
 from ..patterns import Pattern, block_scores, expand_blocks, n_of_m_mask
+from .masks import MaskSet, prunable_weights
 
 __all__ = ["PruningMethod", "Unstructured", "Blocks", "NOfM", "magnitude", "random_scores",
            "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA"]

@@ -19,8 +19,7 @@ from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
 from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS
-from ..kernels._convert import csr_to_dense, gcn_degree_scales
-from ..kernels._convert import row_normalized_values
+from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
