@@ -1,27 +1,31 @@
 """Activations times a pruned weight matrix: ``act(scale * (x @ M) + bias)``, with the work
 following the stored weights rather than the dense size.
 
-Two kernels, one per family of sparsity patterns (``bench/sparsity_speedup.py`` measures both
-against BLAS):
+Two kernels (``bench/sparsity_speedup.py`` measures both against BLAS; ``runtime.planner``
+prices them per matrix):
 
-**Node panels** (unstructured weights, and blocks along the inputs): the technique of Elsen et
-al. ("Fast Sparse ConvNets", CVPR 2020) behind XNNPACK's sparse inference. A panel of
-``PANEL_VECTORS`` vectors' worth of nodes (64 float32 nodes with AVX-512, 32 with AVX2) is held
-node-major in registers and each stored weight is broadcast into it with one multiply-add per
-vector. The activations arrive row-major (a node's features contiguous, as the graph
-aggregations need them), so each panel is transposed into a buffer ``xt`` (inputs x panel
-nodes) with vector shuffles, or scattered there from CSR features; each output's sums go to
-``ot`` (outputs x panel nodes), which is transposed back into the row-major output. The weight
-is the CSR of ``M.T`` (one row per output) whose entries may be runs of ``R`` consecutive
-inputs: ``indices`` holds each run's first input, ``values`` its ``R`` weights.
+**Node panels** (unstructured weights, runs along the inputs, blocks of 4 or 8 outputs): the
+technique of Elsen et al. ("Fast Sparse ConvNets", CVPR 2020) behind XNNPACK's sparse
+inference. A panel of ``PANEL_VECTORS`` vectors' worth of nodes (64 float32 nodes with
+AVX-512, 32 with AVX2) is held node-major in registers and each stored weight is broadcast
+into it with one multiply-add per vector; with blocks of outputs, each load of the panel feeds
+the block's multiply-adds. The activations arrive row-major (a node's features contiguous, as
+the graph aggregations need them), so each panel is transposed into a buffer ``xt`` (inputs x
+panel nodes) with vector shuffles (CSR features are first expanded row-major, a panel at a
+time); each output's sums go to ``ot`` (outputs x panel nodes), which is transposed back into
+the row-major output. The weight is the CSR of ``M.T`` (one row per output, or per block of
+outputs) whose entries may be runs of ``R`` consecutive inputs, cut into chunks of inputs so
+that a chunk of ``xt`` stays in L1.
 
-**Output vectors** (blocks along the outputs): the weight is cut into groups of one vector of
-consecutive outputs (16 float32 with AVX-512), and each group keeps the inputs ``k`` whose
-row ``M[k, group]`` holds a nonzero, as one vector of values. Eight node rows are held in
-registers while a group's stored vectors stream past, each multiplied by a broadcast
-activation: the dense register micro-kernel of ``_dense`` with the shared dimension cut to the
-stored rows, working directly on row-major activations (no transposes). Blocks of 4 or 8
-outputs fill a group's vector partly.
+**Output vectors** (blocks along the outputs one vector wide, and dense matrices): the weight
+is cut into groups of one vector of consecutive outputs (16 float32 with AVX-512), and each
+group keeps the inputs ``k`` whose row ``M[k, group]`` holds a nonzero, as one vector of
+values. Eight node rows hold their sums in registers while a group's stored vectors stream
+past, each multiplied by a broadcast activation: a dense register micro-kernel with the shared
+dimension cut to the stored rows, on row-major activations (no transposes).
+
+Both fuse a per-row scale (``input_norm``), the bias and ReLU / leaky ReLU, and can split the
+outputs into two arrays (two weights on one input).
 """
 
 from __future__ import annotations
