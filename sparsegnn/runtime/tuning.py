@@ -75,16 +75,16 @@ class Tuning:
         Where the figures were measured (empty for hand-made tunings).
     """
 
-    dense_madd: float = 0.012
-    panel_madd: float = 0.016
-    panel_block_madd: float = 0.012
-    panel_element: float = 0.15
-    vector_madd: float = 0.0082
-    vector_element: float = 0.25
-    spmm_madd: float = 0.045
-    csr_fill: float = 0.08
+    dense_madd: float = 0.0132
+    panel_madd: float = 0.0096
+    panel_block_madd: float = 0.0053
+    panel_element: float = 0.22
+    vector_madd: float = 0.0074
+    vector_element: float = 0.32
+    spmm_madd: float = 0.05
+    csr_fill: float = 0.13
     blas_call: float = 980.0
-    kernel_call: float = 6500.0
+    kernel_call: float = 6800.0
     csr_input_max_density: float = 0.2
     csr_input_max_density_wide: float = 0.35
     csr_input_expand_density: float = 0.5
