@@ -11,9 +11,11 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
 - **Whole models**: each model with untrained weights (speed does not depend on their values)
   pruned per layer by magnitude to each sparsity and pattern, exported, and run by
   ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
-  would pass them); the speed-up is over the same model at 0 % in the same runtime, each
-  choosing its kernels with the planner. "ideal" is the ratio of multiply-adds, dense over
-  pruned, aggregation included.
+  would pass them), on one thread and on every core; the speed-up is over the same model at
+  0 % in the same runtime with as many threads, each choosing its kernels with the planner.
+  "ideal" is the ratio of multiply-adds, dense over pruned, aggregation included (on CSR
+  features, the first layer's are the features' entries times the weights stored in the rows
+  they hit).
 - **Edges**: the GCN aggregation over Amazon Computers (64 features) with a share of the
   undirected edges removed at random, against the edges kept.
 
@@ -40,6 +42,8 @@ from sparsegnn._fileio import atomic_path, atomic_write_text
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
 N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
+# Whole models run on one thread (how an app on a busy device would run them) and on every core.
+THREADS = tuple(dict.fromkeys((1, len(os.sched_getaffinity(0)))))
 MODELS = {  # label: (kind, dataset, overrides, graphs per call (graph tasks), edges pruned)
     "sage-256 amazon-computers": ("sage", "amazon-computers", {"hidden_channels": 256}, None, 0),
     "gin-128 proteins, batch 64": ("gin", "proteins", {"hidden_channels": 128, "num_layers": 3},
@@ -127,24 +131,34 @@ def _prune(model, sparsity: float, pattern: str) -> None:
 
 
 def _madds(session, x, graph) -> float:
-    """Multiply-adds of one call: every weight's nonzeros per node row, plus each aggregation's
-    edges times the width it moves (narrower side first, as the runtime orders GCN and
-    GraphSAGE; pooling, norms and attention scores are left out)."""
-    from sparsegnn.ir import matrix_nonzeros
+    """Multiply-adds of one call: every weight's nonzeros per node row (for CSR features, the
+    weight's nonzeros in the rows of the inputs each feature entry hits: a dense model on
+    sparse features does ``nnz(x) * outputs``, not ``rows * inputs * outputs``), plus each
+    aggregation's edges times the width it moves (narrower side first, as the runtime orders
+    GCN and GraphSAGE; pooling, norms and attention scores are left out)."""
+    from sparsegnn.ir import matrix_to_dense
 
     rows, edges = x.shape[0], graph.num_edges
     width = {"x": x.shape[1]}
+    sparse = {"x"} if hasattr(x, "indptr") else set()  # values that are the CSR features
+    hits = np.bincount(x.indices, minlength=x.shape[1]) if sparse else None  # entries per input
     total = 0.0
     for node in session.model.nodes:
         incoming = width.get(node.inputs[0], x.shape[1])
-        matrices = [v for v in node.attrs.values() if isinstance(v, dict) and "format" in v]
-        total += sum(rows * matrix_nonzeros(m, session.model.tensors) for m in matrices)
-        out = matrices[0]["shape"][1] if matrices else incoming
+        matrices = [matrix_to_dense(v, session.model.tensors) for v in node.attrs.values()
+                    if isinstance(v, dict) and "format" in v]
+        for matrix in matrices:
+            stored_per_input = np.count_nonzero(matrix, axis=1)
+            total += float(hits @ stored_per_input) if node.inputs[0] in sparse \
+                else rows * float(stored_per_input.sum())
+        out = matrices[0].shape[1] if matrices else incoming
         if node.op == "gat_conv" and not node.attrs.get("concat", True):
             out = node.attrs["channels"]
         if "graph" in node.inputs:
             total += edges * (min(incoming, out) if node.op in ("gcn_conv", "sage_conv")
                               else out if node.op == "gat_conv" else incoming)
+        if node.op == "input_norm" and node.inputs[0] in sparse:
+            sparse.add(node.outputs[0])
         width[node.outputs[0]] = out
     return total
 
@@ -179,30 +193,32 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
         if edge_fraction:
             graph = prune_edges(graph, random_edge_scores(graph), edge_fraction)
         config = model_config(kind, dataset, **overrides)
-        dense_seconds = None
+        dense_seconds = {}
         for pattern in PATTERNS + N_OF_M:
             for sparsity in ((0.5,) if pattern in N_OF_M else sparsities):
-                if sparsity == 0 and dense_seconds is not None:
+                if sparsity == 0 and dense_seconds:
                     continue  # the dense model is the same whatever the pattern
                 torch.manual_seed(0)
                 model = build_model(config).eval()
                 _prune(model, sparsity, pattern)
                 path = export_artifact(model, folder / "model.sgnn", pattern=pattern)
-                session = Session(path)
-                seconds = median_seconds(
-                    lambda s=session, x=x, g=graph, b=batch: s.run(x, g, b), repeat)
-                madds = _madds(session, x, graph)
-                if sparsity == 0:
-                    dense_seconds, dense_madds = seconds, madds
-                rows_out.append({"model": label, "pattern": "dense" if sparsity == 0 else pattern,
-                                 "sparsity": sparsity, "ms": 1e3 * seconds,
-                                 "speedup": dense_seconds / seconds,
-                                 "ideal": dense_madds / max(madds, 1.0),
-                                 "input": "csr" if hasattr(x, "indptr") else "dense",
-                                 "nodes": int(x.shape[0]), "edges": int(graph.num_edges)})
-                print(f"{label:30s} {rows_out[-1]['pattern']:12s} {100 * sparsity:4.0f} %: "
-                      f"{1e3 * seconds:8.3f} ms -> {dense_seconds / seconds:5.2f}x "
-                      f"(ideal {dense_madds / max(madds, 1.0):5.2f}x)")
+                for threads in THREADS:
+                    session = Session(path, num_threads=threads)
+                    seconds = median_seconds(
+                        lambda s=session, x=x, g=graph, b=batch: s.run(x, g, b), repeat)
+                    madds = _madds(session, x, graph)
+                    if sparsity == 0:
+                        dense_seconds[threads], dense_madds = seconds, madds
+                    speedup, ideal = dense_seconds[threads] / seconds, dense_madds / max(madds, 1)
+                    rows_out.append({"model": label, "threads": threads,
+                                     "pattern": "dense" if sparsity == 0 else pattern,
+                                     "sparsity": sparsity, "ms": 1e3 * seconds,
+                                     "speedup": speedup, "ideal": ideal,
+                                     "input": "csr" if hasattr(x, "indptr") else "dense",
+                                     "nodes": int(x.shape[0]), "edges": int(graph.num_edges)})
+                    print(f"{label:30s} {threads}t {rows_out[-1]['pattern']:12s} "
+                          f"{100 * sparsity:4.0f} %: {1e3 * seconds:8.3f} ms -> {speedup:5.2f}x "
+                          f"(ideal {ideal:5.2f}x)")
     return rows_out
 
 
@@ -254,13 +270,14 @@ def markdown(result: dict) -> str:
         lines.append("| ideal (FLOPs) | | " + " | ".join(
             f"{1 / (1 - s):.0f}x" if s < 1 else "" for s in sparsities) + " |")
         lines.append("")
-    for label in dict.fromkeys(r["model"] for r in result["models"]):
-        part = [r for r in result["models"] if r["model"] == label]
+    for label, threads in dict.fromkeys((r["model"], r["threads"]) for r in result["models"]):
+        part = [r for r in result["models"] if r["model"] == label and r["threads"] == threads]
         dense = next(r for r in part if r["pattern"] == "dense")
         sparsities = sorted({r["sparsity"] for r in part if r["pattern"] != "dense"})
         lines += [f"{label} ({dense['nodes']:,} nodes, {dense['edges']:,} edges, "
-                  f"{dense['input']} features): speed-up over the same model dense in this "
-                  f"runtime ({dense['ms']:.3f} ms); ideal in brackets", "",
+                  f"{dense['input']} features), {threads} thread{'s' * (threads > 1)}: speed-up "
+                  f"over the same model dense in this runtime ({dense['ms']:.3f} ms); ideal in "
+                  "brackets", "",
                   "| pattern | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities) + " |",
                   "|---|" + "---|" * len(sparsities)]
         for pattern in dict.fromkeys(r["pattern"] for r in part if r["pattern"] != "dense"):
@@ -296,8 +313,9 @@ def plot(result: dict, path: Path) -> None:
             part = [r for r in result["layer"] if r["rows"] == key]
             title = f"one layer, {key:,} x 256 x 256 (vs BLAS)"
         else:
-            part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"]
-            title = f"{key} (vs dense)"
+            part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"
+                    and r["threads"] == 1]
+            title = f"{key}, 1 thread (vs dense)"
         for pattern in dict.fromkeys(r["pattern"] for r in part):
             points = sorted((r["sparsity"], r["speedup"]) for r in part if r["pattern"] == pattern)
             axis.plot([100 * s for s, _ in points], [v for _, v in points], marker="o",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels._intrinsics import VECTOR_BYTES
+from ..kernels._memory import aligned_empty
 from ..kernels._sparse_linear import (
     PANEL_BLOCKS,
     NodePanelWeight,
@@ -66,13 +67,16 @@ class MatrixPlan:
     (``inspect`` and ``bench`` report it); ``dense`` is the matrix itself (BLAS, and CSR
     features times it); ``panels`` / ``vectors`` are its packings for the sparse kernels
     (``vectors`` is None where the outputs are split inside a vector; the vectors of a dense
-    matrix are all its rows, the session's dense kernel)."""
+    matrix are all its rows, the session's dense kernel). ``parts`` holds ``dense``'s two
+    column ranges as arrays of their own when the outputs are split (CSR features gather
+    their rows). Every array starts on a 64-byte boundary: gathered rows are loaded whole."""
 
     dense: np.ndarray
     costs: dict
     panels: NodePanelWeight
     vectors: OutputVectorWeight | None
     tuning: Tuning
+    parts: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def inputs(self) -> int:
@@ -104,12 +108,17 @@ class MatrixPlan:
         return sparse_linear_unchecked(x, weight, epilogue, row_scale=row_scale, split=split,
                                        threads=threads)
 
+    def _parts(self, split: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.parts is None or self.parts[0].shape[1] != split:
+            raise ValueError(f"this plan was made without a split at column {split}")
+        return self.parts
+
     def _blas(self, x, epilogue, row_scale, split):
         bias, has_bias, code, slope = epilogue
         if split is not None:
             return tuple(_finish(x @ part, row_scale, bias_part, has_bias, code, slope)
-                         for part, bias_part in ((self.dense[:, :split], bias[:split]),
-                                                 (self.dense[:, split:], bias[split:])))
+                         for part, bias_part in zip(self._parts(split),
+                                                    (bias[:split], bias[split:])))
         return _finish(x @ self.dense, row_scale, bias, has_bias, code, slope)
 
     # ------------------------------------------------------------------------- CSR inputs
@@ -138,10 +147,10 @@ class MatrixPlan:
                                           epilogue, threads)
             bias, has_bias, code, slope = epilogue
             return tuple(spmm_csr_unchecked(
-                x.indptr, x.indices, x.data, np.ascontiguousarray(part), rows, reduce,
+                x.indptr, x.indices, x.data, part, rows, reduce,
                 (bias[columns], has_bias, code, slope), threads)
-                for part, columns in ((self.dense[:, :split], slice(None, split)),
-                                      (self.dense[:, split:], slice(split, None))))
+                for part, columns in zip(self._parts(split),
+                                         (slice(None, split), slice(split, None))))
         weight = self.panels if kind == "panels" else self.vectors
         return sparse_linear_unchecked((x.indptr, x.indices, x.data, self.inputs), weight,
                                        epilogue, normalize_rows=row_normalize, split=split,
@@ -156,6 +165,12 @@ def _finish(out, row_scale, bias, has_bias, code, slope):
     return apply_activation(out, code, slope)
 
 
+def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
+    out = aligned_empty(matrix.shape, np.float32)
+    out[...] = matrix
+    return out
+
+
 def _lanes() -> int:
     return VECTOR_BYTES // 4
 
@@ -166,7 +181,7 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     length of the input runs the pruner kept together (the ``Rx1`` patterns); ``split`` a
     column at which the outputs will be cut in two (output vectors need it at a vector
     boundary)."""
-    dense = np.ascontiguousarray(dense, dtype=np.float32)
+    dense = _aligned_copy(dense)
     inputs, outputs = dense.shape
 
     def panel_cost(weight):  # blocks of outputs share each load: a cheaper multiply-add
@@ -184,4 +199,7 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
         vectors = pack_output_vectors(dense)
         costs["vectors"] = vectors.values.size * tuning.vector_madd \
             + outputs * tuning.vector_element
-    return MatrixPlan(dense=dense, costs=costs, panels=panels, vectors=vectors, tuning=tuning)
+    parts = None if split is None else (_aligned_copy(dense[:, :split]),
+                                        _aligned_copy(dense[:, split:]))
+    return MatrixPlan(dense=dense, costs=costs, panels=panels, vectors=vectors, tuning=tuning,
+                      parts=parts)
