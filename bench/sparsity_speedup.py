@@ -7,7 +7,9 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   pattern at each weight sparsity: the pattern's kernel (node panels for unstructured, 4x1 and
   N:M; output vectors for blocks along the outputs) against numpy's BLAS (OpenBLAS) on the
   same input, both on every core; BLAS is timed in its own block, then its spinning worker
-  threads are let go idle before the kernels run.
+  threads are let go idle before the kernels run. Unstructured node panels are also timed on
+  panel-major activations in and out (``PanelMajor``, how the layers of an MLP pass them
+  to each other): the same multiply-adds without the transposes.
 - **Whole models**: each model with untrained weights (speed does not depend on their values)
   pruned per layer by magnitude to each sparsity and pattern, exported, and run by
   ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
@@ -87,7 +89,7 @@ def pattern_mask(rng, shape, pattern: str, sparsity: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one layer
 def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
-    from sparsegnn.kernels import pack_weight, sparse_linear
+    from sparsegnn.kernels import PanelMajor, pack_weight, sparse_linear
     from sparsegnn.kernels._memory import aligned_empty
 
     rng = np.random.default_rng(0)
@@ -97,6 +99,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
         x = aligned_empty((rows, width), np.float32)
         x[:] = rng.standard_normal((rows, width))
         dense = rng.standard_normal((width, width)).astype(np.float32)
+        x_major = PanelMajor.from_rows(x)  # the node panels' own layout, as inside an MLP
         blas = median_seconds(lambda x=x, dense=dense: x @ dense, repeat)
         time.sleep(0.5)  # OpenBLAS's workers spin ~0.1 s after a call
         cases = [(p, s) for p in PATTERNS for s in SPARSITIES] + \
@@ -107,14 +110,20 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
             matrix = dense * pattern_mask(rng, (width, width), pattern, sparsity)
             kernel = "vectors" if pattern.startswith("1x") else "panels"
             packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
-            seconds = median_seconds(lambda packed=packed, x=x: sparse_linear(x, packed), repeat)
             kept = np.count_nonzero(matrix) / matrix.size
-            rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
-                             "measured_sparsity": 1 - kept, "kernel": kernel,
-                             "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
-                             "speedup": blas / seconds, "ideal": 1 / max(kept, 1e-9)})
-            print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: {1e3 * seconds:8.2f} ms"
-                  f" ({kernel}), BLAS {1e3 * blas:8.2f} ms -> {blas / seconds:5.2f}x")
+            variants = [(kernel, lambda packed=packed, x=x: sparse_linear(x, packed))]
+            if kernel == "panels" and pattern == "unstructured":  # no transposes in or out
+                variants.append(("panels, panel-major", lambda packed=packed, fm=x_major: sparse_linear(
+                    fm, packed, panel_major_out=True)))
+            for name, call in variants:
+                seconds = median_seconds(call, repeat)
+                rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
+                                 "measured_sparsity": 1 - kept, "kernel": name,
+                                 "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
+                                 "speedup": blas / seconds, "ideal": 1 / max(kept, 1e-9)})
+                print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: "
+                      f"{1e3 * seconds:8.2f} ms ({name}), BLAS {1e3 * blas:8.2f} ms -> "
+                      f"{blas / seconds:5.2f}x")
     return rows_out
 
 
@@ -262,9 +271,9 @@ def markdown(result: dict) -> str:
                   f"numpy BLAS ({blas:.2f} ms)", "",
                   "| pattern | kernel | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities)
                   + " |", "|---|---|" + "---|" * len(sparsities)]
-        for pattern in dict.fromkeys(r["pattern"] for r in part):
-            cells = {r["sparsity"]: r for r in part if r["pattern"] == pattern}
-            kernel = next(iter(cells.values()))["kernel"]
+        for pattern, kernel in dict.fromkeys((r["pattern"], r["kernel"]) for r in part):
+            cells = {r["sparsity"]: r for r in part
+                     if r["pattern"] == pattern and r["kernel"] == kernel}
             lines.append(f"| {pattern} | {kernel} | " + " | ".join(
                 f"{cells[s]['speedup']:.2f}x" if s in cells else "" for s in sparsities) + " |")
         lines.append("| ideal (FLOPs) | | " + " | ".join(
@@ -316,10 +325,12 @@ def plot(result: dict, path: Path) -> None:
             part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"
                     and r["threads"] == 1]
             title = f"{key}, 1 thread (vs dense)"
-        for pattern in dict.fromkeys(r["pattern"] for r in part):
-            points = sorted((r["sparsity"], r["speedup"]) for r in part if r["pattern"] == pattern)
+        for pattern, kernel in dict.fromkeys((r["pattern"], r.get("kernel")) for r in part):
+            points = sorted((r["sparsity"], r["speedup"]) for r in part
+                            if r["pattern"] == pattern and r.get("kernel") == kernel)
+            label = pattern + (", panel-major" if kernel and "panel-major" in kernel else "")
             axis.plot([100 * s for s, _ in points], [v for _, v in points], marker="o",
-                      label=pattern)
+                      label=label)
         grid = np.linspace(0, 0.99, 100)
         axis.plot(100 * grid, 1 / (1 - grid), color="grey", linestyle=":", label="ideal (FLOPs)")
         axis.axhline(1, color="black", linewidth=0.6)

@@ -232,6 +232,32 @@ def test_every_weight_kernel_matches_torch(kind, kernel, datasets_root, tmp_path
             np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_mlp_layers_pass_panel_major_activations(datasets_root, tmp_path, monkeypatch):
+    """Two linear layers in a row that both run as node panels (GIN's MLPs) pass their
+    activations panel-major, without transposes in between; the outputs stay torch's, on
+    the per-op path with one thread and two."""
+    from sparsegnn.runtime.planner import MatrixPlan
+
+    layouts = []
+    original = MatrixPlan.panels_input
+
+    def spy(self, x, epilogue, threads, panel_major_out=False):
+        layouts.append((type(x).__name__, panel_major_out))
+        return original(self, x, epilogue, threads, panel_major_out)
+
+    monkeypatch.setattr(MatrixPlan, "kind", lambda self, rows: "panels")
+    monkeypatch.setattr(MatrixPlan, "panels_input", spy)
+    dataset = data.load("mutag", datasets_root)
+    model = _model("gin", dataset, "batch-norm", 0.9)
+    expected = _torch_output(model, dataset)
+    for threads in (1, 2):
+        session = Session(export_artifact(model, tmp_path / "gin.sgnn"), num_threads=threads)
+        session.tuning = session.tuning.replace(program_max_nodes=0)
+        actual = session.run(dataset.x, dataset.graph, dataset.batch)
+        np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
+    assert ("ndarray", True) in layouts and ("PanelMajor", False) in layouts
+
+
 COMPILED_CASES = [  # (kind, config overrides): every op and option the compiled path encodes
     ("gcn", {}), ("gcn", {"norm": "batch_norm", "act": "elu"}), ("gcn", {"improved": True}),
     ("sage", {}), ("sage", {"aggr": "sum", "act": "leaky_relu"}), ("sage", {"aggr": "max"}),

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sparsegnn.graph import Graph
 from sparsegnn.kernels import (
     KernelArgumentError,
+    PanelMajor,
     coo_to_csr,
     csr_dense_matmul,
     edge_softmax,
@@ -24,9 +25,10 @@ from sparsegnn.kernels import (
     spmm_csr,
 )
 from sparsegnn.kernels._checks import all_finite
-from sparsegnn.kernels._config import ACTIVATIONS, PARALLEL_MIN_WORK
+from sparsegnn.kernels._config import ACTIVATIONS, PARALLEL_MIN_ELEMENTS, PARALLEL_MIN_WORK
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
 from sparsegnn.kernels._parallel import row_chunks
+from sparsegnn.kernels._sparse_linear import PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
 from sparsegnn.sparse import CSRMatrix
 
@@ -167,6 +169,67 @@ def test_sparse_linear_split_outputs(weight, rows, kernel, seed):
     assert_matches(second, expected[:, split:].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)
 
 
+@given(weight=patterned_matrices(), rows=st.sampled_from([0, 1, 63, 64, 65, 200]),
+       major_in=st.booleans(), major_out=st.booleans(), with_scale=st.booleans(),
+       activation=st.sampled_from(["identity", "relu", "leaky_relu"]),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 1000))
+def test_node_panels_read_and_write_panel_major(weight, rows, major_in, major_out, with_scale,
+                                                activation, threads, seed):
+    """Node panels on panel-major activations (each panel read in place) and to them (no
+    transposes back), as two layers of an MLP pass them, against float64 numpy; input runs
+    only where none overhangs the last input."""
+    matrix, pattern = weight
+    dtype = matrix.dtype
+    inputs, outputs = matrix.shape
+    run = 4 if pattern == "4x1" and inputs % 4 == 0 else 1
+    packed = pack_weight(matrix, "panels", run=run, block={"1x4": 4, "1x8": 8}.get(pattern, 1))
+    x = dense(seed, (rows, inputs), dtype)
+    bias = dense(seed + 2, (outputs,), dtype)
+    scale = np.abs(dense(seed + 3, (rows,), dtype)) if with_scale else None
+    operand = PanelMajor.from_rows(x) if major_in else x
+    assert_matches(PanelMajor.from_rows(x).to_rows(), x, atol=0)
+    out = sparse_linear(operand, packed, bias=bias, activation=activation, row_scale=scale,
+                        panel_major_out=major_out, threads=threads)
+    expected = x.astype(np.float64) @ matrix.astype(np.float64)
+    if with_scale:
+        expected *= scale[:, None]
+    expected = ACTIVATION_REFERENCES[activation](expected + bias).astype(dtype)
+    if major_out:
+        panel = PANEL_VECTORS * vector_width(dtype.itemsize)
+        assert isinstance(out, PanelMajor) and out.features == outputs
+        assert out.values.shape == (max(-(-rows // panel), 1) * out.rows, panel)
+        out = out.to_rows()
+    assert_matches(out, expected, atol=TOL[dtype.type] * 10)
+
+
+def test_panel_major_activations_are_checked():
+    """Panel-major inputs must suit the node panels that read them."""
+    matrix = np.eye(6, 5, dtype=np.float32)
+    x = PanelMajor.from_rows(np.ones((3, 6), np.float32))
+    panels = pack_weight(matrix, "panels")
+    with pytest.raises(KernelArgumentError, match="node-panel"):
+        sparse_linear(x, pack_weight(matrix, "vectors"))
+    with pytest.raises(KernelArgumentError, match="node-panel"):
+        sparse_linear(np.ones((3, 6), np.float32), pack_weight(matrix, "vectors"),
+                      panel_major_out=True)
+    with pytest.raises(KernelArgumentError, match="features"):
+        sparse_linear(PanelMajor(x.values, 3, 5, 6), panels)
+    with pytest.raises(KernelArgumentError, match="do not hold"):
+        sparse_linear(PanelMajor(x.values, 3, 6, 4), panels)  # rows per panel
+    with pytest.raises(KernelArgumentError, match="do not hold"):
+        sparse_linear(PanelMajor(x.values, 65, 6, 6), panels)  # more nodes than one panel
+    with pytest.raises(KernelArgumentError, match="C-contiguous"):
+        sparse_linear(PanelMajor(x.values[:, :8].copy(), 3, 6, 6), panels)
+    with pytest.raises(KernelArgumentError, match="C-contiguous"):
+        sparse_linear(PanelMajor(x.values.astype(np.float64), 3, 6, 6), panels)
+    with pytest.raises(KernelArgumentError, match="overhangs"):
+        sparse_linear(x, pack_weight(np.ones((6, 5), np.float32), "panels", run=4))
+    with pytest.raises(KernelArgumentError, match="identity, ReLU"):
+        sparse_linear(x, panels, activation="tanh", panel_major_out=True)
+    with pytest.raises(KernelArgumentError, match="unsplit"):
+        sparse_linear(x, panels, split=2, panel_major_out=True)
+
+
 def test_sparse_linear_never_turns_stored_zeros_into_nan():
     """Padding of the node panels and output vectors is zero: a stored zero times it must not
     make NaN, and a row of inputs that no weight reads may hold anything finite."""
@@ -289,7 +352,7 @@ def test_row_chunks_cover_every_row_and_balance_entries():
 
 def test_parallel_and_serial_results_agree(rng):
     num_rows = 3000
-    graph = Graph.from_edge_index(rng.integers(0, num_rows, (2, 60000)), num_rows)
+    graph = Graph.from_edge_index(rng.integers(0, num_rows, (2, 100000)), num_rows)
     x = rng.standard_normal((num_rows, 64)).astype(np.float32)
     assert graph.num_edges * x.shape[1] > PARALLEL_MIN_WORK  # large enough to be split
     set_num_threads(1)
@@ -301,7 +364,7 @@ def test_parallel_and_serial_results_agree(rng):
     np.testing.assert_array_equal(parallel, serial)
 
 
-@given(shape=st.sampled_from([(0, 3), (1, 1), (7, 5), (PARALLEL_MIN_WORK // 64 + 3, 64)]),
+@given(shape=st.sampled_from([(0, 3), (1, 1), (7, 5), (PARALLEL_MIN_ELEMENTS // 64 + 3, 64)]),
        dtype=float_dtypes, bad=st.sampled_from([None, np.nan, np.inf, -np.inf]),
        position=st.floats(0, 1), seed=st.integers(0, 1000))
 def test_all_finite_matches_numpy(shape, dtype, bad, position, seed):
@@ -313,7 +376,7 @@ def test_all_finite_matches_numpy(shape, dtype, bad, position, seed):
 
 
 def test_concurrent_calls_from_python_threads(rng):
-    graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 40000)), 2000)
+    graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 100000)), 2000)
     x = rng.standard_normal((2000, 64)).astype(np.float32)
     assert graph.num_edges * x.shape[1] > PARALLEL_MIN_WORK
     expected = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=2000)

@@ -9,11 +9,18 @@ from ._checks import KernelArgumentError
 from ._convert import coo_to_csr, gcn_norm_csr
 from ._parallel import get_num_threads, set_num_threads
 from ._pool import batch_to_ptr, segment_pool
-from ._sparse_linear import NodePanelWeight, OutputVectorWeight, pack_weight, sparse_linear
+from ._sparse_linear import (
+    NodePanelWeight,
+    OutputVectorWeight,
+    PanelMajor,
+    pack_weight,
+    sparse_linear,
+)
 from ._spmm import csr_dense_matmul, spmm_csr
 
 __all__ = [
-    "KernelArgumentError", "NodePanelWeight", "OutputVectorWeight", "batch_to_ptr", "coo_to_csr",
+    "PanelMajor", "KernelArgumentError", "NodePanelWeight", "OutputVectorWeight", "batch_to_ptr",
+    "coo_to_csr",
     "csr_dense_matmul", "edge_softmax", "gat_aggregate", "gcn_norm_csr", "get_num_threads",
     "pack_weight", "segment_pool", "set_num_threads", "sparse_linear", "spmm_csr",
 ]

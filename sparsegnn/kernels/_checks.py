@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from ..sparse import SparseFormatError, check_csr
-from ._config import PARALLEL_MIN_WORK
+from ._config import PARALLEL_MIN_ELEMENTS, PARALLEL_MIN_WORK
 from ._parallel import run_row_chunks
 
 __all__ = ["FLOAT_DTYPES", "check_dense", "check_values", "check_vector", "check_csr",
@@ -90,11 +90,11 @@ def all_finite(values: np.ndarray, threads: int | None = None) -> bool:
     """No NaN or inf in a C-contiguous float array; large arrays are scanned by the kernel
     threads. No temporary boolean array (numpy's would take 125 MB for Coauthor CS)."""
     flat = values.reshape(-1)
-    if flat.shape[0] < PARALLEL_MIN_WORK:
+    if flat.shape[0] < PARALLEL_MIN_ELEMENTS:
         return bool(_nonfinite_sum(flat, 0, flat.shape[0]) == 0)
     blocks = 64
     bounds = np.linspace(0, flat.shape[0], blocks + 1).astype(np.int64)
     sums = np.zeros(blocks, dtype=flat.dtype)
     run_row_chunks(lambda first, last: _nonfinite_blocks(flat, bounds, sums, first, last),
-                   bounds, flat.shape[0], threads)
+                   bounds, max(flat.shape[0], PARALLEL_MIN_WORK), threads)  # worth splitting
     return bool(sums.sum() == 0)

@@ -6,11 +6,13 @@ edge softmax relies on ``-inf`` as the identity of max.
 
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
-# Below this much work (stored entries x feature columns) a kernel runs in the calling thread:
-# handing chunks to the pool costs tens of microseconds. Measured on the 2-core development
-# machine, a whole Cora GCN ran 1.3 ms on one thread and 1.8 ms with chunks of its ~0.8M-work
-# kernels on two; from ~2M upwards (Amazon Computers: 31M) two threads were no slower.
-PARALLEL_MIN_WORK = 1 << 21
+# Below this much work (stored entries x feature columns for the aggregations; vector
+# multiply-adds for the weight kernels) a kernel runs in the calling thread: handing a chunk to
+# the pool costs a thread wake-up, which on a VM can take as long as a small graph's whole
+# kernel (GraphSAGE on Cora ran twice as long on two threads as on one; see bench/results).
+PARALLEL_MIN_WORK = 1 << 22
+# A pass over values (the finiteness check) is split from this many elements.
+PARALLEL_MIN_ELEMENTS = 1 << 21
 
 # Activation codes understood by the fused epilogues.
 ACTIVATIONS = {"identity": 0, "relu": 1, "elu": 2, "leaky_relu": 3, "sigmoid": 4, "tanh": 5,

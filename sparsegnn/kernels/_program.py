@@ -71,7 +71,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     no_rows, no_values = offsets[:0], params[:0]
     if kind == MATRIX_PANELS:
         _node_panels(h, no_rows, no_rows, no_values, bounds, stored, values, run, block,
-                     epilogue, no_values, False, out, second, 0, h.shape[0])
+                     epilogue, no_values, False, False, False, out, second, 0, h.shape[0])
     else:
         lanes = VECTOR_BYTES // 4
         _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,

@@ -15,7 +15,10 @@ panel nodes) with vector shuffles (CSR features are first expanded row-major, a 
 time); each output's sums go to ``ot`` (outputs x panel nodes), which is transposed back into
 the row-major output. The weight is the CSR of ``M.T`` (one row per output, or per block of
 outputs) whose entries may be runs of ``R`` consecutive inputs, cut into chunks of inputs so
-that a chunk of ``xt`` stays in L1.
+that a chunk of ``xt`` stays in L1. Between two such layers (an MLP's) the activations can
+stay in the panels' own layout, ``PanelMajor`` (panel by panel, feature-major inside each
+panel, so that a panel is one contiguous block): the first layer writes its panels there and
+the second reads them in place, without either transpose.
 
 **Output vectors** (blocks along the outputs one vector wide, and dense matrices): the weight
 is cut into groups of one vector of consecutive outputs (16 float32 with AVX-512), and each
@@ -62,7 +65,8 @@ from ._intrinsics import (
 from ._memory import aligned_empty, aligned_empty_compiled, aligned_zeros
 from ._parallel import run_row_chunks
 
-__all__ = ["NodePanelWeight", "OutputVectorWeight", "sparse_linear", "sparse_linear_unchecked",
+__all__ = ["NodePanelWeight", "OutputVectorWeight", "PanelMajor", "sparse_linear",
+           "sparse_linear_unchecked",
            "pack_weight", "pack_node_panels", "pack_output_vectors", "vector_width",
            "SPARSE_KERNELS"]
 
@@ -132,8 +136,10 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _panel_outputs(bounds, indices, values, run, xt, ot, epilogue, scale, has_scale):
-    """``ot[m] = finish(sum over output m's stored weights of w * xt[k])`` for every output.
+def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
+                   has_scale):
+    """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
+    for every output (rows one panel wide).
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
     ``PANEL_CHUNK`` inputs. Chunk by chunk, so that the chunk's rows of ``xt`` stay in L1
@@ -151,19 +157,20 @@ def _panel_outputs(bounds, indices, values, run, xt, ot, epilogue, scale, has_sc
     for c in range(chunks):
         for m in range(bounds.shape[0]):
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
-            s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, m, 0, lanes)
+            s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
                 e = first
                 while e + two <= last:
-                    s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
-                    s1 = vector_fma_row(s1, values[e + one], xt, indices[e + one], 0, lanes)
+                    s0 = vector_fma_row(s0, values[e], xt, x_row + indices[e], 0, lanes)
+                    s1 = vector_fma_row(s1, values[e + one], xt, x_row + indices[e + one], 0,
+                                        lanes)
                     e += two
                 if e < last:
-                    s0 = vector_fma_row(s0, values[e], xt, indices[e], 0, lanes)
+                    s0 = vector_fma_row(s0, values[e], xt, x_row + indices[e], 0, lanes)
             else:
                 for e in range(first, last):
-                    k, base = np.uint64(indices[e]), e * size
+                    k, base = np.uint64(x_row + indices[e]), e * size
                     r = np.uint64(0)
                     while r + two <= size:
                         s0 = vector_fma_row(s0, values[base + r], xt, k + r, 0, lanes)
@@ -176,11 +183,12 @@ def _panel_outputs(bounds, indices, values, run, xt, ot, epilogue, scale, has_sc
             if c == chunks - 1:
                 sums = _finish(sums, factors, has_scale, bias[m] if has_bias else 0.0, code,
                                slope)
-            vector_store_row(sums, ot, m, 0, lanes)
+            vector_store_row(sums, ot, o_row + m, 0, lanes)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _panel_output_blocks(bounds, indices, values, block, xt, ot, epilogue, scale, has_scale):
+def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
+                         has_scale):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
@@ -192,27 +200,28 @@ def _panel_output_blocks(bounds, indices, values, block, xt, ot, epilogue, scale
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
-    for half in range(0, xt.shape[1], 2 * lanes):
+    for half in range(0, PANEL_VECTORS * lanes, 2 * lanes):
         factors = vector_mul_row(ones, scale, 0, half, lanes)
         for c in range(chunks):
             for j in range(bounds.shape[0]):
                 first, last = np.uint64(bounds[j, c]), np.uint64(bounds[j, c + 1])
                 m = j * block
+                row = o_row + m
                 if c == 0:
                     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
                 else:
-                    s0 = vector_fma_row(zeros, 1, ot, m, half, lanes)
-                    s1 = vector_fma_row(zeros, 1, ot, m + 1, half, lanes)
-                    s2 = vector_fma_row(zeros, 1, ot, m + 2, half, lanes)
-                    s3 = vector_fma_row(zeros, 1, ot, m + 3, half, lanes)
+                    s0 = vector_fma_row(zeros, 1, ot, row, half, lanes)
+                    s1 = vector_fma_row(zeros, 1, ot, row + 1, half, lanes)
+                    s2 = vector_fma_row(zeros, 1, ot, row + 2, half, lanes)
+                    s3 = vector_fma_row(zeros, 1, ot, row + 3, half, lanes)
                     s4 = s5 = s6 = s7 = zeros
                     if block == 8:
-                        s4 = vector_fma_row(zeros, 1, ot, m + 4, half, lanes)
-                        s5 = vector_fma_row(zeros, 1, ot, m + 5, half, lanes)
-                        s6 = vector_fma_row(zeros, 1, ot, m + 6, half, lanes)
-                        s7 = vector_fma_row(zeros, 1, ot, m + 7, half, lanes)
+                        s4 = vector_fma_row(zeros, 1, ot, row + 4, half, lanes)
+                        s5 = vector_fma_row(zeros, 1, ot, row + 5, half, lanes)
+                        s6 = vector_fma_row(zeros, 1, ot, row + 6, half, lanes)
+                        s7 = vector_fma_row(zeros, 1, ot, row + 7, half, lanes)
                 for e in range(first, last):
-                    k, at = np.uint64(indices[e]), e * size
+                    k, at = np.uint64(x_row + indices[e]), e * size
                     s0 = vector_fma_row(s0, values[at], xt, k, half, lanes)
                     s1 = vector_fma_row(s1, values[at + np.uint64(1)], xt, k, half, lanes)
                     s2 = vector_fma_row(s2, values[at + np.uint64(2)], xt, k, half, lanes)
@@ -240,15 +249,15 @@ def _panel_output_blocks(bounds, indices, values, block, xt, ot, epilogue, scale
                                      code, slope)
                         s7 = _finish(s7, factors, has_scale, bias[m + 7] if has_bias else 0.0,
                                      code, slope)
-                vector_store_row(s0, ot, m, half, lanes)
-                vector_store_row(s1, ot, m + 1, half, lanes)
-                vector_store_row(s2, ot, m + 2, half, lanes)
-                vector_store_row(s3, ot, m + 3, half, lanes)
+                vector_store_row(s0, ot, row, half, lanes)
+                vector_store_row(s1, ot, row + 1, half, lanes)
+                vector_store_row(s2, ot, row + 2, half, lanes)
+                vector_store_row(s3, ot, row + 3, half, lanes)
                 if block == 8:
-                    vector_store_row(s4, ot, m + 4, half, lanes)
-                    vector_store_row(s5, ot, m + 5, half, lanes)
-                    vector_store_row(s6, ot, m + 6, half, lanes)
-                    vector_store_row(s7, ot, m + 7, half, lanes)
+                    vector_store_row(s4, ot, row + 4, half, lanes)
+                    vector_store_row(s5, ot, row + 5, half, lanes)
+                    vector_store_row(s6, ot, row + 6, half, lanes)
+                    vector_store_row(s7, ot, row + 7, half, lanes)
 
 
 @njit(cache=True, nogil=True)
@@ -266,24 +275,32 @@ def _store_panel(ot, first_output, out, first, rows):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, run, block,
-                 epilogue, row_scale, normalize, out, out_second, start, end):
+                 epilogue, row_scale, normalize, x_panel_rows, out_panel_rows, out, out_second,
+                 start, end):
     """Rows ``start..end`` (whole panels but maybe the last) of the node-panel product.
 
     ``x`` is dense ``(N, K)``, or, when ``x_indptr`` is not empty, only a ``(0, K)`` shape
     holder for the CSR rows ``(x_indptr, x_indices, x_data)``; ``normalize`` divides each CSR
     row by its sum (``input_norm``). ``block`` > 1: the weight's entries are blocks of that
     many outputs (``run`` is then 1). Outputs ``[0, out.shape[1])`` go to ``out``, the rest to
-    ``out_second`` (two weights on one input, such as GraphSAGE's, in one pass)."""
+    ``out_second`` (two weights on one input, such as GraphSAGE's, in one pass).
+
+    Panel-major layouts (``PanelMajor``) skip the transposes: with ``x_panel_rows`` > 0,
+    ``x`` holds each panel as ``x_panel_rows`` rows (feature ``k`` of the panel's node ``p``
+    at ``x[panel * x_panel_rows + k, p]``), read in place; with ``out_panel_rows`` > 0 the
+    outputs go to ``out`` the same way (``out_second`` unused)."""
     lanes = VECTOR_BYTES // out.itemsize
     panel = PANEL_VECTORS * lanes
     # Padded so whole runs and whole tiles stay inside; rows past the inputs are zero and stay
     # zero (a stored zero times them must not make NaN).
-    xt = aligned_zeros((x.shape[1] + run + lanes) // lanes * lanes, panel, out)
+    x_major, out_major = x_panel_rows > 0, out_panel_rows > 0
+    xt = aligned_zeros(0 if x_major else (x.shape[1] + run + lanes) // lanes * lanes, panel,
+                       out)
     # CSR rows are expanded row-major first (writes along rows), then transposed by tiles:
     # scattering them straight into xt wrote one cache line per entry (6x slower on
     # Amazon Computers' features)
     rows_buffer = aligned_zeros(panel if x_indptr.shape[0] > 0 else 0, x.shape[1], out)
-    ot = aligned_empty_compiled(bounds.shape[0] * block + lanes, panel, out)
+    ot = aligned_empty_compiled(0 if out_major else bounds.shape[0] * block + lanes, panel, out)
     scale = np.ones((1, panel), out.dtype)
     inverse_sums = np.zeros(panel, np.float64)
     has_scale = row_scale.shape[0] > 0 or normalize
@@ -295,24 +312,31 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         epilogue = (padded_bias, has_bias, code, slope)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
-        if sparse_input:
-            _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer, inverse_sums)
-            _fill_dense(rows_buffer, 0, rows, xt)
-            _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
-        else:
-            _fill_dense(x, first, rows, xt)
+        source, x_row = x, first // panel * x_panel_rows
+        if not x_major:
+            source, x_row = xt, 0
+            if sparse_input:
+                _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
+                             inverse_sums)
+                _fill_dense(rows_buffer, 0, rows, xt)
+                _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
+            else:
+                _fill_dense(x, first, rows, xt)
         if normalize:
             for r in range(rows):
                 scale[0, r] = inverse_sums[r]
         elif has_scale:
             scale[0, :rows] = row_scale[first:first + rows]
+        target, o_row = (out, first // panel * out_panel_rows) if out_major else (ot, 0)
         if block == 1:
-            _panel_outputs(bounds, w_indices, w_values, run, xt, ot, epilogue, scale, has_scale)
+            _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
+                           epilogue, scale, has_scale)
         else:
-            _panel_output_blocks(bounds, w_indices, w_values, block, xt, ot, epilogue, scale,
-                                 has_scale)
-        _store_panel(ot, 0, out, first, rows)
-        _store_panel(ot, out.shape[1], out_second, first, rows)
+            _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
+                                 o_row, epilogue, scale, has_scale)
+        if not out_major:
+            _store_panel(ot, 0, out, first, rows)
+            _store_panel(ot, out.shape[1], out_second, first, rows)
 
 
 # ----------------------------------------------------------------------------- output vectors
@@ -472,14 +496,55 @@ class OutputVectorWeight(NamedTuple):
     outputs: int
 
 
+class PanelMajor(NamedTuple):
+    """Activations in the node panels' own layout: panel by panel (``PANEL_VECTORS`` vectors
+    of nodes), feature-major inside a panel, so that a panel is one contiguous block, read in
+    place. ``values`` is ``(panels * rows, panel)``: feature ``k`` of node ``n`` sits at
+    ``values[(n // panel) * rows + k, n % panel]``, ``rows >= features``; nodes past
+    ``nodes`` and rows past ``features`` are padding whose values mean nothing."""
+
+    values: np.ndarray
+    nodes: int
+    features: int
+    rows: int
+
+    def to_rows(self) -> np.ndarray:
+        """The ``(nodes, features)`` row-major array."""
+        panel = self.values.shape[1]
+        blocks = self.values.reshape(-1, self.rows, panel)[:, :self.features, :]
+        return np.ascontiguousarray(blocks.transpose(0, 2, 1).reshape(
+            blocks.shape[0] * panel, self.features)[:self.nodes])
+
+    @classmethod
+    def from_rows(cls, x: np.ndarray) -> PanelMajor:
+        """``x (N, K)`` in panels (a copy)."""
+        nodes, features = x.shape
+        major = cls.empty(features, nodes, features, x.dtype)
+        panel, rows = major.values.shape[1], major.rows
+        padded = np.zeros((major.values.shape[0] // rows * panel, rows), x.dtype)
+        padded[:nodes, :features] = x
+        major.values[:] = padded.reshape(-1, panel, rows).transpose(0, 2, 1) \
+            .reshape(major.values.shape)
+        return major
+
+    @classmethod
+    def empty(cls, rows: int, nodes: int, features: int, dtype) -> PanelMajor:
+        """Uninitialised, ``rows >= features`` rows per panel (at least one)."""
+        panel = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
+        panels, rows = max(-(-nodes // panel), 1), max(rows, 1)
+        return cls(aligned_empty((panels * rows, panel), dtype), nodes, features, rows)
+
+
 def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_rows: bool = False,
-                            split: int | None = None, threads: int | None = None):
+                            split: int | None = None, threads: int | None = None,
+                            panel_major_out: bool = False):
     """``act(row_scale * (x @ M) + bias)`` on checked arrays, by the weight's kernel.
 
     Parameters
     ----------
-    x : ndarray (N, K) or tuple
-        Dense C-contiguous activations of the weight's dtype, or CSR rows as
+    x : ndarray (N, K), PanelMajor or tuple
+        Dense C-contiguous activations of the weight's dtype, the same panel-major (node
+        panels only; a weight whose input runs end inside ``K``), or CSR rows as
         ``(indptr, indices, data, K)``.
     weight : NodePanelWeight or OutputVectorWeight
         From ``pack_node_panels`` / ``pack_output_vectors``.
@@ -495,13 +560,23 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         Return ``(out[:, :split], out[:, split:])`` as two C-contiguous arrays (for output
         vectors, ``split`` must be a multiple of ``vector_width``).
 
+    panel_major_out : bool
+        Node panels only, identity / ReLU / leaky ReLU: return a ``PanelMajor`` (the split
+        halves as two), skipping the transposes back.
+
     Returns ``(N, M)`` (64-byte aligned), or the pair when ``split`` is given.
     """
     panels = isinstance(weight, NodePanelWeight)
     w_values = weight.values
     width_out = weight.outputs
     dtype = w_values.dtype
-    if isinstance(x, tuple):
+    x_major = isinstance(x, PanelMajor)
+    x_panel_rows = x.rows if x_major else 0
+    if x_major:
+        rows = x.nodes
+        x, x_indptr, x_indices, x_data = x.values, np.empty(0, np.int64), \
+            np.empty(0, np.int64), np.empty(0, dtype)
+    elif isinstance(x, tuple):
         x_indptr, x_indices, x_data, width_in = x
         rows = x_indptr.shape[0] - 1
         x = np.empty((0, width_in), dtype)
@@ -510,12 +585,23 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         rows = x.shape[0]
         x_indptr = x_indices = np.empty(0, np.int64)
         x_data = np.empty(0, dtype)
+    bias, _, code, slope = epilogue
+    if (x_major or panel_major_out) and not panels:
+        raise KernelArgumentError("panel-major activations need a node-panel weight")
+    if panel_major_out and (code not in (0, 1, 3) or split is not None):
+        raise KernelArgumentError("panel-major outputs take identity, ReLU or leaky ReLU, "
+                                  "unsplit")
     first_width = width_out if split is None else split
-    out = aligned_empty((rows, first_width), dtype)
-    out_second = aligned_empty((rows, width_out - first_width), dtype)
+    out_panel_rows = max(weight.bounds.shape[0] * weight.block, 1) if panel_major_out else 0
+    if panel_major_out:
+        major = PanelMajor.empty(out_panel_rows, rows, width_out, dtype)
+        out = major.values
+        out_second = out[:0]
+    else:
+        out = aligned_empty((rows, first_width), dtype)
+        out_second = aligned_empty((rows, width_out - first_width), dtype)
     scale = np.empty(0, dtype) if row_scale is None else row_scale.astype(dtype, copy=False)
     normalize = bool(normalize_rows) and x_indptr.shape[0] > 0
-    bias, _, code, slope = epilogue
     if rows:
         step = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize) if panels else ROW_BLOCK
         bounds = np.minimum(np.arange(0, rows + step, step, dtype=np.int64), rows)
@@ -524,8 +610,8 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
             start, end = int(bounds[first_step]), int(bounds[last_step])
             if panels:
                 _node_panels(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
-                             w_values, weight.run, weight.block, epilogue, scale, normalize, out,
-                             out_second, start, end)
+                             w_values, weight.run, weight.block, epilogue, scale, normalize,
+                             x_panel_rows, out_panel_rows, out, out_second, start, end)
             else:
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                                 w_values, epilogue, scale, normalize, out, out_second, start,
@@ -533,8 +619,12 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
             if code != 0 and code != 1 and code != 3:  # activations the vectors do not apply
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 
-        run_row_chunks(run, np.arange(bounds.shape[0], dtype=np.int64),
-                       rows * max(w_values.size, 1), threads)
+        # work in the aggregations' units (gathered multiply-adds): a stored weight costs
+        # about a twelfth of one, a transposed element two
+        work = rows * (w_values.size // 12 + 2 * (weight.inputs + width_out))
+        run_row_chunks(run, np.arange(bounds.shape[0], dtype=np.int64), work, threads)
+    if panel_major_out:
+        return major
     return out if split is None else (out, out_second)
 
 
@@ -655,14 +745,14 @@ def _check_weight(weight) -> None:
 
 def sparse_linear(x, weight, *, bias=None, activation: str | None = None,
                   negative_slope: float = 0.01, row_scale=None, split: int | None = None,
-                  threads: int | None = None):
+                  threads: int | None = None, panel_major_out: bool = False):
     """``act(row_scale * (x @ M) + bias)`` with ``M`` packed by :func:`pack_weight`.
 
     Parameters
     ----------
-    x : ndarray (N, K) or CSRMatrix
-        Activations, dense (float of the weight's dtype) or CSR (a validated
-        :class:`~sparsegnn.sparse.CSRMatrix`).
+    x : ndarray (N, K), PanelMajor or CSRMatrix
+        Activations, dense (float of the weight's dtype), panel-major (node panels only) or
+        CSR (a validated :class:`~sparsegnn.sparse.CSRMatrix`).
     weight : NodePanelWeight or OutputVectorWeight
         From :func:`pack_weight`.
     bias : array (M,), optional
@@ -672,12 +762,16 @@ def sparse_linear(x, weight, *, bias=None, activation: str | None = None,
         Multiplies each row of ``x @ M`` before the bias.
     split : int, optional
         Return the outputs ``[:, :split]`` and ``[:, split:]`` as two arrays.
+    panel_major_out : bool
+        Return :class:`PanelMajor` activations (node panels only).
 
     Returns ``(N, M)``, or the pair. Raises :class:`KernelArgumentError` on bad arguments.
     """
     _check_weight(weight)
     dtype = np.asarray(weight.values).dtype
-    if hasattr(x, "indptr") and hasattr(x, "shape"):  # CSRMatrix
+    if isinstance(x, PanelMajor):
+        rows, operand = x.nodes, _check_panel_major(x, weight, dtype)
+    elif hasattr(x, "indptr") and hasattr(x, "shape"):  # CSRMatrix
         if x.shape[1] != weight.inputs:
             raise KernelArgumentError(f"x has {x.shape[1]} columns, the weight {weight.inputs} "
                                       f"inputs")
@@ -701,4 +795,29 @@ def sparse_linear(x, weight, *, bias=None, activation: str | None = None,
     epilogue = (check_vector(bias, weight.outputs, dtype, "bias"), bias is not None,
                 activation_code(activation, ACTIVATIONS), float(negative_slope))
     return sparse_linear_unchecked(operand, weight, epilogue, row_scale=scale, split=split,
-                                   threads=threads)
+                                   threads=threads, panel_major_out=bool(panel_major_out))
+
+
+def _check_panel_major(x: PanelMajor, weight, dtype) -> PanelMajor:
+    """``x`` holds whole panels that ``weight``'s node panels can read in place."""
+    if not isinstance(weight, NodePanelWeight):
+        raise KernelArgumentError("panel-major activations need a node-panel weight")
+    values = x.values
+    panel = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
+    if not isinstance(values, np.ndarray) or values.dtype != dtype or values.ndim != 2 \
+            or not values.flags.c_contiguous or values.shape[1] != panel:
+        raise KernelArgumentError(f"panel-major values must be a C-contiguous {dtype} array "
+                                  f"of {panel} columns")
+    nodes, features, rows = int(x.nodes), int(x.features), int(x.rows)
+    if rows < max(features, 1) or values.shape[0] % rows or nodes < 0 \
+            or values.shape[0] // rows * panel < nodes:
+        raise KernelArgumentError(f"panel-major values of {values.shape[0]} rows do not hold "
+                                  f"{nodes} nodes in panels of {rows} rows for {features} "
+                                  f"features")
+    if features != weight.inputs:
+        raise KernelArgumentError(f"x has {features} features, the weight {weight.inputs} "
+                                  f"inputs")
+    if weight.run > 1 and weight.indices.shape[0] and \
+            int(weight.indices.max()) + weight.run > rows:
+        raise KernelArgumentError("the weight's last input run overhangs the panel's rows")
+    return PanelMajor(values, nodes, features, rows)

@@ -108,6 +108,21 @@ class MatrixPlan:
         return sparse_linear_unchecked(x, weight, epilogue, row_scale=row_scale, split=split,
                                        threads=threads)
 
+    def can_chain(self, rows: int) -> bool:
+        """Whether the node panels run ``rows`` rows here and can read them panel-major (no
+        input run overhangs the last input: a panel-major input has no padding rows)."""
+        if self.kind(rows) != "panels":
+            return False
+        panels = self.panels
+        return panels.run == 1 or not panels.indices.shape[0] or \
+            int(panels.indices.max()) + panels.run <= self.inputs
+
+    def panels_input(self, x, epilogue, threads, panel_major_out: bool = False):
+        """The node panels on dense or ``PanelMajor`` ``x``, to either layout (the caller
+        checked ``can_chain`` where a layout is panel-major)."""
+        return sparse_linear_unchecked(x, self.panels, epilogue, threads=threads,
+                                       panel_major_out=panel_major_out)
+
     def _parts(self, split: int) -> tuple[np.ndarray, np.ndarray]:
         if self.parts is None or self.parts[0].shape[1] != split:
             raise ValueError(f"this plan was made without a split at column {split}")

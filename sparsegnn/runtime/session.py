@@ -22,6 +22,7 @@ from ..kernels._config import ACTIVATIONS
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
+from ..kernels._sparse_linear import PanelMajor
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..sparse import CSRMatrix, SparseFormatError
 from .planner import MatrixPlan, apply_activation, plan_matrix
@@ -170,6 +171,7 @@ class Session:
         self._dense_weights: dict[str, np.ndarray] = {}
         self._plans: dict[str, MatrixPlan] = {}
         self._lock = threading.Lock()
+        self._chained = self._linear_chains()
         self._program: tuple | None = None  # built at the first small input
         self._program_checked = False
         self._stored = None
@@ -178,6 +180,21 @@ class Session:
             indptr = tensors[f"{STORED_GRAPH}.indptr"]
             self._stored = _Graph(indptr, tensors[f"{STORED_GRAPH}.indices"],
                                   tensors.get(f"{STORED_GRAPH}.weight"), indptr.shape[0] - 1)
+
+    def _linear_chains(self) -> dict:
+        """``{value: the linear node that alone consumes it}`` for values a linear node makes
+        with an activation the node panels fuse: such a pair can pass its activations
+        panel-major, the node panels' own layout (no transposes between them)."""
+        consumers: dict = {}
+        for node in self.model.nodes:
+            for name in node.inputs:
+                consumers.setdefault(name, []).append(node)
+        outputs = {spec["name"] for spec in self.model.outputs}
+        return {node.outputs[0]: consumers[node.outputs[0]][0] for node in self.model.nodes
+                if node.op == "linear" and node.attrs.get("activation", "identity") in
+                ("identity", "relu", "leaky_relu") and node.outputs[0] not in outputs
+                and len(consumers.get(node.outputs[0], [])) == 1
+                and consumers[node.outputs[0]][0].op == "linear"}
 
     # ----------------------------------------------------------------------------- metadata
     @property
@@ -323,6 +340,25 @@ class Session:
         return plan.dense_input(np.ascontiguousarray(x, dtype=np.float32), epilogue, threads,
                                 split=split)
 
+    def _linear(self, node, x, bias, activation: str):
+        """A linear node. Two linear nodes in a row (an MLP's layers) whose products both run
+        as node panels pass the activations between them panel-major: the first skips the
+        transposes back to rows, the second the transposes into panels."""
+        key = node.outputs[0]
+        plan = self._plan(key, (node.attrs["weight"],))
+        epilogue = self._epilogue(bias, activation)
+        rows = x.nodes if isinstance(x, PanelMajor) else x.shape[0]
+        chained_in = isinstance(x, PanelMajor) and plan.can_chain(rows)
+        if isinstance(x, PanelMajor) and not chained_in:
+            x = x.to_rows()
+        following = self._chained.get(key)
+        chained_out = following is not None and isinstance(x, (np.ndarray, PanelMajor)) \
+            and plan.can_chain(rows) and self._plan(
+                following.outputs[0], (following.attrs["weight"],)).can_chain(rows)
+        if chained_in or chained_out:
+            return plan.panels_input(x, epilogue, self.num_threads, panel_major_out=chained_out)
+        return self._matmul(x, node.attrs["weight"], key, bias, activation)
+
     @staticmethod
     def _epilogue(bias, activation: str):
         """The fused epilogue of a kernel: ``(bias, has_bias, act_code, slope)``."""
@@ -360,10 +396,12 @@ class Session:
         key = node.outputs[0]
         if isinstance(x, _RowNormalized) and not self._only_linear_in_x(node):
             x = x.materialize()  # the fused product serves linear maps of x only
+        if isinstance(x, PanelMajor) and node.op != "linear":
+            x = x.to_rows()
         if node.op == "input_norm":
             return _RowNormalized(x)
         if node.op == "linear":
-            return self._matmul(x, attrs["weight"], key, bias, act)
+            return self._linear(node, x, bias, act)
         if node.op == "gcn_conv":
             normalized, reduce = graph.gcn(attrs["add_self_loops"], attrs["improved"]) \
                 if attrs["normalize"] else ((graph.indptr, graph.indices, graph.weight), "sum")
