@@ -474,7 +474,7 @@ def _bench_settings(args):
 
 
 def _print_bench(result) -> None:
-    from .benchmark.schema import HEADER, reference_p50, run_row
+    from .benchmark.schema import HEADER, dense_self_p50, reference_p50, run_row
 
     try:
         from rich.console import Console
@@ -491,9 +491,9 @@ def _print_bench(result) -> None:
                             f"{100 * (model.get('edge_sparsity') or 0):.1f}% edges pruned")
         for column in HEADER:
             table.add_column(column)
-        reference, dense_self = reference_p50(runs), reference_p50(runs, "sparsegnn-dense")
+        reference = reference_p50(runs)
         for run in runs:
-            table.add_row(*run_row(run, reference, dense_self))
+            table.add_row(*run_row(run, reference, dense_self_p50(runs, run)))
         Console(width=max(Console().width, 150)).print(table)
 
 

@@ -26,6 +26,7 @@ from sparsegnn.benchmark import (
 from sparsegnn.benchmark.backends import Absent, make_backend
 from sparsegnn.benchmark.plots import pareto_front
 from sparsegnn.benchmark.prepare import artifact_models, prepare_checkpoints
+from sparsegnn.benchmark.schema import dense_self_p50
 from sparsegnn.benchmark.stats import machine_info, measure, peak_rss_mb, summarize
 from sparsegnn.cli import main
 from sparsegnn.nn import evaluate, save_checkpoint
@@ -110,7 +111,7 @@ def test_every_backend_agrees_and_reports_the_schema(node_models):
     assert len(result["runs"]) == 2 * len(BACKENDS)  # absent backends are listed, not skipped
     runs = {(r["model"], r["backend"]): r for r in result["runs"]}
     for name in ("torch-dense", "torch-sparse", "pyg-edge_index", "pyg-csr", "onnxruntime",
-                 "sparsegnn-dense", "sparsegnn-1t", "sparsegnn"):
+                 "sparsegnn-dense", "sparsegnn-dense-1t", "sparsegnn-1t", "sparsegnn"):
         assert runs[("pruned", name)]["status"] == "ok", runs[("pruned", name)]
     assert runs[("dense", "torch-masked")]["status"] == "absent"  # no masks in a dense model
     expected = evaluate(pruned, dataset)["test"]
@@ -119,14 +120,16 @@ def test_every_backend_agrees_and_reports_the_schema(node_models):
             assert run["reason"]
             continue
         assert run["latency_ms"]["p50"] > 0 and run["throughput"]["unit"] == "inferences/s"
-        if label == "pruned" and name not in ("torch-dense", "sparsegnn-dense"):
+        if label == "pruned" and name not in ("torch-dense", "sparsegnn-dense",
+                                              "sparsegnn-dense-1t"):
             assert run["max_abs_diff"] < 1e-4, (name, run["max_abs_diff"])
             assert run["accuracy"] == pytest.approx(expected, abs=1e-6), name
     # the dense baselines run the unpruned checkpoint named by pruned_from, in torch and in the
     # runtime (its dense self), and agree
     assert runs[("pruned", "torch-dense")]["accuracy"] == runs[("dense", "torch-dense")]["accuracy"]
-    assert runs[("pruned", "sparsegnn-dense")]["accuracy"] == pytest.approx(
-        runs[("pruned", "torch-dense")]["accuracy"], abs=1e-6)
+    for name in ("sparsegnn-dense", "sparsegnn-dense-1t"):
+        assert runs[("pruned", name)]["accuracy"] == pytest.approx(
+            runs[("pruned", "torch-dense")]["accuracy"], abs=1e-6)
     # every table says what each backend was given: sparse features where a peer takes them
     assert runs[("pruned", "torch-sparse")]["input"].startswith("CSR x, CSR adjacency")
     assert runs[("pruned", "pyg-csr")]["input"] == "CSR x, CSR adj_t"  # PyG's GCN takes CSR x
@@ -292,12 +295,24 @@ sys.exit(code)
     assert done.returncode == 0, done.stderr[-3000:]
     result = load_result(tmp_path / "bench.json")
     runs = {r["backend"]: r for r in result["runs"]}
-    assert set(runs) == {"sparsegnn-dense", "sparsegnn-1t", "sparsegnn"}
+    assert set(runs) == {"sparsegnn-dense", "sparsegnn-dense-1t", "sparsegnn-1t", "sparsegnn"}
     # an artifact alone names no unpruned model: its dense self is absent, with the reason
     assert runs.pop("sparsegnn-dense")["status"] == "absent"
+    assert runs.pop("sparsegnn-dense-1t")["status"] == "absent"
     assert all(r["status"] == "ok" and r["cold_start_s"] > 0 for r in runs.values())
     assert not list(tmp_path.glob("*.png"))  # no matplotlib there: JSON and markdown only
     assert "| sparsegnn |" in done.stdout
+
+
+def test_speedup_over_the_dense_self_compares_the_same_thread_count():
+    def run(backend, p50):
+        return {"backend": backend, "status": "ok", "latency_ms": {"p50": p50}}
+
+    runs = [run("sparsegnn-dense-1t", 6.0), run("sparsegnn-dense", 4.0),
+            run("sparsegnn-1t", 2.0), run("sparsegnn", 1.0)]
+    assert dense_self_p50(runs, runs[2]) == 6.0  # one thread against one thread: 3x
+    assert dense_self_p50(runs, runs[3]) == 4.0  # all threads against all threads: 4x
+    assert dense_self_p50(runs[1:], runs[2]) is None  # no one-thread dense self ran
 
 
 def test_absent_reason_for_a_model_without_a_checkpoint():

@@ -359,14 +359,15 @@ class SparsegnnRuntime(Backend):
 
 
 class SparsegnnDense(SparsegnnRuntime):
-    """The unpruned model in the sparsegnn runtime: what the pruned model's speed-up over its
-    dense self is measured against (same runtime, same machine, its own best kernels)."""
+    """The unpruned model in the sparsegnn runtime at ``num_threads``: what the pruned model's
+    speed-up over its dense self is measured against (same runtime, same machine, same threads,
+    its own best kernels)."""
 
     pruned = False
 
-    def __init__(self):
-        super().__init__(None)
-        self.name = "sparsegnn-dense"
+    def __init__(self, num_threads: int | None = None):
+        super().__init__(num_threads)
+        self.name = "sparsegnn-dense-1t" if num_threads == 1 else "sparsegnn-dense"
 
     def artifact(self, files: ModelFiles) -> str:
         if files.dense_artifact is None:
@@ -384,11 +385,12 @@ BACKENDS: dict[str, Callable[[], Backend]] = {
     "pyg-csr": PyGCSR,
     "pyg-sparsetensor": PyGSparseTensor,
     "onnxruntime": OnnxRuntime,
-    "sparsegnn-dense": SparsegnnDense,
+    "sparsegnn-dense-1t": lambda: SparsegnnDense(1),
+    "sparsegnn-dense": lambda: SparsegnnDense(None),
     "sparsegnn-1t": lambda: SparsegnnRuntime(1),
     "sparsegnn": lambda: SparsegnnRuntime(None),
 }
-RUNTIME_BACKENDS = ("sparsegnn-dense", "sparsegnn-1t", "sparsegnn")
+RUNTIME_BACKENDS = ("sparsegnn-dense-1t", "sparsegnn-dense", "sparsegnn-1t", "sparsegnn")
 
 
 def make_backend(name: str) -> Backend:

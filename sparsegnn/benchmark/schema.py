@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 __all__ = ["SCHEMA", "STATUSES", "BenchSchemaError", "validate", "load_result", "markdown",
-           "merge", "run_row"]
+           "merge", "run_row", "reference_p50", "dense_self_p50"]
 
 SCHEMA = "sparsegnn-bench/1"
 STATUSES = ("ok", "absent", "failed")
@@ -133,6 +133,13 @@ def reference_p50(runs: list[dict], backend: str = "torch-dense") -> float | Non
     return None
 
 
+def dense_self_p50(runs: list[dict], run: dict) -> float | None:
+    """The p50 of the unpruned model in the sparsegnn runtime at ``run``'s thread count
+    (sparsegnn-dense-1t for one thread, sparsegnn-dense for all), if it ran."""
+    one_thread = run["backend"].endswith("-1t")
+    return reference_p50(runs, "sparsegnn-dense-1t" if one_thread else "sparsegnn-dense")
+
+
 def markdown(result: dict) -> str:
     """The result as markdown: machine, dataset, then one table per model."""
     machine, dataset = result["machine"], result["dataset"]
@@ -145,15 +152,17 @@ def markdown(result: dict) -> str:
              f"Measured {result['created']}. Workload: {result['settings'].get('workload', '')}. "
              "Latencies after warm-up; speed-ups are p50 ratios in the same run, against dense "
              "PyTorch eager and against the unpruned model in the sparsegnn runtime "
-             "(sparsegnn-dense); \"input\" is the form of features and graph each backend "
-             "was given; cold start and peak RSS come from a fresh process per backend.", ""]
+             "at the same thread count (sparsegnn-dense, sparsegnn-dense-1t); \"input\" is the form "
+             "of features and graph each backend was given; cold start and peak RSS come from a "
+             "fresh process per backend.", ""]
     for model in result["models"]:
         runs = [r for r in result["runs"] if r["model"] == model["label"]]
         edge = model.get("edge_sparsity") or 0.0
         lines += [f"## {model['label']}: {model['kind']}, {100 * model['weight_sparsity']:.1f} % "
                   f"weights pruned, {100 * edge:.1f} % edges pruned", ""]
-        reference, dense_self = reference_p50(runs), reference_p50(runs, "sparsegnn-dense")
-        lines += _table([run_row(run, reference, dense_self) for run in runs], HEADER) + [""]
+        reference = reference_p50(runs)
+        lines += _table([run_row(run, reference, dense_self_p50(runs, run)) for run in runs],
+                        HEADER) + [""]
     return "\n".join(lines)
 
 
