@@ -39,6 +39,8 @@ ALIGNMENT = 8  # the largest item size: every tensor starts aligned to its own
 DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
           "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
 CODES = {np.dtype(v): k for k, v in DTYPES.items()}
+MANIFEST_KEYS = {"format", "format_version", "producer", "inputs", "outputs", "nodes",
+                 "metadata", "tensors"}
 
 
 class ArtifactError(ValueError):
@@ -93,8 +95,8 @@ def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
         _fail(path, f"header length {length} does not fit the {data.shape[0]}-byte file")
     try:
         table = json.loads(data[8 : 8 + length].tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(path, f"header is not valid JSON ({exc})")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        _fail(path, f"header is not valid JSON or nested too deeply ({type(exc).__name__})")
     if not isinstance(table, dict):
         _fail(path, "header must be a JSON object")
     return table, 8 + length
@@ -107,13 +109,16 @@ def _read_manifest(path: Path, table: dict) -> dict:
                     "(is this a plain safetensors file?)")
     try:
         manifest = json.loads(metadata["sparsegnn"])
-    except (TypeError, json.JSONDecodeError) as exc:
-        _fail(path, f"manifest is not valid JSON ({exc})")
+    except (TypeError, json.JSONDecodeError, RecursionError) as exc:
+        _fail(path, f"manifest is not valid JSON or nested too deeply ({type(exc).__name__})")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         _fail(path, f"expected format {FORMAT!r}, found {manifest.get('format')!r}")
     if manifest.get("format_version") != FORMAT_VERSION:
         _fail(path, f"format version {manifest.get('format_version')!r} is not supported "
                     f"(this sparsegnn reads version {FORMAT_VERSION})")
+    unknown = set(manifest) - MANIFEST_KEYS
+    if unknown:
+        _fail(path, f"unknown manifest fields {sorted(unknown)}; expected {sorted(MANIFEST_KEYS)}")
     for key, kind in (("inputs", list), ("outputs", list), ("nodes", list), ("tensors", dict),
                       ("metadata", dict)):
         if not isinstance(manifest.get(key), kind):
@@ -167,11 +172,8 @@ def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
     return tensors
 
 
-def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> tuple[int, int]:
-    try:
-        rows, cols = matrix_shape(matrix)
-    except (KeyError, TypeError, ValueError, IndexError):
-        _fail(path, f"{where}: matrix needs a [rows, cols] shape")
+def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> None:
+    rows, cols = matrix_shape(matrix)  # validated: two positive integers
     if matrix["format"] == "dense":
         array = tensors[matrix["tensor"]]
         if array.shape != (rows, cols) or array.dtype.kind != "f":
@@ -197,7 +199,6 @@ def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> tuple[int, i
                                                  pattern):
             _fail(path, f"{where}: the weights do not follow their pattern {pattern.name} "
                         f"(more than {pattern.keep} nonzeros in a group of {pattern.group})")
-    return rows, cols
 
 
 def _check_blocks(path, where: str, matrix: dict, tensors: dict, rows: int, cols: int) -> None:
@@ -230,34 +231,14 @@ def _check_blocks(path, where: str, matrix: dict, tensors: dict, rows: int, cols
 
 
 def _check_semantics(path: Path, model: Model) -> None:
-    """Tensor shapes that the ops rely on (CSR invariants, widths that must chain)."""
+    """What ``Model.validate`` leaves to the loader: that each matrix's tensors hold the matrix
+    its description declares (shape, dtype, CSR invariants, pattern), and the stored graph's
+    CSR invariants."""
     tensors = model.tensors
     for index, node in enumerate(model.nodes):
-        where = f"node {index} ({node.op})"
-        schema = OPS[node.op]
-        widths = {}
-        for key in schema.matrices + schema.optional_matrices:
+        for key in OPS[node.op].matrices():
             if node.attrs.get(key) is not None:
-                widths[key] = _check_matrix(path, f"{where} {key}", node.attrs[key], tensors)
-        out = next(iter(widths.values()))[1] if widths else None
-        if node.op == "gat_conv" and not node.attrs.get("concat", True):
-            out = int(node.attrs.get("channels", 0))  # averaged heads: bias is per channel
-        for key in ("bias", "scale", "shift"):
-            name = node.attrs.get(key)
-            if name is not None:
-                vector = tensors[name]
-                if vector.ndim != 1 or vector.dtype.kind != "f" or \
-                        (out is not None and vector.shape[0] != out):
-                    _fail(path, f"{where}: {key} must be a float vector of length {out}, found "
-                                f"{vector.dtype} {vector.shape}")
-        if node.op == "gat_conv":
-            heads, channels = int(node.attrs.get("heads", 0)), int(node.attrs.get("channels", 0))
-            if heads < 1 or channels < 1 or widths["weight"][1] != heads * channels:
-                _fail(path, f"{where}: heads x channels must equal the weight width "
-                            f"{widths['weight'][1]}")
-            for key in ("att_src", "att_dst"):
-                if tensors[node.attrs[key]].shape != (heads, channels):
-                    _fail(path, f"{where}: {key} must have shape ({heads}, {channels})")
+                _check_matrix(path, f"node {index} ({node.op}) {key}", node.attrs[key], tensors)
     if model.has_stored_graph:
         indptr = tensors[f"{STORED_GRAPH}.indptr"]
         num_nodes = indptr.shape[0] - 1
@@ -273,8 +254,10 @@ def load_artifact(path: str | os.PathLike) -> Model:
     """Map ``path`` and return its validated :class:`~sparsegnn.ir.Model` (read-only tensors).
 
     Everything is checked before any compute: header and manifest, format version, every
-    tensor's dtype, shape, offsets and sha256, CSR invariants, known ops and versions, and that
-    every op input is produced earlier or fed by the caller. Raises :class:`ArtifactError`.
+    tensor's dtype, shape, offsets and CRC-32, CSR invariants, known ops and versions, each op's
+    attributes and their types, widths that chain from ``x`` to the output, and that every op
+    input is produced earlier or fed by the caller (``Model.validate``). Raises
+    :class:`ArtifactError`.
     """
     path = Path(path)
     if not path.is_file():
@@ -285,20 +268,16 @@ def load_artifact(path: str | os.PathLike) -> Model:
     table, start = _read_header(path, data)
     manifest = _read_manifest(path, table)
     tensors = _read_tensors(path, data, table, manifest, start)
-    try:
-        nodes = [Node(op=n["op"], inputs=list(n["inputs"]), outputs=list(n["outputs"]),
-                      attrs=dict(n.get("attrs", {})), version=int(n["version"]))
-                 for n in manifest["nodes"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        _fail(path, f"malformed node list ({exc})")
-    for spec in manifest["inputs"] + manifest["outputs"]:
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            _fail(path, f"input/output specs must be objects with a name, found {spec!r}")
-    for spec in [s for s in manifest["inputs"] if s["name"] == "x"] + manifest["outputs"]:
-        shape = spec.get("shape")
-        if not (isinstance(shape, list) and len(shape) == 2 and isinstance(shape[1], int)
-                and shape[1] >= 1):
-            _fail(path, f"{spec['name']} must have shape [null, width >= 1], found {shape!r}")
+    nodes = []
+    for entry in manifest["nodes"]:
+        if not (isinstance(entry, dict) and isinstance(entry.get("inputs"), list)
+                and isinstance(entry.get("outputs"), list)
+                and isinstance(entry.get("attrs", {}), dict)
+                and set(entry) <= {"op", "version", "inputs", "outputs", "attrs"}):
+            _fail(path, f"malformed node {str(entry)[:200]}: expected an object with op, version, "
+                        f"inputs, outputs and attrs")
+        nodes.append(Node(op=entry.get("op"), inputs=entry["inputs"], outputs=entry["outputs"],
+                          attrs=dict(entry.get("attrs", {})), version=entry.get("version")))
     model = Model(nodes=nodes, tensors=tensors, inputs=manifest["inputs"],
                   outputs=manifest["outputs"], metadata=manifest["metadata"])
     try:

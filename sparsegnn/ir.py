@@ -9,17 +9,8 @@ a model may also carry its own), ``batch`` (N,) int64 for graph-level models, an
 outputs. Weight matrices are stored in ``x @ M`` orientation, shape ``(in, out)``, either dense or
 CSR (three tensors).
 
-Ops (version 1):
-
-``input_norm``   ``[x] -> [y]``      ``y = x / rowsum(x)`` (rows summing to 0 stay 0)
-``linear``       ``[x] -> [y]``      ``y = act(x @ W + b)``
-``gcn_conv``     ``[x, graph] -> [y]``  ``y = act(Â (x @ W) + b)``, ``Â`` = PyG's gcn_norm of graph
-``sage_conv``    ``[x, graph] -> [y]``  ``y = act(l2?(agg_j x_j @ W_n + b + x @ W_r))``
-``gin_conv``     ``[x, graph] -> [y]``  ``y = (1 + eps) x + sum_j x_j``
-``gat_conv``     ``[x, graph] -> [y]``  multi-head attention as PyG's GATConv, then ``act``
-``affine``       ``[x] -> [y]``      ``y = act(x * scale + shift)`` (an unfoldable batch norm)
-``activation``   ``[x] -> [y]``      ``y = act(x)``
-``global_pool``  ``[x, batch] -> [y]``  per-graph sum/mean/max, ``(G, F)``
+Ops: one module each in ``sparsegnn/ops/`` (its docstring states the semantics, its ``SPEC``
+the version, the typed attributes and the width inference that ``Model.validate`` chains).
 """
 
 from __future__ import annotations
@@ -28,43 +19,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ops import ACTIVATIONS as ACTIVATION_CODES
+from .ops import OPS, OpSpec, WidthError
+
 __all__ = ["FORMAT_VERSION", "Node", "Model", "IRError", "OPS", "ACTIVATIONS", "Matrix",
            "MATRIX_FORMATS", "csr_parts", "matrix_tensors", "matrix_shape", "matrix_to_dense",
            "matrix_block"]
 
 FORMAT_VERSION = 1
-ACTIVATIONS = ("identity", "relu", "elu", "leaky_relu", "sigmoid", "tanh", "gelu")
+ACTIVATIONS = tuple(ACTIVATION_CODES)
 GRAPH_INPUT = "graph"
+BATCH_INPUT = "batch"
 STORED_GRAPH = "stored_graph"
+STORED_GRAPH_TENSORS = tuple(f"{STORED_GRAPH}.{part}" for part in ("indptr", "indices", "weight"))
 
 
 class IRError(ValueError):
     """The op list or its tensors are inconsistent."""
 
-
-@dataclass(frozen=True)
-class OpSchema:
-    version: int
-    inputs: tuple[str, ...]  # kinds: "x" (dense features), "graph", "batch"
-    matrices: tuple[str, ...] = ()  # attrs naming a weight matrix (dense or CSR)
-    optional_matrices: tuple[str, ...] = ()
-    vectors: tuple[str, ...] = ()  # attrs naming a 1-D/2-D tensor
-    optional_vectors: tuple[str, ...] = ()
-
-
-OPS = {
-    "input_norm": OpSchema(1, ("x",)),
-    "linear": OpSchema(1, ("x",), ("weight",), optional_vectors=("bias",)),
-    "gcn_conv": OpSchema(1, ("x", "graph"), ("weight",), optional_vectors=("bias",)),
-    "sage_conv": OpSchema(1, ("x", "graph"), ("weight_neighbor",), ("weight_root",),
-                          optional_vectors=("bias",)),
-    "gin_conv": OpSchema(1, ("x", "graph")),
-    "gat_conv": OpSchema(1, ("x", "graph"), ("weight",), ("residual",),
-                         ("att_src", "att_dst"), ("bias",)),
-    "affine": OpSchema(1, ("x",), vectors=("scale", "shift")),
-    "activation": OpSchema(1, ("x",)),
-    "global_pool": OpSchema(1, ("x", "batch")),
-}
 
 # A weight matrix attr: {"format": "dense" | "csr" | "csr_t" | "bsr", "tensor": name,
 # "shape": [in, out]}, optionally "pattern" (the pruning pattern it follows, see
@@ -76,6 +48,7 @@ OPS = {
 # values (blocks, R, C), zero past the matrix's edges. Index arrays use the narrowest integer
 # type that fits.
 MATRIX_FORMATS = ("dense", "csr", "csr_t", "bsr")
+MATRIX_KEYS = {"format", "tensor", "shape", "pattern", "block"}
 CSR_PARTS = ("indptr", "indices", "values")
 Matrix = dict
 
@@ -177,53 +150,132 @@ class Model:
         return f"{STORED_GRAPH}.indptr" in self.tensors
 
     def validate(self, error: type[Exception] = IRError) -> None:
-        """Check ops, versions, attributes, tensor references and the dataflow order."""
-        available = {spec["name"] for spec in self.inputs} | {GRAPH_INPUT}
-        if "x" not in available:
-            raise error("the model must have an input named 'x'")
+        """Check the model completely before anything runs: known ops and versions, only the
+        attributes each op declares, each of its type, tensor references, the dataflow order,
+        and widths chained from the declared ``x`` width through every op
+        (``sparsegnn.ops``) to the declared output width; no graph op after pooling; no tensor
+        that nothing uses."""
+        for spec in [*self.inputs, *self.outputs]:
+            if not (isinstance(spec, dict) and isinstance(spec.get("name"), str)
+                    and set(spec) <= {"name", "dtype", "shape"}):
+                raise error(f"input and output specs are objects with a name, a dtype and a "
+                            f"shape, found {str(spec)[:200]}")
+        names = [spec["name"] for spec in self.inputs]
+        if len(set(names)) != len(names) or not set(names) <= {"x", BATCH_INPUT} \
+                or "x" not in names:
+            raise error(f"the model's inputs must be 'x' and optionally 'batch', found {names}")
+        for spec in self.inputs:
+            dtype = "float32" if spec["name"] == "x" else "int64"
+            if spec.get("dtype") != dtype:
+                raise error(f"input {spec['name']!r} must have dtype {dtype}, found "
+                            f"{spec.get('dtype')!r}")
+        if BATCH_INPUT in names and self.inputs[names.index(BATCH_INPUT)].get("shape") != [None]:
+            raise error("input 'batch' must have shape [null]")
+        # value name -> (width, what its rows are: "nodes" or "graphs")
+        values = {"x": (_declared_width(self.inputs[names.index("x")], error), "nodes")}
+        used: set[str] = set()
         for index, node in enumerate(self.nodes):
             where = f"node {index} ({node.op})"
-            schema = OPS.get(node.op)
-            if schema is None:
+            spec = OPS.get(node.op) if isinstance(node.op, str) else None
+            if spec is None:
                 raise error(f"{where}: unknown op {node.op!r}; registered ops: {sorted(OPS)}")
-            if node.version != schema.version:
-                raise error(f"{where}: op version {node.version} is not supported "
-                            f"(this runtime has version {schema.version})")
-            if len(node.inputs) != len(schema.inputs) or len(node.outputs) != 1:
-                raise error(f"{where}: expected {len(schema.inputs)} inputs and 1 output, got "
+            if type(node.version) is not int or node.version != spec.version:
+                raise error(f"{where}: op version {node.version!r} is not supported "
+                            f"(this runtime has version {spec.version})")
+            if len(node.inputs) != len(spec.inputs) or len(node.outputs) != 1:
+                raise error(f"{where}: expected {len(spec.inputs)} inputs and 1 output, got "
                             f"{len(node.inputs)} and {len(node.outputs)}")
-            for name in node.inputs:
-                if name not in available:
-                    raise error(f"{where}: input {name!r} is neither a model input nor produced "
-                                f"by an earlier node")
-            self._check_attrs(node, schema, where, error)
-            available.add(node.outputs[0])
-        for spec in self.outputs:
-            if spec["name"] not in available:
-                raise error(f"output {spec['name']!r} is not produced by any node")
+            for kind, name in zip(spec.inputs, node.inputs):
+                if not isinstance(name, str):
+                    raise error(f"{where}: input names must be strings, found {name!r}")
+                expected = {"graph": GRAPH_INPUT, "batch": BATCH_INPUT}.get(kind)
+                if expected is not None and (name != expected or (
+                        expected == BATCH_INPUT and BATCH_INPUT not in names)):
+                    raise error(f"{where}: its {kind} input must be the model input "
+                                f"{expected!r}, found {name!r}")
+                if expected is None and name not in values:
+                    raise error(f"{where}: input {name!r} is neither the model input 'x' nor "
+                                f"produced by an earlier node")
+            width, rows = values[node.inputs[0]]
+            if rows != "nodes" and (GRAPH_INPUT in spec.inputs or spec.pools):
+                raise error(f"{where}: its input holds one row per graph (after pooling); "
+                            f"this op needs one row per node")
+            self._check_attrs(node, spec, where, error, used)
+            try:
+                out = spec.out_width(node.attrs, width, self.tensors)
+            except WidthError as exc:
+                raise error(f"{where}: {exc}") from None
+            output = node.outputs[0]
+            if not isinstance(output, str) or output in values or output in (GRAPH_INPUT,
+                                                                             BATCH_INPUT):
+                raise error(f"{where}: output name {output!r} is taken or not a string")
+            values[output] = (out, "graphs" if spec.pools else rows)
+        if len(self.outputs) != 1 or not isinstance(self.outputs[0], dict):
+            raise error(f"the model must declare exactly one output, found {len(self.outputs)}")
+        name = self.outputs[0]["name"]
+        if self.outputs[0].get("dtype") != "float32":
+            raise error(f"output {name!r} must have dtype float32")
+        if name not in values:
+            raise error(f"output {name!r} is not produced by any node")
+        declared = _declared_width(self.outputs[0], error)
+        if declared != values[name][0]:
+            raise error(f"output {name!r} is declared {declared} wide, its node makes "
+                        f"{values[name][0]} columns")
+        unused = set(self.tensors) - used - set(STORED_GRAPH_TENSORS)
+        if unused:
+            raise error(f"tensors {sorted(unused)[:5]} are not used by any node")
 
-    def _check_attrs(self, node: Node, schema: OpSchema, where: str, error) -> None:
+    def _check_attrs(self, node: Node, spec: OpSpec, where: str, error, used: set) -> None:
         attrs = node.attrs
-        for key in schema.matrices + schema.optional_matrices:
-            matrix = attrs.get(key)
-            if matrix is None:
-                if key in schema.matrices:
-                    raise error(f"{where}: missing weight matrix {key!r}")
+        if not isinstance(attrs, dict):
+            raise error(f"{where}: attrs must be an object")
+        for key, value in attrs.items():
+            if value is None:  # absent
                 continue
-            if not isinstance(matrix, dict) or matrix.get("format") not in MATRIX_FORMATS \
-                    or not isinstance(matrix.get("tensor"), str):
-                raise error(f"{where}: {key} must be a matrix description with a format in "
-                            f"{MATRIX_FORMATS}")
-            for name in matrix_tensors(matrix):
-                if name not in self.tensors:
-                    raise error(f"{where}: tensor {name!r} of {key} is missing")
-        for key in schema.vectors + schema.optional_vectors:
-            name = attrs.get(key)
-            if name is None:
-                if key in schema.vectors:
-                    raise error(f"{where}: missing tensor attribute {key!r}")
-            elif name not in self.tensors:
-                raise error(f"{where}: tensor {name!r} of {key} is missing")
-        activation = attrs.get("activation", "identity")
-        if activation not in ACTIVATIONS:
-            raise error(f"{where}: unknown activation {activation!r}; expected one of {ACTIVATIONS}")
+            attr = spec.attrs.get(key)
+            if attr is None:
+                raise error(f"{where}: unknown attribute {key!r}; {node.op} takes "
+                            f"{sorted(spec.attrs)}")
+            problem = attr.check(value)
+            if problem:
+                raise error(f"{where}: {key} {problem}")
+        for key, attr in spec.attrs.items():
+            if attrs.get(key) is None:
+                if attr.required:
+                    raise error(f"{where}: missing attribute {key!r}")
+            elif attr.kind == "matrix":
+                _check_matrix_description(attrs[key], f"{where} {key}", error)
+                names = matrix_tensors(attrs[key])
+            elif attr.kind == "tensor":
+                names = [attrs[key]]
+            else:
+                continue
+            if attrs.get(key) is not None:
+                for name in names:
+                    if name not in self.tensors:
+                        raise error(f"{where}: tensor {name!r} of {key} is missing")
+                used.update(names)
+
+
+def _declared_width(spec: dict, error) -> int:
+    """The width of an ``x`` or output spec: its shape must be ``[null, width >= 1]``."""
+    shape = spec.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
+            and shape[1] >= 1):
+        raise error(f"{spec.get('name')!r} must have shape [null, width >= 1], found {shape!r}")
+    return shape[1]
+
+
+def _check_matrix_description(matrix: dict, where: str, error) -> None:
+    """The keys of a weight matrix attr (its tensors are checked by the artifact loader)."""
+    unknown = set(matrix) - MATRIX_KEYS
+    if unknown:
+        raise error(f"{where}: unknown matrix keys {sorted(unknown)}; expected {sorted(MATRIX_KEYS)}")
+    if matrix.get("format") not in MATRIX_FORMATS or not isinstance(matrix.get("tensor"), str):
+        raise error(f"{where}: must be a matrix description with a format in {MATRIX_FORMATS}")
+    shape = matrix.get("shape")
+    if not (isinstance(shape, (list, tuple)) and len(shape) == 2
+            and all(type(side) is int and side >= 1 for side in shape)):
+        raise error(f"{where}: needs \"shape\": [rows >= 1, cols >= 1], found {shape!r}")
+    if ("block" in matrix) != (matrix["format"] == "bsr"):
+        raise error(f"{where}: \"block\" goes with the bsr format, and only with it")

@@ -54,7 +54,7 @@ def run_reference(model: Model, x: np.ndarray, graph: Graph | None = None,
         act = ACT[a.get("activation", "identity")]
         if node.op == "input_norm":
             sums = h.sum(axis=1, keepdims=True)
-            out = np.divide(h, sums, out=np.zeros_like(h), where=sums != 0)
+            out = h / np.where(sums == 0, 1.0, sums)
         elif node.op == "linear":
             out = act(h @ _matrix(model, a["weight"]) + bias)
         elif node.op == "gcn_conv":

@@ -72,17 +72,21 @@ def test_spmm_sum_matches_scipy(g, width, dtype, seed):
        seed=st.integers(0, 1000))
 def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weighted, seed):
     """The runtime's fused input normalisation: each row divided by the sum of its values
-    (a zero sum gives a zero row); without values, by the entry count."""
+    (a row whose values sum to zero is divided by 1, as ``input_norm``); without values, by
+    the entry count."""
     indptr, indices, num_rows, num_cols = g
     x = dense(seed, (num_cols, width), dtype)
     values = np.abs(dense(seed + 1, (indices.shape[0],), dtype)) if weighted else None
-    if weighted and indices.shape[0]:
-        values[indptr[min(1, num_rows)]:indptr[min(2, num_rows)]] = 0  # a zero-sum row
+    if weighted and indices.shape[0]:  # a signed row summing to exactly zero
+        row = values[indptr[min(1, num_rows)]:indptr[min(2, num_rows)]]
+        row[:] = 0
+        pairs = row.shape[0] // 2 * 2
+        row[:pairs:2], row[1:pairs:2] = 1.5, -1.5
     ones = np.ones(indices.shape[0], dtype)
     matrix = sp.csr_matrix((ones if values is None else values, indices, indptr),
                            shape=(num_rows, num_cols))
     sums = np.asarray(matrix.sum(axis=1)).ravel()
-    scale = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums != 0)
+    scale = np.divide(1.0, sums, out=np.ones_like(sums, dtype=np.float64), where=sums != 0)
     expected = (sp.diags(scale) @ matrix @ x.astype(np.float64)).astype(dtype)
     epilogue = (np.empty(0, dtype), False, 0, 0.01)
     out = spmm_csr_unchecked(indptr, indices, np.empty(0, dtype) if values is None else values,

@@ -132,14 +132,19 @@ def _fold(weight_out_in: np.ndarray, bias: np.ndarray | None, scale, shift):
     return weight, bias
 
 
-def _emit_linear_stack(b: _Builder, prefix: str, mlp: MLP, act: str) -> None:
-    """The MLP's linears with their norms folded and activations fused (PyG MLP order)."""
+def _emit_linear_stack(b: _Builder, prefix: str, mlp: MLP, act: str, last_affine=None,
+                       last_activation: str = "identity") -> None:
+    """The MLP's linears with their norms folded and activations fused (PyG MLP order); the
+    last linear takes ``last_affine`` (a batch norm after the MLP, folded into it) and
+    ``last_activation``."""
     last = len(mlp.lins) - 1
     for k, lin in enumerate(mlp.lins):
         weight = lin.weight.detach().numpy().astype(np.float64)
         bias = lin.bias.detach().numpy().astype(np.float64) if lin.bias is not None else None
-        activation = "identity"
+        activation = last_activation
         post = None
+        if k == last and last_affine is not None:
+            weight, bias = _fold(weight, bias, *last_affine)
         if k < last:
             affine = _batch_norm_affine(mlp.norms[k])
             if mlp.act_first:
@@ -204,16 +209,8 @@ def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first
             "aggr": conv.aggr, "l2_normalize": conv.normalize, "activation": fused}, ("graph",))
     elif isinstance(conv, GINConv):
         b.add("gin_conv", {"eps": float(conv.eps.detach().reshape(-1)[0])}, ("graph",))
-        _emit_linear_stack(b, f"{prefix}.nn", conv.nn, conv.nn.act_name)
-        last = b.nodes[-1]
-        if fold:
-            weight = conv.nn.lins[-1].weight.detach().numpy().astype(np.float64)
-            bias = conv.nn.lins[-1].bias.detach().numpy().astype(np.float64)
-            weight, bias = _fold(weight, bias, *affine)
-            last.attrs["weight"] = b.matrix(f"{prefix}.nn.lins.{len(conv.nn.lins) - 1}.weight",
-                                            weight)
-            last.attrs["bias"] = b.tensor(f"{prefix}.nn.lins.{len(conv.nn.lins) - 1}.bias", bias)
-        last.attrs["activation"] = fused
+        _emit_linear_stack(b, f"{prefix}.nn", conv.nn, conv.nn.act_name,
+                           affine if fold else None, fused)
     elif isinstance(conv, GATConv):
         heads, channels = conv.heads, conv.out_channels
         b.add("gat_conv", {

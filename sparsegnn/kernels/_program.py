@@ -19,7 +19,7 @@ op                    row
 ``OP_SAGE``           ``[op, w_neighbor, transform_first, bias, act, w_root, aggr, l2_normalize]``
 ``OP_GCN``            ``[op, matrix, transform_first, bias, act, improved, 0, 0]``
                       normalised, with self loops
-``OP_INPUT_NORM``     ``[op, 0, ...]``                                   rows divided by their sum
+``OP_INPUT_NORM``     ``[op, 0, ...]``                  rows divided by their sum (a zero sum by 1)
 ====================  ========================================================================
 
 A ``matrix`` is a row of the int64 table ``matrices (M, 11)``: ``[kind, run, outputs,
@@ -108,7 +108,7 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
     last value."""
     h = x
     no_values = np.empty(0, np.float32)
-    gcn_ready = False
+    gcn_improved = -1  # the flag the cached normalisation was built with (-1: none yet)
     gcn_indptr = np.empty(0, np.int64)
     gcn_indices = np.empty(0, np.int64)
     gcn_values = np.empty(0, np.float32)
@@ -163,11 +163,11 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             _finish_rows(out, params, -1, program[step, 4])
             h = out
         elif op == OP_GCN:
-            if not gcn_ready:  # D^-1/2 (A + I) D^-1/2 once per run, shared by every GCN layer
-                gcn_indptr, gcn_indices, norm_values = gcn_normalized(
+            if program[step, 5] != gcn_improved:  # D^-1/2 (A + I) D^-1/2, shared by the GCN
+                gcn_indptr, gcn_indices, norm_values = gcn_normalized(  # layers with one flag
                     indptr, graph_indices, edge_weight, program[step, 5] == 1)
                 gcn_values = norm_values.astype(np.float32)
-                gcn_ready = True
+                gcn_improved = program[step, 5]
             weight = program[step, 1]
             if program[step, 2] == 1:  # transform first: the aggregation moves fewer columns
                 out = _aggregate(gcn_indptr, gcn_indices, gcn_values,
@@ -178,14 +178,14 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                               weight, params, offsets, indices, -1, 0)
             _finish_rows(out, params, program[step, 3], program[step, 4])
             h = out
-        else:  # OP_INPUT_NORM: rows summing to 0 stay 0
-            out = np.zeros_like(h)
+        else:  # OP_INPUT_NORM: a row summing to 0 is divided by 1
+            out = np.empty_like(h)
             for i in range(h.shape[0]):
                 total = 0.0
                 for f in range(h.shape[1]):
                     total += h[i, f]
-                if total != 0:
-                    for f in range(h.shape[1]):
-                        out[i, f] = h[i, f] / total
+                scale = 1.0 / total if total != 0 else 1.0
+                for f in range(h.shape[1]):
+                    out[i, f] = h[i, f] * scale
             h = out
     return h

@@ -101,7 +101,7 @@ def _fill_dense(x, first, rows, xt):
 @njit(cache=True, nogil=True)
 def _expand_rows(indptr, indices, data, first, rows, buffer, inverse_sums):
     """Rows ``first..first + rows`` of CSR ``X`` into the zeroed ``buffer (rows, K)``
-    (duplicates summed), and ``inverse_sums[r] = 1 / sum(row)`` (0 for a zero sum: the
+    (duplicates summed), and ``inverse_sums[r] = 1 / sum(row)`` (1 for a zero sum: the
     ``input_norm`` scale, for free); ``_clear_rows`` zeroes the buffer again."""
     for r in range(rows):
         target = buffer[r]
@@ -109,7 +109,7 @@ def _expand_rows(indptr, indices, data, first, rows, buffer, inverse_sums):
         for e in range(np.uint64(indptr[first + r]), np.uint64(indptr[first + r + 1])):
             target[np.uint64(indices[e])] += data[e]
             total += data[e]
-        inverse_sums[r] = 1.0 / total if total != 0 else 0.0
+        inverse_sums[r] = 1.0 / total if total != 0 else 1.0
 
 
 @njit(cache=True, nogil=True)

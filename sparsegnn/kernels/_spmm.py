@@ -61,7 +61,7 @@ PREFETCH_MIN_BYTES = 1 << 20
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _row_scale(indptr, values, row, reduce):
     """What a reduced row is multiplied by: 1 / entry count (mean), 1 / the row's value sum
-    (``VALUE_MEAN``; a zero sum gives a zero row), the destination's ``D^-1/2``
+    (``VALUE_MEAN``; a zero sum divides by 1, as ``input_norm``), the destination's ``D^-1/2``
     (``GCN_SYMMETRIC``), else 1."""
     if reduce == GCN_SYMMETRIC:
         return values[row]
@@ -70,7 +70,7 @@ def _row_scale(indptr, values, row, reduce):
         total = values.dtype.type(0)  # of the values' own type: the sum vectorises
         for e in range(first, last):
             total += values[e]
-        return 1.0 / total if total != 0 else 0.0
+        return 1.0 / total if total != 0 else 1.0
     if (reduce == 1 or reduce == VALUE_MEAN) and last > first:  # unweighted: by the count
         return 1.0 / (last - first)
     return 1.0

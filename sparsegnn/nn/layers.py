@@ -59,7 +59,7 @@ def linear(x: Tensor, lin: torch.nn.Linear) -> Tensor:
 
 
 def row_normalized(x: Tensor) -> Tensor:
-    """``x`` with each row divided by its sum (rows summing to 0 stay 0): the ``input_norm``
+    """``x`` with each row divided by its sum (a zero sum by 1): the ``input_norm``
     of the models, for dense, COO (coalesced) and CSR ``x``, which keep their layout."""
     if not is_sparse_input(x):
         sums = x.sum(dim=1, keepdim=True)

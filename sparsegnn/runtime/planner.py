@@ -152,7 +152,7 @@ class MatrixPlan:
     def csr_input(self, x: CSRMatrix, epilogue, threads, row_normalize: bool = False,
                   split: int | None = None):
         """The same for CSR features (already validated, float32); ``row_normalize`` divides
-        each row of ``x`` by its sum first (``input_norm``: rows summing to 0 give 0)."""
+        each row of ``x`` by its sum first (``input_norm``: a zero sum by 1)."""
         rows = x.shape[0]
         kind = self.csr_kind(rows, x.nnz, split)
         if kind == "spmm":

@@ -86,7 +86,9 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
                   ) -> tuple | None:
     """``(program (ops, 8) int64, matrices (M, 11) int64, params float32, offsets int64,
     indices int32)`` for ``model``, or None when it holds an op the compiled path does not run
-    (GAT; GCN without its normalisation).
+    (GAT; GCN without its normalisation) or is not a straight chain: the interpreter feeds each
+    op the previous op's output and returns the last one, so every node must read the value
+    made just before it (``x`` for the first) and the last must make the declared output.
 
     ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path).
     """
@@ -97,6 +99,13 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
     def optional(name):
         return params.add(tensors[name]) if name else -1
 
+    previous = "x"
+    for node in model.nodes:
+        if node.inputs[0] != previous:
+            return None
+        previous = node.outputs[0]
+    if previous != model.outputs[0]["name"]:
+        return None
     for node in model.nodes:
         a, key = node.attrs, node.outputs[0]
         act = ACTIVATIONS[a.get("activation", "identity")]

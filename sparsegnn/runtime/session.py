@@ -72,9 +72,9 @@ class _RowNormalized:
 
     def __init__(self, features):
         self.features = features
-        if isinstance(features, np.ndarray):  # a zero sum gives a zero row, as before
+        if isinstance(features, np.ndarray):  # a zero sum divides by 1 (sparsegnn.ops.input_norm)
             sums = features.sum(axis=1, keepdims=True)
-            self.row_scale = np.divide(1, sums, out=np.zeros_like(sums), where=sums != 0)
+            self.row_scale = np.divide(1, sums, out=np.ones_like(sums), where=sums != 0)
 
     def materialize(self):
         x = self.features

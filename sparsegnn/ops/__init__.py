@@ -1,0 +1,27 @@
+"""The IR's ops, one module each (``sparsegnn/ops/<op>.py``).
+
+Each module is the home of its op's semantics (its docstring), attribute schema, version and
+width inference (``SPEC``). ``OPS`` is the registry that ``Model.validate`` checks nodes against.
+Importable without torch, scipy or onnx.
+"""
+
+from __future__ import annotations
+
+from . import (
+    activation,
+    affine,
+    gat_conv,
+    gcn_conv,
+    gin_conv,
+    global_pool,
+    input_norm,
+    linear,
+    sage_conv,
+)
+from ._spec import Attr, OpSpec, WidthError
+from .activation import ACTIVATIONS, LEAKY_RELU_SLOPE
+
+__all__ = ["OPS", "OpSpec", "Attr", "WidthError", "ACTIVATIONS", "LEAKY_RELU_SLOPE"]
+
+OPS: dict[str, OpSpec] = {module.SPEC.name: module.SPEC for module in (
+    input_norm, linear, gcn_conv, sage_conv, gin_conv, gat_conv, affine, activation, global_pool)}

@@ -1,0 +1,108 @@
+"""What every op module declares: its version, inputs, typed attributes and width inference.
+
+An op module (``sparsegnn/ops/<op>.py``) exports ``SPEC``, an :class:`OpSpec`. ``Model.validate``
+checks every node against its spec: no attribute that the spec does not name, each attribute of
+its declared type, and widths chained from the declared input width through ``out_width`` to the
+declared output width. Anything a kernel indexes with is proven consistent here, before native
+code runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Attr", "OpSpec", "WidthError", "matrix_width", "vector_width", "check_shape"]
+
+
+class WidthError(ValueError):
+    """A node's tensors do not fit the width of its input (or each other)."""
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute of an op.
+
+    ``kind``: "matrix" (a weight matrix description, see ``sparsegnn.ir``), "tensor" (the name
+    of a float tensor), "bool", "int", "float" (finite), or "choice" (one of ``choices``).
+    ``minimum`` bounds an "int".
+    """
+
+    kind: str
+    required: bool = True
+    choices: tuple = ()
+    minimum: int | None = None
+
+    def check(self, value) -> str | None:
+        """Why ``value`` does not fit, or None."""
+        if self.kind == "matrix":
+            if not isinstance(value, dict):
+                return f"must be a matrix description (an object), found {type(value).__name__}"
+            return None  # the matrix's own keys are checked with the tensors (Model._matrix)
+        if self.kind == "tensor":
+            return None if isinstance(value, str) else "must name a tensor"
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else f"must be true or false, found {value!r}"
+        if self.kind == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                return f"must be an integer, found {value!r}"
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum}, found {value}"
+            return None
+        if self.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                return f"must be a finite number, found {value!r}"
+            return None
+        if self.kind == "choice":
+            return None if isinstance(value, str) and value in self.choices else \
+                f"must be one of {list(self.choices)}, found {value!r}"
+        raise AssertionError(f"unknown attribute kind {self.kind}")
+
+
+# out_width(attrs, in_width, tensors) -> the output width, or raises WidthError.
+WidthRule = Callable[[Mapping, int, Mapping[str, np.ndarray]], int]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """An op's contract. ``inputs`` are kinds: "x" (node or graph features), "graph" (the CSR
+    graph input) and "batch" (graph ids of the nodes); ``pools`` ops turn node rows into graph
+    rows (so graph ops may not follow them)."""
+
+    name: str
+    version: int
+    inputs: tuple[str, ...]
+    attrs: dict[str, Attr] = field(default_factory=dict)
+    out_width: WidthRule = lambda attrs, width, tensors: width
+    pools: bool = False
+
+    def matrices(self) -> list[str]:
+        return [key for key, attr in self.attrs.items() if attr.kind == "matrix"]
+
+    def tensors(self) -> list[str]:
+        return [key for key, attr in self.attrs.items() if attr.kind == "tensor"]
+
+
+def matrix_width(attrs: Mapping, key: str, in_width: int) -> int:
+    """Output width of weight matrix ``attrs[key]`` applied to ``in_width`` features."""
+    rows, cols = attrs[key]["shape"]
+    if rows != in_width:
+        raise WidthError(f"{key} is {rows} x {cols}, but its input has {in_width} features")
+    return cols
+
+
+def vector_width(attrs: Mapping, key: str, tensors: Mapping, width: int) -> None:
+    """Tensor ``attrs[key]`` (if present) must be a float vector of length ``width``."""
+    if attrs.get(key) is not None:
+        check_shape(attrs, key, tensors, (width,))
+
+
+def check_shape(attrs: Mapping, key: str, tensors: Mapping, shape: tuple[int, ...]) -> None:
+    array = tensors[attrs[key]]
+    if array.shape != shape or array.dtype.kind != "f":
+        raise WidthError(f"{key} must be a float tensor of shape {shape}, found {array.dtype} "
+                         f"{array.shape}")
