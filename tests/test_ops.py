@@ -249,3 +249,30 @@ def test_gin_batch_norm_folds_into_the_mlp_without_orphans(last_bias, tmp_path):
     path = save_artifact(ir, tmp_path / "gin.sgnn")
     for out in _both_paths(path, x, graph):
         np.testing.assert_allclose(out, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("normalize, add_self_loops, flags", [
+    (True, True, (True, False)), (True, False, (False, True)), (False, False, (False, False))])
+def test_onnx_weighs_edges_as_the_runtime_does(normalize, add_self_loops, flags, tmp_path):
+    """The ONNX model takes ``edge_weight`` (it once ignored weights and ``improved``): a
+    weighted graph with self loops (one duplicated) gives the reference's output; leaving the
+    input out means unweighted."""
+    model = _gcn_stack([(5, 8), (8, 4)], flags)
+    for node in model.nodes:
+        node.attrs.update(normalize=normalize, add_self_loops=add_self_loops)
+    graph = _weighted_graph()
+    loops = np.array([[2, 2, 5], [2, 2, 5]])
+    graph = Graph.from_edge_index(np.concatenate([graph.edge_index, loops], axis=1),
+                                  graph.num_nodes,
+                                  np.concatenate([graph.edge_weight, [0.5, 3.0, 1.5]]).astype(np.float32))
+    x = np.random.default_rng(6).standard_normal((graph.num_nodes, 5)).astype(np.float32)
+    path = save_onnx(model, tmp_path / "gcn.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = {"x": x, "edge_index": graph.edge_index.astype(np.int64)}
+    weighted = session.run(None, {**feed, "edge_weight": graph.edge_weight})[0]
+    np.testing.assert_allclose(weighted, run_reference(model, x, graph), atol=1e-5, rtol=1e-5)
+    runtime = Session(save_artifact(model, tmp_path / "gcn.sgnn")).run(x, graph)
+    np.testing.assert_allclose(weighted, runtime, atol=1e-5, rtol=1e-5)
+    unweighted = Graph(graph.indptr, graph.indices, graph.num_nodes)
+    np.testing.assert_allclose(session.run(None, feed)[0], run_reference(model, x, unweighted),
+                               atol=1e-5, rtol=1e-5)

@@ -319,8 +319,12 @@ class OnnxRuntime(Backend):
         feed = {"x": workload.dense_x(), "edge_index": workload.graph.edge_index.astype(np.int64)}
         if "batch" in self.input_names:
             feed["batch"] = workload.batch.astype(np.int64)
+        weighted = workload.graph.edge_weight is not None and "edge_weight" in self.input_names
+        if weighted:
+            feed["edge_weight"] = workload.graph.edge_weight.astype(np.float32)
         session = self.session
-        self.input = "dense x, edge_index (ONNX has no sparse inputs)"
+        self.input = (f"dense x, edge_index{', edge_weight' if weighted else ''} (ONNX has no "
+                      f"sparse inputs)")
         return lambda: session.run(None, feed)[0]
 
 

@@ -1,11 +1,12 @@
 """IR -> a standard ONNX model (opset 18) that ONNX Runtime runs.
 
-Inputs: ``x`` (N, F) float32, ``edge_index`` (2, E) int64 and, for graph-level models, ``batch``
-(N,) int64; N and E are dynamic. Message passing uses only standard ops: ``Gather`` for the
-messages, ``ScatterElements`` with ``reduction="add"``/``"max"`` for the aggregation, and the GCN
-normalisation and GAT softmax are computed in the graph from ``edge_index``. Weights are dense
-initializers, or with ``sparse_weights=True`` CSR-pruned weights become ONNX sparse
-initializers (COO) to shrink the file.
+Inputs: ``x`` (N, F) float32, ``edge_index`` (2, E) int64, for models with a GCN layer
+``edge_weight`` (E,) float32 (optional: it defaults to an empty tensor, which means unweighted)
+and, for graph-level models, ``batch`` (N,) int64; N and E are dynamic. Message passing uses
+only standard ops: ``Gather`` for the messages, ``ScatterElements`` with ``reduction="add"`` /
+``"max"`` for the aggregation, and the GCN normalisation and GAT softmax are computed in the
+graph from ``edge_index``. Weights are dense initializers, or with ``sparse_weights=True``
+CSR-pruned weights become ONNX sparse initializers (COO) to shrink the file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..ir import Model, matrix_to_dense
 __all__ = ["to_onnx", "save_onnx", "save_ort", "OPSET"]
 
 OPSET = 18
+EDGE_WEIGHT = "edge_weight"
 LOWEST = float(np.finfo(np.float32).min)
 
 
@@ -35,6 +37,7 @@ class _Graph:
         self.nodes, self.initializers, self.sparse_initializers = [], [], []
         self.count = 0
         self.constants: dict[tuple, str] = {}
+        self.float_type = helper.np_dtype_to_tensor_dtype(np.dtype(np.float32))
 
     def name(self, hint: str) -> str:
         self.count += 1
@@ -109,6 +112,7 @@ class _Edges:
         self.num_nodes = g.op("Slice", [shape, g.const([0], "s", np.int64),
                                         g.const([1], "e", np.int64)], "num_nodes")
         self._looped = None
+        self._weights = None
         self._gcn = {}
 
     def looped(self) -> tuple[str, str]:
@@ -123,6 +127,23 @@ class _Edges:
             dst = g.op("Concat", [g.op("Compress", [self.dst, keep], axis=0), nodes], axis=0)
             self._looped = (src, dst)
         return self._looped
+
+    def weights(self) -> tuple[str, str]:
+        """``(weights (E,), unweighted)``: the ``edge_weight`` input, or ones where it was left
+        empty (its default), and whether it was."""
+        if self._weights is None:
+            g, helper = self.g, self.g.helper
+            ones = g.op("ConstantOfShape", [g.op("Shape", [self.src])],
+                        value=g.numpy_helper.from_array(np.array([1.0], np.float32)))
+            empty = g.op("Equal", [g.op("Size", [EDGE_WEIGHT]), g.const(0, "zero", np.int64)])
+            branches = {}
+            for branch, source in (("then", ones), ("else", EDGE_WEIGHT)):
+                out = g.name(f"weights_{branch}")
+                branches[f"{branch}_branch"] = helper.make_graph(
+                    [helper.make_node("Identity", [source], [out])], f"weights_{branch}", [],
+                    [helper.make_tensor_value_info(out, g.float_type, ["num_edges"])])
+            self._weights = (g.op("If", [empty], "edge_weights", **branches), empty)
+        return self._weights
 
     def zeros(self, width: str | None, fill: float = 0.0, rows: str | None = None) -> str:
         """A (rows, width...) float tensor of ``fill``; ``width`` is a 1-D int64 shape tail."""
@@ -170,19 +191,33 @@ class _Edges:
             total = g.op("Div", [total, g.op("Max", [count, g.const([1.0])])])
         return total
 
-    def gcn_weights(self, add_self_loops: bool) -> tuple[str, str, str]:
-        if add_self_loops not in self._gcn:
+    def gcn_weights(self, add_self_loops: bool, improved: bool) -> tuple[str, str, str]:
+        """``(src, dst, weight)`` of PyG's ``gcn_norm``: remaining self loops (a node's own
+        loop keeps its weight, the others get 1, or 2 when ``improved`` and the graph is
+        weighted), ``D^-1/2 A D^-1/2`` over the weighted in-degrees (0 where a degree is 0)."""
+        key = (add_self_loops, improved)
+        if key not in self._gcn:
             g = self.g
-            src, dst = self.looped() if add_self_loops else (self.src, self.dst)
-            ones = g.op("ConstantOfShape", [g.op("Shape", [dst])],
-                        value=g.numpy_helper.from_array(np.array([1.0], np.float32)))
-            degree = self.scatter(ones, dst, "add")
+            weight, unweighted = self.weights()
+            src, dst = self.src, self.dst
+            if add_self_loops:
+                src, dst = self.looped()
+                is_loop = g.op("Equal", [self.src, self.dst])
+                fill = g.op("Where", [unweighted, g.const(1.0),
+                                      g.const(2.0 if improved else 1.0)])
+                loops = g.op("Expand", [fill, self.num_nodes])
+                loops = g.op("ScatterElements", [loops, g.op("Compress", [self.dst, is_loop], axis=0),
+                                                 g.op("Compress", [weight, is_loop], axis=0)],
+                             axis=0)  # a duplicated loop: the last one's weight, as PyG
+                kept = g.op("Compress", [weight, g.op("Not", [is_loop])], axis=0)
+                weight = g.op("Concat", [kept, loops], axis=0)
+            degree = self.scatter(weight, dst, "add")
             inv = g.op("Pow", [degree, g.const(-0.5)])
             inv = g.op("Where", [g.op("Equal", [degree, g.const(0.0)]), g.const(0.0), inv])
-            weight = g.op("Mul", [g.op("Gather", [inv, src], axis=0),
+            weight = g.op("Mul", [g.op("Mul", [g.op("Gather", [inv, src], axis=0), weight]),
                                   g.op("Gather", [inv, dst], axis=0)])
-            self._gcn[add_self_loops] = (src, dst, weight)
-        return self._gcn[add_self_loops]
+            self._gcn[key] = (src, dst, weight)
+        return self._gcn[key]
 
 
 def _add_bias(g: _Graph, value: str, bias: str | None) -> str:
@@ -200,10 +235,10 @@ def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
         return _activation(g, _add_bias(g, g.op("MatMul", [value, g.matrix(a["weight"])]),
                                         a.get("bias")), act)
     if node.op == "gcn_conv":
-        if a.get("normalize", True):
-            src, dst, weight = edges.gcn_weights(a["add_self_loops"])
-        else:
-            src, dst, weight = edges.src, edges.dst, None
+        if a["normalize"]:
+            src, dst, weight = edges.gcn_weights(a["add_self_loops"], a["improved"])
+        else:  # the edge weights as they are
+            src, dst, weight = edges.src, edges.dst, edges.weights()[0]
         transformed = g.op("MatMul", [value, g.matrix(a["weight"])])
         out = edges.aggregate(transformed, "sum", src, dst, weight)
         return _activation(g, _add_bias(g, out, a.get("bias")), act)
@@ -287,6 +322,10 @@ def to_onnx(model: Model, *, sparse_weights: bool = False):
     width = int(model.inputs[0]["shape"][1])
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["num_nodes", width]),
               helper.make_tensor_value_info("edge_index", TensorProto.INT64, [2, "num_edges"])]
+    if any(node.op == "gcn_conv" for node in model.nodes):  # the only op that weighs edges
+        inputs.append(helper.make_tensor_value_info(EDGE_WEIGHT, TensorProto.FLOAT,
+                                                    ["num_weights"]))
+        g.initializers.append(g.numpy_helper.from_array(np.zeros(0, np.float32), EDGE_WEIGHT))
     if any(spec["name"] == "batch" for spec in model.inputs):
         inputs.append(helper.make_tensor_value_info("batch", TensorProto.INT64, ["num_nodes"]))
     rows = "num_graphs" if model.metadata.get("task") == "graph" else "num_nodes"
