@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import special
 
 from sparsegnn.graph import Graph
 from sparsegnn.ir import STORED_GRAPH, Model, csr_parts
@@ -16,6 +17,7 @@ ACT = {
     "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v),
     "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
     "tanh": np.tanh,
+    "gelu": lambda v: 0.5 * v * (1 + special.erf(v / np.sqrt(2))),
 }
 
 

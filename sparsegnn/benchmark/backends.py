@@ -310,7 +310,9 @@ class OnnxRuntime(Backend):
         import onnxruntime as ort
 
         self.session = ort.InferenceSession(files.onnx, providers=["CPUExecutionProvider"])
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        # edge_weight is an overridable initializer (its default: unweighted)
+        self.input_names = {i.name for i in [*self.session.get_inputs(),
+                                             *self.session.get_overridable_initializers()]}
         self.file_bytes = _file_bytes(files.onnx)
         threads = self.session.get_session_options().intra_op_num_threads
         self.threads = threads if threads > 0 else "all"

@@ -309,9 +309,12 @@ def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
 
 
 def to_onnx(model: Model, *, sparse_weights: bool = False):
-    """Lower an IR model to an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
+    """Lower an IR model to an ``onnx.ModelProto`` (validated first, then checked with
+    ``onnx.checker``)."""
     import onnx
     from onnx import TensorProto, helper
+
+    model.validate()
 
     g = _Graph(model, sparse_weights)
     edges = _Edges(g, "x")

@@ -83,6 +83,16 @@ class _RowNormalized:
         return x.with_data(row_normalized_values(x.indptr, x.data))
 
 
+def _as_output(value) -> np.ndarray:
+    """A value as the dense array that ``run`` returns (an input_norm or the sparse input
+    itself may be the declared output)."""
+    if isinstance(value, _RowNormalized):
+        value = value.materialize()
+    if isinstance(value, CSRMatrix):
+        value = csr_to_dense(value)
+    return value
+
+
 class _Graph:
     """A CSR graph with per-run caches (GCN normalisation, self loops)."""
 
@@ -345,6 +355,8 @@ class Session:
         as node panels pass the activations between them panel-major: the first skips the
         transposes back to rows, the second the transposes into panels."""
         key = node.outputs[0]
+        if isinstance(x, _RowNormalized):  # the product divides its rows (no normalised copy)
+            return self._matmul(x, node.attrs["weight"], key, bias, activation)
         plan = self._plan(key, (node.attrs["weight"],))
         epilogue = self._epilogue(bias, activation)
         rows = x.nodes if isinstance(x, PanelMajor) else x.shape[0]
@@ -398,6 +410,8 @@ class Session:
             x = x.materialize()  # the fused product serves linear maps of x only
         if isinstance(x, PanelMajor) and node.op != "linear":
             x = x.to_rows()
+        if isinstance(x, CSRMatrix) and node.op in ("affine", "activation", "global_pool"):
+            x = csr_to_dense(x)  # elementwise and pooling ops read dense rows
         if node.op == "input_norm":
             return _RowNormalized(x)
         if node.op == "linear":
@@ -521,4 +535,4 @@ class Session:
         for node in self.model.nodes:
             inputs = [values[name] for name in node.inputs if name not in ("graph", "batch")]
             values[node.outputs[0]] = self._run_node(node, inputs[0], csr_graph, graph_ptr)
-        return values[self.model.outputs[0]["name"]]
+        return _as_output(values[self.model.outputs[0]["name"]])
