@@ -104,6 +104,10 @@ def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
 
 def _read_manifest(path: Path, table: dict) -> dict:
     metadata = table.get("__metadata__")
+    if isinstance(metadata, dict) and metadata.get("format") == "sparsegnn.checkpoint":
+        _fail(path, "this is a sparsegnn checkpoint (written by train or prune), not an "
+                    "artifact: export it first (sparsegnn export CHECKPOINT --out model.sgnn); "
+                    "run and inspect take artifacts, bench takes both")
     if not isinstance(metadata, dict) or "sparsegnn" not in metadata:
         _fail(path, "expected a sparsegnn manifest in __metadata__, found none "
                     "(is this a plain safetensors file?)")

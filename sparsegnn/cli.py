@@ -18,9 +18,14 @@ __all__ = ["main", "build_parser"]
 
 
 def _console():
+    """Rich output; redirected to a file or pipe, lines are not wrapped at 80 columns and
+    tables get room for every column."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=200)
+    return console
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -297,20 +302,28 @@ def cmd_export(args) -> int:
     path = export_artifact(checkpoint.model, args.out, graph=graph, metadata=metadata,
                            csr_max_density=args.csr_max_density,
                            pattern=checkpoint.info.get("pattern"))
+    from .artifact import load_artifact
+    from .ir import STORED_GRAPH
+
     dense = _weight_bytes(checkpoint.model)
     size = path.stat().st_size
+    tensors = load_artifact(path).tensors
+    graph_bytes = sum(a.nbytes for n, a in tensors.items() if n.startswith(f"{STORED_GRAPH}."))
+    weight_bytes = sum(a.nbytes for a in tensors.values()) - graph_bytes
     print(f"wrote {path}")
     print(f"dense fp32 weights: {dense:,} bytes")
-    print(f"artifact:           {size:,} bytes ({100 * size / dense:.1f}% of dense"
-          f"{', includes the stored graph' if graph is not None else ''})")
+    # the header (manifest, tensor table) is a fixed cost: a percentage of the whole file would
+    # read as thousands of percent for a tiny model
+    print(f"artifact:           {size:,} bytes: weights {weight_bytes:,} "
+          f"({100 * weight_bytes / dense:.1f}% of dense), header {size - weight_bytes - graph_bytes:,}"
+          f"{f', stored graph {graph_bytes:,}' if graph_bytes else ''}")
     if args.onnx is not None:
-        from .artifact import load_artifact
         from .export.onnx_writer import save_onnx, save_ort
 
         onnx_path = save_onnx(load_artifact(path), args.onnx, sparse_weights=args.sparse_onnx)
         onnx_size = onnx_path.stat().st_size
-        print(f"onnx:               {onnx_size:,} bytes ({100 * onnx_size / dense:.1f}% of dense"
-              f"{', sparse initializers' if args.sparse_onnx else ''})")
+        print(f"onnx:               {onnx_size:,} bytes"
+              f"{' (sparse weights)' if args.sparse_onnx else ''}")
         if args.ort is not None:
             ort_size = save_ort(onnx_path, args.ort).stat().st_size
             print(f"ort (mobile):       {ort_size:,} bytes")
@@ -396,7 +409,13 @@ def cmd_run(args) -> int:
     else:
         from .data import load
 
-        dataset = load(args.dataset, args.data_dir)
+        recorded = session.metadata.get("train_dataset")
+        name = args.dataset or (recorded if isinstance(recorded, str) else None)
+        if args.dataset is None:
+            print(f"dataset: {name or 'synthetic'} ("
+                  f"{'recorded in the artifact' if name else 'the artifact records none'}; "
+                  f"--dataset chooses another)")
+        dataset = load(name or "synthetic", args.data_dir)
         x, graph, batch = dataset.x, dataset.graph, dataset.batch
         if session.model.has_stored_graph and not args.dataset_graph:
             graph = None  # the (possibly edge-pruned) graph exported with the model
@@ -505,6 +524,10 @@ def cmd_bench(args) -> int:
     if args.max_repeat < 1 or args.min_seconds < 0 or args.batch_size < 1:
         print("sparsegnn bench: error: --max-repeat and --batch-size must be >= 1 and "
               "--min-seconds >= 0", file=sys.stderr)
+        return 2
+    missing = [str(p) for p in args.models if not p.is_file()]
+    if missing:  # before anything is written
+        print(f"sparsegnn bench: error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     artifacts = [p for p in args.models if p.suffix == ".sgnn"]
     checkpoints = [p for p in args.models if p.suffix != ".sgnn"]
@@ -771,7 +794,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "and report latency. Needs only the runtime (numpy + numba).")
     run.add_argument("artifact", type=Path)
     source = run.add_mutually_exclusive_group()
-    source.add_argument("--dataset", default="synthetic", help="registered dataset name or path")
+    source.add_argument("--dataset", default=None,
+                        help="registered dataset name or path (default: the one the artifact "
+                             "records, else synthetic)")
     source.add_argument("--input", type=Path, default=None,
                         help="an .npz with x (N, F), edge_index (2, E) and optionally batch (N,)")
     run.add_argument("--data-dir", type=Path, default=None)

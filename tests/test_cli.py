@@ -134,6 +134,45 @@ def test_run_on_a_user_graph_file(tmp_path, capsys):
     assert "missing arrays ['x', 'edge_index']" in capsys.readouterr().err
 
 
+def test_run_uses_the_recorded_dataset_and_files_say_what_they_are(tmp_path, capsys):
+    """``run`` without ``--dataset`` takes the dataset the artifact records (not the synthetic
+    default, whose width differs); a checkpoint given to ``run`` and an artifact given to
+    ``prune`` are named as what they are, with the command that takes them."""
+    checkpoint, artifact = tmp_path / "gin.safetensors", tmp_path / "gin.sgnn"
+    assert main(["train", "--model", "gin", "--dataset", "synthetic-graphs", "--epochs", "2",
+                 "--no-progress", "--out", str(checkpoint)]) == 0
+    assert main(["export", str(checkpoint), "--out", str(artifact)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(artifact), "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "dataset: synthetic-graphs (recorded in the artifact" in out and "test accuracy" in out
+    assert main(["run", str(checkpoint)]) == 1
+    assert "this is a sparsegnn checkpoint" in capsys.readouterr().err
+    assert main(["prune", str(artifact), "--weight-sparsity", "0.5", "--out",
+                 str(tmp_path / "p.safetensors"), "--no-progress"]) == 1
+    assert "this is a sparsegnn artifact" in capsys.readouterr().err
+
+
+def test_logs_and_sizes_read_well_when_redirected(tmp_path):
+    """Redirected output: no blank lines, no wrapping at 80 columns, a tiny model's size is
+    not a percentage in the thousands; bench with a missing file writes nothing."""
+    checkpoint, artifact = tmp_path / "tiny.safetensors", tmp_path / "tiny.sgnn"
+    run = [sys.executable, "-m", "sparsegnn.cli"]
+    train = subprocess.run([*run, "train", "--epochs", "2", "--hidden", "4", "--out",
+                            str(checkpoint)], capture_output=True, text=True, check=True)
+    lines = train.stdout.splitlines()
+    assert lines and all(line.strip() for line in lines)
+    assert lines[0].startswith("Dataset(") and lines[0].endswith(")")  # one line, unwrapped
+    export = subprocess.run([*run, "export", str(checkpoint), "--out", str(artifact)],
+                            capture_output=True, text=True, check=True).stdout
+    percentages = [float(part.split("%")[0]) for part in export.split("(")[1:] if "%" in part]
+    assert percentages and all(p <= 100 for p in percentages)
+    out = tmp_path / "bench"
+    assert main(["bench", str(artifact), str(tmp_path / "absent.safetensors"), "--out",
+                 str(out)]) == 2
+    assert not out.exists()
+
+
 def test_broken_artifact_is_a_clean_error(tmp_path, capsys):
     broken = tmp_path / "broken.sgnn"
     broken.write_bytes(b"\x00" * 20)

@@ -56,12 +56,21 @@ def test_standard_ops_dynamic_sizes_and_checker(datasets_root, tmp_path):
         np.testing.assert_allclose(out, expected, atol=1e-4, rtol=1e-4)
 
 
-def test_sparse_initializers_shrink_the_file(datasets_root, tmp_path):
+def test_sparse_weights_shrink_the_file_and_pass_the_full_check(datasets_root, tmp_path):
     cora = data.load("cora", datasets_root)
     ir = to_ir(_model("gcn", cora, "dense", 0.95))
     dense = save_onnx(ir, tmp_path / "dense.onnx").stat().st_size
-    sparse = save_onnx(ir, tmp_path / "sparse.onnx", sparse_weights=True).stat().st_size
-    assert sparse < 0.3 * dense
+    sparse_path = save_onnx(ir, tmp_path / "sparse.onnx", sparse_weights=True)
+    assert sparse_path.stat().st_size < 0.3 * dense
+    onnx.checker.check_model(onnx.load(str(sparse_path)), full_check=True)
+
+
+def test_output_name_is_stable(datasets_root):
+    """Every model's output is called ``logits`` (it was ``logits_<counter>``)."""
+    for dataset_name, kind in (("cora", "gcn"), ("mutag", "gin"), ("cora", "gat")):
+        dataset = data.load(dataset_name, datasets_root)
+        proto = to_onnx(to_ir(_model(kind, dataset, "dense", 0.0)))
+        assert [output.name for output in proto.graph.output] == ["logits"]
 
 
 def test_repeated_runs_are_identical_with_many_threads(datasets_root):

@@ -189,10 +189,13 @@ class _Progress:
         self.enabled, self.total, self.done = enabled, total, 0
         if enabled:
             try:
+                from rich.console import Console
                 from rich.progress import Progress
             except ImportError:
                 return
-            self.bar = Progress(transient=True)
+            if not Console(stderr=True).is_terminal:  # a log: one line per step instead
+                return
+            self.bar = Progress(console=Console(stderr=True), transient=True)
             self.bar.start()
             self.task = self.bar.add_task("benchmarking", total=total)
 

@@ -75,9 +75,13 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
+    if "sparsegnn" in metadata and metadata.get("format") is None:
+        raise CheckpointError(f"{path}: this is a sparsegnn artifact (exported for the runtime: "
+                              f"run, inspect and bench take it), not a checkpoint; train, prune "
+                              f"and export take the checkpoint it was exported from")
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path}: header format is {metadata.get('format')!r}, "
-                              f"expected {FORMAT!r}")
+                              f"expected {FORMAT!r} (is this a sparsegnn checkpoint?)")
     if metadata.get("version") != str(VERSION):
         raise CheckpointError(f"{path}: checkpoint version {metadata.get('version')!r} is not "
                               f"supported (this sparsegnn reads version {VERSION})")

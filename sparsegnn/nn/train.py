@@ -78,8 +78,11 @@ def seed_everything(seed: int) -> None:
 
 @contextlib.contextmanager
 def _progress(enabled: bool, total: int, description: str) -> Iterator[Callable[..., None]]:
-    """Yield ``update(**fields)``; shows a rich progress bar when enabled."""
-    if not enabled:
+    """Yield ``update(**fields)``; shows a rich progress bar when enabled and the output is a
+    terminal (a redirected log gets no bar, and no blank line where one was)."""
+    from rich.console import Console
+
+    if not enabled or not Console().is_terminal:
         yield lambda **_: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
