@@ -10,6 +10,7 @@ read-only views: nothing is copied and nothing is unpickled.
 from __future__ import annotations
 
 import json
+import math
 import os
 import zlib
 from pathlib import Path
@@ -26,6 +27,7 @@ from .ir import (
     Node,
     csr_parts,
     matrix_shape,
+    matrix_tensors,
     matrix_to_dense,
 )
 from .patterns import MAX_BLOCK, Pattern, PatternError, follows
@@ -39,6 +41,10 @@ ALIGNMENT = 8  # the largest item size: every tensor starts aligned to its own
 DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
           "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
 CODES = {np.dtype(v): k for k, v in DTYPES.items()}
+# Bounds on what a file of a given size may declare: a sparse matrix's dense size against its
+# stored values (a 99.6 % pruned matrix is within it), or a fixed floor.
+SPARSE_EXPANSION = 256
+MAX_DENSE_ELEMENTS = 1 << 24
 MANIFEST_KEYS = {"format", "format_version", "producer", "inputs", "outputs", "nodes",
                  "metadata", "tensors"}
 
@@ -143,7 +149,7 @@ def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
             _fail(path, f"tensor {name!r}: unknown dtype {entry.get('dtype')!r}; expected one "
                         f"of {sorted(DTYPES)}")
         shape = entry.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
             _fail(path, f"tensor {name!r}: shape must be a list of non-negative integers, "
                         f"found {shape!r}")
         offsets = entry.get("data_offsets")
@@ -151,7 +157,7 @@ def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
                                                                         for o in offsets)):
             _fail(path, f"tensor {name!r}: malformed data_offsets {offsets!r}")
         begin, end = offsets
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)  # Python ints: a dimension of 2**64 cannot overflow
         if not 0 <= begin <= end <= buffer_size or end - begin != count * np.dtype(dtype).itemsize:
             _fail(path, f"tensor {name!r}: declares {count} x {np.dtype(dtype).itemsize} bytes at "
                         f"[{begin}, {end}), the data section has {buffer_size} bytes")
@@ -178,6 +184,12 @@ def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
 
 def _check_matrix(path, where: str, matrix: dict, tensors: dict) -> None:
     rows, cols = matrix_shape(matrix)  # validated: two positive integers
+    stored = tensors[matrix_tensors(matrix)[-1]].size
+    if rows * cols > max(MAX_DENSE_ELEMENTS, SPARSE_EXPANSION * stored):
+        # the runtime may hold a matrix dense: a few stored values must not claim gigabytes
+        _fail(path, f"{where}: a {rows} x {cols} matrix with {stored} stored values is "
+                    f"implausibly sparse (at most {SPARSE_EXPANSION}x its stored values, or "
+                    f"{MAX_DENSE_ELEMENTS:,} entries)")
     if matrix["format"] == "dense":
         array = tensors[matrix["tensor"]]
         if array.shape != (rows, cols) or array.dtype.kind != "f":

@@ -32,6 +32,9 @@ GRAPH_INPUT = "graph"
 BATCH_INPUT = "batch"
 STORED_GRAPH = "stored_graph"
 STORED_GRAPH_TENSORS = tuple(f"{STORED_GRAPH}.{part}" for part in ("indptr", "indices", "weight"))
+# The widest feature or weight dimension a model may declare (bounds what loading a file can
+# make the runtime allocate per node).
+MAX_WIDTH = 1 << 24
 
 
 class IRError(ValueError):
@@ -221,6 +224,10 @@ class Model:
         if declared != values[name][0]:
             raise error(f"output {name!r} is declared {declared} wide, its node makes "
                         f"{values[name][0]} columns")
+        stored = [name for name in STORED_GRAPH_TENSORS if name in self.tensors]
+        if stored and not {f"{STORED_GRAPH}.indptr", f"{STORED_GRAPH}.indices"} <= set(stored):
+            raise error(f"a stored graph needs {STORED_GRAPH}.indptr and {STORED_GRAPH}.indices, "
+                        f"found {stored}")
         unused = set(self.tensors) - used - set(STORED_GRAPH_TENSORS)
         if unused:
             raise error(f"tensors {sorted(unused)[:5]} are not used by any node")
@@ -260,9 +267,10 @@ class Model:
 def _declared_width(spec: dict, error) -> int:
     """The width of an ``x`` or output spec: its shape must be ``[null, width >= 1]``."""
     shape = spec.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
-            and shape[1] >= 1):
-        raise error(f"{spec.get('name')!r} must have shape [null, width >= 1], found {shape!r}")
+    if not (isinstance(shape, list) and len(shape) == 2 and shape[0] is None
+            and type(shape[1]) is int and 1 <= shape[1] <= MAX_WIDTH):
+        raise error(f"{spec.get('name')!r} must have shape [null, width] with a width in "
+                    f"[1, {MAX_WIDTH}], found {shape!r}")
     return shape[1]
 
 
@@ -275,7 +283,8 @@ def _check_matrix_description(matrix: dict, where: str, error) -> None:
         raise error(f"{where}: must be a matrix description with a format in {MATRIX_FORMATS}")
     shape = matrix.get("shape")
     if not (isinstance(shape, (list, tuple)) and len(shape) == 2
-            and all(type(side) is int and side >= 1 for side in shape)):
-        raise error(f"{where}: needs \"shape\": [rows >= 1, cols >= 1], found {shape!r}")
+            and all(type(side) is int and 1 <= side <= MAX_WIDTH for side in shape)):
+        raise error(f"{where}: needs \"shape\": [rows, cols], each in [1, {MAX_WIDTH}], found "
+                    f"{shape!r}")
     if ("block" in matrix) != (matrix["format"] == "bsr"):
         raise error(f"{where}: \"block\" goes with the bsr format, and only with it")

@@ -232,8 +232,11 @@ class Session:
 
     # ----------------------------------------------------------------------------- inputs
     def _features(self, x):
-        if isinstance(x, CSRMatrix):
-            features = x
+        if isinstance(x, CSRMatrix):  # re-checked: its arrays are the caller's, and mutable
+            try:
+                features = CSRMatrix(x.indptr, x.indices, x.data, x.shape)
+            except (SparseFormatError, TypeError, ValueError) as exc:
+                raise InputError(f"x: {exc}") from None
         elif hasattr(x, "tocsr"):
             try:
                 features = CSRMatrix.from_scipy_like(x)
@@ -275,6 +278,8 @@ class Session:
             if isinstance(graph, Graph):
                 if graph.num_nodes != num_nodes:
                     raise InputError(f"graph has {graph.num_nodes} nodes, x has {num_nodes} rows")
+                # re-checked: its arrays are the caller's and may have changed since it was built
+                graph = Graph(graph.indptr, graph.indices, num_nodes, graph.edge_weight)
                 return _Graph(graph.indptr, graph.indices, graph.edge_weight, num_nodes)
             if isinstance(graph, tuple):
                 if len(graph) not in (2, 3):
@@ -301,7 +306,11 @@ class Session:
         batch = np.asarray(batch)
         if batch.shape != (num_nodes,) or batch.dtype.kind not in "iu":
             raise InputError(f"batch must be {num_nodes} integers, got {batch.dtype} {batch.shape}")
-        ptr = sorted_batch_offsets(batch.astype(np.int64, copy=False), 0)
+        batch = batch.astype(np.int64, copy=False)
+        if num_nodes and int(batch[-1]) >= num_nodes:  # checked before the offsets are allocated
+            raise InputError(f"batch holds graph id {int(batch[-1])}, but there are only "
+                             f"{num_nodes} nodes (ids must be below the node count)")
+        ptr = sorted_batch_offsets(batch, 0)
         if ptr.shape[0] == 0:
             raise InputError("batch must be non-negative and sorted (graphs as contiguous blocks)")
         return ptr
