@@ -153,3 +153,48 @@ def test_attribute_values_must_be_of_their_type(gcn_artifact):
         normalize=json.loads("NaN")))
     with pytest.raises(ArtifactError, match="normalize must be true or false"):
         load_artifact(gcn_artifact)
+
+
+def _checkpoint_with_config(tmp_path, change):
+    """A real checkpoint whose config JSON was edited (what a crafted file holds)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from sparsegnn.nn import GAT, save_checkpoint
+
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "gat.safetensors", GAT(6, 8, 2, 3, heads=2))
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    config = json.loads(metadata["config"])
+    text = change(config)
+    metadata["config"] = text if isinstance(text, str) else json.dumps(config)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+CONFIG_EDITS = {
+    "hidden_channels 400,000": lambda c: c.update(hidden_channels=400_000),
+    "num_layers 10**6": lambda c: c.update(num_layers=10**6),
+    "a negative width": lambda c: c.update(hidden_channels=-8),
+    "zero heads": lambda c: c.update(heads=0),
+    "a list as kind": lambda c: c.update(kind=["gat"]),
+    "deep JSON": lambda c: '{"a":' * 5000 + "{}" + "}" * 5000,
+    "a bool as a width": lambda c: c.update(in_channels=True),
+}
+
+
+@pytest.mark.parametrize("edit", CONFIG_EDITS, ids=list(CONFIG_EDITS))
+def test_hostile_checkpoint_configs_raise_checkpoint_error_only(edit, tmp_path):
+    """Each once escaped as another exception, or allocated gigabytes before failing."""
+    import resource
+
+    from sparsegnn.nn import CheckpointError, load_checkpoint
+
+    path = _checkpoint_with_config(tmp_path, CONFIG_EDITS[edit])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB
+    assert grown < 200 * 1024

@@ -61,6 +61,23 @@ def save_checkpoint(path: str | os.PathLike, model: BasicGNN, *, info: dict | No
     return path
 
 
+def _check_config(path, config: dict, num_tensors: int) -> None:
+    """Numbers in ``config`` within bounds a file can hold: counts (layers, head widths) no
+    more than its tensors, widths below 2**24, no bools where numbers belong."""
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        if key == "head" and isinstance(value, list) and len(value) > num_tensors:
+            raise CheckpointError(f"{path}: head has {len(value)} layers, the file holds "
+                                  f"{num_tensors} tensors")
+        for item in values:
+            if isinstance(item, int) and not isinstance(item, bool) and not 0 <= item < 1 << 24:
+                raise CheckpointError(f"{path}: config {key} = {item} is out of range")
+    layers = config.get("num_layers")
+    if not isinstance(layers, int) or isinstance(layers, bool) or not 1 <= layers <= num_tensors:
+        raise CheckpointError(f"{path}: num_layers must be an integer in [1, {num_tensors}] (the "
+                              f"file's tensor count), found {layers!r}")
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`; raise :class:`CheckpointError`
     naming the file if it is not one or does not match its config."""
@@ -88,19 +105,25 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         config = json.loads(metadata["config"])
         info = json.loads(metadata.get("info", "{}"))
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: malformed config or info JSON ({exc})") from None
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: malformed config or info JSON "
+                              f"({type(exc).__name__})") from None
     if not isinstance(config, dict) or not isinstance(info, dict):
         raise CheckpointError(f"{path}: config and info must be JSON objects")
-    try:
-        model = build_model(config)
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
     extra = {k[len(EXTRA_PREFIX):]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
     state = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
-    problem = state_mismatch(model, state)
-    if problem:
-        raise CheckpointError(f"{path}: weights do not fit the config: {problem}")
+    _check_config(path, config, len(state))
+    # The config is checked against the weights on the meta device (shapes, no memory) before
+    # the model is built for real: a config may claim widths or depths that no file holds.
+    for device in ("meta", "cpu"):
+        try:
+            with torch.device(device):
+                model = build_model(config)
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError, OverflowError) as exc:
+            raise CheckpointError(f"{path}: invalid model config ({exc})") from None
+        problem = state_mismatch(model, state)
+        if problem:
+            raise CheckpointError(f"{path}: weights do not fit the config: {problem}")
     model.load_state_dict(state)
     model.eval()
     return Checkpoint(model=model, info=info, extra=extra)
