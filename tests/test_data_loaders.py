@@ -3,8 +3,11 @@ every loader's error cases. Held-back datasets are skipped by name when absent."
 
 import gzip
 import io
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -238,6 +241,41 @@ def test_planetoid_refuses_pickles_that_import_anything_else(datasets_root, tmp_
     (root / "planetoid" / "ind.cora.y").write_bytes(pickle.dumps(_Exploit(), protocol=2))
     with pytest.raises(DatasetError, match=r"ind\.cora\.y.*refusing to load global (posix|os)\.system"):
         data.load("cora", root)
+
+
+def test_allowed_names_cannot_forge_an_object_array(datasets_root, tmp_path):
+    """numpy.dtype and _reconstruct, both allow-listed, once built a structured dtype with an
+    object field and no list-pickle flag, so that raw bytes became object pointers (4 of 4 loads
+    crashed). Run in a child: a regression must fail this test, not kill the run."""
+    root = _copy_dataset("cora", datasets_root, tmp_path)
+    code = f"""
+import pickle, numpy as np
+from numpy._core.multiarray import _reconstruct
+
+class ForgedDtype:
+    def __reduce__(self):
+        return (np.dtype, ("V8", False, True),
+                (3, "|", None, ("a",), {{"a": (np.dtype("O"), 0)}}, 8, 1, 0))
+
+class ForgedArray:
+    def __reduce__(self):
+        return (_reconstruct, (np.ndarray, (0,), b"b"),
+                (1, (140, 7), ForgedDtype(), False, b"\\x41" * 8 * 140 * 7))
+
+with open({str(root / "planetoid" / "ind.cora.y")!r}, "wb") as handle:
+    handle.write(pickle.dumps(ForgedArray(), protocol=2))
+from sparsegnn import data
+from sparsegnn.data import DatasetError
+try:
+    print(repr(data.load("cora", {str(root)!r}).y))
+except DatasetError as exc:
+    print("DatasetError:", exc)
+"""
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=300, env={**os.environ,
+                                             "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert "DatasetError:" in child.stdout, child.stdout
 
 
 def test_planetoid_truncated_file_names_the_file(datasets_root, tmp_path):

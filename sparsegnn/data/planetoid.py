@@ -2,15 +2,17 @@
 
 The files are Python 2 pickles. They are read by :class:`RestrictedUnpickler`, which admits only
 the handful of globals these files contain (numpy arrays and dtypes, a scipy CSR matrix,
-``collections.defaultdict`` and ``list``). The scipy matrix is rebuilt from its pickled state
-into our own :class:`~sparsegnn.sparse.CSRMatrix`, so scipy is not needed and no constructor
-named by the file is ever called with arguments the file chooses.
+``collections.defaultdict`` and ``list``), and none of them runs as the file names it: arrays
+are built from their raw bytes and a plain dtype, the scipy matrix from its pickled state into
+our own :class:`~sparsegnn.sparse.CSRMatrix`, so scipy is not needed and no numpy or scipy
+code is called with arguments the file chooses.
 """
 
 from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 from pathlib import Path
 
@@ -34,11 +36,79 @@ class _PickledCSR:
         self.state = state
 
 
-def _numpy_reconstruct(*args):
-    # numpy 2 moved numpy.core to numpy._core; the files name the old path.
-    from numpy.core.multiarray import _reconstruct  # noqa: PLC0415
+class _PickledDtype:
+    """Receives ``numpy.dtype(code, align, copy)`` and its state; :meth:`build` makes a plain
+    (unstructured, no subarray) dtype of it, or refuses."""
 
-    return _reconstruct(*args)
+    def __init__(self, code=None, *_flags):
+        self.code, self.state = code, None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def build(self) -> np.dtype:
+        code, state = self.code, self.state
+        if not isinstance(code, str) or not code or code[0] not in _PLAIN_KINDS:
+            raise pickle.UnpicklingError(f"dtype {code!r} is not a plain numeric, string or "
+                                         f"object type")
+        if not isinstance(state, tuple) or len(state) < 8:
+            raise pickle.UnpicklingError("malformed dtype state")
+        _version, endian, subarray, names, fields, size = state[:6]
+        if subarray is not None or names is not None or fields is not None:
+            # a structured dtype with an object field would let raw bytes become pointers
+            raise pickle.UnpicklingError("structured and subarray dtypes are not allowed")
+        kind = code[0]
+        if kind in "US":  # the length lives in the state
+            if type(size) is not int or size < 0:
+                raise pickle.UnpicklingError("malformed string dtype size")
+            code = f"{kind}{size // 4 if kind == 'U' else size}"
+        dtype = np.dtype(code)
+        if endian in ("<", ">"):
+            dtype = dtype.newbyteorder(endian)
+        return dtype
+
+
+class _PickledArray:
+    """Receives ``ndarray._reconstruct`` and its state; :meth:`build` makes the array from the
+    raw bytes (or, for object arrays, the list of values) itself."""
+
+    def __init__(self, *_args):
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def build(self) -> np.ndarray:
+        state = self.state
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError("malformed array state")
+        shape, dtype, fortran, data = state[-4:]
+        if not isinstance(dtype, _PickledDtype) or not isinstance(shape, tuple) or not all(
+                type(side) is int and side >= 0 for side in shape):
+            raise pickle.UnpicklingError("malformed array shape or dtype")
+        dtype = dtype.build()
+        count = math.prod(shape)
+        order = "F" if fortran else "C"
+        if dtype.hasobject:  # values pickled one by one: take plain Python values only
+            if not isinstance(data, list) or len(data) != count or not all(
+                    isinstance(v, (str, bytes, int, float, type(None))) for v in data):
+                raise pickle.UnpicklingError("an object array may hold only plain values")
+            array = np.empty(count, dtype=object)
+            array[:] = data
+            return array.reshape(shape, order=order)
+        if isinstance(data, str):  # a Python 2 str, decoded as latin1 by the unpickler
+            data = data.encode("latin1")
+        if not isinstance(data, bytes) or len(data) != count * dtype.itemsize:
+            raise pickle.UnpicklingError(f"array data of {len(data) if isinstance(data, bytes) else '?'}"
+                                         f" bytes does not fit shape {shape} of {dtype}")
+        return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+_PLAIN_KINDS = "biufcUSO"
+
+
+def _ndarray_marker(*_args):
+    raise pickle.UnpicklingError("numpy.ndarray may only be named as _reconstruct's subtype")
 
 
 def _latin1_bytes(text, encoding="latin1"):
@@ -50,10 +120,10 @@ def _latin1_bytes(text, encoding="latin1"):
 
 _ALLOWED = {
     ("_codecs", "encode"): _latin1_bytes,
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _PickledArray,
+    ("numpy._core.multiarray", "_reconstruct"): _PickledArray,
+    ("numpy", "ndarray"): _ndarray_marker,
+    ("numpy", "dtype"): _PickledDtype,
     ("scipy.sparse.csr", "csr_matrix"): _PickledCSR,
     ("scipy.sparse._csr", "csr_matrix"): _PickledCSR,
     ("collections", "defaultdict"): collections.defaultdict,
@@ -63,7 +133,10 @@ _ALLOWED = {
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that refuses every global outside a fixed allow-list."""
+    """An unpickler that refuses every global outside a fixed allow-list, and builds numpy
+    arrays itself from raw bytes and a plain dtype (numpy's own ``__setstate__`` would copy
+    raw bytes into a crafted dtype's object slots). ``load`` returns plain values, lists,
+    dicts, ndarrays and ``_PickledCSR`` states."""
 
     def find_class(self, module: str, name: str):
         try:
@@ -74,6 +147,29 @@ class RestrictedUnpickler(pickle.Unpickler):
                 "defaultdict, list and bytes are allowed in dataset files"
             ) from None
 
+    def load(self):
+        return _materialize(super().load(), depth=0)
+
+
+def _materialize(value, depth: int):
+    """Replace the proxies in an unpickled value by real arrays (dtypes alone are refused)."""
+    if depth > 64:
+        raise pickle.UnpicklingError("nested too deeply")
+    if isinstance(value, _PickledArray):
+        return value.build()
+    if isinstance(value, _PickledDtype):
+        raise pickle.UnpicklingError("a bare dtype is not a dataset value")
+    if isinstance(value, _PickledCSR):
+        value.state = _materialize(getattr(value, "state", {}), depth + 1)
+        return value
+    if isinstance(value, list):
+        return [_materialize(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = _materialize(value[key], depth + 1)
+        return value
+    return value
+
 
 def safe_unpickle(path: Path):
     """Load a Planetoid pickle through :class:`RestrictedUnpickler`; CSR state becomes CSRMatrix."""
@@ -81,7 +177,7 @@ def safe_unpickle(path: Path):
         data = Path(path).read_bytes()
         obj = RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, OverflowError, MemoryError) as exc:
+            IndexError, KeyError, OverflowError, MemoryError, RecursionError) as exc:
         raise DatasetError(f"{path}: not a valid Planetoid pickle ({exc})") from None
     if isinstance(obj, _PickledCSR):
         state = getattr(obj, "state", None) or {}
