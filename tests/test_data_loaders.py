@@ -400,3 +400,61 @@ def test_zip_with_two_members_is_rejected(tmp_path):
         archive.writestr("b.npz", b"y")
     with pytest.raises(DatasetError, match=r"two\.zip: expected one \.npz"):
         data.load(path)
+
+
+def test_decompression_bombs_are_refused(datasets_root, tmp_path, monkeypatch):
+    """A 3.2 MB npz and a 1.2 MB gzipped OGB edge file each expanded past 3.4 GB: reads stop at
+    a limit derived from the file's size (lowered here, so that a small bomb shows it)."""
+    from sparsegnn.data import npz
+
+    monkeypatch.setattr(npz, "MIN_EXPANSION_BYTES", 1 << 20)
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("labels.npy", b"\0" * (8 << 20))
+    with pytest.raises(DatasetError, match=r"bomb\.npz: member labels\.npy decompresses"):
+        data.load(path)
+    root = _copy_dataset("ogbg-molfreesolv", datasets_root, tmp_path / "ogb-copy")
+    edge_file = root / "ogb" / "ogbg_molfreesolv" / "raw" / "edge.csv.gz"
+    with gzip.open(edge_file, "wb") as handle:
+        handle.write(b"0,1\n" * (2 << 20))
+    with pytest.raises(DatasetError, match=r"edge\.csv\.gz: the gzip stream decompresses"):
+        data.load("ogbg-molfreesolv", root)
+
+
+def test_absurd_ids_and_labels_are_errors_not_allocations(datasets_root, tmp_path):
+    """A test id of 3*10**8 allocated 3.4 GB; a label of 10**12 made 10**12 classes."""
+    root = _copy_dataset("cora", datasets_root, tmp_path)
+    index = root / "planetoid" / "ind.cora.test.index"
+    ids = index.read_text().split()
+    index.write_text("\n".join([*ids[:-1], str(3 * 10**8)]) + "\n")
+    with pytest.raises(DatasetError, match=r"test\.index: test ids span"):
+        data.load("cora", root)
+    masks = np.zeros((10, 3), bool)
+    path = tmp_path / "het.npz"
+    _write_npz(path, node_features=np.ones((3, 2), np.float32),
+               node_labels=np.array([0, 1, 10**12]), edges=np.array([[0, 1], [1, 2]]),
+               train_masks=masks, val_masks=masks, test_masks=masks)
+    with pytest.raises(DatasetError, match="classes for 3 labels"):
+        data.load(path)
+
+
+@pytest.mark.parametrize("escaped", ["GraphError", "SparseFormatError", "ValueError",
+                                     "OverflowError"])
+def test_loader_failures_are_dataset_errors(escaped, tmp_path, monkeypatch):
+    """Whatever deeper check (graph, CSR, numpy) catches a malformed file first, the caller of
+    ``data.load`` gets a DatasetError naming the file (GraphError, ValueError and
+    SparseFormatError once escaped)."""
+    from sparsegnn import graph, sparse
+    from sparsegnn.data import npz
+
+    errors = {"GraphError": graph.GraphError, "SparseFormatError": sparse.SparseFormatError,
+              "ValueError": ValueError, "OverflowError": OverflowError}
+
+    def failing_loader(*args, **kwargs):
+        raise errors[escaped]("caught deep inside")
+
+    monkeypatch.setattr(npz, "load_shchur_npz", failing_loader)
+    path = tmp_path / "tiny.npz"
+    _write_npz(path, labels=np.array([0, 1]))
+    with pytest.raises(DatasetError, match=r"tiny\.npz.*caught deep inside"):
+        data.load(path)

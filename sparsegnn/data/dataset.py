@@ -74,6 +74,9 @@ class Dataset:
         expected = self.num_graphs if self.is_graph_task else self.graph.num_nodes
         if self.y.shape[0] != expected:
             raise DatasetError(f"{self.name}: expected {expected} labels, got {self.y.shape[0]}")
+        if not 0 <= self.num_classes <= max(expected, 2):  # a label of 10**12 is no class count
+            raise DatasetError(f"{self.name}: {self.num_classes} classes for {expected} labels "
+                               f"(labels must lie in [0, {max(expected, 2)}))")
         if self.is_graph_task:
             if self.batch is None or self.batch.shape != (self.graph.num_nodes,):
                 raise DatasetError(f"{self.name}: graph tasks need a batch vector of length N")

@@ -19,12 +19,32 @@ from ..sparse import CSRMatrix, SparseFormatError
 from .dataset import NODE_CLASSIFICATION, Dataset, DatasetError, Split
 from .planetoid import RestrictedUnpickler
 
-__all__ = ["load_shchur_npz", "load_heterophilous", "per_class_split", "read_npz"]
+__all__ = ["load_shchur_npz", "load_heterophilous", "per_class_split", "read_npz",
+           "read_limited", "expansion_limit"]
+
+# Compressed dataset files may expand this much (sparse features and edge lists compress
+# several-fold, not a thousand-fold), with a floor for small files.
+EXPANSION_LIMIT = 100
+MIN_EXPANSION_BYTES = 1 << 28
+
+
+def read_limited(handle, limit: int, path, what: str) -> bytes:
+    """All of ``handle``'s bytes, refusing more than ``limit`` (a decompression bomb)."""
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DatasetError(f"{path}: {what} decompresses to more than {limit:,} bytes "
+                           f"({EXPANSION_LIMIT}x the file, or {MIN_EXPANSION_BYTES:,} bytes)")
+    return data
+
+
+def expansion_limit(path: Path) -> int:
+    """The most bytes a compressed file of ``path``'s size may decompress to."""
+    return max(MIN_EXPANSION_BYTES, EXPANSION_LIMIT * Path(path).stat().st_size)
 
 
 def _read_member(archive: zipfile.ZipFile, member: str, path: Path) -> np.ndarray:
     with archive.open(member) as handle:
-        stream = io.BytesIO(handle.read())
+        stream = io.BytesIO(read_limited(handle, expansion_limit(path), path, f"member {member}"))
     version = np.lib.format.read_magic(stream)
     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                    else np.lib.format.read_array_header_2_0)
@@ -50,7 +70,9 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                 inner = [n for n in names if n.endswith(".npz")]
                 if len(inner) != 1:
                     raise DatasetError(f"{path}: expected one .npz inside the zip, found {inner}")
-                with zipfile.ZipFile(io.BytesIO(outer.read(inner[0]))) as archive:
+                with outer.open(inner[0]) as handle:
+                    nested = read_limited(handle, expansion_limit(path), path, inner[0])
+                with zipfile.ZipFile(io.BytesIO(nested)) as archive:
                     return {n[:-4]: _read_member(archive, n, path) for n in archive.namelist()}
             return {n[:-4]: _read_member(outer, n, path) for n in names}
     except DatasetError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 from ..graph import Graph
 from ..sparse import CSRMatrix
 from .dataset import GRAPH_CLASSIFICATION, GRAPH_REGRESSION, Dataset, DatasetError, Split
+from .npz import expansion_limit, read_limited
 from .tu import read_int_table
 
 __all__ = ["load_ogb_mol", "ATOM_FEATURE_DIMS"]
@@ -24,8 +26,9 @@ def _read_gz(path: Path, columns: int | None, dtype=np.int64) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"{path}: missing OGB file")
     try:
-        with gzip.open(path, "rt") as handle:
-            return read_int_table(handle, columns, dtype)
+        with gzip.open(path, "rb") as handle:
+            text = read_limited(handle, expansion_limit(path), path, "the gzip stream")
+        return read_int_table(io.StringIO(text.decode("ascii", errors="replace")), columns, dtype)
     except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(f"{path}: corrupt gzip ({exc})") from None
     except DatasetError as exc:

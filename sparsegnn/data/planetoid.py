@@ -243,6 +243,9 @@ def load_planetoid(folder: Path, name: str) -> Dataset:
                            f"{num_allx} allx rows, found smallest id {test_low}")
     # CiteSeer lacks some ids in the test range: give them empty rows (Kipf's padding).
     test_range = test_high - test_low + 1
+    if test_range > 2 * tx.shape[0] + 16:  # Kipf's gaps are a few ids (CiteSeer: 15)
+        raise DatasetError(f"{paths['test.index']}: test ids span {test_range:,} for "
+                           f"{tx.shape[0]} test rows")
     order = np.full(test_range, -1, dtype=np.int64)
     order[test_index - test_low] = np.arange(tx.shape[0])
     present = order >= 0

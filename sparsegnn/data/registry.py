@@ -118,6 +118,19 @@ def available(root=None) -> list[tuple[DatasetSpec, Path | None]]:
             for spec in REGISTRY.values()]
 
 
+def _as_dataset_error(load_it, where) -> Dataset:
+    """Run a loader; what its files get wrong is a DatasetError naming them, whatever check
+    (graph, sparse matrix, numpy) caught it first."""
+    try:
+        return load_it()
+    except DatasetError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError, MemoryError,
+            RecursionError) as exc:
+        raise DatasetError(f"{where}: malformed dataset files ({type(exc).__name__}: "
+                           f"{exc})") from None
+
+
 def _load_file(spec: DatasetSpec, root: Path, seed: int) -> Dataset:
     from .npz import load_heterophilous, load_shchur_npz
     from .ogb import load_ogb_mol
@@ -196,10 +209,10 @@ def load(name_or_path: str | os.PathLike, root=None, seed: int = 0, *, download:
                 f"dataset {key!r} not found (looked for {spec.files()[0]} under: {searched}); "
                 f"pass --data-dir / root=, set ${DATA_ENV}, or download it"
             )
-        return _load_file(spec, found, seed)
+        return _as_dataset_error(lambda: _load_file(spec, found, seed), found)
     path = Path(name_or_path)
     if path.exists():
-        return _load_path(path, seed)
+        return _as_dataset_error(lambda: _load_path(path, seed), path)
     names = ", ".join(REGISTRY)
     raise DatasetError(f"unknown dataset {str(name_or_path)!r}: not a file or folder, and not one "
                        f"of the registered names ({names})")
