@@ -85,3 +85,43 @@ def test_server_rejects_bad_requests_and_keeps_serving(running_server):
         assert status == 400 and reply["error"]
     status, _ = _post(url, {"x": x.tolist(), "edge_index": graph.edge_index.tolist()})
     assert status == 200
+
+
+def _raw(url: str, body: bytes, length: str) -> tuple[int, dict]:
+    """A POST with a hand-written Content-Length (what urllib would not send)."""
+    import http.client
+
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.putrequest("POST", "/predict")
+    connection.putheader("Content-Length", length)
+    connection.endheaders()
+    connection.send(body)
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def test_every_hostile_request_gets_a_status(running_server):
+    """Requests that once dropped the connection (ids >= 2**63, deep JSON, a non-numeric
+    Content-Length) or were answered 200 although malformed (float ids, truncated to 0)."""
+    url, _, dataset = running_server
+    graph, x, _ = dataset.select_graphs([0])
+    edges = graph.edge_index.tolist()
+    cases = [
+        ({"x": x.tolist(), "edge_index": [[2**63], [0]]}, 400),
+        ({"x": x.tolist(), "edge_index": [[0.9, 1], [1, 0]]}, 400),
+        ({"x": x.tolist(), "edge_index": [[True, 1], [1, 0]]}, 400),
+        ({"x": [[True] * x.shape[1]] * x.shape[0], "edge_index": edges}, 400),
+        ({"x": x.tolist(), "edge_index": edges, "batch": [0.5] * x.shape[0]}, 400),
+        ({"x": x.tolist(), "edge_index": edges, "extra": 1}, 400),
+        ({"x": [[1.0], [1.0, 2.0]], "edge_index": edges}, 400),
+        ([1, 2, 3], 400),
+        (("[" * 100_000 + "]" * 100_000).encode(), 400),
+    ]
+    for payload, expected in cases:
+        status, reply = _post(url, payload)
+        assert (status, bool(reply["error"])) == (expected, True), payload
+    assert _raw(url, b"{}", "abc")[0] == 400
+    assert _raw(url, b"", str(64 * 1024 * 1024))[0] == 413
+    status, _ = _post(url, {"x": x.tolist(), "edge_index": edges})
+    assert status == 200

@@ -4,8 +4,11 @@
 
 POST /predict with JSON ``{"x": [[...], ...], "edge_index": [[src...], [dst...]]}`` (and
 ``"batch"`` for graph-level models) returns ``{"logits": [[...]], "predictions": [...]}``.
-GET /health returns the model's inputs and outputs. Bad input gets HTTP 400 with the reason;
-the runtime validates everything before its kernels run, so no request can crash the server.
+GET /health returns the model's inputs and outputs. Every request gets a status: a malformed one
+400 with the reason (node ids must be integers, features numbers; no other keys), an oversized
+one 413, and anything unexpected 500; the runtime validates everything before its kernels run,
+so no request can crash the server. ``--max-body-bytes`` bounds a request (JSON parsing takes
+tens of bytes of memory per byte of body).
 """
 
 from __future__ import annotations
@@ -19,10 +22,34 @@ import numpy as np
 
 from sparsegnn.runtime import InputError, Session
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024
+KEYS = {"x", "edge_index", "batch"}
 
 
-def make_handler(session: Session):
+class BadRequest(ValueError):
+    """The request does not describe a graph the model can take."""
+
+
+def _array(request: dict, key: str, types: tuple, dtype) -> np.ndarray:
+    """``request[key]``, nested lists of values of exactly ``types`` (JSON true is not 1, and a
+    float where an id belongs is refused, not truncated), as a numpy array of ``dtype``."""
+    stack = [request[key]]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif type(item) not in types:
+            expected = "integers" if types == (int,) else "numbers"
+            raise BadRequest(f"{key} must hold {expected}, found {type(item).__name__}")
+    try:
+        return np.asarray(request[key], dtype=dtype)
+    except OverflowError:  # an integer beyond 64 bits
+        raise BadRequest(f"{key} holds an integer out of range") from None
+    except ValueError as exc:  # ragged nesting
+        raise BadRequest(f"{key}: {exc}") from None
+
+
+def make_handler(session: Session, max_body_bytes: int = MAX_BODY_BYTES):
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, status: int, payload: dict) -> None:
             body = json.dumps(payload).encode()
@@ -43,30 +70,48 @@ def make_handler(session: Session):
                 "outputs": [vars(o) | {"shape": list(o.shape)} for o in session.outputs]})
 
         def do_POST(self):  # noqa: N802
+            try:
+                self._predict()
+            except Exception as exc:  # never drop a connection without an answer
+                self._reply(500, {"error": f"internal error ({type(exc).__name__})"})
+
+        def _predict(self) -> None:
             if self.path != "/predict":
                 return self._reply(404, {"error": "unknown path; use POST /predict"})
-            length = int(self.headers.get("Content-Length") or 0)
-            if not 0 < length <= MAX_BODY_BYTES:
-                return self._reply(400, {"error": f"body must be 1..{MAX_BODY_BYTES} bytes"})
+            length = self.headers.get("Content-Length", "")
+            if not length.isdigit() or int(length) == 0:
+                return self._reply(400, {"error": "a body with a Content-Length is required"})
+            if int(length) > max_body_bytes:
+                self.close_connection = True  # the unread body is not consumed
+                return self._reply(413, {"error": f"body must be at most {max_body_bytes} "
+                                                  f"bytes"})
             try:
-                request = json.loads(self.rfile.read(length))
-                x = np.asarray(request["x"], dtype=np.float32)
-                edge_index = np.asarray(request["edge_index"], dtype=np.int64)
+                request = json.loads(self.rfile.read(int(length)))
+                if not isinstance(request, dict) or not {"x", "edge_index"} <= set(request) \
+                        or set(request) - KEYS:
+                    raise BadRequest("the body must be an object with x, edge_index and "
+                                     "optionally batch, nothing else")
+                x = _array(request, "x", (int, float), np.float32)
+                edge_index = _array(request, "edge_index", (int,), np.int64)
                 batch = request.get("batch")
-                batch = None if batch is None else np.asarray(batch, dtype=np.int64)
+                batch = None if batch is None else _array(request, "batch", (int,), np.int64)
                 logits = session.run(x, edge_index.reshape(2, -1) if edge_index.size == 0
                                      else edge_index, batch)
-            except (KeyError, TypeError, ValueError, json.JSONDecodeError, InputError) as exc:
+            except (BadRequest, InputError, json.JSONDecodeError, UnicodeDecodeError,
+                    RecursionError) as exc:
                 return self._reply(400, {"error": f"{type(exc).__name__}: {exc}"})
+            except MemoryError:
+                return self._reply(413, {"error": "the request is too large for this server"})
             return self._reply(200, {"logits": logits.tolist(),
                                      "predictions": logits.argmax(axis=1).tolist()})
 
     return Handler
 
 
-def serve(artifact: str, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+def serve(artifact: str, host: str = "127.0.0.1", port: int = 8000,
+          max_body_bytes: int = MAX_BODY_BYTES) -> ThreadingHTTPServer:
     """Create the server (not yet serving); ``port=0`` picks a free port."""
-    return ThreadingHTTPServer((host, port), make_handler(Session(artifact)))
+    return ThreadingHTTPServer((host, port), make_handler(Session(artifact), max_body_bytes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("artifact")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
     args = parser.parse_args(argv)
-    server = serve(args.artifact, args.host, args.port)
+    server = serve(args.artifact, args.host, args.port, args.max_body_bytes)
     print(f"serving {args.artifact} on http://{args.host}:{server.server_address[1]}",
           file=sys.stderr)
     try:
