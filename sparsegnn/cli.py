@@ -489,7 +489,8 @@ def _bench_settings(args):
     return Settings(min_seconds=args.min_seconds, max_repeat=args.max_repeat,
                     min_repeat=min(Settings.min_repeat, args.max_repeat),
                     batch_size=args.batch_size, split=args.split,
-                    process_metrics=not args.no_process_metrics)
+                    process_metrics=not args.no_process_metrics,
+                    memory_limit_mb=args.memory_limit_mb)
 
 
 def _print_bench(result) -> None:
@@ -831,7 +832,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=64,
                        help="graphs per call for the throughput of graph-level models")
     bench.add_argument("--no-process-metrics", action="store_true",
-                       help="skip the fresh process per backend (cold start, peak memory)")
+                       help="skip the fresh process per backend (cold start, peak memory, and "
+                            "the check that the backend fits in memory)")
+    bench.add_argument("--memory-limit-mb", type=float, default=None,
+                       help="a backend whose first run needs more is reported absent (default: "
+                            "80 %% of the memory available)")
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     bench.add_argument("--export-dir", type=Path, default=None,
                        help="where checkpoints are exported (default: OUT/models)")

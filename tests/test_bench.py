@@ -213,6 +213,21 @@ def test_child_process_reports_cold_start_and_memory(node_models):
     assert 0 < run["cold_start_s"] < 120 and run["peak_rss_mb"] > 10
 
 
+def test_a_backend_that_does_not_fit_in_memory_is_absent_and_the_json_is_written(
+        node_models, tmp_path):
+    """A backend whose first run passes the memory limit is stopped in its child process and
+    reported absent, the others still run, and the result is written (a peer that needed
+    16.7 GB once took the whole bench down with no output)."""
+    dataset, models, entries, _ = node_models
+    settings = Settings(**{**QUICK.__dict__, "process_metrics": True, "memory_limit_mb": 50})
+    result = run_bench(models[1:], dataset, backends=["sparsegnn-1t"], settings=settings,
+                       progress=False, model_info=entries[1:])
+    run = result["runs"][0]
+    assert run["status"] == "absent" and "needs more than 50 MiB" in run["reason"], run
+    paths = write_outputs(result, tmp_path)
+    assert json.loads(paths[0].read_text())["runs"][0]["status"] == "absent"
+
+
 # ----------------------------------------------------------------------------- schema, outputs
 def _result(node_models):
     dataset, models, entries, _ = node_models

@@ -1,9 +1,12 @@
 """Run every backend on every model over the same inputs and collect one result document.
 
-Steady-state latencies of all backends are measured in this process, one after another, on
-the same workloads; cold start and peak memory come from a fresh child process per backend
-(``python -m sparsegnn.benchmark.child``), so one backend's libraries and caches never count
-against another's. numpy only at import time (the runtime-only benchmark runs without torch).
+Each backend first runs once in a fresh child process (``python -m sparsegnn.benchmark.child``),
+which gives its cold start and peak memory (one backend's libraries and caches never count
+against another's) and proves that it fits: a child whose memory passes the limit (by default
+80 % of the memory available when the bench starts) is killed, and the backend is reported
+absent with the reason instead of taking the machine down. Steady-state latencies are then
+measured in this process, one backend after another, on the same workloads. numpy only at
+import time (the runtime-only benchmark runs without torch).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +47,8 @@ class Settings:
     split: int = 0
     process_metrics: bool = True   # cold start and peak RSS in a child process per backend
     child_timeout_s: float = 300.0
+    memory_limit_mb: float | None = None  # a backend's child above this is absent (None: 80 %
+                                          # of the memory available at the start)
 
 
 @dataclass
@@ -111,23 +116,68 @@ def load_workload(path: Path) -> Workload:
     return Workload(x, graph, batch, num_graphs)
 
 
+def _available_mb() -> float | None:
+    """Memory available for new allocations (MiB), where the OS says (Linux)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class _OverMemory(Exception):
+    """The backend's child passed the memory limit."""
+
+
 def _process_metrics(name: str, files: ModelFiles, workload: Workload, folder: Path,
-                     timeout: float) -> tuple[float | None, float | None, str | None]:
+                     timeout: float, memory_limit_mb: float | None
+                     ) -> tuple[float | None, float | None, str | None]:
     """(cold start s, peak RSS MiB, problem) from a fresh process that imports the backend,
-    loads the model and computes one result."""
+    loads the model and computes one result; raises :class:`_OverMemory` when its resident
+    memory passes ``memory_limit_mb`` (it is killed)."""
     inputs = folder / f"{name}.npz"
     save_workload(workload, inputs)
     spec = folder / f"{name}.json"
     spec.write_text(json.dumps({"backend": name, "inputs": str(inputs),
                                 "files": {k: v for k, v in asdict(files).items() if k != "graph"}}))
-    try:
-        done = subprocess.run([sys.executable, "-m", "sparsegnn.benchmark.child", str(spec)],
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, None, f"child process timed out after {timeout:.0f} s"
-    if done.returncode != 0:
-        return None, None, f"child process failed: {done.stderr.strip()[-300:]}"
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    # output to files, not pipes: the parent polls memory instead of draining pipes
+    with open(folder / f"{name}.out", "w+") as out, open(folder / f"{name}.err", "w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "sparsegnn.benchmark.child", str(spec)],
+                                 stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout
+        while child.poll() is None:
+            rss = _rss_mb(child.pid)
+            if memory_limit_mb is not None and rss is not None and rss > memory_limit_mb:
+                child.kill()
+                child.wait()
+                raise _OverMemory(f"needs more than {memory_limit_mb:,.0f} MiB of memory (the "
+                                  f"limit: 80 % of what was available, or --memory-limit-mb); "
+                                  f"its child process was stopped at {rss:,.0f} MiB")
+            if time.monotonic() > deadline:
+                child.kill()
+                child.wait()
+                return None, None, f"child process timed out after {timeout:.0f} s"
+            time.sleep(0.02)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        return None, None, f"child process failed: {stderr.strip()[-300:]}"
+    report = json.loads(stdout.strip().splitlines()[-1])
     return report["cold_start_s"], report["peak_rss_mb"], None
 
 
@@ -147,6 +197,14 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
                    folder: Path) -> tuple[dict, np.ndarray | None]:
     name = backend.name
     run = {"model": files.label, "backend": name}
+    cold = peak = problem = None
+    if settings.process_metrics:  # first, in a child: a backend that does not fit stops there
+        try:
+            cold, peak, problem = _process_metrics(name, files, inputs.latency[0], folder,
+                                                   settings.child_timeout_s,
+                                                   settings.memory_limit_mb)
+        except _OverMemory as exc:
+            return dict(run, status="absent", reason=str(exc)), None
     try:
         backend.load(files)
         latency_call = _cycle([backend.prepare(w) for w in inputs.latency])
@@ -168,12 +226,8 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
             throughput = 1e3 / stats["p50"]
     except Exception as exc:
         return dict(run, status="failed", reason=f"{type(exc).__name__}: {exc}"), None
-    cold = peak = None
-    if settings.process_metrics:
-        cold, peak, problem = _process_metrics(name, files, inputs.latency[0], folder,
-                                               settings.child_timeout_s)
-        if problem:
-            run["process_metrics_problem"] = problem
+    if problem:
+        run["process_metrics_problem"] = problem
     run.update(status="ok", threads=backend.threads, input=backend.input, latency_ms=stats,
                throughput={"value": throughput, "unit": inputs.unit},
                accuracy=_accuracy(outputs, inputs), max_abs_diff=None,
@@ -217,6 +271,8 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
     """Benchmark ``models`` on ``dataset`` with ``backends`` (default: all); returns the result
     document (see ``docs/bench-schema.md``). ``model_info`` adds fields to each model entry."""
     settings = settings or Settings()
+    if settings.memory_limit_mb is None and _available_mb() is not None:
+        settings = replace(settings, memory_limit_mb=0.8 * _available_mb())
     names = list(backends or BACKENDS)
     unknown = sorted(set(names) - set(BACKENDS))
     if unknown:
