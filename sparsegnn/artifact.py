@@ -46,7 +46,7 @@ CODES = {np.dtype(v): k for k, v in DTYPES.items()}
 SPARSE_EXPANSION = 256
 MAX_DENSE_ELEMENTS = 1 << 24
 MANIFEST_KEYS = {"format", "format_version", "producer", "inputs", "outputs", "nodes",
-                 "metadata", "tensors"}
+                 "metadata", "tensors", "manifest_crc32"}
 
 
 class ArtifactError(ValueError):
@@ -76,6 +76,7 @@ def save_artifact(model: Model, path: str | os.PathLike) -> Path:
         # without holes; the manifest adds a CRC-32 per tensor, naming the corrupt one.
         "tensors": {name: f"{zlib.crc32(tensors[name].tobytes()):08x}" for name in order},
     }
+    manifest["manifest_crc32"] = manifest_checksum(manifest)
     table["__metadata__"] = {"sparsegnn": json.dumps(manifest, separators=(",", ":"))}
     header = json.dumps(table, separators=(",", ":")).encode("utf-8")
     header += b" " * (-(8 + len(header)) % ALIGNMENT)
@@ -108,6 +109,14 @@ def _read_header(path: Path, data: np.ndarray) -> tuple[dict, int]:
     return table, 8 + length
 
 
+def manifest_checksum(manifest: dict) -> str:
+    """CRC-32 of the manifest without its own checksum field (canonical JSON): a corrupted
+    header that still parses is caught like corrupted tensor data."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_crc32"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return f"{zlib.crc32(text.encode('utf-8')):08x}"
+
+
 def _read_manifest(path: Path, table: dict) -> dict:
     metadata = table.get("__metadata__")
     if isinstance(metadata, dict) and metadata.get("format") == "sparsegnn.checkpoint":
@@ -129,6 +138,9 @@ def _read_manifest(path: Path, table: dict) -> dict:
     unknown = set(manifest) - MANIFEST_KEYS
     if unknown:
         _fail(path, f"unknown manifest fields {sorted(unknown)}; expected {sorted(MANIFEST_KEYS)}")
+    # files written before the manifest had a checksum have none; a present one must match
+    if "manifest_crc32" in manifest and manifest["manifest_crc32"] != manifest_checksum(manifest):
+        _fail(path, "manifest CRC-32 mismatch (the header is corrupt)")
     for key, kind in (("inputs", list), ("outputs", list), ("nodes", list), ("tensors", dict),
                       ("metadata", dict)):
         if not isinstance(manifest.get(key), kind):
@@ -141,10 +153,12 @@ def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
     buffer_size = data.shape[0] - start
     tensors, spans = {}, []
     for name, crc in manifest["tensors"].items():
+        if not isinstance(crc, str):
+            _fail(path, f"tensor {name!r}: its checksum must be a hex string, found {crc!r}")
         entry = table.get(name)
         if not isinstance(entry, dict):
             _fail(path, f"tensor {name!r} is listed in the manifest but not in the file")
-        dtype = DTYPES.get(entry.get("dtype"))
+        dtype = DTYPES.get(entry.get("dtype")) if isinstance(entry.get("dtype"), str) else None
         if dtype is None:
             _fail(path, f"tensor {name!r}: unknown dtype {entry.get('dtype')!r}; expected one "
                         f"of {sorted(DTYPES)}")
@@ -292,8 +306,10 @@ def load_artifact(path: str | os.PathLike) -> Model:
                 and set(entry) <= {"op", "version", "inputs", "outputs", "attrs"}):
             _fail(path, f"malformed node {str(entry)[:200]}: expected an object with op, version, "
                         f"inputs, outputs and attrs")
+        attrs = {key: value for key, value in entry.get("attrs", {}).items()
+                 if value is not None}  # null means absent, as the writer leaves it out
         nodes.append(Node(op=entry.get("op"), inputs=entry["inputs"], outputs=entry["outputs"],
-                          attrs=dict(entry.get("attrs", {})), version=entry.get("version")))
+                          attrs=attrs, version=entry.get("version")))
     model = Model(nodes=nodes, tensors=tensors, inputs=manifest["inputs"],
                   outputs=manifest["outputs"], metadata=manifest["metadata"])
     try:

@@ -156,8 +156,8 @@ class Model:
         """Check the model completely before anything runs: known ops and versions, only the
         attributes each op declares, each of its type, tensor references, the dataflow order,
         and widths chained from the declared ``x`` width through every op
-        (``sparsegnn.ops``) to the declared output width; no graph op after pooling; no tensor
-        that nothing uses."""
+        (``sparsegnn.ops``) to the declared output width; no graph op after pooling; no node
+        and no tensor that nothing uses."""
         for spec in [*self.inputs, *self.outputs]:
             if not (isinstance(spec, dict) and isinstance(spec.get("name"), str)
                     and set(spec) <= {"name", "dtype", "shape"}):
@@ -220,6 +220,11 @@ class Model:
             raise error(f"output {name!r} must have dtype float32")
         if name not in values:
             raise error(f"output {name!r} is not produced by any node")
+        consumed = {value for node in self.nodes for value in node.inputs} | {name}
+        dead = [node.outputs[0] for node in self.nodes if node.outputs[0] not in consumed]
+        if dead:  # a rewired input leaves the node it bypassed behind
+            raise error(f"the values {dead[:5]} are computed but used by no node and are not "
+                        f"the output")
         declared = _declared_width(self.outputs[0], error)
         if declared != values[name][0]:
             raise error(f"output {name!r} is declared {declared} wide, its node makes "

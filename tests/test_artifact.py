@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparsegnn.artifact import ArtifactError, load_artifact
+from sparsegnn.artifact import ArtifactError, load_artifact, manifest_checksum
 from sparsegnn.export import export_artifact
 from sparsegnn.nn import GCN
 
@@ -30,8 +30,11 @@ def _parts(path):
     return table, json.loads(table["__metadata__"]["sparsegnn"]), raw[8 + length:]
 
 
-def _write(path, table, manifest, data):
-    """Write a file with a hand-edited header (what an attacker or a bug would produce)."""
+def _write(path, table, manifest, data, recompute_checksum=True):
+    """Write a file with a hand-edited header (what an attacker would produce: the manifest's
+    own checksum recomputed, so that the deeper checks are what catches the edit)."""
+    if recompute_checksum and isinstance(manifest, dict) and "manifest_crc32" in manifest:
+        manifest = dict(manifest, manifest_crc32=manifest_checksum(manifest))
     table = dict(table, __metadata__={"sparsegnn": json.dumps(manifest)})
     header = json.dumps(table).encode()
     path.write_bytes(len(header).to_bytes(8, "little") + header + data)
@@ -67,6 +70,16 @@ def test_flipped_bytes_are_caught_by_checksums(model, tmp_path):
     raw[-3] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(ArtifactError, match="CRC-32 mismatch"):
+        load_artifact(path)
+
+
+def test_a_corrupted_header_that_still_parses_is_caught(model, tmp_path):
+    """One changed character in the manifest (here a flag) once loaded and changed outputs."""
+    path = export_artifact(model, tmp_path / "m.sgnn")
+    table, manifest, data = _parts(path)
+    manifest["nodes"][0]["attrs"]["improved"] = True
+    _write(path, table, manifest, data, recompute_checksum=False)
+    with pytest.raises(ArtifactError, match="manifest CRC-32 mismatch"):
         load_artifact(path)
 
 

@@ -18,6 +18,11 @@ import numpy as np
 __all__ = ["Attr", "OpSpec", "WidthError", "matrix_width", "vector_width", "check_shape"]
 
 
+# The largest magnitude of a numeric op attribute (GIN's eps, GAT's slope): far beyond any
+# trained value, small enough that a crafted one cannot overflow float32 through a few layers.
+MAX_ATTRIBUTE = 1e4
+
+
 class WidthError(ValueError):
     """A node's tensors do not fit the width of its input (or each other)."""
 
@@ -27,7 +32,8 @@ class Attr:
     """One attribute of an op.
 
     ``kind``: "matrix" (a weight matrix description, see ``sparsegnn.ir``), "tensor" (the name
-    of a float tensor), "bool", "int", "float" (finite), or "choice" (one of ``choices``).
+    of a float tensor), "bool", "int", "float" (finite, at most ``MAX_ATTRIBUTE``), or
+    "choice" (one of ``choices``).
     ``minimum`` bounds an "int".
     """
 
@@ -54,8 +60,8 @@ class Attr:
             return None
         if self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value):
-                return f"must be a finite number, found {value!r}"
+                    or not math.isfinite(value) or abs(value) > MAX_ATTRIBUTE:
+                return f"must be a number of magnitude at most {MAX_ATTRIBUTE:g}, found {value!r}"
             return None
         if self.kind == "choice":
             return None if isinstance(value, str) and value in self.choices else \
