@@ -1,9 +1,10 @@
 """A whole model in one compiled call, for small inputs (one molecule, a small batch).
 
 On a 30-node graph every layer is a few microseconds of arithmetic, and dispatching it from
-Python (a numpy or Numba call per matmul, bias, activation and aggregation) cost ~10x more than
-the arithmetic. Here the runtime encodes the model as a table of ops over one flat parameter
-buffer, and a single jitted interpreter runs the whole chain without returning to Python.
+Python (a numpy or Numba call per matmul, bias, activation and aggregation) cost far more than
+the arithmetic (bench/small_graph_path.py). Here the runtime encodes the model as a table of
+ops over one flat parameter buffer, and a single jitted interpreter runs the whole chain
+without returning to Python.
 
 Encoding: ``program`` is int64 ``(num_ops, 8)``; ``params`` float32 holds every vector and
 the matrices' values, ``offsets`` int64 and ``indices`` int32 their index arrays (-1 = absent):

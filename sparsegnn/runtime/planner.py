@@ -54,7 +54,7 @@ def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
 # OpenBLAS multiplies on one thread up to this many multiply-adds (its
 # GEMM_MULTITHREAD_THRESHOLD x SMP_THRESHOLD_MIN). Above it, its worker threads keep spinning
 # for ~0.1 s after the call, and every kernel of the session that runs meanwhile (the rest of
-# the model) runs ~1.6x slower on the development machine (bench/kernel_parts.py), so the
+# the model) runs measurably slower (bench/kernel_parts.py shows it), so the
 # session leaves larger products to its own kernels (dense matrices as output vectors).
 BLAS_THREADED_WORK = 4 * 65536
 

@@ -67,8 +67,8 @@ class _RowNormalized:
     """Features whose rows are to be divided by their sums (``input_norm``), kept unnormalised:
     a product with a weight matrix divides its output rows instead (``(D^-1 X) W = D^-1 (X W)``),
     for sparse features in the same pass (``VALUE_MEAN``). Other consumers get the normalised
-    copy from ``materialize``. For dense features that saves writing a normalised copy of ``x``
-    (~15 ms of a 75 ms GraphSAGE on Amazon Computers' 42 MB of features)."""
+    copy from ``materialize``. For dense features that saves writing a normalised copy of ``x``,
+    a full pass over the largest array of a wide-feature model (bench/kernel_parts.py)."""
 
     def __init__(self, features):
         self.features = features
@@ -103,8 +103,9 @@ class _Graph:
     def gcn(self, add_self_loops: bool, improved: bool):
         """``((indptr, indices, values), reduce)`` that aggregate with GCN's normalisation: for
         an unweighted graph without self loops, the graph itself with ``D^-1/2`` per node
-        (``gcn_symmetric``: 0.35 ms on Amazon Computers, against 3.8 ms for a normalised copy);
-        otherwise a normalised copy, summed."""
+        (``gcn_symmetric``: no normalised copy of the graph is written per run, the costliest
+        part of a large graph's GCN otherwise; bench/kernel_parts.py); otherwise a normalised
+        copy, summed."""
         key = ("gcn", add_self_loops, improved)
         if key not in self.cache:
             scales = gcn_degree_scales(self.indptr, self.indices) \
