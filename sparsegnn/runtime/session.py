@@ -32,11 +32,6 @@ from .tuning import Tuning, load_tuning
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
-# The first layer's output width from which sparse features stay CSR up to
-# ``Tuning.csr_input_max_density_wide`` (bench/csr_input_crossover.py).
-WIDE_OUTPUTS = 64
-
-
 # The kernels' reductions, with the runtime's internal ones (see kernels/_spmm.py).
 _REDUCE_CODES = {**REDUCTIONS, "value_mean": VALUE_MEAN, "gcn_symmetric": GCN_SYMMETRIC}
 
@@ -225,7 +220,7 @@ class Session:
         weight applied to it (the first layer's output width)."""
         for node in self.model.nodes:
             matrix = node.attrs.get("weight") or node.attrs.get("weight_neighbor")
-            if matrix is not None and matrix["shape"][1] >= WIDE_OUTPUTS:
+            if matrix is not None and matrix["shape"][1] >= self.tuning.wide_outputs:
                 return self.tuning.csr_input_max_density_wide
             if matrix is not None:
                 break
