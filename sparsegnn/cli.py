@@ -28,15 +28,20 @@ def _console():
     return console
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, *, download: bool = False,
+                      mirror: bool = False) -> None:
+    """The data options, declared once: ``--data-dir`` for every command that reads datasets;
+    ``--download`` and ``--mirror`` where the command can fetch them."""
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data root laid out like shared/datasets (default: $SPARSEGNN_DATA, "
                              "../shared/datasets, then the download cache)")
-    parser.add_argument("--download", action="store_true",
-                        help="fetch missing dataset files (sha256-checked) into the cache")
-    parser.add_argument("--mirror", default=None,
-                        help="base URL laid out like the data root, used instead of the public "
-                             "sources when downloading")
+    if download:
+        parser.add_argument("--download", action="store_true",
+                            help="fetch missing dataset files (sha256-checked) into the cache")
+    if download or mirror:
+        parser.add_argument("--mirror", default=None,
+                            help="base URL laid out like the data root, used instead of the "
+                                 "public sources when downloading")
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -668,11 +673,9 @@ def build_parser() -> argparse.ArgumentParser:
         "datasets", help="list the datasets found under the data root",
         description="List every registered dataset and where it was found; optionally fetch "
                     "dataset files (checked against their sha256) into the cache.")
-    datasets.add_argument("--data-dir", type=Path, default=None,
-                          help="data root laid out like shared/datasets")
+    _add_data_options(datasets, mirror=True)
     datasets.add_argument("--fetch", nargs="+", metavar="NAME",
                           help="download these datasets into --data-dir or the cache")
-    datasets.add_argument("--mirror", default=None, help="base URL to download from")
     datasets.add_argument("--counts", action="store_true",
                           help="load each dataset found and show its node/edge/feature counts")
     datasets.set_defaults(handler=cmd_datasets)
@@ -684,7 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
     train.add_argument("--dataset", default="synthetic",
                        help="registered name (see `sparsegnn datasets`) or a path")
-    _add_data_options(train)
+    _add_data_options(train, download=True)
     train.add_argument("--out", type=Path, default=None, help="checkpoint path to write")
     train.add_argument("--report", type=Path, default=None, help="JSON report path to write")
     train.add_argument("--hidden", type=int, default=None, help="hidden width")
@@ -712,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "checkpoint (masks included) and a JSON report.")
     prune.add_argument("checkpoint", type=Path)
     prune.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
-    prune.add_argument("--data-dir", type=Path, default=None)
+    _add_data_options(prune)
     prune.add_argument("--weight-sparsity", type=float, default=None,
                        help="fraction of prunable weights to remove, e.g. 0.95 (an N:M "
                             "--pattern fixes it)")
@@ -745,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "PNG plot. `sparsegnn prune sweep ...` is the same command.")
     sweep.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
     sweep.add_argument("--dataset", default="synthetic")
-    sweep.add_argument("--data-dir", type=Path, default=None)
+    _add_data_options(sweep)
     sweep.add_argument("--weights", type=float, nargs="+", default=[0.9, 0.95, 0.98],
                        help="weight sparsities (rows)")
     sweep.add_argument("--edges", type=float, nargs="+", default=[0.0],
@@ -771,7 +774,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="store the dataset's graph in the artifact (transductive models)")
     export.add_argument("--dataset", default=None,
                         help="dataset whose graph to store (default: the checkpoint's)")
-    export.add_argument("--data-dir", type=Path, default=None)
+    _add_data_options(export)
     export.add_argument("--csr-max-density", type=float, default=0.4,
                         help="store weights at or below this density as CSR")
     export.add_argument("--onnx", type=Path, default=None,
@@ -800,7 +803,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "records, else synthetic)")
     source.add_argument("--input", type=Path, default=None,
                         help="an .npz with x (N, F), edge_index (2, E) and optionally batch (N,)")
-    run.add_argument("--data-dir", type=Path, default=None)
+    _add_data_options(run)
     run.add_argument("--split", type=int, default=0, help="split whose test part is scored")
     run.add_argument("--dataset-graph", action="store_true",
                      help="use the dataset's graph even if the artifact stores one")
@@ -820,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("models", type=Path, nargs="+",
                        help="checkpoints (.safetensors; exported here) and/or artifacts (.sgnn)")
     bench.add_argument("--dataset", default=None, help="default: the first model's dataset")
-    bench.add_argument("--data-dir", type=Path, default=None)
+    _add_data_options(bench)
     bench.add_argument("--split", type=int, default=0, help="split whose test part is evaluated")
     bench.add_argument("--backends", default=None,
                        help="comma-separated subset (default: all; absent ones are reported)")
