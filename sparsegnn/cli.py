@@ -170,12 +170,10 @@ def cmd_train(args) -> int:
 
 # ----------------------------------------------------------------------------- prune
 def cmd_prune(args) -> int:
-    import numpy as np
-    import torch
-
     from ._fileio import atomic_write_text
     from .data import load
     from .nn import load_checkpoint, save_checkpoint
+    from .nn.checkpoint import pruning_extra
     from .nn.recipes import train_config
     from .prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion, resolve_sparsity
 
@@ -236,14 +234,12 @@ def cmd_prune(args) -> int:
                 criterion=args.criterion,
                 schedule=args.schedule, scope=args.scope, val_score=result.after["val"],
                 test_score=result.after["test"], dataset=dataset.name)
-    extra = {f"mask.{key}": torch.from_numpy(mask) for key, mask in result.masks.weights.items()}
     if result.graph is not None:  # the pruned graph travels with the model
         print(f"edges: kept {result.graph.num_edges:,} directed edges "
               f"({100 * result.edges_kept:.1f}% of the non-loop edges)")
-        extra["graph.indptr"] = torch.from_numpy(result.graph.indptr.astype(np.int64))
-        extra["graph.indices"] = torch.from_numpy(result.graph.indices.astype(np.int64))
         info["edge_sparsity"] = 1 - result.edges_kept
-    save_checkpoint(args.out, model, info=info, extra=extra)
+    save_checkpoint(args.out, model, info=info,
+                    extra=pruning_extra(result.masks.weights, result.graph))
     edge_criterion = resolve_edge_criterion(args.edge_criterion, model) if args.edge_sparsity \
         else None
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
@@ -283,13 +279,8 @@ def cmd_export(args) -> int:
     from .nn import load_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
-    graph = None
-    if args.store_graph and "graph.indptr" in checkpoint.extra:  # a pruned graph travels along
-        from .graph import Graph
-
-        graph = Graph(checkpoint.extra["graph.indptr"].numpy(),
-                      checkpoint.extra["graph.indices"].numpy())
-    elif args.store_graph:
+    graph = checkpoint.graph if args.store_graph else None  # a pruned graph travels along
+    if args.store_graph and graph is None:
         from .data import load
 
         if checkpoint.info.get("dataset") is None and args.dataset is None:

@@ -28,7 +28,6 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
     entry."""
     from ..export import export_artifact
     from ..export.onnx_writer import save_onnx
-    from ..graph import Graph
     from ..nn import load_checkpoint
 
     folder = Path(folder)
@@ -39,10 +38,7 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
         labels = [f"{i}-{label}" for i, label in enumerate(labels)]
     for label, path in zip(labels, checkpoints):
         checkpoint = load_checkpoint(path)
-        graph = None
-        if "graph.indptr" in checkpoint.extra:
-            graph = Graph(checkpoint.extra["graph.indptr"].numpy(),
-                          checkpoint.extra["graph.indices"].numpy())
+        graph = checkpoint.graph
         artifact = export_artifact(checkpoint.model, folder / f"{label}.sgnn", graph=graph,
                                    pattern=checkpoint.info.get("pattern"),
                                    metadata={"checkpoint": str(path), **{
