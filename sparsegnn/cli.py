@@ -275,7 +275,7 @@ def _weight_bytes(model) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_artifact
+    from .export import export_checkpoint
     from .nn import load_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
@@ -293,11 +293,8 @@ def cmd_export(args) -> int:
                   "models", file=sys.stderr)
             return 2
         graph = dataset.graph
-    metadata = {"checkpoint": str(args.checkpoint), **{f"train_{k}": v for k, v in
-                                                        checkpoint.info.items()}}
-    path = export_artifact(checkpoint.model, args.out, graph=graph, metadata=metadata,
-                           csr_max_density=args.csr_max_density,
-                           pattern=checkpoint.info.get("pattern"))
+    path = export_checkpoint(checkpoint, args.out, source=args.checkpoint, graph=graph,
+                             csr_max_density=args.csr_max_density)
     from .artifact import load_artifact
     from .ir import STORED_GRAPH
 
