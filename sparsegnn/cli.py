@@ -193,27 +193,13 @@ def cmd_prune(args) -> int:
     dense_scores = evaluate(model, dataset, args.split)
     structured = None
     if args.channel_sparsity:
-        from .nn import fit
-        from .prune.schedules import training_loss
-        from .prune.structured import (
-            channel_masks,
-            channel_scores,
-            slice_channels,
-            taylor_channel_scores,
-        )
+        from .prune.structured import prune_channels
 
-        before_width = model.hidden_channels
-        if args.channel_criterion == "taylor":
-            scores = taylor_channel_scores(model, training_loss(dataset, args.split, seed=args.seed),
-                                           steps=10)
-        else:
-            scores = channel_scores(model, args.channel_criterion)
-        keep, channel_mask = channel_masks(model, args.channel_sparsity, scores)
-        channel_mask.apply(model)
-        fit(model, dataset, args.split, finetune)
-        model = slice_channels(model, keep)
-        structured = {"hidden_before": before_width, "hidden_after": model.hidden_channels}
-        print(f"channels: hidden width {before_width} -> {model.hidden_channels}; new weight "
+        model, structured = prune_channels(model, dataset, args.channel_sparsity,
+                                           args.channel_criterion, split=args.split,
+                                           seed=args.seed, finetune=finetune)
+        print(f"channels: hidden width {structured['hidden_before']} -> "
+              f"{structured['hidden_after']}; new weight "
               f"shapes: " + ", ".join(f"{n}.weight {tuple(m.weight.shape)}" for n, m in
                                       prunable_weights(model).items()))
     result = prune_model(model, dataset, weight_sparsity, criterion=args.criterion,
