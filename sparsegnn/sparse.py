@@ -178,7 +178,7 @@ class CSRMatrix:
         if self.nnz and np.all(np.diff(flat) > 0):  # sorted, no duplicates: plain assignment
             out = np.zeros(rows * cols, dtype=dtype or self.data.dtype)
             out[flat] = self.data
-        else:  # bincount sums duplicates; np.add.at is ~10x slower
+        else:  # bincount sums duplicates; np.add.at is far slower
             out = np.bincount(flat, weights=self.data, minlength=rows * cols)
             out = out.astype(dtype or self.data.dtype, copy=False)
         return out.reshape(rows, cols)
@@ -214,9 +214,10 @@ class CSRMatrix:
         return CSRMatrix(indptr, self.indices[gather], self.data[gather], (rows.shape[0], self.shape[1]))
 
     def row_normalize(self) -> CSRMatrix:
-        """Divide each row by its sum (rows summing to zero stay zero), as Kipf & Welling do."""
+        """Divide each row by its sum, as Kipf & Welling do; a row summing to zero is divided by
+        1 (``sparsegnn.ops.input_norm``)."""
         sums = np.bincount(self.row_ids(), weights=self.data, minlength=self.shape[0])
-        scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums != 0)
+        scale = np.divide(1.0, sums, out=np.ones_like(sums), where=sums != 0)
         data = (self.data * np.repeat(scale, np.diff(self.indptr))).astype(self.data.dtype)
         return self.with_data(data)
 

@@ -106,3 +106,24 @@ def test_failed_save_keeps_the_earlier_file(tmp_path, monkeypatch):
         save_checkpoint(path, model, info={"generation": 2})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_pruned_checkpoint_carries_its_masks_and_graph(tmp_path):
+    """The typed API for a pruned checkpoint's extra tensors: what ``pruning_extra`` stores,
+    ``Checkpoint.masks`` and ``Checkpoint.graph`` read back."""
+    import numpy as np
+
+    from sparsegnn.graph import Graph
+    from sparsegnn.nn import GCN, load_checkpoint, save_checkpoint
+    from sparsegnn.nn.checkpoint import pruning_extra
+
+    model = GCN(5, 4, 2, 3)
+    masks = {"convs.0.lin.weight": np.random.default_rng(0).random((4, 5)) < 0.5}
+    graph = Graph.from_edge_index(np.array([[0, 1, 2], [1, 2, 0]]), 3)
+    path = save_checkpoint(tmp_path / "p.safetensors", model, extra=pruning_extra(masks, graph))
+    loaded = load_checkpoint(path)
+    assert set(loaded.masks) == set(masks)
+    np.testing.assert_array_equal(loaded.masks["convs.0.lin.weight"], masks["convs.0.lin.weight"])
+    np.testing.assert_array_equal(loaded.graph.edge_index, graph.edge_index)
+    unpruned = load_checkpoint(save_checkpoint(tmp_path / "d.safetensors", model))
+    assert unpruned.masks == {} and unpruned.graph is None

@@ -29,9 +29,11 @@ def test_from_scipy_like_and_take_rows(rng):
 def test_row_normalize_matches_dense(rng):
     dense = (rng.random((6, 4)) < 0.5).astype(np.float32)
     dense[2] = 0  # an empty row stays empty
+    dense[3, :2] = [1.0, -1.0]  # a row summing to zero is divided by 1
+    dense[3, 2:] = 0
     normalized = CSRMatrix.from_dense(dense).row_normalize().toarray()
     sums = dense.sum(axis=1, keepdims=True)
-    expected = np.divide(dense, sums, out=np.zeros_like(dense), where=sums > 0)
+    expected = dense / np.where(sums == 0, 1.0, sums)
     assert_matches(normalized, expected)
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from sparsegnn.runtime.planner import BLAS_THREADED_WORK, plan_matrix
+from sparsegnn.runtime.planner import plan_matrix
 from sparsegnn.runtime.tuning import (
     DEFAULT,
     TuningError,
@@ -73,7 +73,7 @@ def _costs(plan, rows):
     costs = {"panels": t.kernel_call + rows * (panels + (inputs + outputs) * t.panel_element),
              "vectors": t.kernel_call + rows * (stored(lanes) * lanes * t.vector_madd
                                                 + outputs * t.vector_element)}
-    if rows * inputs * outputs <= BLAS_THREADED_WORK:
+    if rows * inputs * outputs <= t.blas_threaded_work:
         costs["blas"] = t.blas_call + rows * inputs * outputs * t.dense_madd
     return costs
 
@@ -104,3 +104,26 @@ def test_session_refuses_a_tuning_of_the_wrong_type(tmp_path):
 
     with pytest.raises(TypeError, match="tuning must be"):
         Session(tmp_path / "absent.sgnn", tuning={"panel_madd": 1.0})
+
+
+def test_thresholds_live_in_the_tuning_and_a_session_can_override_them(tmp_path):
+    """The session's size thresholds are fields of its Tuning: an app (or a calibration) sets
+    them per session, and an older tuning file without them still loads."""
+    import torch
+
+    from sparsegnn.export import export_artifact
+    from sparsegnn.nn import GCN
+    from sparsegnn.runtime import Session
+    from sparsegnn.runtime.tuning import Tuning
+
+    torch.manual_seed(0)
+    path = export_artifact(GCN(20, 64, 2, 3).eval(), tmp_path / "gcn.sgnn")
+    default = Session(path, tuning=Tuning())
+    assert default.csr_input_max_density == Tuning().csr_input_max_density_wide
+    narrow = Session(path, tuning=Tuning(wide_outputs=65))
+    assert narrow.csr_input_max_density == Tuning().csr_input_max_density
+    no_blas = Session(path, tuning=Tuning(blas_threaded_work=0))
+    assert no_blas._plan("v0", (no_blas.model.nodes[0].attrs["weight"],)).kind(1) != "blas"
+    stored = Tuning().to_json()
+    del stored["wide_outputs"], stored["blas_threaded_work"]
+    assert Tuning.from_json(stored) == Tuning()

@@ -175,8 +175,7 @@ class TorchMasked(_TorchBackend):
     def adapt(self, checkpoint):
         from ..prune import MaskSet
 
-        masks = {key[len("mask."):]: tensor.numpy().astype(bool)
-                 for key, tensor in checkpoint.extra.items() if key.startswith("mask.")}
+        masks = checkpoint.masks
         if not masks:
             raise Absent("the checkpoint carries no pruning masks")
         # torch.nn.utils.prune recomputes weight = weight_orig * weight_mask on every forward

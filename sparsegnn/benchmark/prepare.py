@@ -26,9 +26,8 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
     ``pruned_from`` info, when that file exists; it is exported too (``<stem>-dense.sgnn``),
     for the pruned model's speed-up over its dense self. Returns the files and each model's
     entry."""
-    from ..export import export_artifact
+    from ..export import export_checkpoint
     from ..export.onnx_writer import save_onnx
-    from ..graph import Graph
     from ..nn import load_checkpoint
 
     folder = Path(folder)
@@ -39,14 +38,9 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
         labels = [f"{i}-{label}" for i, label in enumerate(labels)]
     for label, path in zip(labels, checkpoints):
         checkpoint = load_checkpoint(path)
-        graph = None
-        if "graph.indptr" in checkpoint.extra:
-            graph = Graph(checkpoint.extra["graph.indptr"].numpy(),
-                          checkpoint.extra["graph.indices"].numpy())
-        artifact = export_artifact(checkpoint.model, folder / f"{label}.sgnn", graph=graph,
-                                   pattern=checkpoint.info.get("pattern"),
-                                   metadata={"checkpoint": str(path), **{
-                                       f"train_{k}": v for k, v in checkpoint.info.items()}})
+        graph = checkpoint.graph
+        artifact = export_checkpoint(checkpoint, folder / f"{label}.sgnn", source=path,
+                                     graph=graph)
         onnx_path = None
         if onnx:
             onnx_path = str(save_onnx(load_artifact(artifact), folder / f"{label}.onnx"))
@@ -54,11 +48,8 @@ def prepare_checkpoints(checkpoints: list[str | os.PathLike], folder: str | os.P
         dense = str(dense) if dense and Path(dense).is_file() else None
         dense_artifact = None
         if dense is not None:  # the unpruned model in the runtime: its dense self
-            unpruned = load_checkpoint(dense)
-            dense_artifact = str(export_artifact(
-                unpruned.model, folder / f"{label}-dense.sgnn",
-                metadata={"checkpoint": dense, **{f"train_{k}": v
-                                                  for k, v in unpruned.info.items()}}))
+            dense_artifact = str(export_checkpoint(load_checkpoint(dense),
+                                                   folder / f"{label}-dense.sgnn", source=dense))
         models.append(ModelFiles(label=label, kind=checkpoint.model.kind, artifact=str(artifact),
                                  checkpoint=str(path), dense_checkpoint=dense,
                                  dense_artifact=dense_artifact, onnx=onnx_path, graph=graph,

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._fileio import atomic_path
 from ..ir import Model, matrix_to_dense
+from ..ops import LEAKY_RELU_SLOPE, OPS
 
 __all__ = ["to_onnx", "save_onnx", "save_ort", "OPSET"]
 
@@ -81,25 +82,28 @@ class _Graph:
         self.initializers.append(self.numpy_helper.from_array(dense, name))
         return name
 
+    def add_bias(self, value: str, bias: str | None) -> str:
+        return self.op("Add", [value, self.tensor(bias)]) if bias else value
 
-def _activation(g: _Graph, value: str, name: str) -> str:
-    if name == "identity":
-        return value
-    if name == "relu":
-        return g.op("Relu", [value])
-    if name == "elu":
-        return g.op("Elu", [value], alpha=1.0)
-    if name == "leaky_relu":
-        return g.op("LeakyRelu", [value], alpha=0.01)
-    if name == "sigmoid":
-        return g.op("Sigmoid", [value])
-    if name == "tanh":
-        return g.op("Tanh", [value])
-    if name == "gelu":  # Gelu is opset 20: write the erf form
-        scaled = g.op("Div", [value, g.const(np.sqrt(2.0))])
-        erf = g.op("Add", [g.op("Erf", [scaled]), g.const(1.0)])
-        return g.op("Mul", [g.op("Mul", [value, erf]), g.const(0.5)])
-    raise ValueError(f"unknown activation {name!r}")
+    def activation(self, value: str, name: str) -> str:
+        """``value`` through activation ``name`` (``sparsegnn.ops.activation``)."""
+        if name == "identity":
+            return value
+        if name == "relu":
+            return self.op("Relu", [value])
+        if name == "elu":
+            return self.op("Elu", [value], alpha=1.0)
+        if name == "leaky_relu":
+            return self.op("LeakyRelu", [value], alpha=LEAKY_RELU_SLOPE)
+        if name == "sigmoid":
+            return self.op("Sigmoid", [value])
+        if name == "tanh":
+            return self.op("Tanh", [value])
+        if name == "gelu":  # Gelu is opset 20: write the erf form
+            scaled = self.op("Div", [value, self.const(np.sqrt(2.0))])
+            erf = self.op("Add", [self.op("Erf", [scaled]), self.const(1.0)])
+            return self.op("Mul", [self.op("Mul", [value, erf]), self.const(0.5)])
+        raise ValueError(f"unknown activation {name!r}")
 
 
 class _Edges:
@@ -221,92 +225,12 @@ class _Edges:
         return self._gcn[key]
 
 
-def _add_bias(g: _Graph, value: str, bias: str | None) -> str:
-    return g.op("Add", [value, g.tensor(bias)]) if bias else value
-
-
 def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
-    a = node.attrs
-    act = a.get("activation", "identity")
-    if node.op == "input_norm":
-        total = g.op("ReduceSum", [value, g.const([1], "ax", np.int64)], keepdims=1)
-        safe = g.op("Where", [g.op("Equal", [total, g.const(0.0)]), g.const(1.0), total])
-        return g.op("Div", [value, safe])
-    if node.op == "linear":
-        return _activation(g, _add_bias(g, g.op("MatMul", [value, g.matrix(a["weight"])]),
-                                        a.get("bias")), act)
-    if node.op == "gcn_conv":
-        if a["normalize"]:
-            src, dst, weight = edges.gcn_weights(a["add_self_loops"], a["improved"])
-        else:  # the edge weights as they are
-            src, dst, weight = edges.src, edges.dst, edges.weights()[0]
-        transformed = g.op("MatMul", [value, g.matrix(a["weight"])])
-        out = edges.aggregate(transformed, "sum", src, dst, weight)
-        return _activation(g, _add_bias(g, out, a.get("bias")), act)
-    if node.op == "sage_conv":
-        rows, cols = a["weight_neighbor"]["shape"]
-        if a["aggr"] in ("sum", "mean") and cols < rows:
-            # Transform first when the layer narrows (as the runtime does): the gathered and
-            # scattered messages are then `cols` wide instead of `rows`.
-            out = edges.aggregate(g.op("MatMul", [value, g.matrix(a["weight_neighbor"])]), a["aggr"])
-        else:
-            out = g.op("MatMul", [edges.aggregate(value, a["aggr"]), g.matrix(a["weight_neighbor"])])
-        out = _add_bias(g, out, a.get("bias"))
-        if a.get("weight_root"):
-            out = g.op("Add", [out, g.op("MatMul", [value, g.matrix(a["weight_root"])])])
-        if a.get("l2_normalize"):
-            norm = g.op("ReduceL2", [out, g.const([1], "ax", np.int64)], keepdims=1)
-            out = g.op("Div", [out, g.op("Max", [norm, g.const([1e-12])])])
-        return _activation(g, out, act)
-    if node.op == "gin_conv":
-        total = edges.aggregate(value, "sum")
-        return g.op("Add", [total, g.op("Mul", [value, g.const(1.0 + a["eps"])])])
-    if node.op == "gat_conv":
-        heads, channels = a["heads"], a["channels"]
-        projected = g.op("Reshape", [g.op("MatMul", [value, g.matrix(a["weight"])]),
-                                     g.const([-1, heads, channels], "shape", np.int64)])
-        axis = g.const([-1], "ax", np.int64)
-        score_src = g.op("ReduceSum", [g.op("Mul", [projected, g.tensor(a["att_src"])]), axis],
-                         keepdims=0)
-        score_dst = g.op("ReduceSum", [g.op("Mul", [projected, g.tensor(a["att_dst"])]), axis],
-                         keepdims=0)
-        src, dst = edges.looped() if a["add_self_loops"] else (edges.src, edges.dst)
-        scores = g.op("LeakyRelu", [g.op("Add", [g.op("Gather", [score_src, src], axis=0),
-                                                 g.op("Gather", [score_dst, dst], axis=0)])],
-                      alpha=float(a["negative_slope"]))
-        peak = edges.scatter(scores, dst, "max")
-        weights = g.op("Exp", [g.op("Sub", [scores, g.op("Gather", [peak, dst], axis=0)])])
-        totals = edges.scatter(weights, dst, "add")
-        alpha = g.op("Div", [weights, g.op("Gather", [totals, dst], axis=0)])
-        messages = g.op("Mul", [g.op("Gather", [projected, src], axis=0),
-                                g.op("Unsqueeze", [alpha, axis])])
-        out = edges.scatter(messages, dst, "add")
-        if a["concat"]:
-            out = g.op("Reshape", [out, g.const([-1, heads * channels], "shape", np.int64)])
-        else:
-            out = g.op("ReduceMean", [out, g.const([1], "ax", np.int64)], keepdims=0)
-        if a.get("residual"):
-            out = g.op("Add", [out, g.op("MatMul", [value, g.matrix(a["residual"])])])
-        return _activation(g, _add_bias(g, out, a.get("bias")), act)
-    if node.op == "affine":
-        out = g.op("Add", [g.op("Mul", [value, g.tensor(a["scale"])]), g.tensor(a["shift"])])
-        return _activation(g, out, act)
-    if node.op == "activation":
-        return _activation(g, value, act)
-    if node.op == "global_pool":
-        num_graphs = g.op("Add", [g.op("ReduceMax", ["batch"], keepdims=1),
-                                  g.const([1], "one", np.int64)])
-        reduce = a["reduce"]
-        scatter = "max" if reduce == "max" else "add"
-        out = edges.scatter(value, "batch", scatter, rows=num_graphs)
-        if reduce == "mean":
-            ones = g.op("ConstantOfShape", [g.op("Shape", ["batch"])],
-                        value=g.numpy_helper.from_array(np.array([1.0], np.float32)))
-            count = edges.scatter(g.op("Unsqueeze", [ones, g.const([-1], "ax", np.int64)]),
-                                  "batch", "add", rows=num_graphs)
-            out = g.op("Div", [out, g.op("Max", [count, g.const([1.0])])])
-        return out
-    raise ValueError(f"op {node.op!r} has no ONNX lowering")
+    """The ONNX nodes of one IR node: its op module's lowering."""
+    lower = OPS[node.op].to_onnx
+    if lower is None:
+        raise ValueError(f"op {node.op!r} has no ONNX lowering")
+    return lower(g, edges, node, value)
 
 
 def to_onnx(model: Model, *, sparse_weights: bool = False):

@@ -45,10 +45,9 @@ def _scatter_rows(indptr, indices, values, out):
 
 
 def csr_to_dense(matrix, dtype=np.float32) -> np.ndarray:
-    """Dense copy of a validated ``CSRMatrix`` (duplicates summed), in one pass: ~4x faster than
-    its numpy ``toarray`` on Amazon Computers' features (13,752 x 767, 35 % dense: 46-60 ->
-    11-15 ms, bench/kernel_parts.py; much of the rest is the page faults of a fresh 42 MB
-    array)."""
+    """Dense copy of a validated ``CSRMatrix`` (duplicates summed), in one pass: several times
+    faster than numpy's ``toarray`` on wide sparse features (bench/kernel_parts.py; much of
+    what remains is the page faults of the fresh output array)."""
     out = np.zeros(matrix.shape, dtype=dtype)
     _scatter_rows(matrix.indptr, matrix.indices, matrix.data.astype(dtype, copy=False), out)
     return out
@@ -104,8 +103,7 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
 @njit(cache=True, nogil=True)
 def _count_self_loops(indptr, indices):
     """A count rather than a search with an early exit, and unsigned entry positions, so the
-    loop vectorises (Amazon Computers' 491k edges: 0.74 -> 0.36 ms, bench/kernel_parts.py
-    measures it as ``gcn_degree_scales``)."""
+    loop vectorises (bench/kernel_parts.py measures it as ``gcn_degree_scales``)."""
     count = 0
     for row in range(indptr.shape[0] - 1):
         for e in range(np.uint64(indptr[row]), np.uint64(indptr[row + 1])):

@@ -1,26 +1,21 @@
 """A whole model in one compiled call, for small inputs (one molecule, a small batch).
 
 On a 30-node graph every layer is a few microseconds of arithmetic, and dispatching it from
-Python (a numpy or Numba call per matmul, bias, activation and aggregation) cost ~10x more than
-the arithmetic. Here the runtime encodes the model as a table of ops over one flat parameter
-buffer, and a single jitted interpreter runs the whole chain without returning to Python.
+Python (a numpy or Numba call per matmul, bias, activation and aggregation) cost far more than
+the arithmetic (bench/small_graph_path.py). Here the runtime encodes the model as a table of
+ops over one flat parameter buffer, and a single jitted interpreter runs the whole chain
+without returning to Python.
 
-Encoding: ``program`` is int64 ``(num_ops, 8)``; ``params`` float32 holds every vector and
-the matrices' values, ``offsets`` int64 and ``indices`` int32 their index arrays (-1 = absent):
-
-====================  ========================================================================
-op                    row
-====================  ========================================================================
-``OP_LINEAR``         ``[op, matrix, bias, act, 0, 0, 0, 0]``
-``OP_GIN``            ``[op, one_plus_eps, 0, ...]``                    ``(1 + eps) x + sum_j x_j``
-``OP_AFFINE``         ``[op, scale, shift, 0, act, 0, 0, 0]``
-``OP_ACTIVATION``     ``[op, act, 0, ...]``
-``OP_POOL``           ``[op, reduce, 0, ...]``                          per graph (``graph_ptr``)
-``OP_SAGE``           ``[op, w_neighbor, transform_first, bias, act, w_root, aggr, l2_normalize]``
-``OP_GCN``            ``[op, matrix, transform_first, bias, act, improved, 0, 0]``
-                      normalised, with self loops
-``OP_INPUT_NORM``     ``[op, 0, ...]``                  rows divided by their sum (a zero sum by 1)
-====================  ========================================================================
+Encoding: ``program`` is int64 ``(num_ops, PROGRAM_WIDTH)``, one row per op: the op code, then
+the op's fields in the order ``ROW_FIELDS`` names them (zeros after). The encoder writes rows
+by field name (:func:`encode_row`) and the interpreter reads them through the column constants
+derived from the same table, so the two cannot disagree on a position. ``params`` float32
+holds every vector and the matrices' values, ``offsets`` int64 and ``indices`` int32 their
+index arrays; a vector field is an offset into ``params`` (-1 = absent), ``matrix`` fields
+index the matrix table, ``act`` / ``reduce`` / ``aggr`` are the kernels' codes. ``OP_GIN``
+computes ``(1 + eps) x + sum_j x_j``, ``OP_POOL`` reduces per graph (``graph_ptr``),
+``OP_GCN`` is normalised with self loops, ``OP_INPUT_NORM`` divides rows by their sum (a zero
+sum by 1).
 
 A ``matrix`` is a row of the int64 table ``matrices (M, 11)``: ``[kind, run, outputs,
 bounds_start, bounds_end, indices_start, indices_end, values_start, values_end, block,
@@ -47,7 +42,41 @@ from ._sparse_linear import _node_panels, _output_vectors
 from ._spmm import _spmm_rows
 
 OP_LINEAR, OP_GIN, OP_AFFINE, OP_ACTIVATION, OP_POOL, OP_SAGE, OP_GCN, OP_INPUT_NORM = range(8)
-PROGRAM_WIDTH = 8
+ROW_FIELDS = {
+    OP_LINEAR: ("matrix", "bias", "act"),
+    OP_GIN: ("one_plus_eps",),
+    OP_AFFINE: ("scale", "shift", "act"),
+    OP_ACTIVATION: ("act",),
+    OP_POOL: ("reduce",),
+    OP_SAGE: ("neighbor", "transform_first", "bias", "act", "root", "aggr", "l2_normalize"),
+    OP_GCN: ("matrix", "transform_first", "bias", "act", "improved"),
+    OP_INPUT_NORM: (),
+}
+PROGRAM_WIDTH = 1 + max(len(fields) for fields in ROW_FIELDS.values())
+
+
+def _columns(op: int) -> tuple[int, ...]:
+    return tuple(range(1, 1 + len(ROW_FIELDS[op])))
+
+
+def encode_row(op: int, **fields) -> list[int]:
+    """A program row for ``op`` from its fields by name (all of them, no others)."""
+    names = ROW_FIELDS[op]
+    if set(fields) != set(names):
+        raise ValueError(f"op {op} takes fields {names}, got {sorted(fields)}")
+    row = [op, *(int(fields[name]) for name in names)]
+    return row + [0] * (PROGRAM_WIDTH - len(row))
+
+
+# The interpreter's view of the same layout (compile-time constants for Numba).
+LINEAR_MATRIX, LINEAR_BIAS, LINEAR_ACT = _columns(OP_LINEAR)
+(GIN_ONE_PLUS_EPS,) = _columns(OP_GIN)
+AFFINE_SCALE, AFFINE_SHIFT, AFFINE_ACT = _columns(OP_AFFINE)
+(ACTIVATION_ACT,) = _columns(OP_ACTIVATION)
+(POOL_REDUCE,) = _columns(OP_POOL)
+(SAGE_NEIGHBOR, SAGE_TRANSFORM_FIRST, SAGE_BIAS, SAGE_ACT, SAGE_ROOT, SAGE_AGGR,
+ SAGE_L2_NORMALIZE) = _columns(OP_SAGE)
+GCN_MATRIX, GCN_TRANSFORM_FIRST, GCN_BIAS, GCN_ACT, GCN_IMPROVED = _columns(OP_GCN)
 MATRIX_PANELS, MATRIX_VECTORS = 0, 1
 MATRIX_WIDTH = 11
 LEAKY_SLOPE = 0.01  # the runtime's (and torch's default) leaky ReLU slope
@@ -115,44 +144,45 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
     for step in range(program.shape[0]):
         op = program[step, 0]
         if op == OP_LINEAR:
-            h = _matmul(h, matrices, program[step, 1], params, offsets, indices,
-                        program[step, 2], program[step, 3])
+            h = _matmul(h, matrices, program[step, LINEAR_MATRIX], params, offsets, indices,
+                        program[step, LINEAR_BIAS], program[step, LINEAR_ACT])
         elif op == OP_GIN:  # (1 + eps) x joins the neighbours' sum in registers
             h = _aggregate(indptr, graph_indices, no_values, h, 0,
-                           np.float64(params[program[step, 1]]))
+                           np.float64(params[program[step, GIN_ONE_PLUS_EPS]]))
         elif op == OP_AFFINE:
-            scale, shift = program[step, 1], program[step, 2]
+            scale, shift = program[step, AFFINE_SCALE], program[step, AFFINE_SHIFT]
             out = np.empty_like(h)
             for i in range(h.shape[0]):
                 for f in range(h.shape[1]):
                     out[i, f] = h[i, f] * params[scale + f] + params[shift + f]
-            _finish_rows(out, params, -1, program[step, 4])
+            _finish_rows(out, params, -1, program[step, AFFINE_ACT])
             h = out
         elif op == OP_ACTIVATION:
             out = h.copy()
-            _finish_rows(out, params, -1, program[step, 1])
+            _finish_rows(out, params, -1, program[step, ACTIVATION_ACT])
             h = out
         elif op == OP_POOL:
             out = np.zeros((graph_ptr.shape[0] - 1, h.shape[1]), np.float32)
-            pool_segments(h, graph_ptr, program[step, 1], out)
+            pool_segments(h, graph_ptr, program[step, POOL_REDUCE], out)
             h = out
         elif op == OP_SAGE:
-            neighbor, aggr = program[step, 1], program[step, 6]
-            if aggr != 2 and program[step, 2] == 1:  # linear commutes with sum/mean
+            neighbor, aggr = program[step, SAGE_NEIGHBOR], program[step, SAGE_AGGR]
+            if aggr != 2 and program[step, SAGE_TRANSFORM_FIRST] == 1:  # commutes with sum/mean
                 out = _aggregate(indptr, graph_indices, no_values,
                                  _matmul(h, matrices, neighbor, params, offsets, indices, -1, 0),
                                  aggr, 0.0)
             else:
                 out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr, 0.0), matrices,
                               neighbor, params, offsets, indices, -1, 0)
-            if program[step, 5] >= 0:
-                out += _matmul(h, matrices, program[step, 5], params, offsets, indices, -1, 0)
-            bias, cols = program[step, 3], out.shape[1]
+            if program[step, SAGE_ROOT] >= 0:
+                out += _matmul(h, matrices, program[step, SAGE_ROOT], params, offsets, indices,
+                               -1, 0)
+            bias, cols = program[step, SAGE_BIAS], out.shape[1]
             if bias >= 0:
                 for i in range(out.shape[0]):
                     for f in range(cols):
                         out[i, f] += params[bias + f]
-            if program[step, 7] == 1:  # l2-normalise the rows
+            if program[step, SAGE_L2_NORMALIZE] == 1:  # l2-normalise the rows
                 for i in range(out.shape[0]):
                     norm = 0.0
                     for f in range(cols):
@@ -160,23 +190,24 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                     norm = max(np.sqrt(norm), 1e-12)
                     for f in range(cols):
                         out[i, f] /= norm
-            _finish_rows(out, params, -1, program[step, 4])
+            _finish_rows(out, params, -1, program[step, SAGE_ACT])
             h = out
         elif op == OP_GCN:
-            if program[step, 5] != gcn_improved:  # D^-1/2 (A + I) D^-1/2, shared by the GCN
-                gcn_indptr, gcn_indices, norm_values = gcn_normalized(  # layers with one flag
-                    indptr, graph_indices, edge_weight, program[step, 5] == 1)
+            improved = program[step, GCN_IMPROVED]
+            if improved != gcn_improved:  # D^-1/2 (A + I) D^-1/2, shared by the GCN layers
+                gcn_indptr, gcn_indices, norm_values = gcn_normalized(  # with one flag
+                    indptr, graph_indices, edge_weight, improved == 1)
                 gcn_values = norm_values.astype(np.float32)
-                gcn_improved = program[step, 5]
-            weight = program[step, 1]
-            if program[step, 2] == 1:  # transform first: the aggregation moves fewer columns
+                gcn_improved = improved
+            weight = program[step, GCN_MATRIX]
+            if program[step, GCN_TRANSFORM_FIRST] == 1:  # the aggregation moves fewer columns
                 out = _aggregate(gcn_indptr, gcn_indices, gcn_values,
                                  _matmul(h, matrices, weight, params, offsets, indices, -1, 0), 0,
                                  0.0)
             else:
                 out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0, 0.0), matrices,
                               weight, params, offsets, indices, -1, 0)
-            _finish_rows(out, params, program[step, 3], program[step, 4])
+            _finish_rows(out, params, program[step, GCN_BIAS], program[step, GCN_ACT])
             h = out
         else:  # OP_INPUT_NORM: a row summing to 0 is divided by 1
             out = np.empty_like(h)

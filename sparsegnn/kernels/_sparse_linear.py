@@ -297,8 +297,8 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
     xt = aligned_zeros(0 if x_major else (x.shape[1] + run + lanes) // lanes * lanes, panel,
                        out)
     # CSR rows are expanded row-major first (writes along rows), then transposed by tiles:
-    # scattering them straight into xt wrote one cache line per entry (6x slower on
-    # Amazon Computers' features)
+    # scattering them straight into xt wrote one cache line per entry (several times slower
+    # on wide sparse features)
     rows_buffer = aligned_zeros(panel if x_indptr.shape[0] > 0 else 0, x.shape[1], out)
     ot = aligned_empty_compiled(0 if out_major else bounds.shape[0] * block + lanes, panel, out)
     scale = np.ones((1, panel), out.dtype)

@@ -40,10 +40,10 @@ REDUCTIONS = {"sum": 0, "mean": 1, "max": 2}
 # Internal reductions of the runtime (``spmm_csr`` does not take them):
 # - ``VALUE_MEAN``: a weighted sum divided by the row's sum of weights. Row-normalised sparse
 #   features times a weight matrix in one pass, without a normalised copy of the features
-#   (that pass took ~0.13 ms of a 0.8 ms pruned Cora GCN).
+#   (a pass of its own over the features, a large share of a small pruned model).
 # - ``GCN_SYMMETRIC``: ``D^-1/2 (A + I) D^-1/2 x`` on a graph without self loops, ``values``
 #   holding ``D^-1/2`` per node (N,): the weight of entry (v, u) is computed as it is used, so no
-#   normalised copy of the graph is built per run (3.5 ms on Amazon Computers' 505k entries).
+#   normalised copy of the graph is built per run (bench/kernel_parts.py).
 VALUE_MEAN = 3
 GCN_SYMMETRIC = 4
 
@@ -51,9 +51,9 @@ GCN_SYMMETRIC = 4
 _UNWEIGHTED, _EDGE_WEIGHTS, _NODE_WEIGHTS = 0, 1, 2
 
 # Rows are fetched this many entries ahead (see _intrinsics.prefetch_row) when the source is
-# beyond L2: 8 and 16 both took SpMM on a 100k-row random graph (F=64) from 30 to 22 ms on the
-# development machine; for a source that fits (a weight matrix times sparse features) the extra
-# instructions cost ~20 %.
+# beyond L2, where the gathers wait on memory (8 and 16 did equally well on a large random
+# graph, bench/spmm_vs_stream.py); for a source that fits (a weight matrix times sparse
+# features) the extra instructions only cost time, so smaller sources go without.
 PREFETCH_DISTANCE = 8
 PREFETCH_MIN_BYTES = 1 << 20
 
@@ -87,16 +87,16 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
     term) is added before the activation.
 
     Compiled once per tuple type. One loop per weight source: choosing the weight per entry
-    inside one loop cost ~30 % on sparse features. The loops are written out here rather than
-    in an inlined helper: the helper's extra live values made LLVM spill registers in the loop
-    and keep the prefetch test in it (~40 % slower at F=10)."""
+    inside one loop was measurably slower on sparse features. The loops are written out here
+    rather than in an inlined helper: the helper's extra live values made LLVM spill registers
+    in the loop and keep the prefetch test in it (slower at narrow widths)."""
     if reduce == GCN_SYMMETRIC:
         weights = _NODE_WEIGHTS
     else:
         weights = _EDGE_WEIGHTS if values.shape[0] > 0 else _UNWEIGHTED
     prefetch = x.shape[0] * x.shape[1] * x.itemsize > PREFETCH_MIN_BYTES
     # Entry positions are unsigned: Numba then indexes without its negative-index wraparound
-    # (~25 % of a narrow SpMM). Mixed with signed integers they would turn into floats, so
+    # (a large share of a narrow SpMM). Mixed with signed integers they would turn into floats, so
     # everything compared with or added to them is unsigned too.
     distance = np.uint64(PREFETCH_DISTANCE)
     ahead = np.uint64(max(indices.shape[0] - PREFETCH_DISTANCE, 0))

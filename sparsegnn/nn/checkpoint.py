@@ -11,9 +11,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .._fileio import atomic_path
+from ..graph import Graph
 from .models import BasicGNN, build_model, state_mismatch
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
@@ -21,6 +23,9 @@ __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"
 FORMAT = "sparsegnn.checkpoint"
 VERSION = 1
 EXTRA_PREFIX = "extra."
+# The extra tensors of a pruned checkpoint: a mask per pruned weight, and the pruned graph.
+MASK_PREFIX = "mask."
+GRAPH_KEYS = ("graph.indptr", "graph.indices")
 
 
 class CheckpointError(ValueError):
@@ -38,6 +43,34 @@ class Checkpoint:
     @property
     def config(self) -> dict:
         return self.model.config
+
+    @property
+    def masks(self) -> dict[str, np.ndarray]:
+        """The pruning masks it carries, by weight name (bool arrays; empty if unpruned)."""
+        return {key[len(MASK_PREFIX):]: tensor.numpy().astype(bool)
+                for key, tensor in self.extra.items() if key.startswith(MASK_PREFIX)}
+
+    @property
+    def graph(self) -> Graph | None:
+        """The edge-pruned graph it carries (checked), or None."""
+        if GRAPH_KEYS[0] not in self.extra:
+            return None
+        try:
+            return Graph(*(self.extra[key].numpy() for key in GRAPH_KEYS))
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"the checkpoint's pruned graph is malformed ({exc})") from None
+
+
+def pruning_extra(masks: dict[str, np.ndarray], graph: Graph | None = None
+                  ) -> dict[str, torch.Tensor]:
+    """The extra tensors that make a checkpoint carry its pruning: what ``Checkpoint.masks``
+    and ``Checkpoint.graph`` read back."""
+    extra = {f"{MASK_PREFIX}{key}": torch.from_numpy(np.asarray(mask)) for key, mask in
+             masks.items()}
+    if graph is not None:
+        for key, array in zip(GRAPH_KEYS, (graph.indptr, graph.indices)):
+            extra[key] = torch.from_numpy(np.asarray(array, dtype=np.int64))
+    return extra
 
 
 def save_checkpoint(path: str | os.PathLike, model: BasicGNN, *, info: dict | None = None,

@@ -77,7 +77,9 @@ WidthRule = Callable[[Mapping, int, Mapping[str, np.ndarray]], int]
 class OpSpec:
     """An op's contract. ``inputs`` are kinds: "x" (node or graph features), "graph" (the CSR
     graph input) and "batch" (graph ids of the nodes); ``pools`` ops turn node rows into graph
-    rows (so graph ops may not follow them)."""
+    rows (so graph ops may not follow them). ``to_onnx(g, edges, node, value) -> value`` lowers
+    a node to standard ONNX ops with the writer's builders (``export.onnx_writer``: ``g`` makes
+    nodes, constants and weights, ``edges`` the per-graph gathers and scatters)."""
 
     name: str
     version: int
@@ -85,6 +87,7 @@ class OpSpec:
     attrs: dict[str, Attr] = field(default_factory=dict)
     out_width: WidthRule = lambda attrs, width, tensors: width
     pools: bool = False
+    to_onnx: Callable | None = None
 
     def matrices(self) -> list[str]:
         return [key for key, attr in self.attrs.items() if attr.kind == "matrix"]

@@ -15,5 +15,9 @@ LEAKY_RELU_SLOPE = 0.01
 # The ``activation`` attribute that ops with a fused activation take (absent: identity).
 FUSED = Attr("choice", required=False, choices=tuple(ACTIVATIONS))
 
+def to_onnx(g, edges, node, value: str) -> str:
+    return g.activation(value, node.attrs["activation"])
+
+
 SPEC = OpSpec("activation", 1, ("x",),
-              {"activation": Attr("choice", choices=tuple(ACTIVATIONS))})
+              {"activation": Attr("choice", choices=tuple(ACTIVATIONS))}, to_onnx=to_onnx)

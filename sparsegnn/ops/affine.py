@@ -13,5 +13,12 @@ def out_width(attrs, width, tensors):
     return width
 
 
+def to_onnx(g, edges, node, value: str) -> str:
+    a = node.attrs
+    out = g.op("Add", [g.op("Mul", [value, g.tensor(a["scale"])]), g.tensor(a["shift"])])
+    return g.activation(out, a.get("activation", "identity"))
+
+
 SPEC = OpSpec("affine", 1, ("x",),
-              {"scale": Attr("tensor"), "shift": Attr("tensor"), "activation": FUSED}, out_width)
+              {"scale": Attr("tensor"), "shift": Attr("tensor"), "activation": FUSED}, out_width,
+              to_onnx=to_onnx)

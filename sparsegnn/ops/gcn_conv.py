@@ -17,7 +17,18 @@ def out_width(attrs, width, tensors):
     return out
 
 
+def to_onnx(g, edges, node, value: str) -> str:
+    a = node.attrs
+    if a["normalize"]:
+        src, dst, weight = edges.gcn_weights(a["add_self_loops"], a["improved"])
+    else:  # the edge weights as they are
+        src, dst, weight = edges.src, edges.dst, edges.weights()[0]
+    transformed = g.op("MatMul", [value, g.matrix(a["weight"])])
+    out = edges.aggregate(transformed, "sum", src, dst, weight)
+    return g.activation(g.add_bias(out, a.get("bias")), a.get("activation", "identity"))
+
+
 SPEC = OpSpec("gcn_conv", 1, ("x", "graph"),
               {"weight": Attr("matrix"), "bias": Attr("tensor", required=False),
                "normalize": Attr("bool"), "add_self_loops": Attr("bool"),
-               "improved": Attr("bool"), "activation": FUSED}, out_width)
+               "improved": Attr("bool"), "activation": FUSED}, out_width, to_onnx=to_onnx)

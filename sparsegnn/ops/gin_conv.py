@@ -5,4 +5,10 @@ from __future__ import annotations
 
 from ._spec import Attr, OpSpec
 
-SPEC = OpSpec("gin_conv", 1, ("x", "graph"), {"eps": Attr("float")})
+
+def to_onnx(g, edges, node, value: str) -> str:
+    total = edges.aggregate(value, "sum")
+    return g.op("Add", [total, g.op("Mul", [value, g.const(1.0 + node.attrs["eps"])])])
+
+
+SPEC = OpSpec("gin_conv", 1, ("x", "graph"), {"eps": Attr("float")}, to_onnx=to_onnx)

@@ -4,6 +4,16 @@ torch model divides: ``sums.masked_fill(sums == 0, 1)``); width unchanged."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._spec import Attr, OpSpec
 
-SPEC = OpSpec("input_norm", 1, ("x",), {"kind": Attr("choice", choices=("row_sum",))})
+
+def to_onnx(g, edges, node, value: str) -> str:
+    total = g.op("ReduceSum", [value, g.const([1], "ax", np.int64)], keepdims=1)
+    safe = g.op("Where", [g.op("Equal", [total, g.const(0.0)]), g.const(1.0), total])
+    return g.op("Div", [value, safe])
+
+
+SPEC = OpSpec("input_norm", 1, ("x",), {"kind": Attr("choice", choices=("row_sum",))},
+              to_onnx=to_onnx)

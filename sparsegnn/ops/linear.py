@@ -12,6 +12,12 @@ def out_width(attrs, width, tensors):
     return out
 
 
+def to_onnx(g, edges, node, value: str) -> str:
+    a = node.attrs
+    out = g.add_bias(g.op("MatMul", [value, g.matrix(a["weight"])]), a.get("bias"))
+    return g.activation(out, a.get("activation", "identity"))
+
+
 SPEC = OpSpec("linear", 1, ("x",),
               {"weight": Attr("matrix"), "bias": Attr("tensor", required=False),
-               "activation": FUSED}, out_width)
+               "activation": FUSED}, out_width, to_onnx=to_onnx)

@@ -23,7 +23,7 @@ from .masks import MaskSet
 from .unstructured import resolve_amount
 
 __all__ = ["channel_groups", "channel_scores", "taylor_channel_scores", "channel_masks",
-           "slice_channels", "unit_width", "STRUCTURED_KINDS"]
+           "slice_channels", "prune_channels", "unit_width", "STRUCTURED_KINDS"]
 
 STRUCTURED_KINDS = ("gcn", "sage", "gin", "gat")
 
@@ -197,3 +197,24 @@ def slice_channels(model: BasicGNN, keep: dict[int, np.ndarray]) -> BasicGNN:
             state[f"{name}.weight"] = state[f"{name}.weight"][:, index]
     target.load_state_dict(state)
     return target.eval()
+
+
+def prune_channels(model: BasicGNN, dataset, sparsity: float, criterion: str = "l2", *,
+                   split: int = 0, seed: int = 0, finetune=None) -> tuple[BasicGNN, dict]:
+    """Remove ``sparsity`` of the hidden channels (heads for GAT) by ``criterion`` ("l1",
+    "l2" or "taylor"), fine-tune with the channels masked, then slice them out: a narrower
+    model of the same kind. Returns the new model and ``{"hidden_before", "hidden_after"}``."""
+    from ..nn import fit
+    from .schedules import training_loss
+
+    before = model.hidden_channels
+    if criterion == "taylor":
+        scores = taylor_channel_scores(model, training_loss(dataset, split, seed=seed), steps=10)
+    else:
+        scores = channel_scores(model, criterion)
+    keep, mask = channel_masks(model, sparsity, scores)
+    mask.apply(model)
+    if finetune is not None:
+        fit(model, dataset, split, finetune)
+    model = slice_channels(model, keep)
+    return model, {"hidden_before": before, "hidden_after": model.hidden_channels}

@@ -51,12 +51,6 @@ def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
     return (0.5 * values * (1 + np.vectorize(erf)(values / np.sqrt(2)))).astype(values.dtype)
 
 
-# OpenBLAS multiplies on one thread up to this many multiply-adds (its
-# GEMM_MULTITHREAD_THRESHOLD x SMP_THRESHOLD_MIN). Above it, its worker threads keep spinning
-# for ~0.1 s after the call, and every kernel of the session that runs meanwhile (the rest of
-# the model) runs ~1.6x slower on the development machine (bench/kernel_parts.py), so the
-# session leaves larger products to its own kernels (dense matrices as output vectors).
-BLAS_THREADED_WORK = 4 * 65536
 
 
 @dataclass
@@ -92,7 +86,9 @@ class MatrixPlan:
         call = self.tuning.kernel_call
         costs = {kind: rows * cost + (self.tuning.blas_call if kind == "blas" else call)
                  for kind, cost in self.costs.items()}
-        if rows * self.inputs * self.outputs > BLAS_THREADED_WORK:
+        # above this, OpenBLAS's worker threads keep spinning after the call and slow the rest
+        # of the model: larger products go to the session's kernels (dense: output vectors)
+        if rows * self.inputs * self.outputs > self.tuning.blas_threaded_work:
             del costs["blas"]
         return min(costs, key=costs.get)
 

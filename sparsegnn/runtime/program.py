@@ -25,6 +25,7 @@ from ..kernels._program import (
     OP_POOL,
     OP_SAGE,
     PROGRAM_WIDTH,
+    encode_row,
 )
 from ..kernels._spmm import REDUCTIONS
 from .planner import MatrixPlan
@@ -109,32 +110,34 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
     for node in model.nodes:
         a, key = node.attrs, node.outputs[0]
         act = ACTIVATIONS[a.get("activation", "identity")]
-        row = [0] * PROGRAM_WIDTH
         if node.op == "linear":
-            row[:4] = [OP_LINEAR, encoder.matrix(key, a["weight"]), optional(a.get("bias")), act]
+            row = encode_row(OP_LINEAR, matrix=encoder.matrix(key, a["weight"]),
+                             bias=optional(a.get("bias")), act=act)
         elif node.op == "gin_conv":
-            row[:2] = [OP_GIN, params.add([1.0 + a["eps"]])]
+            row = encode_row(OP_GIN, one_plus_eps=params.add([1.0 + a["eps"]]))
         elif node.op == "affine":
-            row[:5] = [OP_AFFINE, params.add(tensors[a["scale"]]), params.add(tensors[a["shift"]]),
-                       0, act]
+            row = encode_row(OP_AFFINE, scale=params.add(tensors[a["scale"]]),
+                             shift=params.add(tensors[a["shift"]]), act=act)
         elif node.op == "activation":
-            row[:2] = [OP_ACTIVATION, act]
+            row = encode_row(OP_ACTIVATION, act=act)
         elif node.op == "global_pool":
-            row[:2] = [OP_POOL, REDUCTIONS[a["reduce"]]]
+            row = encode_row(OP_POOL, reduce=REDUCTIONS[a["reduce"]])
         elif node.op == "sage_conv":
             rows_in, cols = a["weight_neighbor"]["shape"]
             root = encoder.matrix(key + ".r", a["weight_root"]) if a.get("weight_root") else -1
-            row[:8] = [OP_SAGE, encoder.matrix(key + ".n", a["weight_neighbor"]),
-                       int(cols < rows_in), optional(a.get("bias")), act, root,
-                       REDUCTIONS[a["aggr"]], int(bool(a.get("l2_normalize")))]
+            row = encode_row(OP_SAGE, neighbor=encoder.matrix(key + ".n", a["weight_neighbor"]),
+                             transform_first=cols < rows_in, bias=optional(a.get("bias")),
+                             act=act, root=root, aggr=REDUCTIONS[a["aggr"]],
+                             l2_normalize=bool(a.get("l2_normalize")))
         elif node.op == "gcn_conv":
             if not (a["normalize"] and a["add_self_loops"]):
                 return None
             rows_in, cols = a["weight"]["shape"]
-            row[:6] = [OP_GCN, encoder.matrix(key, a["weight"]), int(cols <= rows_in),
-                       optional(a.get("bias")), act, int(bool(a["improved"]))]
+            row = encode_row(OP_GCN, matrix=encoder.matrix(key, a["weight"]),
+                             transform_first=cols <= rows_in, bias=optional(a.get("bias")),
+                             act=act, improved=bool(a["improved"]))
         elif node.op == "input_norm":
-            row[0] = OP_INPUT_NORM
+            row = encode_row(OP_INPUT_NORM)
         else:
             return None
         rows.append(row)

@@ -32,11 +32,6 @@ from .tuning import Tuning, load_tuning
 __all__ = ["Session", "InputError", "TensorInfo"]
 
 
-# The first layer's output width from which sparse features stay CSR up to
-# ``Tuning.csr_input_max_density_wide`` (bench/csr_input_crossover.py).
-WIDE_OUTPUTS = 64
-
-
 # The kernels' reductions, with the runtime's internal ones (see kernels/_spmm.py).
 _REDUCE_CODES = {**REDUCTIONS, "value_mean": VALUE_MEAN, "gcn_symmetric": GCN_SYMMETRIC}
 
@@ -67,8 +62,8 @@ class _RowNormalized:
     """Features whose rows are to be divided by their sums (``input_norm``), kept unnormalised:
     a product with a weight matrix divides its output rows instead (``(D^-1 X) W = D^-1 (X W)``),
     for sparse features in the same pass (``VALUE_MEAN``). Other consumers get the normalised
-    copy from ``materialize``. For dense features that saves writing a normalised copy of ``x``
-    (~15 ms of a 75 ms GraphSAGE on Amazon Computers' 42 MB of features)."""
+    copy from ``materialize``. For dense features that saves writing a normalised copy of ``x``,
+    a full pass over the largest array of a wide-feature model (bench/kernel_parts.py)."""
 
     def __init__(self, features):
         self.features = features
@@ -103,8 +98,9 @@ class _Graph:
     def gcn(self, add_self_loops: bool, improved: bool):
         """``((indptr, indices, values), reduce)`` that aggregate with GCN's normalisation: for
         an unweighted graph without self loops, the graph itself with ``D^-1/2`` per node
-        (``gcn_symmetric``: 0.35 ms on Amazon Computers, against 3.8 ms for a normalised copy);
-        otherwise a normalised copy, summed."""
+        (``gcn_symmetric``: no normalised copy of the graph is written per run, the costliest
+        part of a large graph's GCN otherwise; bench/kernel_parts.py); otherwise a normalised
+        copy, summed."""
         key = ("gcn", add_self_loops, improved)
         if key not in self.cache:
             scales = gcn_degree_scales(self.indptr, self.indices) \
@@ -224,7 +220,7 @@ class Session:
         weight applied to it (the first layer's output width)."""
         for node in self.model.nodes:
             matrix = node.attrs.get("weight") or node.attrs.get("weight_neighbor")
-            if matrix is not None and matrix["shape"][1] >= WIDE_OUTPUTS:
+            if matrix is not None and matrix["shape"][1] >= self.tuning.wide_outputs:
                 return self.tuning.csr_input_max_density_wide
             if matrix is not None:
                 break

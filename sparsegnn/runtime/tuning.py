@@ -65,12 +65,23 @@ class Tuning:
         The cost model's coefficients (the last two per call, from Python).
     csr_input_max_density, csr_input_max_density_wide :
         Advice to apps (``Session.csr_input_max_density``): sparse features up to this density
-        run faster given as CSR than dense (``_wide`` when the first layer has at least 64
-        outputs).
+        run faster given as CSR than dense (``_wide`` when the first layer has at least
+        ``wide_outputs`` outputs; bench/csr_input_crossover.py).
+    wide_outputs :
+        The first layer's output width from which ``csr_input_max_density_wide`` applies.
     csr_input_expand_density :
         A CSR ``x`` denser than this is expanded to dense on arrival.
     program_max_nodes, program_max_edges :
-        Inputs up to this size run as one compiled call of the whole model.
+        Inputs up to this size run as one compiled call of the whole model
+        (bench/small_graph_path.py).
+    blas_threaded_work :
+        Multiply-adds up to which BLAS multiplies on one thread (OpenBLAS'
+        ``GEMM_MULTITHREAD_THRESHOLD x SMP_THRESHOLD_MIN``): larger products go to the
+        session's own kernels, because BLAS's spinning worker threads slow every kernel that
+        runs after it (bench/kernel_parts.py).
+
+    Kernel-level constants that Numba compiles in (the pool's minimum work per thread, SpMM's
+    prefetch distance, the output vectors' row panel) stay in ``sparsegnn.kernels``.
     machine : dict
         Where the figures were measured (empty for hand-made tunings).
     """
@@ -88,8 +99,10 @@ class Tuning:
     csr_input_max_density: float = 0.2
     csr_input_max_density_wide: float = 0.35
     csr_input_expand_density: float = 0.5
+    wide_outputs: int = 64
     program_max_nodes: int = 1024
     program_max_edges: int = 32768
+    blas_threaded_work: int = 4 * 65536
     machine: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -98,7 +111,7 @@ class Tuning:
             if spec.name == "machine":
                 if not isinstance(value, dict):
                     raise TuningError(f"machine must be a dict, got {type(value).__name__}")
-            elif spec.name.startswith("program_"):
+            elif spec.type in ("int", int):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise TuningError(f"{spec.name} must be a non-negative integer, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, (int, float)) \

@@ -1,0 +1,153 @@
+"""``sparsegnn prune`` and ``sparsegnn prune sweep``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import __version__
+from ._common import _add_data_options, _add_pruning_options, _pattern_name
+
+
+def cmd_prune(args) -> int:
+    from .._fileio import atomic_write_text
+    from ..data import load
+    from ..nn import load_checkpoint, save_checkpoint
+    from ..nn.checkpoint import pruning_extra
+    from ..nn.recipes import train_config
+    from ..prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion, resolve_sparsity
+
+    # an N:M pattern fixes the sparsity; otherwise none given means 0
+    weight_sparsity = args.weight_sparsity
+    if weight_sparsity is None and ":" not in args.pattern:
+        weight_sparsity = 0.0
+    weight_sparsity = resolve_sparsity(weight_sparsity, args.pattern)
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = checkpoint.model
+    dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
+                   seed=args.seed)
+    finetune = train_config(model.kind, dataset, epochs=args.epochs, progress=not args.no_progress,
+                            seed=args.seed)
+    from ..nn import evaluate
+
+    dense_scores = evaluate(model, dataset, args.split)
+    structured = None
+    if args.channel_sparsity:
+        from ..prune.structured import prune_channels
+
+        model, structured = prune_channels(model, dataset, args.channel_sparsity,
+                                           args.channel_criterion, split=args.split,
+                                           seed=args.seed, finetune=finetune)
+        print(f"channels: hidden width {structured['hidden_before']} -> "
+              f"{structured['hidden_after']}; new weight "
+              f"shapes: " + ", ".join(f"{n}.weight {tuple(m.weight.shape)}" for n, m in
+                                      prunable_weights(model).items()))
+    result = prune_model(model, dataset, weight_sparsity, criterion=args.criterion,
+                         scope=args.scope, schedule=args.schedule, rounds=args.rounds,
+                         rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
+                         edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion,
+                         distill=args.distill, pattern=args.pattern)
+    result.before = dense_scores  # before any pruning, channels included
+    MaskSet.bake(model)
+    model.eval()
+    metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
+    print(result.masks.table())
+    print(f"{metric} before: val {result.before['val']:.4f} test {result.before['test']:.4f}; "
+          f"after: val {result.after['val']:.4f} test {result.after['test']:.4f} "
+          f"({result.seconds:.1f} s)")
+    info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
+                weight_sparsity=result.masks.sparsity, pattern=result.masks.pattern,
+                criterion=args.criterion,
+                schedule=args.schedule, scope=args.scope, val_score=result.after["val"],
+                test_score=result.after["test"], dataset=dataset.name)
+    if result.graph is not None:  # the pruned graph travels with the model
+        print(f"edges: kept {result.graph.num_edges:,} directed edges "
+              f"({100 * result.edges_kept:.1f}% of the non-loop edges)")
+        info["edge_sparsity"] = 1 - result.edges_kept
+    save_checkpoint(args.out, model, info=info,
+                    extra=pruning_extra(result.masks.weights, result.graph))
+    edge_criterion = resolve_edge_criterion(args.edge_criterion, model) if args.edge_sparsity \
+        else None
+    report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
+              "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
+              "scope": args.scope, "edge_criterion": edge_criterion,
+              "target_weight_sparsity": weight_sparsity,
+              "channels": structured, **result.report()}
+    report_path = args.report or args.out.with_suffix(".json")
+    atomic_write_text(report_path, json.dumps(report, indent=2))
+    print(f"saved {args.out} and {report_path}")
+    return 0
+
+
+def cmd_prune_sweep(args) -> int:
+    from ..data import load
+    from ..prune.sweep import sweep, sweep_markdown, write_sweep
+
+    dataset = load(args.dataset, args.data_dir)
+    result = sweep(dataset, kind=args.model, weights=args.weights, edges=args.edges,
+                   seeds=args.seeds, criterion=args.criterion, schedule=args.schedule,
+                   edge_criterion=args.edge_criterion, rounds=args.rounds, scope=args.scope,
+                   patterns=args.patterns or [args.pattern],
+                   progress=None if args.no_progress else print)
+    print(sweep_markdown(result))
+    for path in write_sweep(result, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def register(commands) -> None:
+    """Declare this module's command(s) on the ``commands`` subparsers."""
+    prune = commands.add_parser(
+        "prune", help="prune a checkpoint's weights and fine-tune it",
+        description="Prune the weights of a trained checkpoint to a target sparsity with a "
+                    "criterion and schedule, fine-tune with the masks fixed, and write the pruned "
+                    "checkpoint (masks included) and a JSON report.")
+    prune.add_argument("checkpoint", type=Path)
+    prune.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
+    _add_data_options(prune)
+    prune.add_argument("--weight-sparsity", type=float, default=None,
+                       help="fraction of prunable weights to remove, e.g. 0.95 (an N:M "
+                            "--pattern fixes it)")
+    prune.add_argument("--channel-sparsity", type=float, default=0.0,
+                       help="fraction of hidden channels to remove first (gcn, sage, gin; for "
+                            "gat: whole attention heads); the model becomes physically narrower")
+    prune.add_argument("--channel-criterion", choices=("l2", "l1", "taylor"), default="l2",
+                       help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
+                            "(Σ w·dL/dw)² over the training loss")
+    _add_pruning_options(prune)
+    prune.add_argument("--rewind", action="store_true",
+                       help="iterative: rewind kept weights to the checkpoint's before retraining")
+    prune.add_argument("--edge-sparsity", type=float, default=0.0,
+                       help="fraction of undirected edges to remove (node classification)")
+    prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
+    prune.add_argument("--distill", action="store_true",
+                       help="fine-tune against the dense model's outputs too (distillation)")
+    prune.add_argument("--split", type=int, default=0)
+    prune.add_argument("--seed", type=int, default=0)
+    prune.add_argument("--out", type=Path, required=True, help="pruned checkpoint path")
+    prune.add_argument("--report", type=Path, default=None,
+                       help="JSON report path (default: --out with .json)")
+    prune.add_argument("--no-progress", action="store_true")
+    prune.set_defaults(handler=cmd_prune)
+
+    sweep = commands.add_parser(
+        "prune-sweep", help="accuracy over a grid of sparsities (also: sparsegnn prune sweep)",
+        description="Train a dense model per seed, prune copies to every weight x edge sparsity "
+                    "of the grid, fine-tune, and write the accuracy table (JSON, markdown) and a "
+                    "PNG plot. `sparsegnn prune sweep ...` is the same command.")
+    sweep.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
+    sweep.add_argument("--dataset", default="synthetic")
+    _add_data_options(sweep)
+    sweep.add_argument("--weights", type=float, nargs="+", default=[0.9, 0.95, 0.98],
+                       help="weight sparsities (rows)")
+    sweep.add_argument("--edges", type=float, nargs="+", default=[0.0],
+                       help="edge sparsities (columns; node classification)")
+    sweep.add_argument("--seeds", type=int, default=5)
+    _add_pruning_options(sweep)
+    sweep.add_argument("--patterns", nargs="+", type=_pattern_name, default=None,
+                       help="several patterns, one group of rows each (an N:M pattern is one "
+                            "row at the sparsity it fixes)")
+    sweep.add_argument("--out", type=Path, default=Path("sweep"),
+                       help="output prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
+    sweep.add_argument("--no-progress", action="store_true")
+    sweep.set_defaults(handler=cmd_prune_sweep)

@@ -1,0 +1,88 @@
+"""``sparsegnn run``: an artifact on a dataset or a user graph (runtime only)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ._common import _add_data_options
+
+
+def _load_user_graph(path: Path):
+    """``x`` and ``edge_index`` (and optionally ``batch``) from an npz, without pickle."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as archive:
+        missing = [k for k in ("x", "edge_index") if k not in archive]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing} (expected x, edge_index[, batch])")
+        return archive["x"], archive["edge_index"], archive["batch"] if "batch" in archive else None
+
+
+def cmd_run(args) -> int:
+
+    import numpy as np
+
+    from ..runtime import Session
+
+    session = Session(args.artifact, num_threads=args.threads)
+    labels = split_ids = None
+    if args.input is not None:
+        x, graph, batch = _load_user_graph(args.input)
+    else:
+        from ..data import load
+
+        recorded = session.metadata.get("train_dataset")
+        name = args.dataset or (recorded if isinstance(recorded, str) else None)
+        if args.dataset is None:
+            print(f"dataset: {name or 'synthetic'} ("
+                  f"{'recorded in the artifact' if name else 'the artifact records none'}; "
+                  f"--dataset chooses another)")
+        dataset = load(name or "synthetic", args.data_dir)
+        x, graph, batch = dataset.x, dataset.graph, dataset.batch
+        if session.model.has_stored_graph and not args.dataset_graph:
+            graph = None  # the (possibly edge-pruned) graph exported with the model
+            print("using the graph stored in the artifact (--dataset-graph uses the dataset's)")
+        labels = dataset.y
+        split_ids = dataset.splits[args.split].test if dataset.splits else None
+    times = []
+    for _ in range(max(args.repeat, 1)):
+        started = time.perf_counter()
+        output = session.run(x, graph, batch)
+        times.append(time.perf_counter() - started)
+    print(f"output {output.shape}, first call {1e3 * times[0]:.2f} ms, median of {len(times)} "
+          f"calls {1e3 * float(np.median(times)):.2f} ms ({args.threads or 'all'} threads)")
+    if labels is not None and split_ids is not None and labels.dtype.kind in "iu":
+        accuracy = float((output[split_ids].argmax(axis=1) == labels[split_ids]).mean())
+        print(f"test accuracy: {100 * accuracy:.2f}% on {split_ids.size} "
+              f"{'graphs' if batch is not None else 'nodes'}")
+    if args.predictions is not None:
+        from .._fileio import atomic_path
+
+        with atomic_path(args.predictions) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, output)
+        print(f"wrote {args.predictions}")
+    return 0
+
+
+def register(commands) -> None:
+    """Declare this module's command(s) on the ``commands`` subparsers."""
+    run = commands.add_parser(
+        "run", help="run a .sgnn artifact with the numpy + numba runtime",
+        description="Run an artifact on a dataset (reporting test accuracy) or on your own graph, "
+                    "and report latency. Needs only the runtime (numpy + numba).")
+    run.add_argument("artifact", type=Path)
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--dataset", default=None,
+                        help="registered dataset name or path (default: the one the artifact "
+                             "records, else synthetic)")
+    source.add_argument("--input", type=Path, default=None,
+                        help="an .npz with x (N, F), edge_index (2, E) and optionally batch (N,)")
+    _add_data_options(run)
+    run.add_argument("--split", type=int, default=0, help="split whose test part is scored")
+    run.add_argument("--dataset-graph", action="store_true",
+                     help="use the dataset's graph even if the artifact stores one")
+    run.add_argument("--threads", type=int, default=None, help="kernel threads (default: all)")
+    run.add_argument("--repeat", type=int, default=10, help="calls to time")
+    run.add_argument("--predictions", type=Path, default=None, help="write the output (.npy)")
+    run.set_defaults(handler=cmd_run)
