@@ -64,7 +64,7 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
 
 def _pattern_name(text: str) -> str:
     """argparse type: a valid pattern name, normalised (checked before anything loads)."""
-    from .patterns import Pattern, PatternError
+    from ..patterns import Pattern, PatternError
 
     try:
         return Pattern.parse(text).name
