@@ -103,3 +103,17 @@ def run_in_threads(call, threads: int = 4, repeats: int = 3) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+def run_in_child(code: str, timeout: float = 300) -> str:
+    """Run Python ``code`` in a child process (a case that could crash native code fails the
+    test instead of killing the run); returns its stdout, asserting a clean exit."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=timeout,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.returncode == 0, child.stderr[-2000:]
+    return child.stdout

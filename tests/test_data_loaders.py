@@ -6,8 +6,6 @@ import io
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sparsegnn.data import DatasetError
 from sparsegnn.data.registry import REGISTRY
 
 from .conftest import require_files
+from .reference import run_in_child
 
 # name: (nodes, directed edges after cleaning, features, classes, graphs or None)
 README_COUNTS = {
@@ -231,7 +230,6 @@ def _copy_dataset(name: str, root: Path, destination: Path) -> Path:
 
 class _Exploit:
     def __reduce__(self):
-        import os
 
         return (os.system, ("echo pwned",))
 
@@ -271,11 +269,8 @@ try:
 except DatasetError as exc:
     print("DatasetError:", exc)
 """
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           timeout=300, env={**os.environ,
-                                             "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert "DatasetError:" in child.stdout, child.stdout
+    stdout = run_in_child(code)
+    assert "DatasetError:" in stdout, stdout
 
 
 def test_planetoid_truncated_file_names_the_file(datasets_root, tmp_path):

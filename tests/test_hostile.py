@@ -3,9 +3,6 @@ large allocation (issue 16's audit: each case below once crashed, escaped as ano
 or allocated gigabytes)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from sparsegnn.ir import IRError, Model
 from sparsegnn.nn import GCN, GIN
 from sparsegnn.runtime import InputError, Session
 
+from .reference import run_in_child
 from .test_artifact import _parts, _write
 
 
@@ -141,11 +139,8 @@ for args in ((x, graph), (features, good)):
     except InputError as exc:
         print("InputError:", exc)
 """
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           timeout=300, env={**os.environ,
-                                             "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert child.stdout.count("InputError:") == 2, child.stdout
+    stdout = run_in_child(code)
+    assert stdout.count("InputError:") == 2, stdout
 
 
 def test_attribute_values_must_be_of_their_type(gcn_artifact):

@@ -104,6 +104,13 @@ def matrix_width(attrs: Mapping, key: str, in_width: int) -> int:
     return cols
 
 
+def weight_then_bias(attrs: Mapping, width: int, tensors: Mapping) -> int:
+    """The width rule of ``act(x @ weight + bias)`` (linear, gcn_conv)."""
+    out = matrix_width(attrs, "weight", width)
+    vector_width(attrs, "bias", tensors, out)
+    return out
+
+
 def vector_width(attrs: Mapping, key: str, tensors: Mapping, width: int) -> None:
     """Tensor ``attrs[key]`` (if present) must be a float vector of length ``width``."""
     if attrs.get(key) is not None:

@@ -7,14 +7,8 @@ with its edge weights as they are.
 
 from __future__ import annotations
 
-from ._spec import Attr, OpSpec, matrix_width, vector_width
+from ._spec import Attr, OpSpec, weight_then_bias
 from .activation import FUSED
-
-
-def out_width(attrs, width, tensors):
-    out = matrix_width(attrs, "weight", width)
-    vector_width(attrs, "bias", tensors, out)
-    return out
 
 
 def to_onnx(g, edges, node, value: str) -> str:
@@ -31,4 +25,4 @@ def to_onnx(g, edges, node, value: str) -> str:
 SPEC = OpSpec("gcn_conv", 1, ("x", "graph"),
               {"weight": Attr("matrix"), "bias": Attr("tensor", required=False),
                "normalize": Attr("bool"), "add_self_loops": Attr("bool"),
-               "improved": Attr("bool"), "activation": FUSED}, out_width, to_onnx=to_onnx)
+               "improved": Attr("bool"), "activation": FUSED}, weight_then_bias, to_onnx=to_onnx)

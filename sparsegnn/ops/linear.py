@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from ._spec import Attr, OpSpec, matrix_width, vector_width
+from ._spec import Attr, OpSpec, weight_then_bias
 from .activation import FUSED
-
-
-def out_width(attrs, width, tensors):
-    out = matrix_width(attrs, "weight", width)
-    vector_width(attrs, "bias", tensors, out)
-    return out
 
 
 def to_onnx(g, edges, node, value: str) -> str:
@@ -20,4 +14,4 @@ def to_onnx(g, edges, node, value: str) -> str:
 
 SPEC = OpSpec("linear", 1, ("x",),
               {"weight": Attr("matrix"), "bias": Attr("tensor", required=False),
-               "activation": FUSED}, out_width, to_onnx=to_onnx)
+               "activation": FUSED}, weight_then_bias, to_onnx=to_onnx)
