@@ -14,7 +14,8 @@ The oracle, per kind:
   ``ArtifactError`` on load, or a provenance edit, or a valid retuning of an op that runs to
   finite outputs, or the original outputs; ``InputError`` at run time is clean too;
 - run inputs: ``InputError``, or outputs equal to the same input's (made well-formed) reference;
-- dataset files: ``DatasetError``, or a dataset that loads;
+- dataset files (npz in the Shchur and heterophilous layouts, TU text folders): ``DatasetError``,
+  or a dataset that loads;
 - checkpoints: ``CheckpointError``, or a checkpoint that loads.
 
 Anything else is counted as an "other exception" (its type recorded), a crash, a hang, or
@@ -74,6 +75,12 @@ def make_seeds(folder: Path) -> None:
         with archive.open("labels.npy", "w") as member:  # 300 MiB of zeros, ~300 KiB zipped
             for _ in range(300):
                 member.write(bytes(1 << 20))
+    tu = folder / "tu"  # three small graphs in the TU text format
+    tu.mkdir()
+    (tu / "T_A.txt").write_text("1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n6, 7\n7, 6\n")
+    (tu / "T_graph_indicator.txt").write_text("1\n1\n1\n2\n2\n3\n3\n")
+    (tu / "T_graph_labels.txt").write_text("1\n-1\n1\n")
+    (tu / "T_node_labels.txt").write_text("0\n1\n2\n0\n1\n2\n0\n")
     masks = rng.random((10, 12)) < 0.3
     np.savez(folder / "hetero.npz", node_features=rng.standard_normal((12, 4)).astype(np.float32),
              node_labels=rng.integers(0, 2, 12), edges=rng.integers(0, 12, (30, 2)),
@@ -220,12 +227,38 @@ def _mutate_npz(source: Path, target: Path, rng: random.Random) -> None:
     target.write_bytes(raw)
 
 
+def _mutate_tu(source: Path, target: Path, rng: random.Random) -> None:
+    """A copy of the TU folder with one line of one file replaced, removed or repeated."""
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    path = rng.choice(sorted(target.glob("*.txt")))
+    lines = path.read_text().splitlines()
+    where = rng.randrange(len(lines))
+    choice = rng.randrange(4)
+    if choice == 0:
+        lines[where] = rng.choice(["10000000000", "-5", "0", "x", "", "1.5", "1, 2, 3",
+                                   "99999999999999999999", "3, 1000000", "nan"])
+    elif choice == 1:
+        del lines[where]
+    elif choice == 2:
+        lines.insert(where, lines[where])
+    else:
+        lines = lines[: where]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def dataset_case(seeds: Path, scratch: Path, index: int, rng: random.Random) -> tuple[str, str]:
     from sparsegnn import data
 
-    source = seeds / ("shchur.npz" if index % 2 == 0 else "hetero.npz")
-    target = scratch / f"case-{os.getpid()}.npz"
-    _mutate_npz(source, target, rng)
+    if index % 3 == 2:  # TU text files
+        target = scratch / f"case-{os.getpid()}-tu"
+        _mutate_tu(seeds / "tu", target, rng)
+    else:
+        source = seeds / ("shchur.npz" if index % 3 == 0 else "hetero.npz")
+        target = scratch / f"case-{os.getpid()}.npz"
+        _mutate_npz(source, target, rng)
     try:
         data.load(target)
     except data.DatasetError:

@@ -417,7 +417,8 @@ def test_decompression_bombs_are_refused(datasets_root, tmp_path, monkeypatch):
 
 
 def test_absurd_ids_and_labels_are_errors_not_allocations(datasets_root, tmp_path):
-    """A test id of 3*10**8 allocated 3.4 GB; a label of 10**12 made 10**12 classes."""
+    """A test id of 3*10**8 allocated 3.4 GB; a label of 10**12 made 10**12 classes, and a TU
+    node label of 10**12 as many feature columns."""
     root = _copy_dataset("cora", datasets_root, tmp_path)
     index = root / "planetoid" / "ind.cora.test.index"
     ids = index.read_text().split()
@@ -431,6 +432,12 @@ def test_absurd_ids_and_labels_are_errors_not_allocations(datasets_root, tmp_pat
                train_masks=masks, val_masks=masks, test_masks=masks)
     with pytest.raises(DatasetError, match="classes for 3 labels"):
         data.load(path)
+    tu = _copy_dataset("mutag", datasets_root, tmp_path / "tu-copy") / "tu" / "MUTAG"
+    labels = tu / "MUTAG_node_labels.txt"
+    lines = labels.read_text().split()
+    labels.write_text("\n".join([*lines[:-1], str(10**12)]) + "\n")
+    with pytest.raises(DatasetError, match="node labels span"):
+        data.load("mutag", tu.parents[1])
 
 
 @pytest.mark.parametrize("escaped", ["GraphError", "SparseFormatError", "ValueError",

@@ -92,7 +92,11 @@ def load_tu(folder: Path, name: str, seed: int = 0) -> Dataset:
         if node_labels.shape[0] != num_nodes:
             raise DatasetError(f"{node_label_path}: {node_labels.shape[0]} lines for {num_nodes} nodes")
         codes = node_labels - node_labels.min()
-        features, feature_kind = one_hot(codes, int(codes.max()) + 1), "node_label_one_hot"
+        width = int(codes.max()) + 1
+        if width > max(2 * num_nodes, 1024):  # categories, not ids: a label of 10**12 is no width
+            raise DatasetError(f"{node_label_path}: node labels span {width:,} values for "
+                               f"{num_nodes:,} nodes (they are categories, one-hot encoded)")
+        features, feature_kind = one_hot(codes, width), "node_label_one_hot"
     else:
         degree = graph.in_degree()
         features, feature_kind = one_hot(degree, int(degree.max()) + 1), "degree_one_hot"
