@@ -4,6 +4,13 @@
 edge softmax relies on ``-inf`` as the identity of max.
 """
 
+# The activation codes the fused epilogues switch on, and leaky ReLU's slope: the one table, in
+# sparsegnn.ops (re-exported for the kernels).
+from ..ops.activation import ACTIVATIONS, LEAKY_RELU_SLOPE
+
+__all__ = ["ACTIVATIONS", "LEAKY_RELU_SLOPE", "FASTMATH", "PARALLEL_MIN_WORK",
+           "PARALLEL_MIN_ELEMENTS"]
+
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 # Below this much work (stored entries x feature columns for the aggregations; vector
@@ -13,7 +20,3 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 PARALLEL_MIN_WORK = 1 << 22
 # A pass over values (the finiteness check) is split from this many elements.
 PARALLEL_MIN_ELEMENTS = 1 << 21
-
-# Activation codes understood by the fused epilogues.
-ACTIVATIONS = {"identity": 0, "relu": 1, "elu": 2, "leaky_relu": 3, "sigmoid": 4, "tanh": 5,
-               "gelu": 6}

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
+from ._config import FASTMATH, LEAKY_RELU_SLOPE
 from ._convert import gcn_normalized
 from ._epilogue import finish_row
 from ._intrinsics import VECTOR_BYTES
@@ -79,7 +79,7 @@ AFFINE_SCALE, AFFINE_SHIFT, AFFINE_ACT = _columns(OP_AFFINE)
 GCN_MATRIX, GCN_TRANSFORM_FIRST, GCN_BIAS, GCN_ACT, GCN_IMPROVED = _columns(OP_GCN)
 MATRIX_PANELS, MATRIX_VECTORS = 0, 1
 MATRIX_WIDTH = 11
-LEAKY_SLOPE = 0.01  # the runtime's (and torch's default) leaky ReLU slope
+LEAKY_SLOPE = LEAKY_RELU_SLOPE  # the runtime's (and torch's default) leaky ReLU slope
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)

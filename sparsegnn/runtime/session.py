@@ -18,7 +18,7 @@ from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
 from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr
 from ..kernels._checks import KernelArgumentError, all_finite
-from ..kernels._config import ACTIVATIONS
+from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
@@ -55,7 +55,7 @@ class TensorInfo:
 
 
 def _activate(values: np.ndarray, name: str) -> np.ndarray:
-    return apply_activation(values, ACTIVATIONS[name], 0.01)
+    return apply_activation(values, ACTIVATIONS[name], LEAKY_RELU_SLOPE)
 
 
 class _RowNormalized:
@@ -380,7 +380,7 @@ class Session:
     def _epilogue(bias, activation: str):
         """The fused epilogue of a kernel: ``(bias, has_bias, act_code, slope)``."""
         return (np.empty(0, np.float32) if bias is None else np.asarray(bias, np.float32),
-                bias is not None, ACTIVATIONS[activation], 0.01)
+                bias is not None, ACTIVATIONS[activation], LEAKY_RELU_SLOPE)
 
     def _aggregate(self, graph_csr, x, reduce: str, bias=None, activation="identity",
                    residual=None, self_weight: float = 0.0):
