@@ -306,17 +306,9 @@ def _reset_peak() -> None:
         pass
 
 
-def _peak_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def worker(kind: str, start: int, end: int, seed: int, seeds: Path, scratch: Path) -> None:
+    from sparsegnn.benchmark.stats import proc_status_mb
+
     run_case = CASES[kind]
     for index in range(start, end):
         print(json.dumps({"start": index}), flush=True)
@@ -327,12 +319,14 @@ def worker(kind: str, start: int, end: int, seed: int, seeds: Path, scratch: Pat
         except Exception as exc:  # noqa: BLE001 (what the fuzzer is looking for)
             outcome, detail = "other", f"{type(exc).__name__}: {str(exc)[:200]}"
         print(json.dumps({"end": index, "outcome": outcome, "detail": detail,
-                          "peak_mb": _peak_mb()}), flush=True)
+                          "peak_mb": proc_status_mb("VmHWM")}), flush=True)
 
 
 # ----------------------------------------------------------------------------- parent
 def run_kind(kind: str, cases: int, seed: int, seeds: Path, scratch: Path, timeout: float,
              memory_limit_mb: float) -> dict:
+    from sparsegnn.benchmark.stats import proc_status_mb
+
     counts, details, peaks = Counter(), [], []
     index = 0
     started = time.perf_counter()
@@ -363,7 +357,7 @@ def run_kind(kind: str, cases: int, seed: int, seeds: Path, scratch: Path, timeo
                 in_flight, index = None, report["end"] + 1
             elif child.poll() is not None and not reader.is_alive() and reports.empty():
                 break
-            rss = _child_rss(child.pid)
+            rss = proc_status_mb("VmRSS", child.pid)
             over_time = in_flight is not None and time.monotonic() - last > timeout
             if in_flight is not None and (over_time or (rss or 0) > memory_limit_mb):
                 child.kill()
@@ -388,16 +382,6 @@ def run_kind(kind: str, cases: int, seed: int, seeds: Path, scratch: Path, timeo
 def _pump(stream, reports: queue.Queue) -> None:
     for line in stream:
         reports.put(line)
-
-
-def _child_rss(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def markdown(result: dict) -> str:

@@ -28,7 +28,7 @@ from ..data.dataset import Dataset
 from ..sparse import CSRMatrix
 from .backends import BACKENDS, Absent, ModelFiles, Workload, make_backend
 from .schema import SCHEMA, markdown, validate
-from .stats import machine_info, measure, summarize
+from .stats import machine_info, measure, proc_status_mb, summarize
 
 __all__ = ["Settings", "run_bench", "write_outputs", "eval_workloads", "save_workload",
            "load_workload"]
@@ -128,17 +128,6 @@ def _available_mb() -> float | None:
     return None
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 class _OverMemory(Exception):
     """The backend's child passed the memory limit."""
 
@@ -160,7 +149,7 @@ def _process_metrics(name: str, files: ModelFiles, workload: Workload, folder: P
                                  stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + timeout
         while child.poll() is None:
-            rss = _rss_mb(child.pid)
+            rss = proc_status_mb("VmRSS", child.pid)
             if memory_limit_mb is not None and rss is not None and rss > memory_limit_mb:
                 child.kill()
                 child.wait()

@@ -12,7 +12,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["measure", "summarize", "machine_info", "peak_rss_mb", "LIBRARIES"]
+__all__ = ["measure", "summarize", "machine_info", "peak_rss_mb", "proc_status_mb", "LIBRARIES"]
 
 LIBRARIES = ("sparsegnn", "numpy", "numba", "torch", "torch_geometric", "torch_scatter",
              "torch_sparse", "onnx", "onnxruntime", "scipy")
@@ -48,19 +48,28 @@ def summarize(times_s) -> dict:
             "repeats": int(times.size)}
 
 
+def proc_status_mb(field: str, pid: int | str = "self") -> float | None:
+    """A memory field (``VmRSS``, ``VmHWM``) of ``/proc/<pid>/status`` in MiB, or None where
+    the OS has no such file (not Linux) or the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mb() -> float | None:
     """Peak resident memory of this process so far (MiB), or None where unknown.
 
     On Linux this is ``VmHWM`` of the process's own address space: ``ru_maxrss`` would also
     count the parent's memory for a child started by ``vfork`` + ``exec`` (as ``subprocess``
     does), because the kernel carries the old address space's peak across ``exec``."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    peak = proc_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
