@@ -17,17 +17,26 @@ import random
 import zlib
 from pathlib import Path
 
-__all__ = ["manifest_paths", "mutate", "hostile_values", "harmless", "retunes_an_op"]
+__all__ = ["manifest_paths", "mutate", "hostile_values", "harmless", "retunes_an_op",
+           "read_header", "write_header"]
 
 
-def _read(path: Path) -> tuple[dict, dict, bytes]:
+def read_header(path: Path) -> tuple[dict, dict, bytes]:
+    """``(tensor table, manifest, data section)`` of an artifact."""
     raw = Path(path).read_bytes()
     length = int.from_bytes(raw[:8], "little")
     table = json.loads(raw[8:8 + length])
     return table, json.loads(table["__metadata__"]["sparsegnn"]), raw[8 + length:]
 
 
-def _write(path: Path, table: dict, manifest: dict, data: bytes) -> None:
+def write_header(path: Path, table: dict, manifest: dict, data: bytes,
+                 recompute_checksum: bool = True) -> None:
+    """Write an artifact with a hand-edited header; its manifest checksum is recomputed (as an
+    attacker would), so only the loader's deeper checks can catch the edit."""
+    if recompute_checksum and isinstance(manifest, dict) and "manifest_crc32" in manifest:
+        from .artifact import manifest_checksum
+
+        manifest = dict(manifest, manifest_crc32=manifest_checksum(manifest))
     table = dict(table, __metadata__={"sparsegnn": json.dumps(manifest)})
     header = json.dumps(table).encode()
     Path(path).write_bytes(len(header).to_bytes(8, "little") + header + data)
@@ -78,7 +87,7 @@ def retunes_an_op(path: tuple, original, value) -> bool:
 def mutate(source: Path, target: Path, rng: random.Random) -> tuple[str, tuple, object, object]:
     """Write to ``target`` a copy of artifact ``source`` with one edit, checksums recomputed.
     Returns ``(where, path, original, value)``: ``where`` is "manifest" or "table"."""
-    table, manifest, data = _read(source)
+    table, manifest, data = read_header(source)
     if rng.random() < 0.8:
         where, document = "manifest", manifest
     else:
@@ -108,9 +117,5 @@ def mutate(source: Path, target: Path, rng: random.Random) -> tuple[str, tuple, 
             if isinstance(offsets, list) and len(offsets) == 2 and all(
                     isinstance(o, int) and 0 <= o <= len(data) for o in offsets):
                 checksums[name] = f"{zlib.crc32(data[offsets[0]:offsets[1]]):08x}"
-    if isinstance(manifest, dict) and "manifest_crc32" in manifest:  # an attacker recomputes it
-        from .artifact import manifest_checksum
-
-        manifest["manifest_crc32"] = manifest_checksum(manifest)
-    _write(target, table, manifest, data)
+    write_header(target, table, manifest, data)
     return where, path, original, value

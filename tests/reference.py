@@ -117,3 +117,15 @@ def run_in_child(code: str, timeout: float = 300) -> str:
                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert child.returncode == 0, child.stderr[-2000:]
     return child.stdout
+
+
+def save_unchecked(model, path):
+    """Write ``model`` as an artifact with valid checksums but without validating it (what a
+    crafted or corrupted file holds)."""
+    from unittest import mock
+
+    from sparsegnn.artifact import save_artifact
+    from sparsegnn.ir import Model
+
+    with mock.patch.object(Model, "validate", lambda self, error=None: None):
+        return save_artifact(model, path)

@@ -1,7 +1,6 @@
 """The artifact loader under attack: every malformed file gives ArtifactError (never a crash or
 a huge allocation), and a failed export leaves no partial file and an earlier file intact."""
 
-import json
 import pickle
 import zlib
 
@@ -9,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from sparsegnn.artifact import ArtifactError, load_artifact, manifest_checksum
+from sparsegnn._mutations import read_header, write_header
+from sparsegnn.artifact import ArtifactError, load_artifact
 from sparsegnn.export import export_artifact
 from sparsegnn.nn import GCN
 
@@ -23,21 +23,8 @@ def model():
     return gcn
 
 
-def _parts(path):
-    raw = path.read_bytes()
-    length = int.from_bytes(raw[:8], "little")
-    table = json.loads(raw[8:8 + length])
-    return table, json.loads(table["__metadata__"]["sparsegnn"]), raw[8 + length:]
-
-
-def _write(path, table, manifest, data, recompute_checksum=True):
-    """Write a file with a hand-edited header (what an attacker would produce: the manifest's
-    own checksum recomputed, so that the deeper checks are what catches the edit)."""
-    if recompute_checksum and isinstance(manifest, dict) and "manifest_crc32" in manifest:
-        manifest = dict(manifest, manifest_crc32=manifest_checksum(manifest))
-    table = dict(table, __metadata__={"sparsegnn": json.dumps(manifest)})
-    header = json.dumps(table).encode()
-    path.write_bytes(len(header).to_bytes(8, "little") + header + data)
+# Read and hand-edit a header the way an attacker would (the manifest checksum recomputed).
+_parts, _write = read_header, write_header
 
 
 def _recrc(manifest, table, data, name, array):

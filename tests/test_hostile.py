@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from sparsegnn.artifact import ArtifactError, load_artifact, save_artifact
+from sparsegnn.artifact import ArtifactError, load_artifact
 from sparsegnn.export import export_artifact
 from sparsegnn.graph import Graph
-from sparsegnn.ir import IRError, Model
+from sparsegnn.ir import Model
 from sparsegnn.nn import GCN, GIN
 from sparsegnn.runtime import InputError, Session
 
-from .reference import run_in_child
+from .reference import run_in_child, save_unchecked
 from .test_artifact import _parts, _write
 
 
@@ -66,14 +66,7 @@ def test_manifest_edits_raise_artifact_error_only(edit, gcn_artifact):
         load_artifact(gcn_artifact)
 
 
-def _save_unchecked(model, path, monkeypatch):
-    with monkeypatch.context() as patch:
-        patch.setattr(Model, "validate", lambda self, error=IRError: None)
-        save_artifact(model, path)
-    return path
-
-
-def test_a_stored_graph_needs_its_indices(tmp_path, monkeypatch):
+def test_a_stored_graph_needs_its_indices(tmp_path):
     torch.manual_seed(0)
     graph = Graph.from_edge_index(np.array([[0, 1], [1, 2]]), 3)
     path = export_artifact(GCN(6, 8, 2, 3).eval(), tmp_path / "gcn.sgnn", graph=graph)
@@ -81,10 +74,10 @@ def test_a_stored_graph_needs_its_indices(tmp_path, monkeypatch):
     tensors = {k: v for k, v in model.tensors.items() if k != "stored_graph.indices"}
     crafted = Model(model.nodes, tensors, model.inputs, model.outputs, model.metadata)
     with pytest.raises(ArtifactError, match="stored graph needs"):
-        load_artifact(_save_unchecked(crafted, tmp_path / "crafted.sgnn", monkeypatch))
+        load_artifact(save_unchecked(crafted, tmp_path / "crafted.sgnn"))
 
 
-def test_a_huge_sparse_head_is_refused_before_it_is_expanded(tmp_path, monkeypatch):
+def test_a_huge_sparse_head_is_refused_before_it_is_expanded(tmp_path):
     """A GIN head declared as a 64 x 2**23 CSR matrix with one stored value returned a
     (3, 8,388,608) output at 2.3 GB of memory."""
     torch.manual_seed(0)
@@ -101,7 +94,7 @@ def test_a_huge_sparse_head_is_refused_before_it_is_expanded(tmp_path, monkeypat
     ir.outputs[0]["shape"] = [None, 1 << 23]
     crafted = Model(ir.nodes, tensors, ir.inputs, ir.outputs, ir.metadata)
     with pytest.raises(ArtifactError, match="implausibly sparse"):
-        load_artifact(_save_unchecked(crafted, tmp_path / "crafted.sgnn", monkeypatch))
+        load_artifact(save_unchecked(crafted, tmp_path / "crafted.sgnn"))
 
 
 def test_a_huge_graph_id_is_an_input_error(tmp_path):

@@ -22,7 +22,7 @@ from sparsegnn.runtime.tuning import Tuning
 from sparsegnn.sparse import CSRMatrix
 
 from .ir_reference import run_reference
-from .reference import randomise_batch_norms
+from .reference import randomise_batch_norms, save_unchecked
 
 PER_OP = Tuning(program_max_nodes=0)  # every input runs op by op
 COMPILED = Tuning()  # small inputs run as one compiled program
@@ -59,15 +59,6 @@ def _gcn_stack(shapes, flags=None, x_width=None, output_width=None):
         nodes.append(Node("gcn_conv", [value, "graph"], [f"v{i}"], attrs))
         value = f"v{i}"
     return _model(nodes, tensors, x_width or shapes[0][0], output_width or shapes[-1][1])
-
-
-def _save_unchecked(model, path, monkeypatch):
-    """Write ``model`` as an artifact with valid checksums but without validating it (what a
-    crafted or corrupted file holds)."""
-    with monkeypatch.context() as patch:
-        patch.setattr(Model, "validate", lambda self, error=IRError: None)
-        save_artifact(model, path)
-    return path
 
 
 def _edit(model, change):
@@ -150,23 +141,22 @@ REJECTIONS = _rejections()
 
 
 @pytest.mark.parametrize("label, model, message", REJECTIONS, ids=[c[0] for c in REJECTIONS])
-def test_validation_rejects_what_native_code_must_not_see(label, model, message, tmp_path,
-                                                          monkeypatch):
+def test_validation_rejects_what_native_code_must_not_see(label, model, message, tmp_path):
     with pytest.raises(IRError, match=message):
         model.validate()
-    path = _save_unchecked(model, tmp_path / "crafted.sgnn", monkeypatch)
+    path = save_unchecked(model, tmp_path / "crafted.sgnn")
     with pytest.raises(ArtifactError, match=message):
         load_artifact(path)
     with pytest.raises(ArtifactError):
         Session(path)
 
 
-def test_the_reported_out_of_bounds_model_is_rejected(tmp_path, monkeypatch):
+def test_the_reported_out_of_bounds_model_is_rejected(tmp_path):
     """Issue 15's case: weights 4 x 64 then 8 x 3 once loaded and read past the second weight's
     buffer on the compiled path (returning values such as 6.7e29)."""
     model = _gcn_stack([(4, 64), (8, 3)])
     with pytest.raises(ArtifactError, match="input has 64 features"):
-        Session(_save_unchecked(model, tmp_path / "m.sgnn", monkeypatch))
+        Session(save_unchecked(model, tmp_path / "m.sgnn"))
 
 
 def _weighted_graph(num_nodes=7, seed=3):
@@ -195,7 +185,7 @@ def test_mixed_improved_flags_agree_on_both_paths(flags, tmp_path):
         np.testing.assert_allclose(out, expected, atol=1e-5, rtol=1e-5)
 
 
-def test_an_intermediate_output_never_reaches_the_compiled_path(tmp_path, monkeypatch):
+def test_an_intermediate_output_never_reaches_the_compiled_path(tmp_path):
     """The compiled path returned the program's last value whatever the declared output (300
     nodes gave (300, 7) where the output was 16 wide). A model whose output is an
     intermediate value leaves a node that nothing uses, which validation rejects; and the
@@ -207,7 +197,7 @@ def test_an_intermediate_output_never_reaches_the_compiled_path(tmp_path, monkey
     with pytest.raises(IRError, match="used by no node"):
         model.validate()
     with pytest.raises(ArtifactError, match="used by no node"):
-        load_artifact(_save_unchecked(model, tmp_path / "gcn.sgnn", monkeypatch))
+        load_artifact(save_unchecked(model, tmp_path / "gcn.sgnn"))
     assert build_program(model, model.tensors, lambda key, matrices: None) is None
 
 

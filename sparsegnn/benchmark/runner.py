@@ -260,8 +260,9 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
     """Benchmark ``models`` on ``dataset`` with ``backends`` (default: all); returns the result
     document (see ``docs/bench-schema.md``). ``model_info`` adds fields to each model entry."""
     settings = settings or Settings()
-    if settings.memory_limit_mb is None and _available_mb() is not None:
-        settings = replace(settings, memory_limit_mb=0.8 * _available_mb())
+    available = _available_mb() if settings.memory_limit_mb is None else None
+    if available is not None:
+        settings = replace(settings, memory_limit_mb=0.8 * available)
     names = list(backends or BACKENDS)
     unknown = sorted(set(names) - set(BACKENDS))
     if unknown:
