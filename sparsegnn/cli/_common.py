@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# The kinds of sparsegnn.nn.MODELS, named here so that parsing arguments imports no torch
+# (tests/cli checks that the two agree).
+MODEL_KINDS = ("gcn", "sage", "gin", "gat", "sgc")
+
 
 def _console():
     """Rich output; redirected to a file or pipe, lines are not wrapped at 80 columns and

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from ._common import _add_data_options, _add_pruning_options, _pattern_name
+from ._common import MODEL_KINDS, _add_data_options, _add_pruning_options, _pattern_name
 
 
 def cmd_prune(args) -> int:
@@ -135,7 +135,7 @@ def register(commands) -> None:
         description="Train a dense model per seed, prune copies to every weight x edge sparsity "
                     "of the grid, fine-tune, and write the accuracy table (JSON, markdown) and a "
                     "PNG plot. `sparsegnn prune sweep ...` is the same command.")
-    sweep.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
+    sweep.add_argument("--model", choices=MODEL_KINDS, default="gcn")
     sweep.add_argument("--dataset", default="synthetic")
     _add_data_options(sweep)
     sweep.add_argument("--weights", type=float, nargs="+", default=[0.9, 0.95, 0.98],

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ._common import _add_data_options, _console
+from ._common import MODEL_KINDS, _add_data_options, _console
 
 
 def _format_score(value: float, metric: str) -> str:
@@ -102,7 +102,7 @@ def register(commands) -> None:
         "train", help="train and evaluate a GNN, save a checkpoint",
         description="Train a GNN with the recipe for its kind and task, report validation and "
                     "test scores, and save a safetensors checkpoint.")
-    train.add_argument("--model", choices=("gcn", "sage", "gin", "gat"), default="gcn")
+    train.add_argument("--model", choices=MODEL_KINDS, default="gcn")
     train.add_argument("--dataset", default="synthetic",
                        help="registered name (see `sparsegnn datasets`) or a path")
     _add_data_options(train, download=True)

@@ -8,7 +8,7 @@ import torch
 
 from ..graph import Graph
 from ..ir import STORED_GRAPH, Model, Node
-from ..nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
+from ..nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv, SGConv
 from ..nn.models import BasicGNN, plain_copy
 from ..patterns import Pattern
 from ..sparse import narrowest_index_dtype
@@ -132,6 +132,14 @@ def _fold(weight_out_in: np.ndarray, bias: np.ndarray | None, scale, shift):
     return weight, bias
 
 
+def _weight_and_bias(weight, bias, affine=None):
+    """A layer's ``(weight (out, in), bias or None)`` in float64, with the batch norm after it
+    (``affine``: its ``(scale, shift)``) folded in."""
+    weight = weight.detach().numpy().astype(np.float64)
+    bias = bias.detach().numpy().astype(np.float64) if bias is not None else None
+    return _fold(weight, bias, *affine) if affine is not None else (weight, bias)
+
+
 def _emit_linear_stack(b: _Builder, prefix: str, mlp: MLP, act: str, last_affine=None,
                        last_activation: str = "identity") -> None:
     """The MLP's linears with their norms folded and activations fused (PyG MLP order); the
@@ -183,15 +191,18 @@ def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first
         fused, after = "identity", (affine, act)
 
     if isinstance(conv, GCNConv):
-        weight = conv.lin.weight.detach().numpy().astype(np.float64)
-        bias = conv.bias.detach().numpy().astype(np.float64) if conv.bias is not None else None
-        if fold:
-            weight, bias = _fold(weight, bias, *affine)
+        weight, bias = _weight_and_bias(conv.lin.weight, conv.bias, affine if fold else None)
         b.add("gcn_conv", {
             "weight": b.matrix(f"{prefix}.weight", weight),
             "bias": b.tensor(f"{prefix}.bias", bias) if bias is not None else None,
             "normalize": conv.normalize, "add_self_loops": conv.add_self_loops,
             "improved": conv.improved, "activation": fused}, ("graph",))
+    elif isinstance(conv, SGConv):
+        weight, bias = _weight_and_bias(conv.lin.weight, conv.lin.bias, affine if fold else None)
+        b.add("sg_conv", {
+            "weight": b.matrix(f"{prefix}.weight", weight),
+            "bias": b.tensor(f"{prefix}.bias", bias) if bias is not None else None,
+            "K": conv.K, "add_self_loops": conv.add_self_loops, "activation": fused}, ("graph",))
     elif isinstance(conv, SAGEConv):
         neighbor = conv.lin_l.weight.detach().numpy().astype(np.float64)
         bias = conv.lin_l.bias.detach().numpy().astype(np.float64) if conv.lin_l.bias is not None \

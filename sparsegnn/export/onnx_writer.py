@@ -133,6 +133,11 @@ class _Edges:
             self._looped = (src, dst)
         return self._looped
 
+    @property
+    def weights_used(self) -> bool:
+        """Whether a lowering read the ``edge_weight`` input (which the model then declares)."""
+        return self._weights is not None
+
     def weights(self) -> tuple[str, str]:
         """``(weights (E,), unweighted)``: the ``edge_weight`` input, or ones where it was left
         empty (its default), and whether it was."""
@@ -251,7 +256,7 @@ def to_onnx(model: Model, *, sparse_weights: bool = False):
     width = int(model.inputs[0]["shape"][1])
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["num_nodes", width]),
               helper.make_tensor_value_info("edge_index", TensorProto.INT64, [2, "num_edges"])]
-    if any(node.op == "gcn_conv" for node in model.nodes):  # the only op that weighs edges
+    if edges.weights_used:  # an op's lowering weighed the edges
         inputs.append(helper.make_tensor_value_info(EDGE_WEIGHT, TensorProto.FLOAT,
                                                     ["num_weights"]))
         g.initializers.append(g.numpy_helper.from_array(np.zeros(0, np.float32), EDGE_WEIGHT))

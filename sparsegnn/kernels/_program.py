@@ -14,7 +14,8 @@ holds every vector and the matrices' values, ``offsets`` int64 and ``indices`` i
 index arrays; a vector field is an offset into ``params`` (-1 = absent), ``matrix`` fields
 index the matrix table, ``act`` / ``reduce`` / ``aggr`` are the kernels' codes. ``OP_GIN``
 computes ``(1 + eps) x + sum_j x_j``, ``OP_POOL`` reduces per graph (``graph_ptr``),
-``OP_GCN`` is normalised with self loops, ``OP_INPUT_NORM`` divides rows by their sum (a zero
+``OP_GCN`` propagates ``hops`` times, normalised with self loops (``gcn_conv``: once,
+``sg_conv``: K times), ``OP_INPUT_NORM`` divides rows by their sum (a zero
 sum by 1).
 
 A ``matrix`` is a row of the int64 table ``matrices (M, 11)``: ``[kind, run, outputs,
@@ -49,9 +50,13 @@ ROW_FIELDS = {
     OP_ACTIVATION: ("act",),
     OP_POOL: ("reduce",),
     OP_SAGE: ("neighbor", "transform_first", "bias", "act", "root", "aggr", "l2_normalize"),
-    OP_GCN: ("matrix", "transform_first", "bias", "act", "improved"),
+    OP_GCN: ("matrix", "transform_first", "bias", "act", "improved", "hops"),
     OP_INPUT_NORM: (),
 }
+# The code of each IR op (sparsegnn.ops) that the compiled path runs.
+OP_CODES = {"linear": OP_LINEAR, "gin_conv": OP_GIN, "affine": OP_AFFINE,
+            "activation": OP_ACTIVATION, "global_pool": OP_POOL, "sage_conv": OP_SAGE,
+            "gcn_conv": OP_GCN, "input_norm": OP_INPUT_NORM}
 PROGRAM_WIDTH = 1 + max(len(fields) for fields in ROW_FIELDS.values())
 
 
@@ -76,7 +81,7 @@ AFFINE_SCALE, AFFINE_SHIFT, AFFINE_ACT = _columns(OP_AFFINE)
 (POOL_REDUCE,) = _columns(OP_POOL)
 (SAGE_NEIGHBOR, SAGE_TRANSFORM_FIRST, SAGE_BIAS, SAGE_ACT, SAGE_ROOT, SAGE_AGGR,
  SAGE_L2_NORMALIZE) = _columns(OP_SAGE)
-GCN_MATRIX, GCN_TRANSFORM_FIRST, GCN_BIAS, GCN_ACT, GCN_IMPROVED = _columns(OP_GCN)
+GCN_MATRIX, GCN_TRANSFORM_FIRST, GCN_BIAS, GCN_ACT, GCN_IMPROVED, GCN_HOPS = _columns(OP_GCN)
 MATRIX_PANELS, MATRIX_VECTORS = 0, 1
 MATRIX_WIDTH = 11
 LEAKY_SLOPE = LEAKY_RELU_SLOPE  # the runtime's (and torch's default) leaky ReLU slope
@@ -199,14 +204,13 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                     indptr, graph_indices, edge_weight, improved == 1)
                 gcn_values = norm_values.astype(np.float32)
                 gcn_improved = improved
-            weight = program[step, GCN_MATRIX]
-            if program[step, GCN_TRANSFORM_FIRST] == 1:  # the aggregation moves fewer columns
-                out = _aggregate(gcn_indptr, gcn_indices, gcn_values,
-                                 _matmul(h, matrices, weight, params, offsets, indices, -1, 0), 0,
-                                 0.0)
-            else:
-                out = _matmul(_aggregate(gcn_indptr, gcn_indices, gcn_values, h, 0, 0.0), matrices,
-                              weight, params, offsets, indices, -1, 0)
+            weight, transform_first = program[step, GCN_MATRIX], program[step, GCN_TRANSFORM_FIRST]
+            out = _matmul(h, matrices, weight, params, offsets, indices, -1, 0) \
+                if transform_first == 1 else h  # then the aggregations move fewer columns
+            for _ in range(program[step, GCN_HOPS]):
+                out = _aggregate(gcn_indptr, gcn_indices, gcn_values, out, 0, 0.0)
+            if transform_first != 1:
+                out = _matmul(out, matrices, weight, params, offsets, indices, -1, 0)
             _finish_rows(out, params, program[step, GCN_BIAS], program[step, GCN_ACT])
             h = out
         else:  # OP_INPUT_NORM: a row summing to 0 is divided by 1

@@ -1,4 +1,4 @@
-"""Reference GNN models: GCN, GraphSAGE, GIN and GAT.
+"""Reference GNN models: GCN, GraphSAGE, GIN, GAT and SGC.
 
 The layer stack follows PyG's ``BasicGNN`` exactly (conv → norm → act → dropout between layers,
 the last conv bare), so PyG models convert one to one. Three optional extras make the models
@@ -26,12 +26,13 @@ from .layers import (
     GCNConv,
     GINConv,
     SAGEConv,
+    SGConv,
     is_sparse_input,
     resolve_activation,
     row_normalized,
 )
 
-__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "MODELS", "build_model", "state_mismatch",
+__all__ = ["BasicGNN", "GCN", "GraphSAGE", "GIN", "GAT", "SGC", "MODELS", "build_model", "state_mismatch",
            "plain_state_dict", "plain_copy"]
 
 INPUT_NORMS = (None, "row_sum")
@@ -243,7 +244,18 @@ class GAT(BasicGNN):
                        dropout=attention_dropout, **options)
 
 
-MODELS = {cls.kind: cls for cls in (GCN, GraphSAGE, GIN, GAT)}
+class SGC(BasicGNN):
+    """Simplified graph convolution (Wu et al.): each conv propagates ``K`` times, then applies
+    one linear map (the paper's model is one conv with ``K=2``). Conv options: ``K``,
+    ``add_self_loops``, ``bias`` (see :class:`~sparsegnn.nn.layers.SGConv`)."""
+
+    kind = "sgc"
+
+    def init_conv(self, in_channels, out_channels, last):
+        return SGConv(in_channels, out_channels, **self.conv_options)
+
+
+MODELS = {cls.kind: cls for cls in (GCN, GraphSAGE, GIN, GAT, SGC)}
 
 
 def build_model(config: dict) -> BasicGNN:

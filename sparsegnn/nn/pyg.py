@@ -4,7 +4,7 @@ Accepted:
 
 * ``torch_geometric.nn.models.GCN``, ``GraphSAGE``, ``GIN`` and ``GAT`` (``jk=None``);
 * a plain ``torch.nn.Module`` whose parameterised layers are, in registration order, convs of
-  one supported type (``GCNConv``, ``SAGEConv``, ``GINConv``, ``GATConv``), optionally
+  one supported type (``GCNConv``, ``SAGEConv``, ``GINConv``, ``GATConv``, ``SGConv``), optionally
   ``BatchNorm`` layers between them, and optionally a trailing ``Linear`` or ``MLP`` head. Its
   ``forward`` cannot be read, so the activation, dropout and pooling it applies are given as
   arguments (the usual form: ``act`` after every conv but the last).
@@ -15,6 +15,8 @@ both models' outputs to agree to 1e-5 on real graphs.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -97,8 +99,13 @@ def _conv_kind_and_options(conv, index: int, model_dropout: float) -> tuple[str,
                        "negative_slope": float(conv.negative_slope),
                        "add_self_loops": conv.add_self_loops, "bias": conv.bias is not None,
                        "residual": conv.res is not None, "attention_dropout": float(conv.dropout)}
+    if isinstance(conv, pyg_nn.SGConv):
+        if conv.cached:
+            pass  # caching only skips recomputing the propagation; the result is the same
+        return "sgc", {"K": int(conv.K), "add_self_loops": bool(conv.add_self_loops),
+                       "bias": conv.lin.bias is not None}
     raise UnsupportedLayerError(f"{where}: unsupported layer {type(conv).__name__}; supported "
-                                f"convolutions are GCNConv, SAGEConv, GINConv and GATConv")
+                                f"convolutions are GCNConv, SAGEConv, GINConv, GATConv and SGConv")
 
 
 def _gin_mlp(conv, index: int) -> tuple[str | None, str | None, bool]:
@@ -334,7 +341,24 @@ def from_pyg(model: torch.nn.Module, *, act: str | None = "relu", dropout: float
 _CONV_OPTIONS = {"gcn": ("improved", "add_self_loops", "normalize", "bias"),
                  "sage": ("aggr", "root_weight", "normalize", "bias"),
                  "gin": ("eps", "train_eps"),
-                 "gat": ("heads", "concat", "negative_slope", "add_self_loops", "bias", "residual")}
+                 "gat": ("heads", "concat", "negative_slope", "add_self_loops", "bias", "residual"),
+                 "sgc": ("K", "add_self_loops", "bias")}
+
+
+@functools.cache
+def _pyg_sgc():
+    """PyG has no ``BasicGNN`` of ``SGConv``s: this one, built the way PyG builds its own (the
+    same layer stack, so it loads our state dict as GCN's does)."""
+    pyg_nn = _pyg()
+
+    class SGC(pyg_nn.models.basic_gnn.BasicGNN):
+        supports_edge_weight = True
+        supports_edge_attr = False
+
+        def init_conv(self, in_channels, out_channels, **kwargs):
+            return pyg_nn.SGConv(in_channels, out_channels, **kwargs)
+
+    return SGC
 
 
 class PyGModel(torch.nn.Module):
@@ -364,8 +388,9 @@ class PyGModel(torch.nn.Module):
 
 def to_pyg(model: BasicGNN) -> PyGModel:
     """The equivalent PyG model (``torch_geometric.nn.models.GCN`` / ``GraphSAGE`` / ``GIN`` /
-    ``GAT`` with the same weights, in eval mode): what a PyG user would run. Prune masks are
-    baked in (a model under ``torch.nn.utils.prune`` is read through its effective weights)."""
+    ``GAT``, or a ``BasicGNN`` of ``SGConv``s, with the same weights, in eval mode): what a PyG
+    user would run. Prune masks are baked in (a model under ``torch.nn.utils.prune`` is read
+    through its effective weights)."""
     import copy
 
     from .models import plain_copy
@@ -378,7 +403,7 @@ def to_pyg(model: BasicGNN) -> PyGModel:
         raise UnsupportedLayerError("PyG's GIN uses the model's norm inside its MLPs; this model's "
                                     f"mlp_norm={config['mlp_norm']!r} differs")
     classes = {"gcn": pyg_nn.models.GCN, "sage": pyg_nn.models.GraphSAGE,
-               "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT}
+               "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT, "sgc": _pyg_sgc()}
     gnn = classes[source.kind](source.in_channels, source.hidden_channels, source.num_layers,
                               source.out_channels if source.maps_to_out else None,
                               dropout=source.dropout, act=source.act_name, act_first=source.act_first,

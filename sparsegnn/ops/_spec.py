@@ -34,13 +34,14 @@ class Attr:
     ``kind``: "matrix" (a weight matrix description, see ``sparsegnn.ir``), "tensor" (the name
     of a float tensor), "bool", "int", "float" (finite, at most ``MAX_ATTRIBUTE``), or
     "choice" (one of ``choices``).
-    ``minimum`` bounds an "int".
+    ``minimum`` and ``maximum`` bound an "int".
     """
 
     kind: str
     required: bool = True
     choices: tuple = ()
     minimum: int | None = None
+    maximum: int | None = None
 
     def check(self, value) -> str | None:
         """Why ``value`` does not fit, or None."""
@@ -57,6 +58,8 @@ class Attr:
                 return f"must be an integer, found {value!r}"
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum}, found {value}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum}, found {value}"
             return None
         if self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -75,11 +78,26 @@ WidthRule = Callable[[Mapping, int, Mapping[str, np.ndarray]], int]
 
 @dataclass(frozen=True)
 class OpSpec:
-    """An op's contract. ``inputs`` are kinds: "x" (node or graph features), "graph" (the CSR
-    graph input) and "batch" (graph ids of the nodes); ``pools`` ops turn node rows into graph
-    rows (so graph ops may not follow them). ``to_onnx(g, edges, node, value) -> value`` lowers
-    a node to standard ONNX ops with the writer's builders (``export.onnx_writer``: ``g`` makes
-    nodes, constants and weights, ``edges`` the per-graph gathers and scatters)."""
+    """An op's contract and its implementations, each written once, here.
+
+    ``inputs`` are kinds: "x" (node or graph features), "graph" (the CSR graph input) and
+    "batch" (graph ids of the nodes); ``pools`` ops turn node rows into graph rows (so graph
+    ops may not follow them). The implementations take a context object that lends them the
+    backend's building blocks, so an op module imports neither numba nor onnx:
+
+    * ``reference(ref, node, x) -> y``: the semantics in float64 numpy, one dense step at a time
+      (``ops.reference.Reference``: tensors, dense matrices and adjacency, the graph, the batch);
+    * ``run(rt, node, x) -> y``: the runtime's execution with its kernels (``runtime.session.
+      RunContext``: products, aggregations, attention, pooling). ``x`` arrives as dense rows,
+      or in one of the forms ``takes`` names: "csr" (sparse features), "row_scaled" (rows still
+      to be divided by their sums, ``input_norm``: products absorb the scale) or "panels"
+      (panel-major activations between linear layers);
+    * ``encode(enc, node) -> row | None``: the op's row of the compiled small-graph program
+      (``runtime.program``), fields by name; None: the compiled path does not run this node;
+    * ``to_onnx(g, edges, node, value) -> value``: the lowering to standard ONNX ops with the
+      writer's builders (``export.onnx_writer``: ``g`` makes nodes, constants and weights,
+      ``edges`` the per-graph gathers and scatters).
+    """
 
     name: str
     version: int
@@ -87,6 +105,10 @@ class OpSpec:
     attrs: dict[str, Attr] = field(default_factory=dict)
     out_width: WidthRule = lambda attrs, width, tensors: width
     pools: bool = False
+    reference: Callable | None = None
+    run: Callable | None = None
+    takes: frozenset[str] = frozenset()
+    encode: Callable | None = None
     to_onnx: Callable | None = None
 
     def matrices(self) -> list[str]:

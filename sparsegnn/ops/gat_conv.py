@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._spec import Attr, OpSpec, WidthError, check_shape, matrix_width, vector_width
-from .activation import FUSED
+from .activation import FUSED, activate
 
 
 def out_width(attrs, width, tensors):
@@ -27,6 +27,50 @@ def out_width(attrs, width, tensors):
         raise WidthError(f"residual has {attrs['residual']['shape'][1]} outputs, the layer {out}")
     vector_width(attrs, "bias", tensors, out)
     return out
+
+
+def reference(ref, node, x):
+    a = node.attrs
+    heads, channels = a["heads"], a["channels"]
+    projected = (x @ ref.matrix(a["weight"])).reshape(-1, heads, channels)
+    score_src = np.einsum("nhc,hc->nh", projected, ref.tensor(a["att_src"]))
+    score_dst = np.einsum("nhc,hc->nh", projected, ref.tensor(a["att_dst"]))
+    graph = ref.graph.add_self_loops(remaining=True) if a["add_self_loops"] else ref.graph
+    out = np.zeros_like(projected)
+    for v in range(x.shape[0]):
+        sources = ref.neighbours(v, graph)
+        if sources.size == 0:
+            continue
+        scores = score_src[sources] + score_dst[v]
+        scores = np.where(scores > 0, scores, a["negative_slope"] * scores)
+        weights = np.exp(scores - scores.max(axis=0))
+        out[v] = np.einsum("eh,ehc->hc", weights / weights.sum(axis=0), projected[sources])
+    out = out.reshape(-1, heads * channels) if a["concat"] else out.mean(axis=1)
+    if a.get("residual"):
+        out = out + x @ ref.matrix(a["residual"])
+    return activate(out + ref.optional(a.get("bias")), a.get("activation"))
+
+
+def run(rt, node, x):
+    a, key = node.attrs, node.outputs[0]
+    heads, channels = a["heads"], a["channels"]
+    residual = a.get("residual")
+    if residual:  # both weights read x: one product, its columns split
+        projected, residual = rt.matmul(x, a["weight"], key + ".pr", second=residual)
+    else:
+        projected = rt.matmul(x, a["weight"], key)
+    projected = projected.reshape(-1, heads, channels)
+    score_src = np.einsum("nhc,hc->nh", projected, rt.tensor(a["att_src"]))
+    score_dst = np.einsum("nhc,hc->nh", projected, rt.tensor(a["att_dst"]))
+    indptr, indices, _ = rt.graph.looped() if a["add_self_loops"] else rt.graph.plain()
+    out = rt.attend(indptr, indices, score_src, score_dst, projected, a["negative_slope"])
+    out = out.reshape(-1, heads * channels) if a["concat"] else out.mean(axis=1)
+    if residual is not None:
+        out += residual
+    bias = rt.optional(a.get("bias"))
+    if bias is not None:
+        out += bias
+    return rt.activate(out, a.get("activation", "identity"))
 
 
 def to_onnx(g, edges, node, value: str) -> str:
@@ -64,4 +108,6 @@ SPEC = OpSpec("gat_conv", 1, ("x", "graph"),
                "bias": Attr("tensor", required=False), "residual": Attr("matrix", required=False),
                "heads": Attr("int", minimum=1), "channels": Attr("int", minimum=1),
                "concat": Attr("bool"), "negative_slope": Attr("float"),
-               "add_self_loops": Attr("bool"), "activation": FUSED}, out_width, to_onnx=to_onnx)
+               "add_self_loops": Attr("bool"), "activation": FUSED}, out_width,
+              reference=reference, run=run, takes=frozenset({"csr", "row_scaled"}),
+              to_onnx=to_onnx)

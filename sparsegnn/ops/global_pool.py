@@ -8,6 +8,21 @@ import numpy as np
 from ._spec import Attr, OpSpec
 
 
+def reference(ref, node, x):
+    reduce = {"sum": np.sum, "mean": np.mean, "max": np.max}[node.attrs["reduce"]]
+    graphs = int(ref.batch.max()) + 1 if ref.batch.size else 1
+    return np.stack([reduce(x[ref.batch == g], axis=0) if np.any(ref.batch == g)
+                     else np.zeros(x.shape[1]) for g in range(graphs)])
+
+
+def run(rt, node, x):
+    return rt.pool(x, node.attrs["reduce"])
+
+
+def encode(enc, node):
+    return enc.row("global_pool", reduce=enc.reduce(node.attrs["reduce"]))
+
+
 def to_onnx(g, edges, node, value: str) -> str:
     num_graphs = g.op("Add", [g.op("ReduceMax", ["batch"], keepdims=1),
                               g.const([1], "one", np.int64)])
@@ -24,4 +39,4 @@ def to_onnx(g, edges, node, value: str) -> str:
 
 SPEC = OpSpec("global_pool", 1, ("x", "batch"),
               {"reduce": Attr("choice", choices=("sum", "mean", "max"))}, pools=True,
-              to_onnx=to_onnx)
+              reference=reference, run=run, encode=encode, to_onnx=to_onnx)

@@ -9,6 +9,19 @@ import numpy as np
 from ._spec import Attr, OpSpec
 
 
+def reference(ref, node, x):
+    sums = x.sum(axis=1, keepdims=True)
+    return x / np.where(sums == 0, 1.0, sums)
+
+
+def run(rt, node, x):
+    return rt.row_scaled(x)  # kept unnormalised: the next product divides its output rows
+
+
+def encode(enc, node):
+    return enc.row("input_norm")
+
+
 def to_onnx(g, edges, node, value: str) -> str:
     total = g.op("ReduceSum", [value, g.const([1], "ax", np.int64)], keepdims=1)
     safe = g.op("Where", [g.op("Equal", [total, g.const(0.0)]), g.const(1.0), total])
@@ -16,4 +29,5 @@ def to_onnx(g, edges, node, value: str) -> str:
 
 
 SPEC = OpSpec("input_norm", 1, ("x",), {"kind": Attr("choice", choices=("row_sum",))},
+              reference=reference, run=run, takes=frozenset({"csr"}), encode=encode,
               to_onnx=to_onnx)

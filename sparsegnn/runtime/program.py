@@ -16,21 +16,15 @@ from ..kernels._program import (
     MATRIX_PANELS,
     MATRIX_VECTORS,
     MATRIX_WIDTH,
-    OP_ACTIVATION,
-    OP_AFFINE,
-    OP_GCN,
-    OP_GIN,
-    OP_INPUT_NORM,
-    OP_LINEAR,
-    OP_POOL,
-    OP_SAGE,
+    OP_CODES,
     PROGRAM_WIDTH,
     encode_row,
 )
 from ..kernels._spmm import REDUCTIONS
+from ..ops import OPS
 from .planner import MatrixPlan
 
-__all__ = ["build_program"]
+__all__ = ["build_program", "Encoder"]
 
 
 class _Buffer:
@@ -54,13 +48,15 @@ class _Buffer:
         return np.concatenate(self.parts) if self.parts else np.zeros(0, self.dtype)
 
 
-class _Encoder:
-    """The matrix table and the three flat buffers of a program."""
+class Encoder:
+    """What an op's ``encode`` (``sparsegnn.ops``) may use: the program's matrix table and its
+    three flat buffers, and the kernels' codes. Every method returns the int64 field that a
+    program row holds."""
 
-    def __init__(self, plan: Callable[[str, tuple], MatrixPlan]):
-        self.plan = plan
-        self.params, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
-                                                   _Buffer(np.int32))
+    def __init__(self, plan: Callable[[str, tuple], MatrixPlan], tensors: dict):
+        self.plan, self.tensor = plan, tensors.__getitem__
+        self.params_buffer, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
+                                                          _Buffer(np.int32))
         self.matrices: list[list[int]] = []
 
     def matrix(self, key: str, stored: dict) -> int:
@@ -75,9 +71,32 @@ class _Encoder:
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,
                               plan.panels.run if panels else 1, weight.outputs,
                               *self.offsets.span(weight.bounds),
-                              *self.indices.span(weight.indices), *self.params.span(weight.values),
+                              *self.indices.span(weight.indices),
+                              *self.params_buffer.span(weight.values),
                               plan.panels.block if panels else 1, weight.bounds.shape[1] - 1])
         return len(self.matrices) - 1
+
+    def params(self, values) -> int:
+        """Where ``values`` start in the float32 parameter buffer."""
+        return self.params_buffer.add(values)
+
+    def optional(self, name: str | None) -> int:
+        """Where tensor ``name`` starts in the parameter buffer; -1 when absent."""
+        return self.params_buffer.add(self.tensor(name)) if name else -1
+
+    @staticmethod
+    def act(name: str | None) -> int:
+        return ACTIVATIONS[name or "identity"]
+
+    @staticmethod
+    def reduce(name: str) -> int:
+        return REDUCTIONS[name]
+
+    @staticmethod
+    def row(op: str, **fields) -> list[int]:
+        """The program row of IR op ``op`` from its fields by name
+        (``kernels._program.ROW_FIELDS``)."""
+        return encode_row(OP_CODES[op], **fields)
 
     def table(self) -> np.ndarray:
         return np.array(self.matrices, dtype=np.int64).reshape(-1, MATRIX_WIDTH)
@@ -93,13 +112,6 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
 
     ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path).
     """
-    encoder = _Encoder(plan)
-    params = encoder.params
-    rows = []
-
-    def optional(name):
-        return params.add(tensors[name]) if name else -1
-
     previous = "x"
     for node in model.nodes:
         if node.inputs[0] != previous:
@@ -107,40 +119,14 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
         previous = node.outputs[0]
     if previous != model.outputs[0]["name"]:
         return None
+    encoder = Encoder(plan, tensors)
+    rows = []
     for node in model.nodes:
-        a, key = node.attrs, node.outputs[0]
-        act = ACTIVATIONS[a.get("activation", "identity")]
-        if node.op == "linear":
-            row = encode_row(OP_LINEAR, matrix=encoder.matrix(key, a["weight"]),
-                             bias=optional(a.get("bias")), act=act)
-        elif node.op == "gin_conv":
-            row = encode_row(OP_GIN, one_plus_eps=params.add([1.0 + a["eps"]]))
-        elif node.op == "affine":
-            row = encode_row(OP_AFFINE, scale=params.add(tensors[a["scale"]]),
-                             shift=params.add(tensors[a["shift"]]), act=act)
-        elif node.op == "activation":
-            row = encode_row(OP_ACTIVATION, act=act)
-        elif node.op == "global_pool":
-            row = encode_row(OP_POOL, reduce=REDUCTIONS[a["reduce"]])
-        elif node.op == "sage_conv":
-            rows_in, cols = a["weight_neighbor"]["shape"]
-            root = encoder.matrix(key + ".r", a["weight_root"]) if a.get("weight_root") else -1
-            row = encode_row(OP_SAGE, neighbor=encoder.matrix(key + ".n", a["weight_neighbor"]),
-                             transform_first=cols < rows_in, bias=optional(a.get("bias")),
-                             act=act, root=root, aggr=REDUCTIONS[a["aggr"]],
-                             l2_normalize=bool(a.get("l2_normalize")))
-        elif node.op == "gcn_conv":
-            if not (a["normalize"] and a["add_self_loops"]):
-                return None
-            rows_in, cols = a["weight"]["shape"]
-            row = encode_row(OP_GCN, matrix=encoder.matrix(key, a["weight"]),
-                             transform_first=cols <= rows_in, bias=optional(a.get("bias")),
-                             act=act, improved=bool(a["improved"]))
-        elif node.op == "input_norm":
-            row = encode_row(OP_INPUT_NORM)
-        else:
+        encode = OPS[node.op].encode
+        row = encode(encoder, node) if encode is not None else None
+        if row is None:
             return None
         rows.append(row)
     program = np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH)
-    return (program, encoder.table(), params.buffer(), encoder.offsets.buffer(),
+    return (program, encoder.table(), encoder.params_buffer.buffer(), encoder.offsets.buffer(),
             encoder.indices.buffer())

@@ -24,12 +24,13 @@ from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
 from ..kernels._sparse_linear import PanelMajor
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
+from ..ops import OPS
 from ..sparse import CSRMatrix, SparseFormatError
 from .planner import MatrixPlan, apply_activation, plan_matrix
 from .program import build_program
 from .tuning import Tuning, load_tuning
 
-__all__ = ["Session", "InputError", "TensorInfo"]
+__all__ = ["Session", "InputError", "TensorInfo", "RunContext"]
 
 
 # The kernels' reductions, with the runtime's internal ones (see kernels/_spmm.py).
@@ -52,10 +53,6 @@ class TensorInfo:
     name: str
     dtype: str
     shape: tuple
-
-
-def _activate(values: np.ndarray, name: str) -> np.ndarray:
-    return apply_activation(values, ACTIVATIONS[name], LEAKY_RELU_SLOPE)
 
 
 class _RowNormalized:
@@ -121,12 +118,73 @@ class _Graph:
             self.cache[key] = ((indptr, indices, values.astype(np.float32)), "sum")
         return self.cache[key]
 
+    def plain(self):
+        """``(indptr, indices, None)``: the graph with its edge weights ignored."""
+        return self.indptr, self.indices, None
+
+    def weighted(self):
+        """``(indptr, indices, weight or None)``: the graph as it is."""
+        return self.indptr, self.indices, self.weight
+
     def looped(self):
-        """One self loop per node, no weights (GAT's ``add_self_loops``)."""
+        """``(indptr, indices, None)`` with one self loop per node, no weights (GAT's
+        ``add_self_loops``)."""
         if "looped" not in self.cache:
             indptr, indices, _ = gcn_norm_csr(self.indptr, self.indices, None, num_nodes=self.num_nodes)
-            self.cache["looped"] = (indptr, indices)
+            self.cache["looped"] = (indptr, indices, None)
         return self.cache["looped"]
+
+
+class RunContext:
+    """What an op's ``run`` (``sparsegnn.ops``) may use during one ``Session.run``: the graph
+    (with its per-run caches), the session's tensors, and its kernels, each of which picks its
+    implementation from the operands' formats and the session's plans."""
+
+    def __init__(self, session: Session, graph: _Graph, graph_ptr: np.ndarray | None):
+        self.session, self.graph, self.graph_ptr = session, graph, graph_ptr
+        self.threads = session.num_threads
+        self.matmul, self.linear = session._matmul, session._linear
+        self.aggregate = session._aggregate
+
+    def tensor(self, name: str) -> np.ndarray:
+        return self.session._tensors[name]
+
+    def optional(self, name: str | None) -> np.ndarray | None:
+        return self.session._tensors[name] if name else None
+
+    @staticmethod
+    def activate(values: np.ndarray, name: str) -> np.ndarray:
+        """``values`` activated in place (float32 rows)."""
+        return apply_activation(values, ACTIVATIONS[name], LEAKY_RELU_SLOPE)
+
+    @staticmethod
+    def row_scaled(x) -> _RowNormalized:
+        """``x`` with its rows to be divided by their sums, kept unnormalised (see
+        ``_RowNormalized``)."""
+        return _RowNormalized(x)
+
+    @staticmethod
+    def materialized(x):
+        """``x`` with a pending row scaling applied (dense or CSR)."""
+        return x.materialize() if isinstance(x, _RowNormalized) else x
+
+    @staticmethod
+    def rows(x) -> np.ndarray:
+        """``x`` as dense float32 rows."""
+        return csr_to_dense(x) if isinstance(x, CSRMatrix) else x
+
+    def attend(self, indptr, indices, score_src, score_dst, projected, negative_slope):
+        """GAT's softmax-weighted sum over in-edges: ``(N, heads, channels)``."""
+        return gat_aggregate(indptr, indices, score_src, score_dst, projected,
+                             negative_slope=negative_slope, threads=self.threads)
+
+    def pool(self, x, reduce: str) -> np.ndarray:
+        """Each graph's rows reduced into one: ``(G, F)`` (graph offsets were computed once,
+        from the checked batch)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.zeros((self.graph_ptr.shape[0] - 1, x.shape[1]), dtype=np.float32)
+        pool_segments(x, self.graph_ptr, REDUCTIONS[reduce], out)
+        return out
 
 
 class Session:
@@ -395,104 +453,16 @@ class Session:
                                   _REDUCE_CODES[reduce], self._epilogue(bias, activation),
                                   self.num_threads, residual, self_weight)
 
-    @staticmethod
-    def _only_linear_in_x(node) -> bool:
-        """Whether ``node`` uses its input only through products with weight matrices (so a
-        row scaling of the input can be applied to the products instead)."""
-        if node.op in ("linear", "gcn_conv"):
-            return True
-        if node.op == "sage_conv":  # transform-first GraphSAGE (see below)
-            rows, cols = node.attrs["weight_neighbor"]["shape"]
-            return node.attrs["aggr"] in ("sum", "mean") and cols < rows
-        return False
-
-    def _run_node(self, node, x, graph: _Graph, graph_ptr):
-        attrs, t = node.attrs, self._tensors
-        bias = t[attrs["bias"]] if attrs.get("bias") else None
-        act = attrs.get("activation", "identity")
-        key = node.outputs[0]
-        if isinstance(x, _RowNormalized) and not self._only_linear_in_x(node):
-            x = x.materialize()  # the fused product serves linear maps of x only
-        if isinstance(x, PanelMajor) and node.op != "linear":
+    def _run_node(self, rt: RunContext, node, x):
+        """One node: its input brought into a form the op takes, then the op's ``run``."""
+        spec = OPS[node.op]
+        if isinstance(x, _RowNormalized) and "row_scaled" not in spec.takes:
+            x = x.materialize()
+        if isinstance(x, PanelMajor) and "panels" not in spec.takes:
             x = x.to_rows()
-        if isinstance(x, CSRMatrix) and node.op in ("affine", "activation", "global_pool"):
-            x = csr_to_dense(x)  # elementwise and pooling ops read dense rows
-        if node.op == "input_norm":
-            return _RowNormalized(x)
-        if node.op == "linear":
-            return self._linear(node, x, bias, act)
-        if node.op == "gcn_conv":
-            normalized, reduce = graph.gcn(attrs["add_self_loops"], attrs["improved"]) \
-                if attrs["normalize"] else ((graph.indptr, graph.indices, graph.weight), "sum")
-            rows, cols = attrs["weight"]["shape"]
-            if cols <= rows or not isinstance(x, np.ndarray):  # transform first: fewer columns
-                return self._aggregate(normalized, self._matmul(x, attrs["weight"], key), reduce,
-                                       bias, act)
-            return self._matmul(self._aggregate(normalized, x, reduce), attrs["weight"], key, bias,
-                                act)
-        if node.op == "sage_conv":
-            plain = (graph.indptr, graph.indices, None)
-            rows, cols = attrs["weight_neighbor"]["shape"]
-            root = attrs.get("weight_root")
-            if attrs["aggr"] in ("sum", "mean") and cols < rows:
-                # A linear map commutes with a sum or mean over neighbours: transform first, so
-                # the aggregation moves the narrower features (767 -> 64 on Amazon: 12x fewer).
-                # Both weights read x: one product, its columns split.
-                if root:
-                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".nr",
-                                                       second=root)
-                else:
-                    neighbor, root_part = self._matmul(x, attrs["weight_neighbor"], key + ".n"), None
-                # the root term and the activation join in the aggregation's registers
-                fused = "identity" if attrs.get("l2_normalize") else act
-                out = self._aggregate(plain, neighbor, attrs["aggr"], bias, fused, root_part)
-                if not attrs.get("l2_normalize"):
-                    return out
-            else:
-                dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
-                out = self._matmul(self._aggregate(plain, dense_x, attrs["aggr"]),
-                                   attrs["weight_neighbor"], key + ".n", bias)
-                if root:
-                    out += self._matmul(x, root, key + ".r")
-            if attrs.get("l2_normalize"):
-                norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-                out = out / norms
-            return _activate(out, act)
-        if node.op == "gin_conv":  # (1 + eps) x joins the neighbours' sum in registers
-            dense_x = csr_to_dense(x) if isinstance(x, CSRMatrix) else x
-            return self._aggregate((graph.indptr, graph.indices, None), dense_x, "sum",
-                                   self_weight=1 + attrs["eps"])
-        if node.op == "gat_conv":
-            heads, channels = attrs["heads"], attrs["channels"]
-            residual = attrs.get("residual")
-            if residual:  # both weights read x: one product, its columns split
-                projected, residual = self._matmul(x, attrs["weight"], key + ".pr",
-                                                   second=residual)
-            else:
-                projected = self._matmul(x, attrs["weight"], key)
-            projected = projected.reshape(-1, heads, channels)
-            score_src = np.einsum("nhc,hc->nh", projected, t[attrs["att_src"]])
-            score_dst = np.einsum("nhc,hc->nh", projected, t[attrs["att_dst"]])
-            indptr, indices = graph.looped() if attrs["add_self_loops"] else \
-                (graph.indptr, graph.indices)
-            out = gat_aggregate(indptr, indices, score_src, score_dst, projected,
-                                negative_slope=attrs["negative_slope"], threads=self.num_threads)
-            out = out.reshape(-1, heads * channels) if attrs["concat"] else out.mean(axis=1)
-            if residual is not None:
-                out += residual
-            if bias is not None:
-                out += bias
-            return _activate(out, act)
-        if node.op == "affine":
-            return _activate(x * t[attrs["scale"]] + t[attrs["shift"]], act)
-        if node.op == "activation":
-            return _activate(np.array(x, copy=True), act)
-        if node.op == "global_pool":  # graph offsets were computed once, from the checked batch
-            x = np.ascontiguousarray(x, dtype=np.float32)
-            out = np.zeros((graph_ptr.shape[0] - 1, x.shape[1]), dtype=np.float32)
-            pool_segments(x, graph_ptr, REDUCTIONS[attrs["reduce"]], out)
-            return out
-        raise AssertionError(f"unreachable: op {node.op} passed validation")
+        if isinstance(x, CSRMatrix) and "csr" not in spec.takes:
+            x = csr_to_dense(x)
+        return spec.run(rt, node, x)
 
     # ----------------------------------------------------------------------------- compiled
     def _compiled_program(self):
@@ -536,8 +506,8 @@ class Session:
             program = self._compiled_program()
             if program is not None:
                 return self._run_program(program, features, csr_graph, graph_ptr)
+        rt = RunContext(self, csr_graph, graph_ptr)
         values = {"x": features}
         for node in self.model.nodes:
-            inputs = [values[name] for name in node.inputs if name not in ("graph", "batch")]
-            values[node.outputs[0]] = self._run_node(node, inputs[0], csr_graph, graph_ptr)
+            values[node.outputs[0]] = self._run_node(rt, node, values[node.inputs[0]])
         return _as_output(values[self.model.outputs[0]["name"]])

@@ -15,7 +15,7 @@ from sparsegnn.graph import Graph
 from sparsegnn.nn.recipes import make_model
 from sparsegnn.runtime import InputError, Session
 
-from .reference import run_in_threads
+from ..reference import run_in_threads
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,6 @@ assert not blocked, blocked
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, cwd=Path(__file__).parents[1])
+                            timeout=120, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"

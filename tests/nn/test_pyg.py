@@ -9,7 +9,7 @@ import torch_geometric.nn as pyg_nn
 from sparsegnn import data
 from sparsegnn.nn import UnsupportedLayerError, from_pyg
 
-from .reference import randomise_batch_norms
+from ..reference import randomise_batch_norms
 
 
 def _tensors(dataset):

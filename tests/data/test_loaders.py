@@ -17,8 +17,8 @@ from sparsegnn import data
 from sparsegnn.data import DatasetError
 from sparsegnn.data.registry import REGISTRY
 
-from .conftest import require_files
-from .reference import run_in_child
+from ..conftest import require_files
+from ..reference import run_in_child
 
 # name: (nodes, directed edges after cleaning, features, classes, graphs or None)
 README_COUNTS = {

@@ -12,6 +12,6 @@ def test_kernel_suite_passes_without_jit():
     tests = Path(__file__).with_name("test_kernels.py")
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", str(tests)],
                             env=env, capture_output=True, text=True, timeout=600,
-                            cwd=Path(__file__).parents[1])
+                            cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -32,8 +32,8 @@ from sparsegnn.kernels._sparse_linear import PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
 from sparsegnn.sparse import CSRMatrix
 
-from .reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
-from .strategies import csr_graphs, dense, edge_lists, float_dtypes, patterned_matrices
+from ..reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
+from ..strategies import csr_graphs, dense, edge_lists, float_dtypes, patterned_matrices
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 

@@ -44,7 +44,7 @@ from sparsegnn.prune.structured import (
     taylor_channel_scores,
 )
 
-from .reference import randomise_batch_norms
+from ..reference import randomise_batch_norms
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from sparsegnn.prune import MaskSet, magnitude, prune_weights
 
 QUICK = Settings(warmup=1, min_repeat=3, max_repeat=3, min_seconds=0.0, batch_size=16,
                  single_graphs=4, process_metrics=False)
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 # ----------------------------------------------------------------------------- statistics

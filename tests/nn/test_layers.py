@@ -11,8 +11,8 @@ from sparsegnn.nn import GAT, GCN, GIN, GraphSAGE, TorchGraph, available_backend
 from sparsegnn.nn.functional import aggregate, global_pool, segment_softmax
 from sparsegnn.nn.layers import MLP, GATConv, GCNConv, GINConv, SAGEConv
 
-from .reference import scipy_adjacency
-from .strategies import edge_lists
+from ..reference import scipy_adjacency
+from ..strategies import edge_lists
 
 
 def _copy(ours: torch.nn.Module, theirs: torch.nn.Module) -> None:

@@ -12,11 +12,11 @@ from sparsegnn.artifact import load_artifact
 from sparsegnn.export import export_artifact, to_ir
 from sparsegnn.nn import build_model
 from sparsegnn.nn.recipes import model_config
+from sparsegnn.ops.reference import run_reference
 from sparsegnn.runtime import Session
 from sparsegnn.sparse import CSRMatrix
 
-from .ir_reference import run_reference
-from .reference import randomise_batch_norms
+from ..reference import randomise_batch_norms
 
 KINDS = ["gcn", "sage", "gin", "gat"]
 VARIANTS = {

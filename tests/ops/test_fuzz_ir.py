@@ -1,7 +1,7 @@
 """Differential fuzzing of the IR: hypothesis builds random models (op stacks, widths, weight
 storage formats, activations, weighted and unweighted graphs with self loops and duplicate
 edges, signed dense and CSR features, pooled graph-level models) and every backend must agree with the dense
-numpy reference (``tests/ir_reference.py``): the runtime op by op, its compiled small-graph path
+numpy reference (``sparsegnn.ops.reference``): the runtime op by op, its compiled small-graph path
 and ONNX Runtime, within 1e-4. A model with one width broken must be rejected with
 ``ArtifactError`` when loaded, and the ONNX writer must refuse it too.
 
@@ -16,7 +16,6 @@ import os
 import numpy as np
 import onnxruntime as ort
 import pytest
-import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,43 +23,19 @@ from sparsegnn.artifact import ArtifactError, load_artifact, save_artifact
 from sparsegnn.export.onnx_writer import to_onnx
 from sparsegnn.graph import Graph
 from sparsegnn.ir import ACTIVATIONS, IRError, Model, Node
+from sparsegnn.ops import OPS
+from sparsegnn.ops.reference import run_reference
 from sparsegnn.runtime import Session
-from sparsegnn.runtime.tuning import Tuning
 from sparsegnn.sparse import CSRMatrix
 
-from .ir_reference import run_reference
-from .reference import save_unchecked
+from ..reference import save_unchecked
+from .parity import COMPILED, FORMATS, PER_OP, store
 
 EXAMPLES = int(os.environ.get("SPARSEGNN_FUZZ_EXAMPLES", "2000"))
-PER_OP, COMPILED = Tuning(program_max_nodes=0), Tuning()
-FORMATS = ("dense", "csr", "csr_t", "bsr")
-NODE_OPS = ("linear", "gcn_conv", "sage_conv", "gin_conv", "gat_conv", "affine", "activation")
-
-
-def _store(name: str, matrix: np.ndarray, fmt: str, block, tensors: dict) -> dict:
-    """``matrix (in, out)`` as a matrix attr in ``fmt``, built with scipy (independently of the
-    exporter)."""
-    rows, cols = matrix.shape
-    description = {"format": fmt, "tensor": name, "shape": [rows, cols]}
-    if fmt == "dense":
-        tensors[name] = matrix
-        return description
-    if fmt == "bsr":
-        padded = np.zeros((-(-rows // block[0]) * block[0], -(-cols // block[1]) * block[1]),
-                          np.float32)
-        padded[:rows, :cols] = matrix
-        stored = sp.bsr_matrix(padded, blocksize=block)
-        stored.sort_indices()
-        description["block"] = list(block)
-        values = stored.data.astype(np.float32)
-    else:
-        stored = sp.csr_matrix(matrix if fmt == "csr" else matrix.T)
-        stored.sort_indices()
-        values = stored.data.astype(np.float32)
-    tensors[f"{name}.indptr"] = stored.indptr.astype(np.int32)
-    tensors[f"{name}.indices"] = stored.indices.astype(np.int32)
-    tensors[f"{name}.values"] = values
-    return description
+# Every registered op but pooling (added at the end of graph-level cases) and input_norm (first
+# or nowhere): a new op is fuzzed as soon as it is registered, and fails here until _layer
+# can build it.
+NODE_OPS = tuple(sorted(op for op, spec in OPS.items() if not spec.pools and op != "input_norm"))
 
 
 class _Builder:
@@ -79,7 +54,7 @@ class _Builder:
         if fmt != "dense":
             matrix *= self.rng.random((rows, cols)) < draw(st.sampled_from([0.2, 0.5, 1.0]))
         block = draw(st.sampled_from([(1, 4), (4, 1), (2, 2), (1, 8)])) if fmt == "bsr" else None
-        return _store(name, matrix, fmt, block, self.tensors)
+        return store(name, matrix, fmt, self.tensors, block)
 
     def vector(self, name: str, width: int) -> str:
         self.tensors[name] = self.rng.standard_normal(width).astype(np.float32)
@@ -97,8 +72,8 @@ def _layer(b: _Builder, op: str, width: int) -> int:
     act = draw(st.sampled_from(ACTIVATIONS))
     out = draw(st.integers(1, 9))
     has_bias = draw(st.booleans())
-    bias = b.vector(f"b{i}", out) if has_bias and op in ("linear", "gcn_conv", "sage_conv") \
-        else None
+    bias = b.vector(f"b{i}", out) \
+        if has_bias and op in ("linear", "gcn_conv", "sage_conv", "sg_conv") else None
     if op == "linear":
         b.add(op, {"weight": b.weight(f"w{i}", width, out), "bias": bias, "activation": act})
     elif op == "gcn_conv":
@@ -106,6 +81,10 @@ def _layer(b: _Builder, op: str, width: int) -> int:
         b.add(op, {"weight": b.weight(f"w{i}", width, out), "bias": bias,
                    "normalize": normalize, "add_self_loops": normalize and draw(st.booleans()),
                    "improved": draw(st.booleans()), "activation": act}, ("graph",))
+    elif op == "sg_conv":
+        b.add(op, {"weight": b.weight(f"w{i}", width, out), "bias": bias,
+                   "K": draw(st.integers(1, 3)), "add_self_loops": draw(st.booleans()),
+                   "activation": act}, ("graph",))
     elif op == "sage_conv":
         root = b.weight(f"r{i}", width, out) if draw(st.booleans()) else None
         l2 = not b.normalized and draw(st.booleans())
@@ -134,9 +113,11 @@ def _layer(b: _Builder, op: str, width: int) -> int:
         b.add(op, {"scale": b.vector(f"s{i}", width), "shift": b.vector(f"t{i}", width),
                    "activation": act})
         return width
-    else:
+    elif op == "activation":
         b.add(op, {"activation": act})
         return width
+    else:
+        raise AssertionError(f"no fuzz generator for op {op!r}: add one to _layer")
     return out
 
 

@@ -17,12 +17,12 @@ from sparsegnn.export.onnx_writer import save_onnx
 from sparsegnn.graph import Graph
 from sparsegnn.ir import IRError, Model, Node
 from sparsegnn.nn import GCN, GIN
+from sparsegnn.ops.reference import run_reference
 from sparsegnn.runtime import Session
 from sparsegnn.runtime.tuning import Tuning
 from sparsegnn.sparse import CSRMatrix
 
-from .ir_reference import run_reference
-from .reference import randomise_batch_norms, save_unchecked
+from ..reference import randomise_batch_norms, save_unchecked
 
 PER_OP = Tuning(program_max_nodes=0)  # every input runs op by op
 COMPILED = Tuning()  # small inputs run as one compiled program
