@@ -23,6 +23,13 @@ def test_the_commands_are_exactly_the_implemented_ones():
                            "prune-sweep", "quickstart", "run", "train", "tune"]
 
 
+def test_model_choices_are_the_model_kinds():
+    from sparsegnn.cli._common import MODEL_KINDS
+    from sparsegnn.nn import MODELS
+
+    assert sorted(MODEL_KINDS) == sorted(MODELS)
+
+
 @pytest.mark.parametrize("command", [[]] + [[name] for name in _commands()])
 def test_help_on_every_command(command):
     result = subprocess.run([sys.executable, "-m", "sparsegnn.cli", *command, "--help"],

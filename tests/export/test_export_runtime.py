@@ -18,7 +18,7 @@ from sparsegnn.sparse import CSRMatrix
 
 from ..reference import randomise_batch_norms
 
-KINDS = ["gcn", "sage", "gin", "gat"]
+KINDS = ["gcn", "sage", "gin", "gat", "sgc"]
 VARIANTS = {
     "dense": {},
     "batch-norm": {"norm": "batch_norm", "num_layers": 3},

@@ -131,12 +131,23 @@ class PaperGAT(torch.nn.Module):
         return self.conv2(F.elu(self.conv1(x, edge_index)), edge_index)
 
 
+class PaperSGC(torch.nn.Module):
+    """Wu et al.'s model: one linear map after two propagations."""
+
+    def __init__(self, features, classes):
+        super().__init__()
+        self.conv = pyg_nn.SGConv(features, classes, K=2)
+
+    def forward(self, x, edge_index, batch=None):
+        return self.conv(x, edge_index)
+
+
 @pytest.mark.parametrize(
     "module_class, options, dataset_name",
     [(GraphGCN, {"pool": "sum"}, "mutag"), (GraphGIN, {"pool": "sum"}, "mutag"),
      (SequentialGIN, {"pool": "mean"}, "mutag"), (NodeSAGE, {"act": "elu"}, "cora"),
      (NodeSAGE, {"act": "elu"}, "mutag"), (PaperGAT, {"act": "elu", "dropout": 0.6}, "cora"),
-     (PaperGAT, {"act": "elu", "dropout": 0.6}, "mutag")],
+     (PaperGAT, {"act": "elu", "dropout": 0.6}, "mutag"), (PaperSGC, {}, "cora")],
 )
 def test_plain_layer_list_modules_convert(module_class, options, dataset_name, datasets_root,
                                           tmp_path):
@@ -196,7 +207,7 @@ def test_unsupported_layers_are_named():
         from_pyg(WithLSTM())
 
 
-@pytest.mark.parametrize("kind", ["gcn", "sage", "gin", "gat"])
+@pytest.mark.parametrize("kind", ["gcn", "sage", "gin", "gat", "sgc"])
 @pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
 def test_to_pyg_gives_a_pyg_model_with_equal_outputs(kind, dataset_name, datasets_root):
     """to_pyg builds PyG's own model classes (what benchmarks compare against): same outputs on
@@ -212,8 +223,11 @@ def test_to_pyg_gives_a_pyg_model_with_equal_outputs(kind, dataset_name, dataset
     model.eval()
     pyg_model = to_pyg(model)
     gnn_class = {"gcn": pyg_nn.models.GCN, "sage": pyg_nn.models.GraphSAGE,
-                 "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT}[kind]
-    assert type(pyg_model.gnn) is gnn_class
+                 "gin": pyg_nn.models.GIN, "gat": pyg_nn.models.GAT,
+                 "sgc": pyg_nn.models.basic_gnn.BasicGNN}[kind]
+    assert isinstance(pyg_model.gnn, gnn_class)
+    if kind == "sgc":  # PyG has no SGC model class: a BasicGNN of its own SGConv layers
+        assert all(isinstance(conv, pyg_nn.SGConv) for conv in pyg_model.gnn.convs)
     with torch.no_grad():
         expected = model(x, edge_index, batch)
         torch.testing.assert_close(pyg_model(x, shuffled, batch), expected, atol=1e-5, rtol=1e-5)

@@ -2,7 +2,7 @@
 no crafted model reaches native code, and the backends agree on the cases where they once
 diverged (the compiled path's GCN normalisation cache and output, ``input_norm`` on rows that
 sum to zero, GIN batch-norm folding). References: the dense numpy interpreter
-(``tests/ir_reference.py``), the torch model and ONNX Runtime."""
+(``sparsegnn.ops.reference``), the torch model and ONNX Runtime."""
 
 import copy
 
