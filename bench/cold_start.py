@@ -1,73 +1,187 @@
-"""Cold start and batch-1 latency of the runtime on one molecule-sized graph (3-layer GIN).
+"""Cold start of the runtime: a fresh process's import, load and first result, counted from the
+moment the process is started, for three models in three cases:
 
-Run: ``python bench/cold_start.py``. It exports an (untrained: speed does not depend on the
-weights) GIN for MUTAG once, then starts a fresh Python process that imports only the runtime,
-loads the artifact and runs it: the cold start is that process's import + load + first result
-(kernels cached on disk after the first ever run). Then it reports the steady-state p50.
+(a) fresh install: empty kernel caches, nothing precompiled, so every kernel compiles;
+(b) fresh install with precompiled kernels: a bundle built once by ``sparsegnn compile`` for
+    x86-64-v3 (``SPARSEGNN_KERNELS``), empty caches;
+(c) warm cache: the process of (a) run again on the cache it left.
 
-The runtime needs numpy and numba only. With scipy installed, Numba imports ``scipy.linalg``
-while it starts (looking for BLAS), which costs 0.1-0.3 s here, so the cold start is measured
-twice: in this environment, and with scipy blocked in the child, as in an app's environment
-that holds just the runtime's requirements.
+Models (untrained weights: speed does not depend on them): the Cora GCN on the full graph with
+its CSR features, the 3-layer MUTAG GIN on one molecule, and the Amazon Computers GraphSAGE on
+the full graph. Each child process imports only the runtime and numpy, and also reports its
+peak RSS and how many kernel specialisations it compiled and loaded.
+
+Run: ``python bench/cold_start.py [--runs 3]``; writes ``bench/results/cold_start/cold_start.json``
+and ``cold_start.md``.
 """
 
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-
-WITHOUT_SCIPY = """
-import sys
-class _NoScipy:
-    def find_spec(self, name, path=None, target=None):
-        if name == "scipy" or name.startswith("scipy."):
-            raise ImportError("scipy is not part of this environment")
-sys.meta_path.insert(0, _NoScipy())
-"""
 
 CHILD = """
 import time
-started = time.perf_counter()
 import numpy as np
 from sparsegnn.runtime import Session
-imported = time.perf_counter()
+from sparsegnn.sparse import CSRMatrix
+imported = time.time()
 data = np.load({inputs!r})
+x = data["x"] if "x" in data else CSRMatrix(data["indptr"], data["indices"], data["values"],
+                                           tuple(data["shape"]))
 session = Session({artifact!r})
-session.run(data["x"], data["edge_index"])
-first = time.perf_counter()
-times = []
-for _ in range(500):
-    tick = time.perf_counter()
-    session.run(data["x"], data["edge_index"])
-    times.append(time.perf_counter() - tick)
-print(f"import {{imported - started:.3f}} s, load + first result {{first - imported:.3f}} s, "
-      f"cold start {{first - started:.3f}} s; steady p50 {{1e3 * np.median(times):.3f}} ms")
+loaded = time.time()
+session.run(x, data["edge_index"])
+first = time.time()
+from sparsegnn.kernels import KERNELS
+from sparsegnn.kernels._precompiled import kernel_stats
+from sparsegnn.benchmark.stats import proc_status_mb
+stats = kernel_stats()
+import json
+print(json.dumps({{"imported": imported, "loaded": loaded, "first": first,
+                   "source": KERNELS.source, "peak_rss_mb": proc_status_mb("VmHWM"),
+                   "kernels_compiled": sum(m for _, m in stats.values()),
+                   "kernels_loaded": sum(h for h, _ in stats.values())}}))
 """
 
+MODELS = {"gcn-cora": ("gcn", "cora", {}), "gin-mutag": ("gin", "mutag", {"num_layers": 3}),
+          "sage-amazon-computers": ("sage", "amazon-computers", {"hidden_channels": 256})}
+CASES = {"a": "fresh install, nothing precompiled", "b": "fresh install, precompiled bundle",
+         "c": "warm cache"}
 
-def main() -> None:
+
+def prepare(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """Export each model and save its input; ``{name: (artifact, inputs)}``."""
     import numpy as np
     import torch
 
     from sparsegnn import data
     from sparsegnn.export import export_artifact
     from sparsegnn.nn.recipes import make_model
+    from sparsegnn.sparse import CSRMatrix
 
-    folder = Path(tempfile.mkdtemp(prefix="sparsegnn-cold-"))
-    mutag = data.load("mutag")
-    torch.manual_seed(0)
-    artifact = export_artifact(make_model("gin", mutag, num_layers=3).eval(), folder / "gin.sgnn")
-    graph, x, _ = mutag.select_graphs([0])
-    np.savez(folder / "graph.npz", x=x, edge_index=graph.edge_index)
-    print(f"one MUTAG graph: {graph.num_nodes} nodes, {graph.num_edges} edges")
-    script = CHILD.format(inputs=str(folder / "graph.npz"), artifact=str(artifact))
-    attempts = [("first process (may compile kernels)", script), ("second process", script),
-                ("third process", script), ("without scipy, first", WITHOUT_SCIPY + script),
-                ("without scipy, second", WITHOUT_SCIPY + script)]
-    for attempt, code in attempts:
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                check=True)
-        print(f"{attempt}: {result.stdout.strip()}")
+    prepared = {}
+    for name, (kind, dataset_name, options) in MODELS.items():
+        dataset = data.load(dataset_name)
+        torch.manual_seed(0)
+        model = make_model(kind, dataset, **options).eval()
+        artifact = export_artifact(model, folder / f"{name}.sgnn")
+        if dataset.is_graph_task:
+            graph, x, _ = dataset.select_graphs([0])
+        else:
+            graph, x = dataset.graph, dataset.x
+        inputs = folder / f"{name}.npz"
+        if isinstance(x, CSRMatrix):
+            np.savez(inputs, indptr=x.indptr, indices=x.indices, values=x.data,
+                     shape=np.array(x.shape), edge_index=graph.edge_index)
+        else:
+            np.savez(inputs, x=np.asarray(x, np.float32), edge_index=graph.edge_index)
+        prepared[name] = (artifact, inputs)
+    return prepared
+
+
+def cold_start(artifact: Path, inputs: Path, env: dict) -> dict:
+    """One fresh process; seconds from its start to each milestone."""
+    script = CHILD.format(inputs=str(inputs), artifact=str(artifact))
+    started = time.time()
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, check=True, cwd=artifact.parent)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"import_s": report["imported"] - started, "load_s": report["loaded"] - report["imported"],
+            "first_result_s": report["first"] - report["loaded"],
+            "total_s": report["first"] - started, "source": report["source"],
+            "peak_rss_mb": report["peak_rss_mb"], "kernels_compiled": report["kernels_compiled"],
+            "kernels_loaded": report["kernels_loaded"]}
+
+
+def measure(runs: int, folder: Path) -> dict:
+    from sparsegnn.benchmark.stats import machine_info
+    from sparsegnn.runtime.compile import compile_kernels
+
+    prepared = prepare(folder)
+    base = {key: value for key, value in os.environ.items()
+            if key not in ("SPARSEGNN_KERNELS", "SPARSEGNN_KERNEL_CACHE", "NUMBA_CACHE_DIR",
+                           "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
+    tick = time.perf_counter()
+    bundle = folder / "bundle"
+    manifest = compile_kernels([artifact for artifact, _ in prepared.values()], bundle)
+    print(f"bundle: {manifest['kernels']} kernels, {manifest['bytes'] / 2**20:.1f} MiB, built in "
+          f"{time.perf_counter() - tick:.0f} s", flush=True)
+    rows = []
+    for name, (artifact, inputs) in prepared.items():
+        for run in range(runs):
+            caches = folder / f"caches-{name}-{run}"
+            numba_cache = {**base, "NUMBA_CACHE_DIR": str(caches / "numba")}
+            fresh = cold_start(artifact, inputs, numba_cache)
+            warm = cold_start(artifact, inputs, numba_cache)
+            shipped = cold_start(artifact, inputs, {
+                **base, "SPARSEGNN_KERNELS": str(bundle),
+                "SPARSEGNN_KERNEL_CACHE": str(caches / "unpacked"),
+                "NUMBA_CACHE_DIR": str(caches / "numba-b")})
+            for case, figures in (("a", fresh), ("b", shipped), ("c", warm)):
+                rows.append({"model": name, "case": case, "run": run, **figures})
+                print(f"{name} ({case}) run {run}: total {figures['total_s']:.2f} s (import "
+                      f"{figures['import_s']:.2f}, load {figures['load_s']:.2f}, first result "
+                      f"{figures['first_result_s']:.2f}); compiled {figures['kernels_compiled']}, "
+                      f"loaded {figures['kernels_loaded']}", flush=True)
+            shutil.rmtree(caches, ignore_errors=True)
+    return {"machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M"), "runs": runs,
+            "bundle": manifest, "rows": rows}
+
+
+def summary(result: dict) -> list[dict]:
+    """Medians over runs per model and case."""
+    out = []
+    for name in MODELS:
+        for case in CASES:
+            rows = [r for r in result["rows"] if r["model"] == name and r["case"] == case]
+            if rows:
+                out.append({"model": name, "case": case, **{
+                    key: statistics.median(r[key] for r in rows)
+                    for key in ("total_s", "import_s", "load_s", "first_result_s", "peak_rss_mb",
+                                "kernels_compiled", "kernels_loaded")}})
+    return out
+
+
+def markdown(result: dict) -> str:
+    machine = result["machine"]
+    bundle = result["bundle"]
+    lines = [f"Measured on {machine['cpu']}, {machine['usable_cores']} cores, {result['date']}; "
+             f"median of {result['runs']} fresh processes per cell (`python bench/cold_start.py`). "
+             f"Seconds from process start.", "",
+             f"Bundle (`sparsegnn compile`, target {bundle['target']}): {bundle['kernels']} "
+             f"kernels, {bundle['bytes'] / 2**20:.1f} MiB, built in {bundle['seconds']} s.", "",
+             "| model | case | total | import | load | first result | kernels compiled / loaded "
+             "| peak RSS |", "|---|---|---|---|---|---|---|---|"]
+    for row in summary(result):
+        lines.append(f"| {row['model']} | ({row['case']}) {CASES[row['case']]} | "
+                     f"{row['total_s']:.2f} s | {row['import_s']:.2f} s | {row['load_s']:.2f} s | "
+                     f"{row['first_result_s']:.2f} s | {row['kernels_compiled']:.0f} / "
+                     f"{row['kernels_loaded']:.0f} | {row['peak_rss_mb']:.0f} MiB |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per model and case")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/cold_start"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sparsegnn-cold-") as folder:
+        result = measure(args.runs, Path(folder))
+    args.out.mkdir(parents=True, exist_ok=True)
+    from sparsegnn._fileio import atomic_write_text
+
+    atomic_write_text(args.out / "cold_start.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(args.out / "cold_start.md", markdown(result))
+    print(markdown(result))
 
 
 if __name__ == "__main__":

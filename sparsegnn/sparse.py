@@ -119,6 +119,15 @@ def check_csr(
     return indptr, indices, data
 
 
+def canonical_index_arrays(indptr: np.ndarray, indices: np.ndarray, num_cols: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """``indptr`` as int64 and ``indices`` as int32 (int64 when ``num_cols`` exceeds int32):
+    the one index signature the runtime hands its kernels, so each compiles once whatever
+    index types its inputs came with (copies only arrays of another type)."""
+    index_dtype = np.int32 if num_cols <= np.iinfo(np.int32).max else np.int64
+    return indptr.astype(np.int64, copy=False), indices.astype(index_dtype, copy=False)
+
+
 @dataclass(frozen=True, eq=False)
 class CSRMatrix:
     """A validated CSR matrix (numpy arrays only), e.g. bag-of-words node features.
@@ -187,6 +196,17 @@ class CSRMatrix:
         if self.data.dtype == np.dtype(dtype):
             return self
         return self.with_data(self.data.astype(dtype))
+
+    def canonical(self) -> CSRMatrix:
+        """The same matrix with ``canonical_index_arrays`` (no copy when they are already)."""
+        indptr, indices = canonical_index_arrays(self.indptr, self.indices, self.shape[1])
+        if indptr is self.indptr and indices is self.indices:
+            return self
+        matrix = object.__new__(CSRMatrix)
+        for name, value in (("indptr", indptr), ("indices", indices), ("data", self.data),
+                            ("shape", self.shape)):
+            object.__setattr__(matrix, name, value)
+        return matrix
 
     def with_data(self, data) -> CSRMatrix:
         """The same structure with other values; only the values are checked (shape, finite),

@@ -149,6 +149,8 @@ def markdown(result: dict) -> str:
              f"({machine.get('usable_cores')} usable), {machine.get('memory_gib')} GiB; "
              f"{machine.get('system', '')}, Python {machine.get('python', '')}.  ",
              f"Libraries: {libraries}.  ",
+             *([f"{machine['kernels'][0].upper()}{machine['kernels'][1:]}.  "]
+               if machine.get("kernels") else []),
              f"Measured {result['created']}. Workload: {result['settings'].get('workload', '')}. "
              "Latencies after warm-up; speed-ups are p50 ratios in the same run, against dense "
              "PyTorch eager and against the unpruned model in the sparsegnn runtime "

@@ -111,8 +111,8 @@ def _version(name: str) -> str | None:
 
 
 def machine_info() -> dict:
-    """CPU, cores, memory, threading and library versions (absent libraries as null). Reads
-    package metadata only: it imports none of the libraries."""
+    """CPU, cores, memory, threading, library versions (absent libraries as null) and the
+    kernels' source. Reads package metadata only: it imports none of the libraries."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threading = {"sparsegnn": "numba nogil kernels on a Python thread pool",
                  "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
@@ -130,4 +130,13 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "threading": threading,
         "libraries": {name: _version(name) for name in LIBRARIES},
+        "kernels": _kernel_source(),
     }
+
+
+def _kernel_source() -> str:
+    """Where the runtime's kernels come from here (a precompiled bundle or the JIT): the
+    backends' child processes inherit the environment that decides it."""
+    from ..kernels import KERNELS
+
+    return KERNELS.describe()

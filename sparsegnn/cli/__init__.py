@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import bench, datasets, export, prune, quickstart, run, train, tune
+from . import bench, compile, datasets, export, prune, quickstart, run, train, tune
 
 __all__ = ["main", "build_parser"]
 
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sparsegnn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for command in (datasets, train, prune, export, run, bench, tune, quickstart):
+    for command in (datasets, train, prune, export, compile, run, bench, tune, quickstart):
         command.register(commands)
     return parser
 

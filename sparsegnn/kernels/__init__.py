@@ -2,7 +2,16 @@
 
 Each wrapper checks dtypes, shapes and index ranges before the jitted core touches memory, then
 runs the core on row chunks balanced by stored entries (see ``_parallel``).
+
+Where the compiled kernels come from (a precompiled bundle, or Numba's JIT on first use) is
+decided first, before any kernel module is imported: see ``_precompiled``.
 """
+
+from ._precompiled import activate as _activate_kernel_source
+from ._precompiled import skip_numba_blas_probe as _skip_numba_blas_probe
+
+KERNELS = _activate_kernel_source()
+_skip_numba_blas_probe()
 
 from ._attention import edge_softmax, gat_aggregate
 from ._checks import KernelArgumentError

@@ -148,7 +148,7 @@ def gcn_normalized(indptr, indices, values, improved):
     for row in range(num_nodes):
         if degree[row] != 0:
             inverse_root[row] = 1.0 / np.sqrt(degree[row])
-    out_indices = np.empty(out_indptr[num_nodes], np.int64)
+    out_indices = np.empty(out_indptr[num_nodes], indices.dtype)  # the input's index type
     out_values = np.empty(out_indptr[num_nodes], np.float64)
     for row in range(num_nodes):
         position, scale, placed = out_indptr[row], inverse_root[row], False

@@ -23,6 +23,8 @@ from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.extending import intrinsic, models, overload, register_model
 
+from ._precompiled import AVX512_TARGETS
+
 # The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
 _FAST_MATH = ("contract", "reassoc", "nsz", "arcp", "afn")
 
@@ -33,8 +35,10 @@ def _native_vector_bytes() -> int:
     NEON or SSE, which stays correct). The target is the host unless ``NUMBA_CPU_NAME`` names
     another (with ``NUMBA_CPU_FEATURES``). Numba's cache is keyed by the same CPU name and
     features, so a cached kernel always matches this width."""
-    if numba_config.CPU_NAME is not None:  # an explicit target, e.g. "generic"
-        return 64 if "+avx512f" in (numba_config.CPU_FEATURES or "") else 32
+    if numba_config.CPU_NAME is not None:  # an explicit target, e.g. "generic", "x86-64-v3"
+        wide = "+avx512f" in (numba_config.CPU_FEATURES or "") \
+            or numba_config.CPU_NAME in AVX512_TARGETS
+        return 64 if wide else 32
     try:
         features = llvm.get_host_cpu_features()
     except RuntimeError:  # pragma: no cover - LLVM cannot read the host's features

@@ -144,7 +144,7 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
     no_values = np.empty(0, np.float32)
     gcn_improved = -1  # the flag the cached normalisation was built with (-1: none yet)
     gcn_indptr = np.empty(0, np.int64)
-    gcn_indices = np.empty(0, np.int64)
+    gcn_indices = np.empty(0, graph_indices.dtype)
     gcn_values = np.empty(0, np.float32)
     for step in range(program.shape[0]):
         op = program[step, 0]

@@ -30,6 +30,9 @@ def describe_artifact(path) -> list[str]:
         lines.append(f"  {key}: {model.metadata[key]}")
     lines.append(f"kernels priced with the tuning of {tuning.machine.get('key', 'the defaults')} "
                  f"(ns per node row; `sparsegnn tune` measures this machine)")
+    from ..kernels import KERNELS
+
+    lines.append(KERNELS.describe())
     if model.has_stored_graph:
         indptr = model.tensors["stored_graph.indptr"]
         lines.append(f"stored graph: {indptr.shape[0] - 1:,} nodes, {int(indptr[-1]):,} edges")

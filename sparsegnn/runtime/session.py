@@ -25,7 +25,7 @@ from ..kernels._program import run_program
 from ..kernels._sparse_linear import PanelMajor
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..ops import OPS
-from ..sparse import CSRMatrix, SparseFormatError
+from ..sparse import CSRMatrix, SparseFormatError, canonical_index_arrays
 from .planner import MatrixPlan, apply_activation, plan_matrix
 from .program import build_program
 from .tuning import Tuning, load_tuning
@@ -89,7 +89,8 @@ class _Graph:
     """A CSR graph with per-run caches (GCN normalisation, self loops)."""
 
     def __init__(self, indptr, indices, weight, num_nodes):
-        self.indptr, self.indices, self.weight, self.num_nodes = indptr, indices, weight, num_nodes
+        self.indptr, self.indices = canonical_index_arrays(indptr, indices, num_nodes)
+        self.weight, self.num_nodes = weight, num_nodes
         self.cache: dict = {}
 
     def gcn(self, add_self_loops: bool, improved: bool):
@@ -108,6 +109,7 @@ class _Graph:
             if add_self_loops:
                 indptr, indices, values = gcn_norm_csr(self.indptr, self.indices, self.weight,
                                                        num_nodes=self.num_nodes, improved=improved)
+                indptr, indices = canonical_index_arrays(indptr, indices, self.num_nodes)
             else:
                 weight = np.ones(self.indices.shape[0]) if self.weight is None else self.weight
                 degree = np.zeros(self.num_nodes)
@@ -131,7 +133,7 @@ class _Graph:
         ``add_self_loops``)."""
         if "looped" not in self.cache:
             indptr, indices, _ = gcn_norm_csr(self.indptr, self.indices, None, num_nodes=self.num_nodes)
-            self.cache["looped"] = (indptr, indices, None)
+            self.cache["looped"] = (*canonical_index_arrays(indptr, indices, self.num_nodes), None)
         return self.cache["looped"]
 
 
@@ -199,6 +201,10 @@ class Session:
     tuning : Tuning, optional
         Kernel prices and thresholds for this machine (default: the ones ``sparsegnn tune``
         cached for it, else the built-in defaults; see ``runtime.tuning``).
+    warmup : bool
+        Compile (or load from the kernel cache) everything the model runs in a background
+        thread now (:meth:`warm_up`), so that the first ``run`` finds it ready; ``run`` may be
+        called meanwhile (it then waits for the kernels it needs).
 
     Attributes
     ----------
@@ -215,7 +221,7 @@ class Session:
     """
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None,
-                 tuning: Tuning | None = None):
+                 tuning: Tuning | None = None, warmup: bool = False):
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         if tuning is not None and not isinstance(tuning, Tuning):
@@ -223,9 +229,11 @@ class Session:
         self.tuning = tuning if tuning is not None else load_tuning()
         self.path = str(path)
         self.model: Model = load_artifact(path)
-        # Narrow (int16) index arrays keep the file small; widen them once for the kernels.
+        # Narrow (int16) index arrays keep the file small; widen them once for the kernels. The
+        # loader's arrays are read-only; the session's own copies are writable like every
+        # array it makes, because Numba compiles a kernel once per read-only flag too.
         self._tensors = {name: array.astype(np.int32) if array.dtype.kind in "iu"
-                         and array.dtype.itemsize < 4 else array
+                         and array.dtype.itemsize < 4 else np.array(array)
                          for name, array in self.model.tensors.items()}
         self.num_threads = num_threads
         x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
@@ -244,6 +252,11 @@ class Session:
             indptr = tensors[f"{STORED_GRAPH}.indptr"]
             self._stored = _Graph(indptr, tensors[f"{STORED_GRAPH}.indices"],
                                   tensors.get(f"{STORED_GRAPH}.weight"), indptr.shape[0] - 1)
+        self.warmup_thread: threading.Thread | None = None
+        if warmup:
+            self.warmup_thread = threading.Thread(target=self.warm_up, name="sparsegnn-warmup",
+                                                  daemon=True)
+            self.warmup_thread.start()
 
     def _linear_chains(self) -> dict:
         """``{value: the linear node that alone consumes it}`` for values a linear node makes
@@ -259,6 +272,33 @@ class Session:
                 ("identity", "relu", "leaky_relu") and node.outputs[0] not in outputs
                 and len(consumers.get(node.outputs[0], [])) == 1
                 and consumers[node.outputs[0]][0].op == "linear"}
+
+    def warm_up(self, seed: int = 0) -> None:
+        """Run the model once on every kind of input its kernels specialise on, so that each
+        kernel is compiled (or loaded from the cache) before real inputs arrive: a small graph
+        (the compiled path) and one above ``tuning.program_max_nodes`` (op by op), or the
+        stored graph; dense and CSR features; CSR graphs, unweighted and weighted, and
+        ``edge_index`` arrays of int64 and int32. Outputs are discarded. ``sparsegnn compile``
+        bundles what this compiles."""
+        rng = np.random.default_rng(seed)
+        width = self._feature_width
+        sizes = [self._stored.num_nodes] if self._stored is not None else \
+            [32, self.tuning.program_max_nodes + 1]
+        for num_nodes in sizes:
+            dense = rng.random((num_nodes, width), dtype=np.float32)
+            sparse = CSRMatrix.from_dense(dense * (rng.random(dense.shape) < 0.05))
+            batch = np.arange(num_nodes) * 4 // max(num_nodes, 1) if self._needs_batch else None
+            if self._stored is not None:
+                graphs = [None]
+            else:
+                source, target = rng.integers(0, num_nodes, (2, 4 * num_nodes))
+                plain = Graph.from_edge_index(np.stack([source, target]), num_nodes)
+                weights = rng.uniform(0.5, 2.0, plain.num_edges).astype(np.float32)
+                graphs = [plain, Graph(plain.indptr, plain.indices, num_nodes, weights),
+                          plain.edge_index, plain.edge_index.astype(np.int32)]
+            for features in (dense, sparse):
+                for graph in graphs:
+                    self.run(features, graph, batch)
 
     # ----------------------------------------------------------------------------- metadata
     @property
@@ -304,6 +344,8 @@ class Session:
             if features.dtype.kind not in "fiub":
                 raise InputError(f"x must be numeric, got dtype {features.dtype}")
             features = np.ascontiguousarray(features, dtype=np.float32)
+            if not features.flags.writeable:  # one kernel signature: writable arrays
+                features = features.copy()
             if not all_finite(features, self.num_threads):
                 raise InputError("x holds NaN or inf")
         if features.shape[1] != self._feature_width:
@@ -312,7 +354,7 @@ class Session:
         if isinstance(features, CSRMatrix):
             try:
                 with np.errstate(over="ignore"):  # values beyond float32 fail the finite check
-                    features = features.astype(np.float32)
+                    features = features.astype(np.float32).canonical()
             except SparseFormatError as exc:
                 raise InputError(f"x: {exc}") from None
             if features.density > self.tuning.csr_input_expand_density:
@@ -479,8 +521,7 @@ class Session:
             features = csr_to_dense(features)
         weight = np.empty(0) if graph.weight is None else np.asarray(graph.weight, np.float64)
         ptr = graph_ptr if graph_ptr is not None else np.zeros(1, np.int64)
-        out = run_program(*program, features, np.asarray(graph.indptr, np.int64),
-                          np.asarray(graph.indices, np.int64), weight, ptr)
+        out = run_program(*program, features, graph.indptr, graph.indices, weight, ptr)
         return out if out is not features else out.copy()
 
     # ----------------------------------------------------------------------------- run

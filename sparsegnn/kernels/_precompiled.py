@@ -1,0 +1,287 @@
+"""Precompiled kernels: Numba's on-disk cache, made relocatable and shippable as a bundle.
+
+Numba compiles a kernel specialisation at its first call and caches the machine code on disk,
+keyed by the kernel's source (a content hash), its signature and the CPU target (LLVM CPU name
+and features). Two things tie a plain cache to one machine: its folder is derived from the
+absolute path of the installed sources, and its target is this CPU. A bundle removes both:
+
+* ``sparsegnn compile`` (``runtime.compile_kernels``) runs the kernels that artifacts need in a
+  child process whose target is pinned to a named CPU (``x86-64-v3`` by default: AVX2 and FMA,
+  every x86-64 server since 2013) and whose cache files are laid out by module path relative to
+  the package, then writes ``bundle.json`` beside them.
+* At import (``sparsegnn.kernels`` calls :func:`activate` before any kernel module), the
+  runtime finds a bundle (``$SPARSEGNN_KERNELS``, else ``sparsegnn/_precompiled`` when a wheel
+  ships one), checks that it was built by this sparsegnn, Numba and Python and that this CPU
+  has the target's features, pins Numba to the same target and copies the bundle's new files
+  into a writable cache folder (``$SPARSEGNN_KERNEL_CACHE``, else the user cache), from which
+  Numba loads them instead of compiling. A specialisation the bundle lacks compiles there as
+  usual. A bundle it cannot use is named in a one-line warning, and the runtime compiles for
+  this CPU instead; :data:`STATUS` says which happened (``inspect`` and ``bench`` print it).
+
+A bundle is machine code, like a wheel: ship only bundles you built. Numba's cache files are
+pickles, so the runtime never loads one from anywhere but the folders named above.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
+           "CACHE_ENV", "MANIFEST", "activate", "cache_root"]
+
+BUNDLE_ENV = "SPARSEGNN_KERNELS"
+CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
+BUILD_ENV = "SPARSEGNN_KERNEL_BUILD"  # set by compile_kernels in its child: "target:folder"
+MANIFEST = "bundle.json"
+FORMAT = "sparsegnn.kernels"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_BUNDLE = PACKAGE_ROOT / "_precompiled"
+
+# Named targets and the host CPU features (LLVM's names) each needs. The x86-64 levels are the
+# psABI's microarchitecture levels; "generic" is the architecture's baseline (x86-64 or
+# aarch64), which every CPU of that architecture runs.
+_V2 = ("sse4.2", "popcnt", "ssse3", "cx16")
+_V3 = _V2 + ("avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave")
+TARGETS = {"generic": (), "x86-64-v2": _V2, "x86-64-v3": _V3,
+           "x86-64-v4": _V3 + ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")}
+# Targets whose widest float vectors are 64 bytes (the kernels' SIMD width follows the target).
+AVX512_TARGETS = frozenset({"x86-64-v4"})
+
+
+class PrecompiledKernelsWarning(RuntimeWarning):
+    """A kernel bundle was found but cannot be used here (the kernels compile instead)."""
+
+
+@dataclass
+class KernelStatus:
+    """Where this process's kernels come from.
+
+    ``source``: "bundle" (precompiled, loaded from ``bundle``), "jit" (compiled on first use
+    for ``target``, cached by Numba), or "build" (a ``compile_kernels`` child). ``note`` says
+    why a bundle was not used, when one was found."""
+
+    source: str = "jit"
+    target: str = "host"
+    bundle: str | None = None
+    cache: str | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line for ``inspect`` and ``bench``."""
+        if self.source == "bundle":
+            return f"kernels: precompiled for {self.target} (bundle {self.bundle})"
+        if self.source == "build":
+            return f"kernels: compiling a bundle for {self.target} into {self.cache}"
+        line = "kernels: compiled on first use for this CPU (no precompiled bundle)"
+        return f"{line}; {self.note}" if self.note else line
+
+
+STATUS = KernelStatus()
+
+
+def _pin_target(target: str) -> None:
+    """Make Numba compile for ``target`` (and key its cache by it) before anything compiles."""
+    from numba.core import config
+
+    os.environ["NUMBA_CPU_NAME"] = target
+    os.environ["NUMBA_CPU_FEATURES"] = ""  # the features the CPU name implies, nothing more
+    config.reload_config()
+
+
+def _host() -> tuple[str, set[str]]:
+    """``(LLVM target triple, the host CPU's feature names)``."""
+    import llvmlite.binding as llvm
+
+    try:
+        features = {name for name, on in llvm.get_host_cpu_features().items() if on}
+    except RuntimeError:  # LLVM cannot read them: assume the baseline only
+        features = set()
+    return llvm.get_process_triple(), features
+
+
+def _runtime_versions() -> dict:
+    import numba
+
+    from .. import __version__
+
+    return {"sparsegnn": __version__, "numba": numba.__version__,
+            "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+
+
+def cache_root(bundle_manifest: dict) -> Path:
+    """The writable folder a bundle's kernels are copied to and loaded from."""
+    base = os.environ.get(CACHE_ENV)
+    if base is None:
+        home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(home, "sparsegnn", "kernels")
+    key = "-".join([bundle_manifest["sparsegnn"], f"py{bundle_manifest['python']}",
+                    bundle_manifest["triple"], bundle_manifest["target"]])
+    return Path(base) / key
+
+
+def _install_locator(root: Path) -> None:
+    """Put sparsegnn's kernels' cache files under ``root``, by module path relative to the
+    package (other jitted code keeps Numba's own locations)."""
+    from numba.core.caching import CacheImpl, _CacheLocator, _SourceFileBackedLocatorMixin
+
+    class _PackageRelativeLocator(_SourceFileBackedLocatorMixin, _CacheLocator):
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            relative = Path(py_file).resolve().parent.relative_to(PACKAGE_ROOT)
+            self._cache_path = str(root / relative)
+
+        def get_cache_path(self):
+            return self._cache_path
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not Path(py_file).resolve().is_relative_to(PACKAGE_ROOT):
+                return None
+            return super().from_function(py_func, py_file)
+
+    CacheImpl._locator_classes.insert(0, _PackageRelativeLocator)
+
+
+def _read_manifest(bundle: Path) -> dict:
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{bundle / MANIFEST} is not a sparsegnn kernel bundle")
+    return manifest
+
+
+def _unusable(manifest: dict) -> str | None:
+    """Why this process cannot use a bundle described by ``manifest``, or None."""
+    ours = _runtime_versions()
+    for key, value in ours.items():
+        if manifest.get(key) != value:
+            return f"it was built with {key} {manifest.get(key)}, this is {value}"
+    triple, features = _host()
+    if manifest.get("triple") != triple:
+        return f"it targets {manifest.get('triple')}, this CPU is {triple}"
+    target = manifest.get("target")
+    if target not in TARGETS:
+        return f"its target {target!r} is not one of {sorted(TARGETS)}"
+    missing = sorted(set(TARGETS[target]) - features)
+    if missing:
+        return f"its target {target} needs CPU features this CPU lacks: {', '.join(missing)}"
+    return None
+
+
+def _seed(bundle: Path, root: Path) -> None:
+    """Copy the bundle's cache files that ``root`` lacks (never overwrite: an index there may
+    already list kernels compiled since)."""
+    for source in bundle.rglob("*"):
+        if source.suffix not in (".nbi", ".nbc"):
+            continue
+        target = root / source.relative_to(bundle)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)  # a concurrent reader sees a whole file or none
+
+
+def activate() -> KernelStatus:
+    """Choose where the kernels come from, before any of them is imported (see the module
+    docstring). Idempotent."""
+    global STATUS
+    if STATUS.source != "jit" or STATUS.note:
+        return STATUS
+    build = os.environ.get(BUILD_ENV)
+    if build:
+        target, _, folder = build.partition(":")
+        _pin_target(target)
+        _install_locator(Path(folder))
+        STATUS = KernelStatus("build", target, cache=folder)
+        return STATUS
+    configured = os.environ.get(BUNDLE_ENV)
+    bundle = Path(configured) if configured else SHIPPED_BUNDLE
+    if not configured and not (bundle / MANIFEST).is_file():
+        return STATUS  # nothing shipped: compile on first use, as Numba does
+    try:
+        manifest = _read_manifest(bundle)
+        reason = _unusable(manifest)
+    except (OSError, ValueError) as exc:
+        reason = f"it cannot be read ({exc})"
+    if reason is None:
+        root = cache_root(manifest)
+        try:
+            _seed(bundle, root)
+        except OSError as exc:
+            reason = f"its kernels cannot be copied to {root} ({exc}); set {CACHE_ENV}"
+    if reason is not None:
+        STATUS = KernelStatus(note=f"the bundle {bundle} is not used: {reason}")
+        warnings.warn(f"sparsegnn: precompiled kernels {bundle} not used: {reason}; "
+                      f"compiling for this CPU instead", PrecompiledKernelsWarning, stacklevel=3)
+        return STATUS
+    _pin_target(manifest["target"])
+    _install_locator(root)
+    STATUS = KernelStatus("bundle", manifest["target"], str(bundle), str(root))
+    return STATUS
+
+
+class _NoScipyLinalg:
+    """An import finder that answers "not installed" for scipy.linalg (see below)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "scipy.linalg" or name.startswith("scipy.linalg."):
+            raise ImportError("scipy.linalg is left out of Numba's start-up by sparsegnn")
+        return None
+
+
+def skip_numba_blas_probe() -> None:
+    """Load Numba's numpy support now, without its BLAS probe.
+
+    At the first dispatch of any kernel, Numba loads its numpy support, which probes for BLAS
+    by importing ``scipy.linalg`` when scipy is installed (bench/cold_start.py measures it),
+    to decide whether ``np.correlate``/``np.convolve`` in jitted code may call BLAS. The
+    kernels call neither. When ``scipy.linalg`` is not imported yet, the probe is answered "no
+    BLAS" (so those two functions use Numba's own loop in this process); when it is, the
+    probe is cheap and runs as usual. Numba's ``np.dot`` and ``np.linalg`` check for scipy again when
+    they compile, unaffected."""
+    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    finder = _NoScipyLinalg()
+    sys.meta_path.insert(0, finder)
+    try:
+        import numba.np.arraymath  # noqa: F401 (its import runs the probe)
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def kernel_stats() -> dict[str, tuple[int, int]]:
+    """``{kernel: (specialisations loaded from the cache, specialisations compiled)}`` in this
+    process so far, for every jitted function of ``sparsegnn.kernels`` called from Python
+    (the functions they call compile into them)."""
+    from numba.core.dispatcher import Dispatcher
+
+    stats = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("sparsegnn.kernels.") or module is None:
+            continue
+        for attribute in vars(module).values():
+            if isinstance(attribute, Dispatcher) and attribute.py_func.__module__ == name:
+                hits = sum(attribute.stats.cache_hits.values())
+                # compiled = kept specialisations not loaded from the cache (a kernel taking
+                # literal arguments also misses once on its non-literal signature, which it
+                # never compiles)
+                compiled = len(attribute.overloads) - hits
+                if hits or compiled:
+                    stats[f"{name.rsplit('.', 1)[1]}.{attribute.py_func.__name__}"] = (hits,
+                                                                                        compiled)
+    return stats
+
+
+def host_description() -> str:
+    """The host's LLVM CPU name and triple (for bundle manifests and notes)."""
+    import llvmlite.binding as llvm
+
+    return f"{llvm.get_host_cpu_name()} ({platform.machine()})"

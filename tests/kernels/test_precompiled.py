@@ -1,0 +1,209 @@
+"""Precompiled kernel bundles (``sparsegnn compile``, ``kernels._precompiled``): a fresh process
+pointed at a bundle loads every kernel an artifact runs instead of compiling it, wherever the
+package is installed; a bundle it cannot use is named and skipped; warming a session up
+compiles everything later inputs need; Numba's start-up skips its BLAS probe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sparsegnn.artifact import ArtifactError, save_artifact
+from sparsegnn.graph import Graph
+from sparsegnn.ir import Model, Node
+from sparsegnn.kernels._precompiled import (
+    BUNDLE_ENV,
+    CACHE_ENV,
+    MANIFEST,
+    TARGETS,
+    kernel_stats,
+)
+from sparsegnn.ops.reference import run_reference
+from sparsegnn.runtime import Session
+from sparsegnn.runtime.compile import compile_kernels
+
+PACKAGE = Path(__file__).resolve().parents[2] / "sparsegnn"
+
+# A child that runs the artifact on the saved input and reports where its kernels came from.
+CHILD = """
+import json, sys
+import numpy as np
+from sparsegnn.kernels import KERNELS
+from sparsegnn.kernels._precompiled import kernel_stats
+from sparsegnn.runtime import Session
+import sparsegnn
+data = np.load(sys.argv[2])
+out = Session(sys.argv[1]).run(data["x"], data["edge_index"])
+stats = kernel_stats()
+print(json.dumps({"source": KERNELS.source, "note": KERNELS.note, "package": sparsegnn.__file__,
+                  "loaded": sum(h for h, _ in stats.values()),
+                  "compiled": sum(m for _, m in stats.values()),
+                  "scipy_linalg": "scipy.linalg" in sys.modules, "out": out.tolist()}))
+"""
+
+
+def _gat_model() -> Model:
+    """A one-layer GAT: the per-op path only (no compiled program), so its bundle is small."""
+    rng = np.random.default_rng(0)
+    tensors = {"w": rng.standard_normal((6, 4)).astype(np.float32),
+               "as": rng.standard_normal((1, 4)).astype(np.float32),
+               "ad": rng.standard_normal((1, 4)).astype(np.float32)}
+    attrs = {"weight": {"format": "dense", "tensor": "w", "shape": [6, 4]}, "att_src": "as",
+             "att_dst": "ad", "heads": 1, "channels": 4, "concat": True, "negative_slope": 0.2,
+             "add_self_loops": True, "activation": "relu"}
+    return Model([Node("gat_conv", ["x", "graph"], ["y"], attrs)], tensors,
+                 [{"name": "x", "dtype": "float32", "shape": [None, 6]}],
+                 [{"name": "y", "dtype": "float32", "shape": [None, 4]}])
+
+
+def _inputs(tmp_path: Path) -> tuple[Path, np.ndarray, Graph]:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 6)).astype(np.float32)
+    edge_index = rng.integers(0, 40, (2, 120))
+    path = tmp_path / "inputs.npz"
+    np.savez(path, x=x, edge_index=edge_index)
+    return path, x, Graph.from_edge_index(edge_index, 40)
+
+
+def _run_child(artifact: Path, inputs: Path, env: dict, pythonpath: Path | None = None) -> dict:
+    env = {key: value for key, value in os.environ.items()
+           if key not in (BUNDLE_ENV, CACHE_ENV, "NUMBA_CACHE_DIR", "NUMBA_CPU_NAME",
+                          "NUMBA_CPU_FEATURES")} | env
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    # run from the inputs' folder: a checkout in the working directory would shadow PYTHONPATH
+    result = subprocess.run([sys.executable, "-c", CHILD, str(artifact), str(inputs)], env=env,
+                            capture_output=True, text=True, timeout=600, cwd=inputs.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report["stderr"] = result.stderr
+    return report
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bundle")
+    artifact = save_artifact(_gat_model(), folder / "gat.sgnn")
+    lines = []
+    manifest = compile_kernels([artifact], folder / "kernels", progress=lines.append)
+    return artifact, folder / "kernels", manifest, lines
+
+
+def test_compile_writes_a_described_bundle(bundle):
+    _, folder, manifest, lines = bundle
+    assert json.loads((folder / MANIFEST).read_text()) == manifest
+    assert manifest["target"] == "x86-64-v3" and manifest["artifacts"] == ["gat.sgnn"]
+    assert manifest["kernels"] == len(list(folder.rglob("*.nbc"))) > 0
+    assert any(line.startswith("compiled gat.sgnn") for line in lines)
+    # laid out by module path inside the package: nothing names the machine's folders
+    assert {p.parent.relative_to(folder).as_posix() for p in folder.rglob("*.nbi")} == {"kernels"}
+
+
+def test_a_fresh_process_on_a_relocated_install_loads_every_kernel(bundle, tmp_path):
+    """The package copied elsewhere (another install), the bundle copied elsewhere, empty
+    caches: the first run compiles nothing and gives the reference's output."""
+    artifact, folder, _, _ = bundle
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE, site / "sparsegnn", ignore=shutil.ignore_patterns("__pycache__"))
+    shipped = shutil.copytree(folder, tmp_path / "shipped")
+    inputs, x, graph = _inputs(tmp_path)
+    report = _run_child(artifact, inputs, {BUNDLE_ENV: str(shipped),
+                                           CACHE_ENV: str(tmp_path / "cache"),
+                                           "NUMBA_CACHE_DIR": str(tmp_path / "numba")}, site)
+    assert report["package"].startswith(str(site))
+    assert report["source"] == "bundle"
+    assert report["compiled"] == 0 and report["loaded"] > 0
+    assert not report["scipy_linalg"]
+    np.testing.assert_allclose(report["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("numba", "0.0.1", "built with numba 0.0.1"),
+    ("triple", "aarch64-unknown-linux-gnu", "it targets aarch64"),
+    ("target", "x86-64-v9", "is not one of"),
+])
+def test_a_bundle_that_does_not_fit_is_named_and_the_kernels_compile(field, value, reason, bundle,
+                                                                     tmp_path):
+    artifact, folder, manifest, _ = bundle
+    edited = shutil.copytree(folder, tmp_path / "edited")
+    (edited / MANIFEST).write_text(json.dumps({**manifest, field: value}))
+    inputs, x, graph = _inputs(tmp_path)
+    report = _run_child(artifact, inputs, {BUNDLE_ENV: str(edited),
+                                           CACHE_ENV: str(tmp_path / "cache")})
+    assert report["source"] == "jit" and reason in report["note"]
+    assert "PrecompiledKernelsWarning" in report["stderr"] and reason in report["stderr"]
+    assert not (tmp_path / "cache").exists()
+    np.testing.assert_allclose(report["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
+
+
+def test_compile_checks_its_arguments_before_compiling(tmp_path):
+    artifact = save_artifact(_gat_model(), tmp_path / "gat.sgnn")
+    with pytest.raises(ValueError, match="target must be one of"):
+        compile_kernels([artifact], tmp_path / "out", target="pentium")
+    with pytest.raises(ValueError, match="at least one artifact"):
+        compile_kernels([], tmp_path / "out")
+    broken = tmp_path / "broken.sgnn"
+    broken.write_bytes(artifact.read_bytes()[:-10])
+    with pytest.raises(ArtifactError):
+        compile_kernels([broken], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert "x86-64-v3" in TARGETS
+
+
+@pytest.mark.parametrize("kind", ["node", "graph"])
+def test_warm_up_compiles_what_later_inputs_need(kind, tmp_path):
+    """After ``warm_up`` (here through ``warmup=True``), runs on new inputs of every kind it
+    covers compile nothing more."""
+    from sparsegnn.sparse import CSRMatrix
+
+    model = _gat_model()
+    batch = None
+    if kind == "graph":
+        model.inputs.append({"name": "batch", "dtype": "int64", "shape": [None]})
+        model.nodes.append(Node("global_pool", ["y", "batch"], ["z"], {"reduce": "mean"}))
+        model.outputs = [{"name": "z", "dtype": "float32", "shape": [None, 4]}]
+    session = Session(save_artifact(model, tmp_path / "model.sgnn"), warmup=True)
+    session.warmup_thread.join(timeout=600)
+    assert not session.warmup_thread.is_alive()
+    compiled = sum(m for _, m in kernel_stats().values())
+    rng = np.random.default_rng(5)
+    for num_nodes in (20, 1500):
+        x = rng.standard_normal((num_nodes, 6)).astype(np.float32)
+        edge_index = rng.integers(0, num_nodes, (2, 3 * num_nodes))
+        graph = Graph.from_edge_index(edge_index, num_nodes)
+        if kind == "graph":
+            batch = np.sort(rng.integers(0, 3, num_nodes))
+        for features in (x, CSRMatrix.from_dense(x * (x > 1))):
+            for form in (graph, edge_index, edge_index.astype(np.int32)):
+                session.run(features, form, batch)
+    assert sum(m for _, m in kernel_stats().values()) == compiled
+
+
+def test_numba_dot_still_works_after_the_skipped_blas_probe():
+    """The probe is skipped only for Numba's start-up: jitted ``np.dot`` compiles as usual."""
+    script = """
+import sys
+import numpy as np
+import sparsegnn.runtime
+import numba
+assert "scipy.linalg" not in sys.modules
+@numba.njit
+def dot(a, b):
+    return np.dot(a, b)
+a = np.arange(6.0).reshape(2, 3)
+assert np.allclose(dot(a, a.T), a @ a.T)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    if "scipy" in result.stderr and "required" in result.stderr:
+        pytest.fail(result.stderr[-2000:])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
