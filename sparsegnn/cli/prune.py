@@ -16,12 +16,27 @@ def cmd_prune(args) -> int:
     from ..nn.checkpoint import pruning_extra
     from ..nn.recipes import train_config
     from ..prune import MaskSet, prunable_weights, prune_model, resolve_edge_criterion, resolve_sparsity
+    from ..prune.unstructured import MIN_LAYER_DENSITY
 
-    # an N:M pattern fixes the sparsity; otherwise none given means 0
+    # Everything is checked before the checkpoint and the dataset load (seconds to minutes).
+    for flag, value in (("--weight-sparsity", args.weight_sparsity),
+                        ("--channel-sparsity", args.channel_sparsity),
+                        ("--edge-sparsity", args.edge_sparsity)):
+        if value is not None and not 0.0 <= value < 1.0:
+            raise ValueError(f"{flag} must lie in [0, 1) (1 would remove everything), got {value}")
+    if not 0.0 <= args.min_layer_density <= 1.0:
+        raise ValueError(f"--min-layer-density must lie in [0, 1], got {args.min_layer_density}")
+    if args.weight_sparsity is None and ":" not in args.pattern and not args.channel_sparsity \
+            and not args.edge_sparsity:
+        raise ValueError("nothing to prune: give --weight-sparsity, --channel-sparsity, "
+                         "--edge-sparsity or an N:M --pattern")
+    # an N:M pattern fixes the sparsity; otherwise none given means 0 (channels or edges only)
     weight_sparsity = args.weight_sparsity
     if weight_sparsity is None and ":" not in args.pattern:
         weight_sparsity = 0.0
     weight_sparsity = resolve_sparsity(weight_sparsity, args.pattern)
+    if not args.checkpoint.is_file():
+        raise FileNotFoundError(f"no checkpoint at {args.checkpoint}")
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model
     dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
@@ -46,12 +61,15 @@ def cmd_prune(args) -> int:
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
                          rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
                          edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion,
-                         distill=args.distill, pattern=args.pattern)
+                         distill=args.distill, pattern=args.pattern,
+                         min_layer_density=args.min_layer_density)
     result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
     metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
     print(result.masks.table())
+    for key in result.masks.thin_layers(MIN_LAYER_DENSITY):
+        print(f"warning: {key} keeps less than {MIN_LAYER_DENSITY:.0%} of its weights")
     print(f"{metric} before: val {result.before['val']:.4f} test {result.before['test']:.4f}; "
           f"after: val {result.after['val']:.4f} test {result.after['test']:.4f} "
           f"({result.seconds:.1f} s)")
@@ -115,6 +133,9 @@ def register(commands) -> None:
                        help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
                             "(Σ w·dL/dw)² over the training loss")
     _add_pruning_options(prune)
+    prune.add_argument("--min-layer-density", type=float, default=0.01,
+                       help="under global scope, the share of each weight matrix kept whatever "
+                            "the ranking (default 0.01; 0 lets a matrix vanish entirely)")
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
     prune.add_argument("--edge-sparsity", type=float, default=0.0,

@@ -45,6 +45,12 @@ def cmd_run(args) -> int:
             print("using the graph stored in the artifact (--dataset-graph uses the dataset's)")
         labels = dataset.y
         split_ids = dataset.splits[args.split].test if dataset.splits else None
+    from ..kernels import KERNELS
+
+    if KERNELS.source != "bundle":  # say why a first call may take long, before it does
+        print(f"{KERNELS.describe()}: the first call compiles the kernels this model needs "
+              f"that Numba has not cached yet (up to a minute; `sparsegnn compile` precompiles "
+              f"them)", flush=True)
     times = []
     for _ in range(max(args.repeat, 1)):
         started = time.perf_counter()

@@ -267,16 +267,19 @@ def kernel_stats() -> dict[str, tuple[int, int]]:
     for name, module in list(sys.modules.items()):
         if not name.startswith("sparsegnn.kernels.") or module is None:
             continue
-        for attribute in vars(module).values():
+        kernels = list(vars(module).values())
+        for attribute in list(kernels):  # and kernels made per layout (e.g. _spmm.WIDTH_KERNELS)
+            if isinstance(attribute, dict):
+                kernels += [value for value in attribute.values() if isinstance(value, Dispatcher)]
+        for attribute in kernels:
             if isinstance(attribute, Dispatcher) and attribute.py_func.__module__ == name:
                 hits = sum(attribute.stats.cache_hits.values())
-                # compiled = kept specialisations not loaded from the cache (a kernel taking
-                # literal arguments also misses once on its non-literal signature, which it
-                # never compiles)
+                # compiled = kept specialisations not loaded from the cache
                 compiled = len(attribute.overloads) - hits
                 if hits or compiled:
-                    stats[f"{name.rsplit('.', 1)[1]}.{attribute.py_func.__name__}"] = (hits,
-                                                                                        compiled)
+                    key = f"{name.rsplit('.', 1)[1]}.{attribute.py_func.__name__}"
+                    previous = stats.get(key, (0, 0))
+                    stats[key] = (previous[0] + hits, previous[1] + compiled)
     return stats
 
 

@@ -7,7 +7,7 @@ ranges run in parallel without write conflicts.
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, njit
+from numba import njit
 
 from ._checks import (
     KernelArgumentError,
@@ -228,44 +228,56 @@ def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, ac
               end)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _sum_rows_of_width(indptr, indices, values, x, out, reduce, epilogue, start, end,
-                       accumulate, self_weight, full_chunks, has_tail, tail_vectors):
-    """``_sum_rows`` for one row layout, known when it compiles: whether rows span whole
-    chunks of ``CHUNK_VECTORS`` vectors (``full_chunks``), and whether columns are left after
-    them (``has_tail``), in ``tail_vectors`` vectors (1 to ``CHUNK_VECTORS``; any when
-    ``has_tail`` is false). All three are literal, and Numba drops a branch on a literal
-    bool before typing it, so this compiles only the ``_sum_span`` specialisations that width
-    uses, not all nine of ``_sum_rows``: the per-op path calls it (the compiled small-graph
-    path, whose widths vary per layer in one compiled interpreter, keeps ``_sum_rows``)."""
-    literally(full_chunks)
-    literally(has_tail)
-    literally(tail_vectors)
-    lanes = VECTOR_BYTES // x.itemsize
-    chunk = CHUNK_VECTORS * lanes
-    width = x.shape[1]
-    last_column = width // chunk * chunk
-    if full_chunks:
-        for column in range(0, last_column, chunk):  # whole vectors: no masked loads or stores
-            _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
-                      start, end, full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
-    if has_tail:
-        tail = width - last_column - (tail_vectors - 1) * lanes
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
-                  start, end, vector_zeros(x, tail_vectors), last_column, tail)
-    bias, _, code, slope = epilogue
-    if code != 0 and code != 1 and code != 3:
-        for row in range(start, end):
-            finish_row(out, row, bias, False, code, slope)
+def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
+    """``_sum_rows`` for one row layout, fixed when it compiles: whether rows span whole chunks
+    of ``CHUNK_VECTORS`` vectors (``full_chunks``), and whether columns are left after them
+    (``has_tail``), in ``tail_vectors`` vectors. The three are the closure's constants, so
+    Numba drops the branches a layout does not take before typing them, and each kernel
+    compiles only the ``_sum_span`` specialisations its width uses, not all nine that
+    ``_sum_rows`` compiles. (Constants, not literal arguments: a dispatcher given literal
+    arguments from Python re-resolves them on every call, in milliseconds.) The per-op path
+    calls these; the compiled small-graph path, whose widths vary per layer inside one
+    compiled interpreter, keeps ``_sum_rows``."""
+
+    @njit(cache=True, nogil=True, fastmath=FASTMATH)
+    def _sum_rows_of_width(indptr, indices, values, x, out, reduce, epilogue, start, end,
+                           accumulate, self_weight):
+        lanes = VECTOR_BYTES // x.itemsize
+        chunk = CHUNK_VECTORS * lanes
+        width = x.shape[1]
+        last_column = width // chunk * chunk
+        if full_chunks:
+            for column in range(0, last_column, chunk):  # whole vectors: nothing masked
+                _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
+                          epilogue, start, end, full_vector_zeros(x, CHUNK_VECTORS), column,
+                          lanes)
+        if has_tail:
+            tail = width - last_column - (tail_vectors - 1) * lanes
+            _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
+                      epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
+        bias, _, code, slope = epilogue
+        if code != 0 and code != 1 and code != 3:
+            for row in range(start, end):
+                finish_row(out, row, bias, False, code, slope)
+
+    return _sum_rows_of_width
 
 
-def _row_layout(x: np.ndarray) -> tuple[bool, bool, int]:
-    """``(full_chunks, has_tail, tail_vectors)`` of ``x``'s rows for ``_sum_rows_of_width``
-    (``tail_vectors`` 1 without a tail: one specialisation for every width that has none)."""
+# One kernel per row layout met so far: (full_chunks, has_tail, tail_vectors) -> dispatcher.
+WIDTH_KERNELS: dict[tuple[bool, bool, int], object] = {}
+
+
+def _kernel_for_width(x: np.ndarray):
+    """The ``_width_kernel`` of ``x``'s row layout (made at its first use)."""
     lanes = VECTOR_BYTES // x.itemsize
     chunk = CHUNK_VECTORS * lanes
     tail_vectors = -(-(x.shape[1] % chunk) // lanes)
-    return x.shape[1] >= chunk, tail_vectors > 0, max(tail_vectors, 1)
+    # without a tail, one kernel whatever the count (it is not used)
+    layout = (x.shape[1] >= chunk, tail_vectors > 0, max(tail_vectors, 1))
+    kernel = WIDTH_KERNELS.get(layout)
+    if kernel is None:
+        kernel = WIDTH_KERNELS.setdefault(layout, _width_kernel(*layout))
+    return kernel
 
 
 def spmm_csr(indptr, indices, values, x, *, num_rows: int, reduce: str = "sum", bias=None,
@@ -321,10 +333,10 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
         run_row_chunks(lambda s, e: _max_rows(indptr, indices, values, x, out, epilogue, s, e),
                        indptr, work, threads)
     elif x.shape[1] > 0:
-        layout = _row_layout(x)
-        run_row_chunks(lambda s, e: _sum_rows_of_width(
-            indptr, indices, values, x, out, reduce_code, epilogue, s, e, accumulate, self_weight,
-            *layout), indptr, work, threads)
+        kernel = _kernel_for_width(x)
+        run_row_chunks(lambda s, e: kernel(indptr, indices, values, x, out, reduce_code,
+                                           epilogue, s, e, accumulate, self_weight),
+                       indptr, work, threads)
     return out
 
 

@@ -18,7 +18,14 @@ from .edges import (
     resolve_edge_criterion,
 )
 from .masks import MaskError, MaskSet, prunable_weights
-from .schedules import SCHEDULES, PruneResult, prune_model, resolve_sparsity, training_loss
+from .schedules import (
+    SCHEDULES,
+    PruneResult,
+    PruningWarning,
+    prune_model,
+    resolve_sparsity,
+    training_loss,
+)
 from .unstructured import (
     CRITERIA,
     Blocks,
@@ -37,6 +44,7 @@ __all__ = [
     "PATTERN_EXAMPLES", "Pattern", "PatternError", "agreement_scores",
     "degree_scores", "edge_scores", "influence_scores", "resolve_edge_criterion",
     "learn_edge_scores", "prune_edges", "MaskError", "MaskSet", "PruneResult", "PruningMethod",
+    "PruningWarning",
     "SCHEDULES", "Unstructured", "magnitude", "prunable_weights", "prune_model", "prune_weights",
     "random_scores", "resolve_amount", "resolve_sparsity", "training_loss",
 ]

@@ -130,6 +130,11 @@ class MaskSet:
                    "fraction_pruned": 1 - kept / total if total else 0.0}
         return {"parameters": rows, "overall": overall}
 
+    def thin_layers(self, max_density: float) -> list[str]:
+        """The weights that keep less than ``max_density`` of their entries."""
+        return [key for key, row in self.summary()["parameters"].items()
+                if row["fraction_kept"] < max_density]
+
     @property
     def sparsity(self) -> float:
         """Fraction of prunable weights that are pruned (0 = dense)."""

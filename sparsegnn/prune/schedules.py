@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,9 +22,21 @@ from ..nn.train import TrainConfig, evaluate, fit, graph_batches, node_inputs
 from ..patterns import Pattern
 from .edges import edge_scores, prune_edges
 from .masks import MaskSet
-from .unstructured import CRITERIA, GradientSaliency, magnitude, prune_weights, random_scores
+from .unstructured import (
+    CRITERIA,
+    MIN_LAYER_DENSITY,
+    GradientSaliency,
+    magnitude,
+    prune_weights,
+    random_scores,
+)
 
-__all__ = ["PruneResult", "prune_model", "resolve_sparsity", "training_loss", "SCHEDULES"]
+__all__ = ["PruneResult", "PruningWarning", "prune_model", "resolve_sparsity", "training_loss",
+           "SCHEDULES"]
+
+
+class PruningWarning(UserWarning):
+    """A pruning result that is probably not what was meant (a weight matrix nearly gone)."""
 
 SCHEDULES = ("oneshot", "iterative", "gradual")
 
@@ -107,7 +120,8 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
                 rounds: int = 3, rewind: bool = False, split: int = 0,
                 finetune: TrainConfig | None = None, seed: int = 0, edge_sparsity: float = 0.0,
                 edge_criterion: str = "auto", distill: bool = False,
-                pattern: str = "unstructured") -> PruneResult:
+                pattern: str = "unstructured",
+                min_layer_density: float = MIN_LAYER_DENSITY) -> PruneResult:
     """Prune ``model``'s weights to ``sparsity`` in ``pattern`` (``prune.patterns``) and
     fine-tune it with the masks fixed. An N:M pattern fixes the sparsity (``sparsity`` None,
     or ``1 - N/M``); every schedule's steps ramp towards it.
@@ -117,7 +131,9 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
     then use the pruned graph, returned as ``result.graph``. The model is left reparametrised
     (``MaskSet.bake`` makes the zeros permanent). ``before``/``after`` are evaluation scores on
     ``dataset.splits[split]``. ``distill`` fine-tunes against the dense model's outputs as well
-    as the labels (knowledge distillation, see ``TrainConfig.teacher``).
+    as the labels (knowledge distillation, see ``TrainConfig.teacher``). Under global scope
+    each weight matrix keeps at least ``min_layer_density`` of its weights (``prune_weights``);
+    a matrix left with less than ``MIN_LAYER_DENSITY`` is named in a ``PruningWarning``.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -154,7 +170,8 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
     for step, target in enumerate(steps):
         scores = _scores(criterion, model, dataset, split, seed + step,
                          replace(finetune, teacher=None))
-        masks = prune_weights(model, scores, target, scope=scope, prior=masks, pattern=pattern)
+        masks = prune_weights(model, scores, target, scope=scope, prior=masks, pattern=pattern,
+                              min_layer_density=min_layer_density)
         if initial is not None:
             MaskSet.bake(model)
             model.load_state_dict(initial)
@@ -164,6 +181,10 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
         result = fit(model, dataset, split, replace(config, seed=finetune.seed + step))
         history.append({"round": step + 1, "sparsity": masks.sparsity,
                         "val": result.val_score, "test": result.test_score})
+    thin = masks.thin_layers(MIN_LAYER_DENSITY)
+    if thin:
+        warnings.warn(f"{', '.join(thin)} keep less than {MIN_LAYER_DENSITY:.0%} of their weights "
+                      f"(accuracy may have collapsed there)", PruningWarning, stacklevel=2)
     return PruneResult(masks=masks, before=before, after=evaluate(model, dataset, split),
                        seconds=time.perf_counter() - started, rounds=history,
                        graph=pruned_graph, edges_kept=edges_kept)

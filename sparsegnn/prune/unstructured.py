@@ -19,9 +19,14 @@ from ..patterns import Pattern, block_scores, expand_blocks, n_of_m_mask
 from .masks import MaskSet, prunable_weights
 
 __all__ = ["PruningMethod", "Unstructured", "Blocks", "NOfM", "magnitude", "random_scores",
-           "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA"]
+           "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA", "MIN_LAYER_DENSITY"]
 
 Scores = dict[str, np.ndarray]
+
+
+# The share of each weight matrix that global pruning keeps unless told otherwise (see
+# prune_weights), and below which a pruned matrix is named in a warning.
+MIN_LAYER_DENSITY = 0.01
 
 
 def resolve_amount(amount, available: int) -> int:
@@ -178,18 +183,25 @@ CRITERIA = ("magnitude", "random", "saliency", "l1")  # l1: L1-regularised train
 # ----------------------------------------------------------------------------- driver
 def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
                   scope: str = "layer", prior: MaskSet | None = None,
-                  pattern: str | Pattern = "unstructured") -> MaskSet:
+                  pattern: str | Pattern = "unstructured",
+                  min_layer_density: float = MIN_LAYER_DENSITY) -> MaskSet:
     """Masks reaching ``sparsity`` (fraction of prunable weights pruned) in ``pattern``.
 
     ``scope="layer"`` prunes every weight matrix to the same sparsity; ``"global"`` ranks all
-    weights (or blocks, by their mean score) together. Unstructured targets are met exactly,
-    block targets to the nearest whole block; an N:M pattern keeps ``max(N, ceil((1 -
-    sparsity) M))`` of every M inputs, so a schedule's steps ramp towards it and its last step
-    (``sparsity = 1 - N/M``) lands on it, whatever the scope. Every zero of ``prior`` stays
-    zero; a target below the prior's sparsity raises ``ValueError``.
+    weights (or blocks, by their mean score) together, except that each matrix keeps its
+    ``min_layer_density`` best-scored weights (at least one; 0: a matrix may vanish), and a
+    target that cannot be met so raises ``ValueError`` (ranked globally, a small output layer
+    can otherwise lose every weight: a GIN head at 90 % did, and the model fell to chance).
+    Unstructured targets are met exactly, block targets to the nearest whole block; an N:M
+    pattern keeps ``max(N, ceil((1 - sparsity) M))`` of every M inputs, so a schedule's steps
+    ramp towards it and its last step (``sparsity = 1 - N/M``) lands on it, whatever the scope.
+    Every zero of ``prior`` stays zero; a target below the prior's sparsity raises
+    ``ValueError``.
     """
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
+    if isinstance(min_layer_density, bool) or not 0.0 <= float(min_layer_density) <= 1.0:
+        raise ValueError(f"min_layer_density must lie in [0, 1], got {min_layer_density!r}")
     if isinstance(sparsity, bool) or not 0.0 <= float(sparsity) <= 1.0:
         raise ValueError(f"sparsity must lie in [0, 1], got {sparsity!r}")
     pattern = Pattern.parse(pattern)
@@ -228,6 +240,11 @@ def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
     if target < already:
         raise ValueError(f"the model is already {already / total:.3f} sparse, more than the "
                          f"target {sparsity}")
+    scores, protected = _protect_layers(scores, prior, keys, min_layer_density)
+    if target - already > total - already - protected:
+        raise ValueError(f"global sparsity {sparsity} would leave a weight matrix with less than "
+                         f"{min_layer_density:.0%} of its weights (min_layer_density); lower "
+                         f"the sparsity, or pass min_layer_density=0 to let matrices vanish")
     if block:
         pruned = _prune_blocks([scores[k] for k in keys], [prior.weights[k] for k in keys],
                                target, pattern)
@@ -241,6 +258,24 @@ def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
         masks[key] = flat[offset:offset + size].reshape(prior.weights[key].shape)
         offset += size
     return MaskSet(masks, pattern=pattern.name)
+
+
+def _protect_layers(scores: Scores, prior: MaskSet, keys: list, min_density: float
+                    ) -> tuple[Scores, int]:
+    """``scores`` with each matrix's ``ceil(min_density * size)`` (at least 1) best kept weights
+    raised to +inf, so a global ranking prunes them last; and how many weights that protects."""
+    if min_density <= 0:
+        return scores, 0
+    protected_scores, protected = dict(scores), 0
+    for key in keys:
+        mask = prior.weights[key].reshape(-1)
+        kept = np.flatnonzero(mask)
+        count = min(kept.size, max(1, int(np.ceil(min_density * mask.size))))
+        layer = np.array(scores[key], np.float64).reshape(-1)
+        layer[kept[np.argsort(layer[kept], kind="stable")[kept.size - count:]]] = np.inf
+        protected_scores[key] = layer.reshape(np.shape(scores[key]))
+        protected += count
+    return protected_scores, protected
 
 
 def _prune_blocks(scores: list, priors: list, target: int, pattern: Pattern) -> list:

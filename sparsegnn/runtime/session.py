@@ -235,6 +235,7 @@ class Session:
         self._tensors = {name: array.astype(np.int32) if array.dtype.kind in "iu"
                          and array.dtype.itemsize < 4 else np.array(array)
                          for name, array in self.model.tensors.items()}
+        self.model.tensors = self._tensors  # the loader's buffer is not kept twice
         self.num_threads = num_threads
         x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
         self._feature_width = int(x_spec["shape"][1])
@@ -277,16 +278,19 @@ class Session:
         """Run the model once on every kind of input its kernels specialise on, so that each
         kernel is compiled (or loaded from the cache) before real inputs arrive: a small graph
         (the compiled path) and one above ``tuning.program_max_nodes`` (op by op), or the
-        stored graph; dense and CSR features; CSR graphs, unweighted and weighted, and
-        ``edge_index`` arrays of int64 and int32. Outputs are discarded. ``sparsegnn compile``
-        bundles what this compiles."""
+        stored graph; dense and CSR features (sparse and denser); CSR graphs, unweighted and
+        weighted, and ``edge_index`` arrays of int64 and int32. Outputs are discarded.
+        ``sparsegnn compile`` bundles what this compiles."""
         rng = np.random.default_rng(seed)
         width = self._feature_width
         sizes = [self._stored.num_nodes] if self._stored is not None else \
             [32, self.tuning.program_max_nodes + 1]
         for num_nodes in sizes:
             dense = rng.random((num_nodes, width), dtype=np.float32)
-            sparse = CSRMatrix.from_dense(dense * (rng.random(dense.shape) < 0.05))
+            # CSR features at two densities: the planner runs them as a sparse product, or
+            # expands their rows into the weight kernels, by density
+            sparse = [CSRMatrix.from_dense(dense * (rng.random(dense.shape) < density))
+                      for density in (0.02, 0.3)]
             batch = np.arange(num_nodes) * 4 // max(num_nodes, 1) if self._needs_batch else None
             if self._stored is not None:
                 graphs = [None]
@@ -296,7 +300,7 @@ class Session:
                 weights = rng.uniform(0.5, 2.0, plain.num_edges).astype(np.float32)
                 graphs = [plain, Graph(plain.indptr, plain.indices, num_nodes, weights),
                           plain.edge_index, plain.edge_index.astype(np.int32)]
-            for features in (dense, sparse):
+            for features in (dense, *sparse):
                 for graph in graphs:
                     self.run(features, graph, batch)
 

@@ -19,7 +19,8 @@ def _commands():
 
 
 def test_the_commands_are_exactly_the_implemented_ones():
-    assert _commands() == ["bench", "bench-compare", "datasets", "export", "inspect", "prune",
+    assert _commands() == ["bench", "bench-compare", "compile", "datasets", "export", "inspect",
+                           "prune",
                            "prune-sweep", "quickstart", "run", "train", "tune"]
 
 
@@ -257,6 +258,23 @@ def test_prune_refuses_a_sparsity_that_contradicts_an_n_of_m_pattern(tmp_path, c
     with pytest.raises(SystemExit):
         main(["prune", "x.safetensors", "--pattern", "3x", "--out", "y.safetensors"])
     assert "unknown pattern '3x'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ([], "nothing to prune"),
+    (["--weight-sparsity", "1.0"], "--weight-sparsity must lie in [0, 1)"),
+    (["--weight-sparsity", "1.5"], "--weight-sparsity must lie in [0, 1)"),
+    (["--edge-sparsity", "-0.1"], "--edge-sparsity must lie in [0, 1)"),
+    (["--weight-sparsity", "0.5", "--min-layer-density", "2"], "--min-layer-density"),
+])
+def test_prune_checks_its_arguments_before_loading_anything(arguments, message, tmp_path,
+                                                            capsys):
+    """Each is refused at once, before the (absent) checkpoint is opened: no sparsity at all
+    once fine-tuned at 0 % for minutes, and 1.0 removed every weight."""
+    assert main(["prune", str(tmp_path / "absent.safetensors"), *arguments, "--out",
+                 str(tmp_path / "p.safetensors")]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p.safetensors").exists()
 
 
 def test_tune_measures_writes_and_shows(tmp_path, capsys):

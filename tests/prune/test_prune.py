@@ -21,6 +21,7 @@ from sparsegnn.prune import (
     MaskError,
     MaskSet,
     PruningMethod,
+    PruningWarning,
     Unstructured,
     agreement_scores,
     degree_scores,
@@ -70,7 +71,9 @@ def _outputs(model, dataset):
 @pytest.mark.parametrize("scope", ["layer", "global"])
 @pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.9, 1.0])
 def test_masks_have_parameter_shapes_and_exact_counts(trained, scope, sparsity):
-    masks = prune_weights(trained, magnitude(trained), sparsity, scope=scope)
+    # emptying every matrix must be asked for explicitly (see the min_layer_density test)
+    explicit = {"min_layer_density": 0.0} if sparsity == 1.0 else {}
+    masks = prune_weights(trained, magnitude(trained), sparsity, scope=scope, **explicit)
     modules = prunable_weights(trained)
     assert set(masks.weights) == {f"{name}.weight" for name in modules}
     total, expected_layers = 0, 0
@@ -514,3 +517,36 @@ def test_prune_with_distillation_keeps_masks_and_teacher_untouched(synthetic):
     for key, mask in result.masks.weights.items():
         assert not state[key][torch.from_numpy(~mask)].any()  # pruned weights stay exactly zero
     assert result.after["test"] > 0.5
+
+
+def _small_head_model():
+    """A GCN whose output layer's weights are 1000x smaller than the hidden layer's: ranked
+    globally by magnitude, it is the first to go."""
+    torch.manual_seed(0)
+    model = build_model({"kind": "gcn", "in_channels": 40, "hidden_channels": 64,
+                         "num_layers": 2, "out_channels": 3})
+    with torch.no_grad():
+        model.convs[1].lin.weight.mul_(1e-3)
+    return model
+
+
+def test_global_pruning_keeps_a_share_of_every_matrix():
+    model = _small_head_model()
+    head = "convs.1.lin.weight"
+    bare = prune_weights(model, magnitude(model), 0.9, scope="global", min_layer_density=0)
+    assert bare.weights[head].sum() == 0  # unguarded, the output layer vanishes
+    guarded = prune_weights(model, magnitude(model), 0.9, scope="global")
+    kept = guarded.weights[head]
+    assert kept.sum() == int(np.ceil(0.01 * kept.size))  # its best weights, no more
+    scores = magnitude(model)[head]
+    assert scores[kept.astype(bool)].min() >= scores[~kept.astype(bool)].max()
+    assert guarded.sparsity == pytest.approx(bare.sparsity)  # the target is met all the same
+    with pytest.raises(ValueError, match="min_layer_density"):
+        prune_weights(model, magnitude(model), 0.9999, scope="global")
+
+
+def test_a_layer_left_nearly_empty_is_named(synthetic):
+    model = make_model("gcn", synthetic)
+    with pytest.warns(PruningWarning, match="convs.0.lin.weight.*less than 1%"):
+        prune_model(model, synthetic, 0.995, scope="layer",
+                    finetune=TrainConfig(epochs=1, progress=False))
