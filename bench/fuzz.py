@@ -14,8 +14,9 @@ The oracle, per kind:
   ``ArtifactError`` on load, or a provenance edit, or a valid retuning of an op that runs to
   finite outputs, or the original outputs; ``InputError`` at run time is clean too;
 - run inputs: ``InputError``, or outputs equal to the same input's (made well-formed) reference;
-- dataset files (npz in the Shchur and heterophilous layouts, TU text folders): ``DatasetError``,
-  or a dataset that loads;
+- dataset files (npz in the Shchur and heterophilous layouts, TU text folders, and, when the
+  shared datasets are found, Cora's Planetoid pickles and an OGB molecule set's gzipped CSVs):
+  ``DatasetError``, or a dataset that loads;
 - checkpoints: ``CheckpointError``, or a checkpoint that loads.
 
 Anything else is counted as an "other exception" (its type recorded), a crash, a hang, or
@@ -85,6 +86,30 @@ def make_seeds(folder: Path) -> None:
     np.savez(folder / "hetero.npz", node_features=rng.standard_normal((12, 4)).astype(np.float32),
              node_labels=rng.integers(0, 2, 12), edges=rng.integers(0, 12, (30, 2)),
              train_masks=masks, val_masks=masks, test_masks=masks)
+    _real_dataset_seeds(folder)
+
+
+def _real_dataset_seeds(folder: Path) -> None:
+    """Copies of Cora's Planetoid pickles and OGB's freesolv CSVs from the shared datasets (the
+    formats a hand-made seed would not reproduce faithfully), and a gzip bomb; skipped when
+    the shared datasets are absent."""
+    import gzip
+    import shutil
+
+    from sparsegnn.data.registry import data_roots
+
+    for root in data_roots():
+        planetoid, ogb = root / "planetoid", root / "ogb" / "ogbg_molfreesolv"
+        if (planetoid / "ind.cora.x").is_file() and (ogb / "raw").is_dir():
+            (folder / "planetoid").mkdir()
+            for path in planetoid.glob("ind.cora.*"):
+                shutil.copyfile(path, folder / "planetoid" / path.name)
+            shutil.copytree(ogb, folder / "ogbg_molfreesolv")
+            for path in (folder / "ogbg_molfreesolv").rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)  # the shared copy is read-only
+            # 200 MB of one-column rows in 200 KB
+            (folder / "bomb.csv.gz").write_bytes(gzip.compress(b"1\n" * 100_000_000, 9))
+            return
 
 
 def _reference_inputs(name: str):
@@ -249,14 +274,88 @@ def _mutate_tu(source: Path, target: Path, rng: random.Random) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _mutate_bytes(raw: bytes, rng: random.Random) -> bytes:
+    """A few flipped bytes, a truncation, or garbage appended."""
+    choice = rng.randrange(3)
+    if choice == 0 and raw:
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        return bytes(data)
+    if choice == 1:
+        return raw[: rng.randrange(len(raw) + 1)]
+    return raw + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+
+
+def _mutate_planetoid(source: Path, target: Path, rng: random.Random) -> None:
+    """A copy of the Planetoid folder with one file's bytes mutated, a test id edited, or two
+    files swapped."""
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    files = sorted(target.glob("ind.*"))
+    path = rng.choice(files)
+    choice = rng.randrange(3)
+    if choice == 0:
+        path.write_bytes(_mutate_bytes(path.read_bytes(), rng))
+    elif choice == 1:
+        index = target / "ind.cora.test.index"
+        lines = index.read_text().splitlines()
+        lines[rng.randrange(len(lines))] = rng.choice(["300000000", "-1", "x", "", "2708",
+                                                       "1e9", "99999999999999999999"])
+        index.write_text("\n".join(lines) + "\n")
+    else:
+        other = rng.choice([f for f in files if f != path])
+        raw = path.read_bytes()
+        path.write_bytes(other.read_bytes())
+        other.write_bytes(raw)
+
+
+def _mutate_ogb(source: Path, target: Path, rng: random.Random) -> None:
+    """A copy of the OGB folder with one gzipped CSV edited (a line replaced, removed or
+    repeated), its compressed bytes mutated, or replaced by a gzip bomb."""
+    import gzip
+    import shutil
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    path = rng.choice(sorted(target.rglob("*.csv.gz")))
+    choice = rng.randrange(4)
+    if choice == 0:
+        lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+        where = rng.randrange(len(lines))
+        edit = rng.randrange(3)
+        if edit == 0:
+            lines[where] = rng.choice(["10000000000", "-5", "nan", "", "1,2,3,4,5,6,7,8,9,10",
+                                       "x", "99999999999999999999", "0,1000000"])
+        elif edit == 1:
+            del lines[where]
+        else:
+            lines.insert(where, lines[where])
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    elif choice in (1, 2):
+        path.write_bytes(_mutate_bytes(path.read_bytes(), rng))
+    else:
+        path.write_bytes((source.parent / "bomb.csv.gz").read_bytes())
+
+
 def dataset_case(seeds: Path, scratch: Path, index: int, rng: random.Random) -> tuple[str, str]:
     from sparsegnn import data
 
-    if index % 3 == 2:  # TU text files
+    real = (seeds / "planetoid").is_dir()  # the shared datasets were found
+    kind = index % (5 if real else 3)
+    if kind == 3:  # Planetoid pickles
+        target = scratch / f"case-{os.getpid()}-planetoid"
+        _mutate_planetoid(seeds / "planetoid", target, rng)
+    elif kind == 4:  # OGB gzipped CSVs
+        target = scratch / f"case-{os.getpid()}-ogb" / "ogbg_molfreesolv"  # the name: its task
+        _mutate_ogb(seeds / "ogbg_molfreesolv", target, rng)
+    elif kind == 2:  # TU text files
         target = scratch / f"case-{os.getpid()}-tu"
         _mutate_tu(seeds / "tu", target, rng)
     else:
-        source = seeds / ("shchur.npz" if index % 3 == 0 else "hetero.npz")
+        source = seeds / ("shchur.npz" if kind == 0 else "hetero.npz")
         target = scratch / f"case-{os.getpid()}.npz"
         _mutate_npz(source, target, rng)
     try:

@@ -125,3 +125,68 @@ def test_every_hostile_request_gets_a_status(running_server):
     assert _raw(url, b"", str(64 * 1024 * 1024))[0] == 413
     status, _ = _post(url, {"x": x.tolist(), "edge_index": edges})
     assert status == 200
+
+
+def _hostile_requests(x: np.ndarray, edges: list, batch: list) -> list:
+    """About a hundred malformed requests, each a one-field edit of a valid one."""
+    valid = {"x": x.tolist(), "edge_index": edges, "batch": batch}
+    values = [None, True, "text", 1.5, -1, 2**63, 2**64, float("nan"), [], [[]], {}, [[1.0]],
+              [["a"]], [[0.5, 1], [1, 0]], [[0, 10**9], [1, 0]], [[-5], [0]],
+              [list(range(4))] * 3, "[" * 50]
+    # Valid by the server's contract, so left out: an empty edge list (no edges), and a null
+    # or absent batch (one graph).
+    allowed = {"edge_index": ([], [[]]), "batch": (None,)}
+    requests = [{k: v for k, v in valid.items() if k != key} for key in ("x", "edge_index")]
+    for key in ("x", "edge_index", "batch"):
+        requests += [{**valid, key: value} for value in values
+                     if not any(value == ok and type(value) is type(ok)
+                                for ok in allowed.get(key, ()))]
+    requests += [{**valid, "batch": list(reversed(batch))}, {**valid, "batch": batch[:-1]},
+                 {**valid, "x": x[:, :-1].tolist()}, {**valid, "surplus": 1}, [valid], "x", 3]
+    return requests
+
+
+def _post_raw(url: str, body: bytes) -> int | None:
+    """The status of a POST of ``body``, or None when the connection dropped unanswered."""
+    import http.client
+
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        connection.request("POST", "/predict", body=body,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (ConnectionError, http.client.HTTPException, OSError):
+        return None
+    finally:
+        connection.close()
+
+
+def test_hostile_requests_under_load_all_get_a_status(running_server):
+    """The hostile set, with valid requests between them, from eight clients at once: every
+    request is answered (none dropped), every malformed one with a 4xx, every valid one with
+    200 and the runtime's prediction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, artifact, dataset = running_server
+    graph, x, batch = dataset.select_graphs([0, 1])
+    edges, batch = graph.edge_index.tolist(), batch.tolist()
+    valid = json.dumps({"x": x.tolist(), "edge_index": edges, "batch": batch}).encode()
+    hostile = [json.dumps(r, allow_nan=True).encode() if not isinstance(r, bytes) else r
+               for r in _hostile_requests(x, edges, batch)]
+    assert len(hostile) >= 60
+    work = [(body, False) for body in hostile] + [(valid, True)] * 40
+    np.random.default_rng(0).shuffle(work)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda item: (_post_raw(url, item[0]), item[1]), work))
+    dropped = sum(status is None for status, _ in statuses)
+    assert dropped == 0
+    assert all(status == 200 for status, is_valid in statuses if is_valid)
+    wrongly_accepted = [(status, body[-200:]) for (status, is_valid), (body, _)
+                        in zip(statuses, work) if not is_valid and not 400 <= status < 500]
+    assert not wrongly_accepted, wrongly_accepted[:3]
+    status, reply = _post(url, {"x": x.tolist(), "edge_index": edges, "batch": batch})
+    np.testing.assert_allclose(np.array(reply["logits"]), Session(artifact).run(
+        x, graph, np.array(batch)), atol=1e-5)

@@ -27,10 +27,11 @@ def _read_gz(path: Path, columns: int | None, dtype=np.int64) -> np.ndarray:
         raise DatasetError(f"{path}: missing OGB file")
     try:
         with gzip.open(path, "rb") as handle:
-            text = read_limited(handle, expansion_limit(path), path, "the gzip stream")
-        return read_int_table(io.StringIO(text.decode("ascii", errors="replace")), columns, dtype)
+            text = read_limited(handle, expansion_limit(path, text=True), path, "the gzip stream")
     except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(f"{path}: corrupt gzip ({exc})") from None
+    try:
+        return read_int_table(io.StringIO(text.decode("ascii", errors="replace")), columns, dtype)
     except DatasetError as exc:
         raise DatasetError(f"{path}: {exc}") from None
 

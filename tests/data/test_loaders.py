@@ -397,12 +397,23 @@ def test_zip_with_two_members_is_rejected(tmp_path):
         data.load(path)
 
 
+def test_a_text_table_bomb_is_refused_below_its_parsing_cost(datasets_root, tmp_path):
+    """200 MB of one-column rows in a 200 KB gzip passed the 256 MiB floor that arrays get, and
+    parsing it peaked at 1.7 GB: text tables have a floor of their own (32 MiB)."""
+    root = _copy_dataset("ogbg-molfreesolv", datasets_root, tmp_path / "ogb-copy")
+    counts = root / "ogb" / "ogbg_molfreesolv" / "raw" / "num-node-list.csv.gz"
+    counts.write_bytes(gzip.compress(b"1\n" * 100_000_000, 9))
+    with pytest.raises(DatasetError, match=r"num-node-list\.csv\.gz: the gzip stream decomp"):
+        data.load("ogbg-molfreesolv", root)
+
+
 def test_decompression_bombs_are_refused(datasets_root, tmp_path, monkeypatch):
     """A 3.2 MB npz and a 1.2 MB gzipped OGB edge file each expanded past 3.4 GB: reads stop at
     a limit derived from the file's size (lowered here, so that a small bomb shows it)."""
     from sparsegnn.data import npz
 
     monkeypatch.setattr(npz, "MIN_EXPANSION_BYTES", 1 << 20)
+    monkeypatch.setattr(npz, "MIN_TEXT_EXPANSION_BYTES", 1 << 20)
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("labels.npy", b"\0" * (8 << 20))
