@@ -19,21 +19,15 @@ import time
 from pathlib import Path
 
 CHILD = """
-import json, time
+import json
 import numpy as np
-from numba.core import config
 from sparsegnn.kernels import pack_weight, sparse_linear, spmm_csr
 from sparsegnn.kernels._convert import coo_to_csr
 from sparsegnn.kernels._intrinsics import VECTOR_BYTES
+from sparsegnn.runtime.tuning import median_seconds
 
-def p50(call, repeat=15):
-    call()
-    times = []
-    for _ in range(repeat):
-        tick = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - tick)
-    return 1e3 * float(np.median(times))
+def p50(call):
+    return 1e3 * median_seconds(call, 15)
 
 rng = np.random.default_rng(0)
 n = 100_000
