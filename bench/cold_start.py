@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -104,12 +103,11 @@ def cold_start(artifact: Path, inputs: Path, env: dict) -> dict:
 
 def measure(runs: int, folder: Path) -> dict:
     from sparsegnn.benchmark.stats import machine_info
+    from sparsegnn.kernels._precompiled import neutral_environment
     from sparsegnn.runtime.compile import compile_kernels
 
     prepared = prepare(folder)
-    base = {key: value for key, value in os.environ.items()
-            if key not in ("SPARSEGNN_KERNELS", "SPARSEGNN_KERNEL_CACHE", "NUMBA_CACHE_DIR",
-                           "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
+    base = neutral_environment()
     tick = time.perf_counter()
     bundle = folder / "bundle"
     manifest = compile_kernels([artifact for artifact, _ in prepared.values()], bundle)

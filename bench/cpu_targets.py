@@ -11,7 +11,6 @@ Writes ``bench/results/cpu_targets/cpu_targets.{json,md}``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -47,14 +46,13 @@ TARGETS = ("host", "x86-64-v3", "generic")
 def main() -> None:
     from sparsegnn._fileio import atomic_write_text
     from sparsegnn.benchmark.stats import machine_info
+    from sparsegnn.kernels._precompiled import neutral_environment
 
     out = Path("bench/results/cpu_targets")
     rows = []
     with tempfile.TemporaryDirectory(prefix="sparsegnn-targets-") as folder:
         for target in TARGETS:
-            env = {key: value for key, value in os.environ.items()
-                   if key not in ("SPARSEGNN_KERNELS", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
-            env["NUMBA_CACHE_DIR"] = str(Path(folder, target))
+            env = neutral_environment(NUMBA_CACHE_DIR=str(Path(folder, target)))
             if target != "host":
                 env.update(NUMBA_CPU_NAME=target, NUMBA_CPU_FEATURES="")
             result = subprocess.run([sys.executable, "-c", CHILD], env=env, check=True,

@@ -202,11 +202,7 @@ class CSRMatrix:
         indptr, indices = canonical_index_arrays(self.indptr, self.indices, self.shape[1])
         if indptr is self.indptr and indices is self.indices:
             return self
-        matrix = object.__new__(CSRMatrix)
-        for name, value in (("indptr", indptr), ("indices", indices), ("data", self.data),
-                            ("shape", self.shape)):
-            object.__setattr__(matrix, name, value)
-        return matrix
+        return CSRMatrix._trusted(indptr, indices, self.data, self.shape)
 
     def with_data(self, data) -> CSRMatrix:
         """The same structure with other values; only the values are checked (shape, finite),
@@ -217,9 +213,14 @@ class CSRMatrix:
                                     f"{data.dtype} {data.shape}")
         if not np.all(np.isfinite(data)):
             raise SparseFormatError("values must be finite (found NaN or inf)")
+        return CSRMatrix._trusted(self.indptr, self.indices, data, self.shape)
+
+    @staticmethod
+    def _trusted(indptr, indices, data, shape) -> CSRMatrix:
+        """Wrap arrays derived from a validated matrix, unchecked."""
         matrix = object.__new__(CSRMatrix)
-        for name, value in (("indptr", self.indptr), ("indices", self.indices), ("data", data),
-                            ("shape", self.shape)):
+        for name, value in (("indptr", indptr), ("indices", indices), ("data", data),
+                            ("shape", shape)):
             object.__setattr__(matrix, name, value)
         return matrix
 

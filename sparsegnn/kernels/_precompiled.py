@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
-           "CACHE_ENV", "MANIFEST", "activate", "cache_root"]
+           "CACHE_ENV", "MANIFEST", "activate", "cache_root", "neutral_environment"]
 
 BUNDLE_ENV = "SPARSEGNN_KERNELS"
 CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
@@ -84,6 +84,19 @@ class KernelStatus:
 
 
 STATUS = KernelStatus()
+
+
+# The environment variables that decide where kernels come from and what they are built for.
+KERNEL_ENVIRONMENT = (BUNDLE_ENV, CACHE_ENV, BUILD_ENV, "NUMBA_CACHE_DIR", "NUMBA_CPU_NAME",
+                      "NUMBA_CPU_FEATURES")
+
+
+def neutral_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without ``KERNEL_ENVIRONMENT``, plus ``settings``: for a
+    child process whose kernel source and target must be exactly the ones given."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in KERNEL_ENVIRONMENT}
+    return environment | settings
 
 
 def _pin_target(target: str) -> None:

@@ -144,13 +144,9 @@ def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
     masked (rows wider than one span are swept once per span), then activations other than
     (leaky) ReLU."""
     lanes = VECTOR_BYTES // x.itemsize
-    chunk = CHUNK_VECTORS * lanes
     width = x.shape[1]
-    last_column = width // chunk * chunk
-    for column in range(0, last_column, chunk):  # whole vectors: no masked loads or stores
-        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
-                  start, end,
-                  full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
+    last_column = _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate,
+                                    self_weight, epilogue, start, end)
     vectors = (width - last_column + lanes - 1) // lanes
     tail = width - last_column - (vectors - 1) * lanes
     # A literal tuple length per branch: each compiles its own specialisation of _sum_span.
@@ -186,6 +182,26 @@ def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
                   vector_zeros(x, CHUNK_VECTORS), last_column, tail)
+    _finish_other_activations(out, epilogue, start, end)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                      start, end):
+    """Sum-type reductions over the columns that fill whole spans of ``CHUNK_VECTORS`` vectors
+    (no masked loads or stores); returns the first column left."""
+    lanes = VECTOR_BYTES // x.itemsize
+    chunk = CHUNK_VECTORS * lanes
+    last_column = x.shape[1] // chunk * chunk
+    for column in range(0, last_column, chunk):
+        _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
+                  start, end, full_vector_zeros(x, CHUNK_VECTORS), column, lanes)
+    return last_column
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _finish_other_activations(out, epilogue, start, end):
+    """The activations other than (leaky) ReLU, which the sums' registers do not apply."""
     bias, _, code, slope = epilogue
     if code != 0 and code != 1 and code != 3:
         for row in range(start, end):
@@ -242,23 +258,17 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
     @njit(cache=True, nogil=True, fastmath=FASTMATH)
     def _sum_rows_of_width(indptr, indices, values, x, out, reduce, epilogue, start, end,
                            accumulate, self_weight):
-        lanes = VECTOR_BYTES // x.itemsize
-        chunk = CHUNK_VECTORS * lanes
-        width = x.shape[1]
-        last_column = width // chunk * chunk
         if full_chunks:
-            for column in range(0, last_column, chunk):  # whole vectors: nothing masked
-                _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
-                          epilogue, start, end, full_vector_zeros(x, CHUNK_VECTORS), column,
-                          lanes)
+            last_column = _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate,
+                                            self_weight, epilogue, start, end)
+        else:
+            last_column = 0
         if has_tail:
-            tail = width - last_column - (tail_vectors - 1) * lanes
+            lanes = VECTOR_BYTES // x.itemsize
+            tail = x.shape[1] - last_column - (tail_vectors - 1) * lanes
             _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
                       epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
-        bias, _, code, slope = epilogue
-        if code != 0 and code != 1 and code != 3:
-            for row in range(start, end):
-                finish_row(out, row, bias, False, code, slope)
+        _finish_other_activations(out, epilogue, start, end)
 
     return _sum_rows_of_width
 

@@ -23,13 +23,13 @@ from pathlib import Path
 from .._fileio import atomic_write_text
 from ..kernels._precompiled import (
     BUILD_ENV,
-    BUNDLE_ENV,
     FORMAT,
     MANIFEST,
     TARGETS,
     _host,
     _runtime_versions,
     host_description,
+    neutral_environment,
 )
 
 __all__ = ["compile_kernels", "CompileError"]
@@ -69,9 +69,7 @@ def compile_kernels(artifacts: Sequence[str | os.PathLike], out: str | os.PathLi
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    env = {key: value for key, value in os.environ.items()
-           if key not in (BUNDLE_ENV, "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_CACHE_DIR")}
-    env[BUILD_ENV] = f"{target}:{staging.resolve()}"
+    env = neutral_environment(**{BUILD_ENV: f"{target}:{staging.resolve()}"})
     started = time.perf_counter()
     try:
         child = subprocess.Popen([sys.executable, "-c", _CHILD, *map(str, paths)], env=env,

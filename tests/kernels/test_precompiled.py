@@ -6,7 +6,6 @@ compiles everything later inputs need; Numba's start-up skips its BLAS probe."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from sparsegnn.kernels._precompiled import (
     MANIFEST,
     TARGETS,
     kernel_stats,
+    neutral_environment,
 )
 from sparsegnn.ops.reference import run_reference
 from sparsegnn.runtime import Session
@@ -73,9 +73,7 @@ def _inputs(tmp_path: Path) -> tuple[Path, np.ndarray, Graph]:
 
 
 def _run_child(artifact: Path, inputs: Path, env: dict, pythonpath: Path | None = None) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if key not in (BUNDLE_ENV, CACHE_ENV, "NUMBA_CACHE_DIR", "NUMBA_CPU_NAME",
-                          "NUMBA_CPU_FEATURES")} | env
+    env = neutral_environment(**env)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     # run from the inputs' folder: a checkout in the working directory would shadow PYTHONPATH
