@@ -190,7 +190,12 @@ def _unusable(manifest: dict) -> str | None:
 
 def _seed(bundle: Path, root: Path) -> None:
     """Copy the bundle's cache files that ``root`` lacks (never overwrite: an index there may
-    already list kernels compiled since)."""
+    already list kernels compiled since), then its manifest, whose copy tells later processes
+    that this bundle was seeded (they skip the walk over its files)."""
+    manifest = (bundle / MANIFEST).read_bytes()
+    seeded = root / MANIFEST
+    if seeded.is_file() and seeded.read_bytes() == manifest:
+        return
     for source in bundle.rglob("*"):
         if source.suffix not in (".nbi", ".nbc"):
             continue
@@ -200,6 +205,10 @@ def _seed(bundle: Path, root: Path) -> None:
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             shutil.copyfile(source, temporary)
             os.replace(temporary, target)  # a concurrent reader sees a whole file or none
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = seeded.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    temporary.write_bytes(manifest)
+    os.replace(temporary, seeded)
 
 
 def activate() -> KernelStatus:

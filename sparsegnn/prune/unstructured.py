@@ -240,7 +240,7 @@ def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
     if target < already:
         raise ValueError(f"the model is already {already / total:.3f} sparse, more than the "
                          f"target {sparsity}")
-    scores, protected = _protect_layers(scores, prior, keys, min_layer_density)
+    scores, protected = _protect_layers(scores, prior, keys, min_layer_density, pattern)
     if target - already > total - already - protected:
         raise ValueError(f"global sparsity {sparsity} would leave a weight matrix with less than "
                          f"{min_layer_density:.0%} of its weights (min_layer_density); lower "
@@ -260,21 +260,33 @@ def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
     return MaskSet(masks, pattern=pattern.name)
 
 
-def _protect_layers(scores: Scores, prior: MaskSet, keys: list, min_density: float
-                    ) -> tuple[Scores, int]:
-    """``scores`` with each matrix's ``ceil(min_density * size)`` (at least 1) best kept weights
-    raised to +inf, so a global ranking prunes them last; and how many weights that protects."""
+def _protect_layers(scores: Scores, prior: MaskSet, keys: list, min_density: float,
+                    pattern: Pattern) -> tuple[Scores, int]:
+    """``scores`` with each matrix's best ``min_density`` share of kept units (weights, or the
+    pattern's blocks by mean score; at least one) raised to +inf, so a global ranking prunes
+    them last; and how many weights that protects. (Protecting the best weights of a block
+    pattern instead would protect every block holding one: up to a block's size times more.)"""
     if min_density <= 0:
         return scores, 0
     protected_scores, protected = dict(scores), 0
     for key in keys:
-        mask = prior.weights[key].reshape(-1)
-        kept = np.flatnonzero(mask)
-        count = min(kept.size, max(1, int(np.ceil(min_density * mask.size))))
-        layer = np.array(scores[key], np.float64).reshape(-1)
-        layer[kept[np.argsort(layer[kept], kind="stable")[kept.size - count:]]] = np.inf
-        protected_scores[key] = layer.reshape(np.shape(scores[key]))
-        protected += count
+        mask = prior.weights[key]
+        layer = np.array(scores[key], np.float64)
+        if pattern.kind == "block":
+            means, _, kept = block_scores(layer, mask, pattern)
+            units = np.where(kept.reshape(-1), means.reshape(-1), -np.inf)
+            count = min(int(kept.sum()), max(1, int(np.ceil(min_density * kept.size))))
+        else:
+            units = np.where(mask.reshape(-1), layer.reshape(-1), -np.inf)
+            count = min(int(mask.sum()), max(1, int(np.ceil(min_density * mask.size))))
+        best = np.zeros(units.size, bool)
+        best[np.argsort(units, kind="stable")[units.size - count:]] = True
+        if pattern.kind == "block":
+            best = expand_blocks(best.reshape(kept.shape), mask.shape, pattern).reshape(-1)
+        best &= mask.reshape(-1).astype(bool)
+        layer.reshape(-1)[best] = np.inf
+        protected_scores[key] = layer
+        protected += int(best.sum())
     return protected_scores, protected
 
 
