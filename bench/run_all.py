@@ -176,7 +176,7 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
              "(GCN, GAT), else dense; ONNX Runtime dense features (ONNX has no sparse inputs); "
              "the per-case tables name each backend's input. Accuracy is on the test split, "
              "from the runtime's own outputs.", ""]
-    machine = None
+    machines: dict[str, list[str]] = {}  # machine line -> the cases measured there
     table = ["| dataset | model | weights / edges pruned | sparsegnn p50 ms | vs its dense self | "
              "vs dense torch | vs torch sparse | vs masked torch | vs PyG edge_index | "
              "vs PyG CSR | vs ONNX Runtime | accuracy |",
@@ -185,12 +185,18 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
         path = RESULTS / case / "bench.json"
         if path.exists():
             result = load_result(path)
-            machine = machine or result["machine"]
+            machine = result["machine"]
+            line = (f"{machine['cpu']}, {machine['logical_cores']} logical cores, "
+                    f"{machine['memory_gib']} GiB; {machine['system']}; "
+                    + ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v))
+            machines.setdefault(line, []).append(case)
             table += _headline(result)
-    if machine:
-        lines += [f"Machine: {machine['cpu']}, {machine['logical_cores']} logical cores, "
-                  f"{machine['memory_gib']} GiB; {machine['system']}; "
-                  + ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v) + ".", ""]
+    if len(machines) == 1:
+        lines += [f"Machine: {next(iter(machines))}.", ""]
+    elif machines:  # a partial rerun elsewhere: ratios hold within a run, times within a machine
+        lines += ["Machines (cases were last run on different ones: compare ratios within a "
+                  "row, milliseconds only between cases of one machine):", ""]
+        lines += [f"- {line}: {', '.join(cases)}" for line, cases in machines.items()] + [""]
     lines += table + [""]
     sparsity = RESULTS / "sparsity" / "sparsity.md"
     if sparsity.exists():
