@@ -25,6 +25,7 @@ import numpy as np
 
 from .._fileio import atomic_write_text
 from ..data.dataset import Dataset
+from ..metrics import score_outputs
 from ..sparse import CSRMatrix
 from .backends import BACKENDS, Absent, ModelFiles, Workload, make_backend
 from .schema import SCHEMA, markdown, validate
@@ -56,7 +57,8 @@ class _Inputs:
     latency: list[Workload]        # cycled through for latency (one full graph, or single graphs)
     evaluation: list[Workload]     # one pass gives the outputs scored for accuracy
     eval_ids: np.ndarray           # rows of the concatenated evaluation outputs' labels
-    labels: np.ndarray | None      # class labels of those rows (None: not a classification)
+    labels: np.ndarray | None      # labels of those rows (None: nothing to score)
+    metric: str                    # the dataset's metric (sparsegnn.metrics)
     description: str
     unit: str                      # throughput unit
     items: int                     # items per evaluation pass (for throughput)
@@ -66,11 +68,10 @@ def eval_workloads(dataset: Dataset, settings: Settings, graph=None) -> _Inputs:
     """The workloads of ``dataset``'s evaluation (test) split. ``graph`` replaces the dataset's
     graph for node-level models (an edge-pruned graph)."""
     split = dataset.splits[settings.split] if dataset.splits else None
-    classification = dataset.y is not None and dataset.y.dtype.kind in "iu"
     if not dataset.is_graph_task:
         workload = Workload(dataset.x, graph if graph is not None else dataset.graph)
         test = split.test if split is not None else np.arange(dataset.num_nodes)
-        return _Inputs([workload], [workload], test, dataset.y[test] if classification else None,
+        return _Inputs([workload], [workload], test, dataset.y[test], dataset.metric,
                        f"full graph, {dataset.num_nodes:,} nodes", "inferences/s", 1)
     test = split.test if split is not None else np.arange(dataset.num_graphs)
     singles = []
@@ -82,8 +83,7 @@ def eval_workloads(dataset: Dataset, settings: Settings, graph=None) -> _Inputs:
         ids = test[start:start + settings.batch_size]
         g, x, batch = dataset.select_graphs(ids)
         chunks.append(Workload(x, g, batch, ids.size))
-    labels = dataset.y[test] if classification else None
-    return _Inputs(singles, chunks, np.arange(test.size), labels,
+    return _Inputs(singles, chunks, np.arange(test.size), dataset.y[test], dataset.metric,
                    f"one graph per call (batch 1, {len(singles)} test graphs cycled); throughput "
                    f"in batches of {settings.batch_size}", "graphs/s", int(test.size))
 
@@ -176,10 +176,12 @@ def _cycle(calls):
     return lambda: next(iterator)()
 
 
-def _accuracy(outputs: np.ndarray, inputs: _Inputs) -> float | None:
+def _score(outputs: np.ndarray, inputs: _Inputs) -> float | None:
+    """The dataset's metric on the evaluation outputs (None: no labels, or NaN)."""
     if inputs.labels is None or inputs.labels.size == 0:
         return None
-    return float((outputs[inputs.eval_ids].argmax(axis=1) == inputs.labels).mean())
+    score = score_outputs(inputs.metric, outputs[inputs.eval_ids], inputs.labels)
+    return None if np.isnan(score) else score
 
 
 def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settings,
@@ -219,7 +221,8 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
         run["process_metrics_problem"] = problem
     run.update(status="ok", threads=backend.threads, input=backend.input, latency_ms=stats,
                throughput={"value": throughput, "unit": inputs.unit},
-               accuracy=_accuracy(outputs, inputs), max_abs_diff=None,
+               score=(score := _score(outputs, inputs)), metric=inputs.metric,
+               accuracy=score if inputs.metric == "accuracy" else None, max_abs_diff=None,
                file_bytes=backend.file_bytes, cold_start_s=cold, peak_rss_mb=peak)
     return run, outputs
 

@@ -8,6 +8,8 @@ import math
 import os
 from pathlib import Path
 
+from ..metrics import format_score
+
 __all__ = ["SCHEMA", "STATUSES", "BenchSchemaError", "validate", "load_result", "markdown",
            "merge", "run_row", "reference_p50", "dense_self_p50"]
 
@@ -90,6 +92,14 @@ def _fmt(value, digits: int = 2, scale: float = 1.0, suffix: str = "") -> str:
     return f"{value * scale:.{digits}f}{suffix}"
 
 
+def score_text(run: dict) -> str:
+    """The run's test score in its metric (older results hold an accuracy only)."""
+    score, metric = run.get("score", run.get("accuracy")), run.get("metric", "accuracy")
+    if score is None:
+        return "–"
+    return format_score(score, metric)
+
+
 def _size(num_bytes) -> str:
     if num_bytes is None:
         return "–"
@@ -109,13 +119,13 @@ def run_row(run: dict, reference_p50: float | None, dense_self_p50: float | None
     return [run["backend"], run.get("input") or "–", str(run["threads"]), _fmt(stats["p50"], 3),
             _fmt(stats["p95"], 3), _fmt(stats["p99"], 3), _fmt(speedup, 2, suffix="×"),
             _fmt(over_dense, 2, suffix="×"),
-            f"{throughput['value']:.1f} {throughput['unit']}", _fmt(run["accuracy"], 2, 100, " %"),
+            f"{throughput['value']:.1f} {throughput['unit']}", score_text(run),
             _fmt(run["cold_start_s"], 2, suffix=" s"), _fmt(run["peak_rss_mb"], 0, suffix=" MiB"),
             _size(run["file_bytes"])]
 
 
 HEADER = ["backend", "input", "threads", "p50 ms", "p95 ms", "p99 ms", "vs dense torch",
-          "vs sparsegnn dense", "throughput", "accuracy", "cold start", "peak RSS", "file"]
+          "vs sparsegnn dense", "throughput", "test score", "cold start", "peak RSS", "file"]
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
@@ -191,13 +201,13 @@ def merge(results: list[dict], names: list[str] | None = None) -> dict:
                              "speedup_vs_dense_torch": (reference / run["latency_ms"]["p50"]
                                                         if reference and run["status"] == "ok"
                                                         else None),
-                             "accuracy": run.get("accuracy")})
+                             "score": score_text(run) if run["status"] == "ok" else "–"})
     table = _table([[r["machine"], r["dataset"], r["model"], r["backend"],
                      _fmt(r["p50_ms"], 3) if r["status"] == "ok" else r["status"],
                      _fmt(r["speedup_vs_dense_torch"], 2, suffix="×"),
-                     _fmt(r["accuracy"], 2, 100, " %")] for r in rows],
+                     r["score"]] for r in rows],
                    ["machine", "dataset", "model", "backend", "p50 ms", "vs dense torch",
-                    "accuracy"])
+                    "test score"])
     machine_lines = [f"- **{m['name']}**: {m['cpu']}, {m['cores']} cores ({m['dataset']}, "
                      f"{m['created']})" for m in machines]
     text = "\n".join(["# sparsegnn bench compare", "", *machine_lines, "", *table, ""])

@@ -12,6 +12,7 @@ from ._common import MODEL_KINDS, _add_data_options, _add_pruning_options, _patt
 def cmd_prune(args) -> int:
     from .._fileio import atomic_write_text
     from ..data import load
+    from ..metrics import format_score
     from ..nn import load_checkpoint, save_checkpoint
     from ..nn.checkpoint import pruning_extra
     from ..nn.recipes import train_config
@@ -66,13 +67,14 @@ def cmd_prune(args) -> int:
     result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
-    metric = "rmse" if dataset.task == "graph_regression" else "accuracy"
+    metric = dataset.metric
     print(result.masks.table())
     for key in result.masks.thin_layers(MIN_LAYER_DENSITY):
         print(f"warning: {key} keeps less than {MIN_LAYER_DENSITY:.0%} of its weights")
-    print(f"{metric} before: val {result.before['val']:.4f} test {result.before['test']:.4f}; "
-          f"after: val {result.after['val']:.4f} test {result.after['test']:.4f} "
-          f"({result.seconds:.1f} s)")
+    print(f"before: val {format_score(result.before['val'], metric)}, test "
+          f"{format_score(result.before['test'], metric)}; after: val "
+          f"{format_score(result.after['val'], metric)}, test "
+          f"{format_score(result.after['test'], metric)} ({result.seconds:.1f} s)")
     info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
                 weight_sparsity=result.masks.sparsity, pattern=result.masks.pattern,
                 criterion=args.criterion,

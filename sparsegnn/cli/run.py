@@ -58,9 +58,11 @@ def cmd_run(args) -> int:
         times.append(time.perf_counter() - started)
     print(f"output {output.shape}, first call {1e3 * times[0]:.2f} ms, median of {len(times)} "
           f"calls {1e3 * float(np.median(times)):.2f} ms ({args.threads or 'all'} threads)")
-    if labels is not None and split_ids is not None and labels.dtype.kind in "iu":
-        accuracy = float((output[split_ids].argmax(axis=1) == labels[split_ids]).mean())
-        print(f"test accuracy: {100 * accuracy:.2f}% on {split_ids.size} "
+    if labels is not None and split_ids is not None:
+        from ..metrics import format_score, score_outputs
+
+        score = score_outputs(dataset.metric, output[split_ids], labels[split_ids])
+        print(f"test {format_score(score, dataset.metric)} on {split_ids.size} "
               f"{'graphs' if batch is not None else 'nodes'}")
     if args.predictions is not None:
         from .._fileio import atomic_path

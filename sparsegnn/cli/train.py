@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 from .. import __version__
 from ._common import MODEL_KINDS, _add_data_options, _console
 
 
-def _format_score(value: float, metric: str) -> str:
-    return f"{value:.4f}" if metric == "rmse" else f"{100 * value:.2f}%"
+def _parse_split(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a split number or 'all', got {text!r}") from None
+
+
+def _mean_std(mean: float, std: float, metric: str) -> str:
+    if metric == "accuracy":
+        return f"{100 * mean:.2f} ± {100 * std:.2f} % accuracy"
+    from ..metrics import format_score
+
+    return f"{format_score(mean, metric)} ± {std:.4f}"
 
 
 def cmd_train(args) -> int:
-    import numpy as np
-
     from ..data import load
+    from ..metrics import format_score, majority_share
     from ..nn import cross_validate, fit, save_checkpoint
     from ..nn.models import build_model
     from ..nn.recipes import model_config, train_config
@@ -28,6 +43,7 @@ def cmd_train(args) -> int:
                    mirror=args.mirror)
     console.print(f"{dataset!r}")
     overrides = dict(hidden_channels=args.hidden, num_layers=args.layers, dropout=args.dropout,
+                     input_dropout=args.input_dropout,
                      heads=args.heads if args.model == "gat" else None)
     config = model_config(args.model, dataset, **overrides)
     training = train_config(args.model, dataset, epochs=args.epochs, lr=args.lr,
@@ -35,35 +51,52 @@ def cmd_train(args) -> int:
                             progress=not args.no_progress)
     if args.patience is not None:
         training.patience = args.patience if args.patience > 0 else None
-    if not 0 <= args.split < len(dataset.splits):
-        console.print(f"[red]--split must lie in [0, {len(dataset.splits)})")
+    if args.cv and not dataset.is_graph_task:
+        if len(dataset.splits) < 2:
+            console.print("[red]--cv needs a dataset with several splits (graph folds, or a node "
+                          "dataset's given splits such as minesweeper's 10)")
+            return 2
+        console.print("node dataset: --cv trains on each of its given splits (--split all)")
+        args.split, args.cv = "all", False
+    if args.cv and len(dataset.splits) < 2:
+        console.print("[red]--cv needs a graph dataset with folds (e.g. mutag, proteins)")
+        return 2
+    if args.split != "all" and not 0 <= args.split < len(dataset.splits):
+        console.print(f"[red]--split must lie in [0, {len(dataset.splits)}) or be 'all'")
         return 2
     if args.seeds < 1:
         console.print("[red]--seeds must be at least 1")
         return 2
+    splits = range(len(dataset.splits)) if args.split == "all" else [args.split]
+    metric = dataset.metric
 
     report = {"sparsegnn": __version__, "dataset": dataset.summary(), "model": config,
+              "metric": metric,
               "train": {k: v for k, v in vars(training).items() if k != "progress"}, "runs": []}
     started = time.perf_counter()
     saved_model = None
-    for seed in range(args.seed, args.seed + args.seeds):
-        seed_everything(seed)
-        model = build_model(config)
-        training.seed = seed
-        result = fit(model, dataset, args.split, training)
-        report["runs"].append({"seed": seed, **result.to_dict()})
-        console.print(f"seed {seed}: best epoch {result.best_epoch}, "
-                      f"val {_format_score(result.val_score, result.metric)}, "
-                      f"test {_format_score(result.test_score, result.metric)} "
-                      f"({result.seconds:.1f} s)")
-        if saved_model is None:
-            saved_model, saved_result = model, result
+    for split in splits:
+        for seed in range(args.seed, args.seed + args.seeds):
+            seed_everything(seed)
+            model = build_model(config)
+            training.seed = seed
+            result = fit(model, dataset, split, training)
+            run = {"split": split, "seed": seed, **result.to_dict()}
+            line = (f"split {split} seed {seed}: best epoch {result.best_epoch}, "
+                    f"val {format_score(result.val_score, metric)}, "
+                    f"test {format_score(result.test_score, metric)}")
+            if metric == "accuracy" and dataset.num_classes:  # what predicting one class scores
+                run["test_majority_share"] = majority_share(dataset.y[dataset.splits[split].test])
+                line += f" (one class alone: {100 * run['test_majority_share']:.2f} %)"
+            report["runs"].append(run)
+            console.print(f"{line} ({result.seconds:.1f} s)")
+            if saved_model is None:
+                saved_model, saved_result = model, result
     tests = np.array([run["test_score"] for run in report["runs"]])
-    metric = saved_result.metric
-    report["test_mean"], report["test_std"] = float(tests.mean()), float(tests.std())
-    console.print(f"[bold]{args.model} on {dataset.name}: test {metric} "
-                  f"{_format_score(tests.mean(), metric)} ± {_format_score(tests.std(), metric)} "
-                  f"over {args.seeds} seed(s)")
+    report["test_mean"], report["test_std"] = float(np.mean(tests)), float(np.std(tests))
+    console.print(f"[bold]{args.model} on {dataset.name}: test "
+                  f"{_mean_std(report['test_mean'], report['test_std'], metric)} over "
+                  f"{len(splits)} split(s) x {args.seeds} seed(s)")
 
     if args.cv:
         if not dataset.is_graph_task or len(dataset.splits) < 2:
@@ -78,12 +111,12 @@ def cmd_train(args) -> int:
             "selected": {"mean": cv.selected[0], "std": cv.selected[1]},
         }
         console.print(f"[bold]{len(dataset.splits)}-fold CV (GIN paper protocol, best mean epoch "
-                      f"{epoch}): {100 * mean:.2f} ± {100 * std:.2f}; selected by validation: "
-                      f"{100 * cv.selected[0]:.2f} ± {100 * cv.selected[1]:.2f}")
+                      f"{epoch}): {_mean_std(mean, std, metric)}; selected by validation: "
+                      f"{_mean_std(*cv.selected, metric)}")
     report["seconds"] = time.perf_counter() - started
 
     if args.out is not None:
-        info = {"dataset": dataset.name, "split": args.split, "seed": args.seed,
+        info = {"dataset": dataset.name, "split": report["runs"][0]["split"], "seed": args.seed,
                 "metric": metric, "val_score": saved_result.val_score,
                 "test_score": saved_result.test_score, "sparsegnn": __version__}
         save_checkpoint(args.out, saved_model, info=info)
@@ -111,7 +144,10 @@ def register(commands) -> None:
     train.add_argument("--hidden", type=int, default=None, help="hidden width")
     train.add_argument("--layers", type=int, default=None, help="number of message-passing layers")
     train.add_argument("--heads", type=int, default=None, help="attention heads (gat)")
-    train.add_argument("--dropout", type=float, default=None)
+    train.add_argument("--dropout", type=float, default=None, help="dropout between layers")
+    train.add_argument("--input-dropout", type=float, default=None,
+                       help="dropout on the input features (node tasks; the recipe's default "
+                            "suits bag-of-words inputs, 0 suits a few dense features)")
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--lr", type=float, default=None)
     train.add_argument("--weight-decay", type=float, default=None)
@@ -120,7 +156,9 @@ def register(commands) -> None:
                        help="stop after this many epochs without validation gain (0: never)")
     train.add_argument("--seed", type=int, default=0, help="first seed")
     train.add_argument("--seeds", type=int, default=1, help="number of seeds to train and average")
-    train.add_argument("--split", type=int, default=0, help="which split/fold of the dataset")
+    train.add_argument("--split", "--splits", type=_parse_split, default=0,
+                       help="which split/fold of the dataset, or 'all' to train on each and "
+                            "average (the checkpoint keeps the first split's first seed)")
     train.add_argument("--cv", action="store_true",
                        help="also run cross-validation over every fold (graph datasets)")
     train.add_argument("--no-progress", action="store_true", help="hide progress bars")

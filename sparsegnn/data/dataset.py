@@ -63,10 +63,17 @@ class Dataset:
     class_names: list[str] | None = None
     source: str = ""
     notes: dict = field(default_factory=dict)
+    metric: str = ""  # the task's standard metric ("" = accuracy, rmse for regression)
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise DatasetError(f"{self.name}: task must be one of {TASKS}, got {self.task!r}")
+        if not self.metric:
+            self.metric = "rmse" if self.task == GRAPH_REGRESSION else "accuracy"
+        if self.metric not in ("accuracy", "roc_auc", "rmse"):
+            raise DatasetError(f"{self.name}: metric must be accuracy, roc_auc or rmse")
+        if self.metric == "roc_auc" and self.num_classes != 2:
+            raise DatasetError(f"{self.name}: ROC-AUC scores binary tasks, not {self.num_classes} classes")
         if self.x.shape[0] != self.graph.num_nodes:
             raise DatasetError(
                 f"{self.name}: features have {self.x.shape[0]} rows for {self.graph.num_nodes} nodes"
@@ -165,6 +172,7 @@ class Dataset:
             "features": self.num_features,
             "classes": self.num_classes,
             "splits": len(self.splits),
+            "metric": self.metric,
         }
         if self.is_graph_task:
             info["graphs"] = self.num_graphs

@@ -100,5 +100,6 @@ def load_ogb_mol(folder: Path, name: str) -> Dataset:
     return Dataset(
         name=name, task=task, graph=graph, x=features, y=y, splits=[Split(*parts)],
         num_classes=num_classes, batch=batch, source=str(folder),
-        notes={"features": "ogb_atom_one_hot"},
+        notes={"features": "ogb_atom_one_hot", "bond_features": "not used"},
+        metric="rmse" if regression else "roc_auc",  # OGB's evaluator for molbace / molbbbp
     )

@@ -1,7 +1,8 @@
 """Training and evaluation for node and graph classification (and graph regression).
 
-``fit`` trains with Adam, keeps the weights of the epoch with the best validation score
-(accuracy; RMSE for regression), and stops early after ``patience`` epochs without improvement.
+``fit`` trains with Adam, keeps the weights of the epoch with the best validation score (the
+dataset's metric: accuracy, ROC-AUC for binary sets scored so, RMSE for regression), and stops
+early after ``patience`` epochs without improvement.
 Runs are deterministic for a seed on CPU.
 """
 
@@ -18,13 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import metrics
 from ..data.dataset import GRAPH_REGRESSION, Dataset
 from ..sparse import CSRMatrix
 from .graph_tensors import TorchGraph
 from .models import BasicGNN
 
 __all__ = ["TrainConfig", "TrainResult", "fit", "evaluate", "seed_everything", "cross_validate",
-           "CrossValidation", "node_inputs", "graph_batches", "feature_tensor"]
+           "CrossValidation", "node_inputs", "graph_batches", "feature_tensor", "task_score"]
 
 
 @dataclass
@@ -53,7 +55,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run reached. Scores are accuracies (RMSE for regression) on the chosen split."""
+    """What a run reached. Scores are in ``metric`` (the dataset's) on the chosen split."""
 
     best_epoch: int
     train_score: float
@@ -118,17 +120,16 @@ def node_inputs(dataset: Dataset) -> tuple[torch.Tensor, TorchGraph, torch.Tenso
     return feature_tensor(dataset.x), TorchGraph.from_graph(dataset.graph), torch.from_numpy(dataset.y)
 
 
-def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    if labels.numel() == 0:
-        return float("nan")
-    return float((logits.argmax(dim=-1) == labels).float().mean())
+def task_score(metric: str, output: torch.Tensor, target: torch.Tensor) -> float:
+    """:func:`sparsegnn.metrics.score_outputs` of torch outputs and targets."""
+    return metrics.score_outputs(metric, output.detach().double().numpy(), target.numpy())
 
 
-def _node_scores(model, x, graph, y, split) -> tuple[dict, float]:
+def _node_scores(model, x, graph, y, split, metric: str) -> tuple[dict, float]:
     model.eval()
     with torch.no_grad():
         logits = model(x, graph)
-    scores = {part: _accuracy(logits[getattr(split, part)], y[getattr(split, part)])
+    scores = {part: task_score(metric, logits[getattr(split, part)], y[getattr(split, part)])
               for part in ("train", "val", "test")}
     val_loss = float(F.cross_entropy(logits[split.val], y[split.val])) if split.val.size else 0.0
     return scores, val_loss
@@ -190,19 +191,19 @@ def _graph_scores(model, dataset: Dataset, split, batch_size: int = 1024,
                 outputs.append(model(x, graph, batch, num_graphs=count))
                 targets.append(y)
             output, target = torch.cat(outputs), torch.cat(targets)
-            if dataset.task == GRAPH_REGRESSION:
-                scores[part] = float(torch.sqrt(F.mse_loss(output.view(-1), target.float())))
-            else:
-                scores[part] = _accuracy(output, target)
+            scores[part] = task_score(dataset.metric, output, target)
             if part == "val":
                 val_loss = float(_graph_loss(dataset, output, target))
     return scores, val_loss
 
 
 # ----------------------------------------------------------------------------- training
-def _is_better(score: float, loss: float, best: tuple[float, float], lower_is_better: bool) -> bool:
-    key = (-score if lower_is_better else score, -loss)
-    return key > best
+def _selection_key(score: float, loss: float, higher_better: bool) -> tuple[float, float]:
+    """Larger is better: the validation score, then the validation loss; a NaN score (a
+    validation part with one class under ROC-AUC) ranks by loss alone."""
+    if np.isnan(score):
+        return (-np.inf, -loss)
+    return (score if higher_better else -score, -loss)
 
 
 def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig | None = None,
@@ -217,6 +218,7 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
     seed_everything(config.seed)
     chosen = dataset.splits[split]
     regression = dataset.task == GRAPH_REGRESSION
+    higher_better = metrics.higher_is_better(dataset.metric)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = (torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, gamma=0.5)
                  if config.lr_step else None)
@@ -263,7 +265,7 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
                 loss.backward()
                 optimizer.step()
                 train_loss = float(loss.detach())
-                scores, val_loss = _node_scores(model, x, graph, y, chosen)
+                scores, val_loss = _node_scores(model, x, graph, y, chosen, dataset.metric)
             if scheduler is not None:
                 scheduler.step()
             record = {"epoch": epoch, "loss": train_loss, "val_loss": val_loss, **scores}
@@ -271,8 +273,9 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
             if on_epoch:
                 on_epoch(record)
             tick(loss=train_loss, val=scores["val"])
-            if _is_better(scores["val"], val_loss, best_key, regression):
-                best_key = (-scores["val"] if regression else scores["val"], -val_loss)
+            key = _selection_key(scores["val"], val_loss, higher_better)
+            if best_state is None or key > best_key:
+                best_key = key
                 best_state, best_record, since_best = copy.deepcopy(model.state_dict()), record, 0
             else:
                 since_best += 1
@@ -285,8 +288,7 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
     return TrainResult(
         best_epoch=best_record["epoch"], train_score=best_record["train"],
         val_score=best_record["val"], test_score=best_record["test"], epochs_run=len(history),
-        seconds=time.perf_counter() - started, metric="rmse" if regression else "accuracy",
-        history=history,
+        seconds=time.perf_counter() - started, metric=dataset.metric, history=history,
     )
 
 
@@ -296,7 +298,7 @@ def evaluate(model: BasicGNN, dataset: Dataset, split: int = 0) -> dict:
     if dataset.is_graph_task:
         return _graph_scores(model, dataset, chosen)[0]
     x, graph, y = node_inputs(dataset)
-    return _node_scores(model, x, graph, y, chosen)[0]
+    return _node_scores(model, x, graph, y, chosen, dataset.metric)[0]
 
 
 @dataclass

@@ -51,7 +51,8 @@ def test_train_on_the_default_writes_checkpoint_and_report(tmp_path, capsys):
                  "--report", str(report)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "gcn on synthetic: test accuracy" in out
+    assert "gcn on synthetic: test " in out and "% accuracy over 1 split(s) x 1 seed(s)" in out
+    assert "one class alone: " in out  # an accuracy is shown beside what one class scores
     loaded = load_checkpoint(checkpoint)
     summary = json.loads(report.read_text())
     assert summary["runs"][0]["test_score"] == pytest.approx(loaded.info["test_score"])
@@ -80,6 +81,27 @@ def test_unknown_dataset_is_a_clean_error(capsys):
 def test_bad_split_is_a_clean_error(capsys):
     assert main(["train", "--split", "4", "--no-progress"]) == 2
     assert "--split must lie in" in capsys.readouterr().out
+
+
+def test_train_scores_a_binary_node_set_by_roc_auc_over_all_its_splits(datasets_root, tmp_path,
+                                                                        capsys):
+    """minesweeper is 80 % one class: its report must be a ROC-AUC, per split and averaged."""
+    report = tmp_path / "r.json"
+    code = main(["train", "--dataset", "minesweeper", "--data-dir", str(datasets_root),
+                 "--epochs", "3", "--input-dropout", "0", "--cv", "--no-progress",
+                 "--report", str(report)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "--split all" in out and "ROC-AUC" in out and "% accuracy" not in out
+    summary = json.loads(report.read_text())
+    assert summary["metric"] == "roc_auc" and summary["model"]["input_dropout"] == 0
+    assert [run["split"] for run in summary["runs"]] == list(range(10))
+    assert summary["test_mean"] == pytest.approx(np.mean([r["test_score"] for r in summary["runs"]]))
+
+
+def test_cv_is_refused_before_training_where_there_are_no_folds(capsys):
+    assert main(["train", "--cv", "--no-progress"]) == 2
+    assert "--cv needs a dataset with several splits" in capsys.readouterr().out
 
 
 def test_checkpoint_runs_on_edge_index(tmp_path):
@@ -118,7 +140,7 @@ def test_export_inspect_run_pipeline(tmp_path, capsys):
     assert main(["run", str(artifact), "--repeat", "2", "--threads", "1", "--predictions",
                  str(predictions)]) == 0
     out = capsys.readouterr().out
-    reported = float(out.split("test accuracy: ")[1].split("%")[0]) / 100
+    reported = float(out.split("test ")[-1].split(" % accuracy")[0]) / 100
     assert reported == pytest.approx(trained_accuracy, abs=1e-3)  # the runtime reproduces torch
     assert np.load(predictions).shape == (3000, 5)
 
@@ -196,7 +218,7 @@ def test_prune_writes_checkpoint_masks_and_report(tmp_path, capsys):
     assert main(["prune", str(dense), "--weight-sparsity", "0.8", "--epochs", "10",
                  "--no-progress", "--out", str(pruned)]) == 0
     out = capsys.readouterr().out
-    assert "overall" in out and "accuracy before" in out
+    assert "overall" in out and "before: val " in out and "% accuracy" in out
     loaded = load_checkpoint(pruned)
     assert loaded.info["weight_sparsity"] == pytest.approx(0.8, abs=1e-3)
     for key, mask in ((k[len("mask."):], m) for k, m in loaded.extra.items()):

@@ -59,6 +59,26 @@ def test_regression_reports_rmse(datasets_root):
     assert result.val_score == min(r["val"] for r in result.history)
 
 
+def test_binary_molecules_are_scored_and_selected_by_roc_auc(datasets_root):
+    from sklearn.metrics import roc_auc_score
+
+    from sparsegnn.nn.train import graph_batches
+
+    bace = data.load("ogbg-molbace", datasets_root)
+    assert bace.metric == "roc_auc"
+    seed_everything(0)
+    model = make_model("gin", bace)
+    result = fit(model, bace, 0, train_config("gin", bace, epochs=3, progress=False))
+    assert result.metric == "roc_auc"
+    assert result.val_score == max(r["val"] for r in result.history)
+    test = bace.splits[0].test
+    with torch.no_grad():
+        logits = torch.cat([model(x, g, b, num_graphs=n) for x, g, b, _, n in
+                            graph_batches(bace, test, 256)])
+    probability = torch.softmax(logits, dim=-1)[:, 1].numpy()
+    assert result.test_score == pytest.approx(roc_auc_score(bace.y[test], probability), abs=1e-6)
+
+
 def test_bad_split_index_is_rejected():
     dataset = data.load("synthetic")
     with pytest.raises(ValueError, match="split must lie in"):
