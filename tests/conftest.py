@@ -17,6 +17,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One OpenMP / BLAS thread per worker (before torch or numpy start their pools): two workers'
+    # thread teams spinning on two cores stalled torch training up to 60x.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def shared_datasets() -> Path | None:
     """The real datasets folder: $SPARSEGNN_DATA or ../shared/datasets beside the checkout."""

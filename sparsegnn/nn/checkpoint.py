@@ -96,7 +96,22 @@ def save_checkpoint(path: str | os.PathLike, model: BasicGNN, *, info: dict | No
 
 def _check_config(path, config: dict, num_tensors: int) -> None:
     """Numbers in ``config`` within bounds a file can hold: counts (layers, head widths) no
-    more than its tensors, widths below 2**24, no bools where numbers belong."""
+    more than its tensors, widths below 2**24, no bools where numbers belong. A link
+    predictor's encoder config is checked so too."""
+    if config.get("kind") == "link":
+        if not isinstance(config.get("encoder"), dict):
+            raise CheckpointError(f"{path}: a link predictor's config needs an encoder object")
+        _check_config(path, config["encoder"], num_tensors)
+        _check_numbers(path, {k: v for k, v in config.items() if k != "encoder"}, num_tensors)
+        return
+    _check_numbers(path, config, num_tensors)
+    layers = config.get("num_layers")
+    if not isinstance(layers, int) or isinstance(layers, bool) or not 1 <= layers <= num_tensors:
+        raise CheckpointError(f"{path}: num_layers must be an integer in [1, {num_tensors}] (the "
+                              f"file's tensor count), found {layers!r}")
+
+
+def _check_numbers(path, config: dict, num_tensors: int) -> None:
     for key, value in config.items():
         values = value if isinstance(value, list) else [value]
         if key == "head" and isinstance(value, list) and len(value) > num_tensors:
@@ -105,10 +120,6 @@ def _check_config(path, config: dict, num_tensors: int) -> None:
         for item in values:
             if isinstance(item, int) and not isinstance(item, bool) and not 0 <= item < 1 << 24:
                 raise CheckpointError(f"{path}: config {key} = {item} is out of range")
-    layers = config.get("num_layers")
-    if not isinstance(layers, int) or isinstance(layers, bool) or not 1 <= layers <= num_tensors:
-        raise CheckpointError(f"{path}: num_layers must be an integer in [1, {num_tensors}] (the "
-                              f"file's tensor count), found {layers!r}")
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:

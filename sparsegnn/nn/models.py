@@ -12,6 +12,7 @@ Every model is fully described by ``model.config`` (JSON-serialisable), and
 from __future__ import annotations
 
 import copy
+import importlib
 from typing import Any
 
 import torch
@@ -256,12 +257,21 @@ class SGC(BasicGNN):
 
 
 MODELS = {cls.kind: cls for cls in (GCN, GraphSAGE, GIN, GAT, SGC)}
+# Models built around the ones above, defined in modules that import this one.
+COMPOSITE_MODELS = {"link": (".link", "LinkPredictor")}
 
 
 def build_model(config: dict) -> BasicGNN:
     """Rebuild a model from its ``config`` (as stored in a checkpoint)."""
     config = copy.deepcopy(dict(config))
     kind = config.pop("kind", None)
+    if kind in COMPOSITE_MODELS:
+        module_name, class_name = COMPOSITE_MODELS[kind]
+        module = importlib.import_module(module_name, __package__)
+        try:
+            return getattr(module, class_name)(**config)
+        except TypeError as exc:
+            raise ValueError(f"invalid {kind} config: {exc}") from None
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(MODELS)}")
     try:

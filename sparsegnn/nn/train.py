@@ -65,10 +65,13 @@ class TrainResult:
     seconds: float
     metric: str
     history: list[dict] = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # task-specific figures (link prediction: AP)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("history")
+        if not data["details"]:
+            data.pop("details")
         return data
 
 
