@@ -15,12 +15,23 @@ from .dataset import (
     Split,
 )
 from .download import DownloadError, cache_dir, download_files
-from .registry import REGISTRY, DatasetSpec, available, data_roots, find_dataset, load
+from .links import LinkSplit, random_link_split
+from .recsys import Interactions, load_interactions
+from .registry import (
+    REGISTRY,
+    DatasetSpec,
+    available,
+    data_roots,
+    find_dataset,
+    load,
+    load_recommendation,
+)
 from .synthetic import csbm, synthetic_graphs
 
 __all__ = [
     "Dataset", "DatasetError", "DatasetSpec", "DownloadError", "Split", "REGISTRY",
     "NODE_CLASSIFICATION", "GRAPH_CLASSIFICATION", "GRAPH_REGRESSION",
     "available", "cache_dir", "csbm", "data_roots", "download_files", "find_dataset", "load",
-    "synthetic_graphs",
+    "synthetic_graphs", "Interactions", "load_interactions", "load_recommendation", "LinkSplit",
+    "random_link_split",
 ]

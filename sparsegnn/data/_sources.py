@@ -13,10 +13,36 @@ COMMITS = {
     "yandex-research/heterophilous-graphs": "a431395582e929d88271309716bea4fe24ce6318",
     "bknyaz/graph_nn": "72eaa1c6bd70a90fde772ad4a21049ccd6bc97a2",
     "Graph-and-Geometric-Learning/MolGroup": "ffe88439c882e6637366baae767ab5c99df39890",
+    # the splits of "Revisiting LightGCN" (RecSys 2024)
+    "geon0325/LightGCNpp": "a394f79a7aceb8f485f6bcb549b4865fe83f1d49",
 }
 
 # path: (bytes, sha256, repository, path in repository, zip member)
 FILES = {
+    "recsys/gowalla/test.txt": (
+        1372559, "099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3",
+        "geon0325/LightGCNpp", "data/gowalla/test.txt", None,
+    ),
+    "recsys/gowalla/train.txt": (
+        4132444, "d47e01d060624f389956c0b2f89a1ed8c453ea158631cd2b5320c241f3e1a073",
+        "geon0325/LightGCNpp", "data/gowalla/train.txt", None,
+    ),
+    "recsys/gowalla/valid.txt": (
+        669008, "ddc22c1cd9a7d14fd5cd0c98b1473b614f4323038fef74ae0d28cc9c92a08ba2",
+        "geon0325/LightGCNpp", "data/gowalla/valid.txt", None,
+    ),
+    "recsys/ml-1m/test.txt": (
+        718939, "0d58f78bbf606f401aec2efe3f519b945c458c8398955f986e03b880fbbd16a6",
+        "geon0325/LightGCNpp", "data/ml-1m/test.txt", None,
+    ),
+    "recsys/ml-1m/train.txt": (
+        2499831, "dfa3a7a866feade29ca5722ac0423c1b0317ac1f6ad38a55fc1a7ceeb9cee3bb",
+        "geon0325/LightGCNpp", "data/ml-1m/train.txt", None,
+    ),
+    "recsys/ml-1m/valid.txt": (
+        367878, "429fe0d750b304677898d7eeb1080764bbf06550b94c9508b8cc8cd0573e3dfc",
+        "geon0325/LightGCNpp", "data/ml-1m/valid.txt", None,
+    ),
     "heterophilous/actor.npz": (
         252956, "c350eef06b2c2a9bf8218be2b57cac6d4003d0922eb597a039e9123f75817816",
         "yandex-research/heterophilous-graphs", "data/actor.npz", None,

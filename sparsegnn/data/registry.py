@@ -10,7 +10,8 @@ from ._sources import FILES
 from .dataset import Dataset, DatasetError
 from .download import cache_dir, download_files
 
-__all__ = ["DatasetSpec", "REGISTRY", "data_roots", "find_dataset", "load", "available"]
+__all__ = ["DatasetSpec", "REGISTRY", "data_roots", "find_dataset", "load", "available",
+           "load_recommendation"]
 
 DATA_ENV = "SPARSEGNN_DATA"
 PLANETOID_FILES = ("x", "y", "allx", "ally", "tx", "ty", "graph", "test.index")
@@ -21,7 +22,7 @@ class DatasetSpec:
     """A named dataset: its format, its location relative to a data root, and a description."""
 
     name: str
-    kind: str  # planetoid | npz | heterophilous | tu | ogb | synthetic
+    kind: str  # planetoid | npz | heterophilous | tu | ogb | recsys | synthetic
     location: str
     description: str
 
@@ -32,6 +33,8 @@ class DatasetSpec:
             return [f"{folder}/ind.{key}.{part}" for part in PLANETOID_FILES]
         if self.kind in ("npz", "heterophilous"):
             return [self.location]
+        if self.kind == "recsys":
+            return [f"{self.location}/{part}.txt" for part in ("train", "valid", "test")]
         if self.kind in ("tu", "ogb"):
             return sorted(p for p in FILES if p.startswith(self.location + "/")
                           and not p.endswith((".md", "README.txt")) and "/mapping/" not in p)
@@ -69,6 +72,10 @@ def _specs() -> dict[str, DatasetSpec]:
     for stem in ("molbace", "molbbbp", "molesol", "molfreesolv"):
         specs.append(DatasetSpec(f"ogbg-{stem}", "ogb", f"ogb/ogbg_{stem}",
                                  f"ogbg-{stem} (OGB molecules, scaffold split)"))
+    specs.append(DatasetSpec("gowalla", "recsys", "recsys/gowalla",
+                             "Gowalla check-ins, user-item (recommendation; load_interactions)"))
+    specs.append(DatasetSpec("ml-1m", "recsys", "recsys/ml-1m",
+                             "MovieLens-1M ratings, user-item (recommendation; load_interactions)"))
     specs.append(DatasetSpec("synthetic", "synthetic", "csbm",
                              "built-in contextual SBM, node classification (default)"))
     specs.append(DatasetSpec("synthetic-graphs", "synthetic", "graphs",
@@ -176,6 +183,47 @@ def _load_path(path: Path, seed: int) -> Dataset:
     raise DatasetError(f"{path}: unknown dataset format (expected a folder, .npz or .zip)")
 
 
+def _locate(spec: DatasetSpec, root, download: bool, mirror: str | None) -> Path:
+    """The data root holding ``spec``'s files, downloading them when asked."""
+    found = find_dataset(spec.name, root)
+    if found is None and download:
+        found = download_files(spec.files(), root if root is not None else None, mirror=mirror)
+    if found is None:
+        searched = ", ".join(str(r) for r in data_roots(root))
+        raise DatasetError(
+            f"dataset {spec.name!r} not found (looked for {spec.files()[0]} under: {searched}); "
+            f"pass --data-dir / root=, set ${DATA_ENV}, or download it"
+        )
+    return found
+
+
+def load_recommendation(name_or_path: str | os.PathLike, root=None, *, download: bool = False,
+                        mirror: str | None = None):
+    """Load a user-item interaction set (:class:`~sparsegnn.data.recsys.Interactions`) by
+    registered name (``gowalla``, ``ml-1m``) or folder path; arguments as :func:`load`."""
+    from .recsys import load_interactions
+
+    key = str(name_or_path).lower()
+    if key in REGISTRY:
+        spec = REGISTRY[key]
+        if spec.kind != "recsys":
+            raise DatasetError(f"{key!r} is not a user-item interaction set (those are: "
+                               f"{', '.join(n for n, s in REGISTRY.items() if s.kind == 'recsys')})")
+        found = _locate(spec, root, download, mirror)
+        folder = found / spec.location
+    else:
+        folder = Path(name_or_path)
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: not a registered interaction set or a folder holding "
+                               f"train.txt, valid.txt and test.txt")
+    try:
+        return load_interactions(folder, key if key in REGISTRY else None)
+    except DatasetError:
+        raise
+    except (ValueError, MemoryError) as exc:
+        raise DatasetError(f"{folder}: malformed interaction files ({exc})") from None
+
+
 def load(name_or_path: str | os.PathLike, root=None, seed: int = 0, *, download: bool = False,
          mirror: str | None = None) -> Dataset:
     """Load a dataset by registered name (see :data:`REGISTRY`) or by path.
@@ -200,15 +248,10 @@ def load(name_or_path: str | os.PathLike, root=None, seed: int = 0, *, download:
             from .synthetic import csbm, synthetic_graphs
 
             return csbm(seed=seed) if spec.location == "csbm" else synthetic_graphs(seed=seed)
-        found = find_dataset(key, root)
-        if found is None and download:
-            found = download_files(spec.files(), root if root is not None else None, mirror=mirror)
-        if found is None:
-            searched = ", ".join(str(r) for r in data_roots(root))
-            raise DatasetError(
-                f"dataset {key!r} not found (looked for {spec.files()[0]} under: {searched}); "
-                f"pass --data-dir / root=, set ${DATA_ENV}, or download it"
-            )
+        if spec.kind == "recsys":
+            raise DatasetError(f"{key!r} is a user-item interaction set: load it with "
+                               f"sparsegnn.data.load_recommendation (train --task recommend)")
+        found = _locate(spec, root, download, mirror)
         return _as_dataset_error(lambda: _load_file(spec, found, seed), found)
     path = Path(name_or_path)
     if path.exists():

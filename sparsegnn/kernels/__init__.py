@@ -26,10 +26,12 @@ from ._sparse_linear import (
     sparse_linear,
 )
 from ._spmm import csr_dense_matmul, spmm_csr
+from ._topk import ItemSets, QuantizedCatalogue, item_sets, quantize_catalogue, top_k_inner_product
 
 __all__ = [
     "PanelMajor", "KernelArgumentError", "NodePanelWeight", "OutputVectorWeight", "batch_to_ptr",
     "coo_to_csr",
     "csr_dense_matmul", "edge_softmax", "gat_aggregate", "gcn_norm_csr", "get_num_threads",
     "pack_weight", "segment_pool", "set_num_threads", "sparse_linear", "spmm_csr",
+    "ItemSets", "QuantizedCatalogue", "item_sets", "quantize_catalogue", "top_k_inner_product",
 ]

@@ -100,6 +100,15 @@ def vector_fma_row(accumulator, weight, x, row, column, tail):
     return tuple(out)
 
 
+def vector_fma_codes(accumulator, weight, codes, row, column):
+    """``accumulator + weight * codes[row, column:]`` for int8 ``codes`` (converted to the
+    accumulator's float type); every vector is whole (the caller pads the row)."""
+    lanes = accumulator[0].shape[0]
+    return tuple(vector + vector.dtype.type(weight) * codes[row, column + i * lanes:
+                                                           column + (i + 1) * lanes].astype(vector.dtype)
+                 for i, vector in enumerate(accumulator))
+
+
 def vector_store_row(accumulator, out, row, column, tail):
     """Write the tuple to ``out[row, column:]`` (the last vector's first ``tail`` lanes)."""
     lanes = accumulator[0].shape[0]
@@ -195,6 +204,12 @@ def _with_literal_count(make):
 def _vector_fma_row_overload(accumulator, weight, x, row, column, tail):
     return lambda accumulator, weight, x, row, column, tail: _vector_fma_row(
         accumulator, weight, x, row, column, tail)
+
+
+@overload(vector_fma_codes, inline="always")
+def _vector_fma_codes_overload(accumulator, weight, codes, row, column):
+    return lambda accumulator, weight, codes, row, column: _vector_fma_codes(
+        accumulator, weight, codes, row, column)
 
 
 @overload(vector_store_row, inline="always")
@@ -378,6 +393,34 @@ def _vector_fma_row(typingctx, accumulator, weight, x, row, column, tail):
             for i, value in enumerate(loaded)])
 
     return accumulator(accumulator, weight, x, row, column, tail), codegen
+
+
+@intrinsic
+def _vector_fma_codes(typingctx, accumulator, weight, codes, row, column):
+    if not (_is_vector_tuple(accumulator) and _is_row_major(codes) and codes.dtype == types.int8
+            and isinstance(weight, (types.Float, types.Integer))
+            and all(isinstance(t, types.Integer) for t in (row, column))):
+        return None
+    vector = accumulator.dtype
+
+    def codegen(context, builder, signature, args):
+        sums, weight_value, codes_value, row_value, column_value = args
+        _, weight_type, codes_type, row_type, column_type = signature.args
+        base = _row_address(context, builder, codes_type, codes_value, row_type, row_value,
+                            column_type, column_value)
+        byte_vector = ir.VectorType(ir.IntType(8), vector.lanes)
+        float_vector = context.get_value_type(vector)
+        splat = _splat(context, builder, vector, weight_value, weight_type)
+        out = []
+        for i in range(accumulator.count):
+            pointer = builder.inttoptr(builder.add(base, ir.Constant(base.type, i * vector.lanes)),
+                                       byte_vector.as_pointer())
+            loaded = builder.sitofp(builder.load(pointer, align=1), float_vector)
+            out.append(builder.fadd(builder.extract_value(sums, i),
+                                    builder.fmul(splat, loaded, flags=_FAST_MATH), flags=_FAST_MATH))
+        return context.make_tuple(builder, signature.return_type, out)
+
+    return accumulator(accumulator, weight, codes, row, column), codegen
 
 
 @intrinsic

@@ -65,9 +65,60 @@ CLASS_COUNTS = {
 }
 
 
+# name: (users, items, train, valid, test), from the datasets' README
+RECSYS_COUNTS = {
+    "gowalla": (29858, 40981, 719081, 91047, 217242),
+    "ml-1m": (6039, 3628, 590733, 80897, 164848),
+}
+
+
 def test_every_registered_file_dataset_has_expected_counts_listed():
-    file_sets = {name for name, spec in REGISTRY.items() if spec.kind != "synthetic"}
+    file_sets = {name for name, spec in REGISTRY.items() if spec.kind not in ("synthetic", "recsys")}
     assert file_sets == set(README_COUNTS)
+    assert {name for name, spec in REGISTRY.items() if spec.kind == "recsys"} == set(RECSYS_COUNTS)
+
+
+@pytest.mark.parametrize("name", sorted(RECSYS_COUNTS))
+def test_interaction_sets_match_the_datasets_readme(name, datasets_root):
+    sets = data.load_recommendation(name, datasets_root)
+    counts = (sets.num_users, sets.num_items, sets.train.nnz, sets.valid.nnz, sets.test.nnz)
+    assert counts == RECSYS_COUNTS[name]
+    # against a plain reading of the text: every listed pair, in its part
+    folder = datasets_root / REGISTRY[name].location
+    for part in ("train", "test"):
+        lines = (folder / f"{part}.txt").read_text().split("\n")
+        for line in lines[:: max(len(lines) // 50, 1)]:
+            if line.strip():
+                user, *items = (int(v) for v in line.split())
+                matrix = sets.part(part)
+                row = matrix.indices[matrix.indptr[user]:matrix.indptr[user + 1]]
+                assert row.tolist() == sorted(set(items))
+    with pytest.raises(DatasetError, match="user-item interaction set"):
+        data.load(name, datasets_root)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("0 1 2\n0 3\n", "second line"),
+    ("0 1 x\n", "integer ids"),
+    ("0 -1\n", r"\[0, 2\*\*31\)"),
+    ("0 99999999999\n", r"\[0, 2\*\*31\)"),
+    ("0 2000000000\n", "must be dense"),
+    ("1500000000 1\n", "must be dense"),
+])
+def test_malformed_interaction_files_are_refused_naming_them(tmp_path, content, message):
+    for part in ("valid", "test"):
+        (tmp_path / f"{part}.txt").write_text("")
+    (tmp_path / "train.txt").write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        data.load_recommendation(tmp_path)
+
+
+def test_a_pair_in_two_parts_is_refused(tmp_path):
+    (tmp_path / "train.txt").write_text("0 1 2\n1 0\n")
+    (tmp_path / "valid.txt").write_text("")
+    (tmp_path / "test.txt").write_text("1 0 2\n")
+    with pytest.raises(DatasetError, match="in both train and test"):
+        data.load_recommendation(tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(README_COUNTS))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 def test_kernel_suite_passes_without_jit():
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    tests = Path(__file__).with_name("test_kernels.py")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", str(tests)],
+    tests = [str(Path(__file__).with_name(name)) for name in ("test_kernels.py", "test_topk.py")]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", *tests],
                             env=env, capture_output=True, text=True, timeout=600,
                             cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
