@@ -13,6 +13,7 @@ import json
 import math
 import os
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ from .ir import (
 from .patterns import MAX_BLOCK, Pattern, PatternError, follows
 from .sparse import check_csr
 
-__all__ = ["ArtifactError", "save_artifact", "load_artifact", "FORMAT", "MAX_HEADER_BYTES"]
+__all__ = ["ArtifactError", "save_artifact", "load_artifact", "FORMAT", "MAX_HEADER_BYTES",
+           "RetrievalIndex", "save_retrieval_index", "load_retrieval_index", "artifact_kind"]
 
 FORMAT = "sparsegnn.artifact"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
@@ -46,7 +48,8 @@ CODES = {np.dtype(v): k for k, v in DTYPES.items()}
 SPARSE_EXPANSION = 256
 MAX_DENSE_ELEMENTS = 1 << 24
 MANIFEST_KEYS = {"format", "format_version", "producer", "inputs", "outputs", "nodes",
-                 "metadata", "tensors", "manifest_crc32"}
+                 "metadata", "tensors", "manifest_crc32", "kind"}
+RETRIEVAL = "retrieval"  # the manifest kind of a retrieval index (a model's has no kind)
 
 
 class ArtifactError(ValueError):
@@ -57,7 +60,15 @@ class ArtifactError(ValueError):
 def save_artifact(model: Model, path: str | os.PathLike) -> Path:
     """Validate ``model`` and write it to ``path`` atomically."""
     model.validate()
-    tensors = {name: np.ascontiguousarray(array) for name, array in model.tensors.items()}
+    return _write(path, model.tensors, {
+        "inputs": model.inputs, "outputs": model.outputs,
+        "nodes": [node.to_json() for node in model.nodes], "metadata": model.metadata})
+
+
+def _write(path: str | os.PathLike, tensors: dict[str, np.ndarray], fields: dict) -> Path:
+    """Write ``tensors`` and a manifest of ``fields`` (plus format, version, producer and the
+    checksums) atomically."""
+    tensors = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
     for name, array in tensors.items():
         if array.dtype not in CODES:
             raise ArtifactError(f"tensor {name!r} has unsupported dtype {array.dtype}")
@@ -70,8 +81,7 @@ def save_artifact(model: Model, path: str | os.PathLike) -> Path:
         offset += array.nbytes
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "producer": f"sparsegnn {__version__}",
-        "inputs": model.inputs, "outputs": model.outputs,
-        "nodes": [node.to_json() for node in model.nodes], "metadata": model.metadata,
+        **fields,
         # dtype, shape and offsets live in the safetensors table, which covers the data section
         # without holes; the manifest adds a CRC-32 per tensor, naming the corrupt one.
         "tensors": {name: f"{zlib.crc32(tensors[name].tobytes()):08x}" for name in order},
@@ -141,11 +151,33 @@ def _read_manifest(path: Path, table: dict) -> dict:
     # files written before the manifest had a checksum have none; a present one must match
     if "manifest_crc32" in manifest and manifest["manifest_crc32"] != manifest_checksum(manifest):
         _fail(path, "manifest CRC-32 mismatch (the header is corrupt)")
-    for key, kind in (("inputs", list), ("outputs", list), ("nodes", list), ("tensors", dict),
-                      ("metadata", dict)):
+    for key, kind in (("tensors", dict), ("metadata", dict)):
         if not isinstance(manifest.get(key), kind):
             _fail(path, f"manifest field {key!r} must be a {kind.__name__}")
     return manifest
+
+
+def artifact_kind(path: str | os.PathLike) -> str:
+    """``"model"`` or ``"retrieval"``, from the header alone (nothing else is checked)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ArtifactError(f"{path}: no such artifact file, or an empty one")
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    manifest = _read_manifest(path, _read_header(path, data)[0])
+    return RETRIEVAL if manifest.get("kind") == RETRIEVAL else "model"
+
+
+def _read(path: str | os.PathLike) -> tuple[Path, dict, dict[str, np.ndarray]]:
+    """Map ``path``; its checked manifest and read-only tensor views."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such artifact file")
+    if path.stat().st_size == 0:
+        _fail(path, "file is empty")
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    table, start = _read_header(path, data)
+    manifest = _read_manifest(path, table)
+    return path, manifest, _read_tensors(path, data, table, manifest, start)
 
 
 def _read_tensors(path: Path, data: np.ndarray, table: dict, manifest: dict,
@@ -289,15 +321,15 @@ def load_artifact(path: str | os.PathLike) -> Model:
     input is produced earlier or fed by the caller (``Model.validate``). Raises
     :class:`ArtifactError`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"{path}: no such artifact file")
-    if path.stat().st_size == 0:
-        _fail(path, "file is empty")
-    data = np.memmap(path, dtype=np.uint8, mode="r")
-    table, start = _read_header(path, data)
-    manifest = _read_manifest(path, table)
-    tensors = _read_tensors(path, data, table, manifest, start)
+    path, manifest, tensors = _read(path)
+    if manifest.get("kind") == RETRIEVAL:
+        _fail(path, "this is a retrieval index (a recommender's embeddings), not a model: "
+                    "load it with sparsegnn.runtime.Recommender")
+    if "kind" in manifest:
+        _fail(path, f"unknown artifact kind {manifest['kind']!r}")
+    for key in ("inputs", "outputs", "nodes"):
+        if not isinstance(manifest.get(key), list):
+            _fail(path, f"manifest field {key!r} must be a list")
     nodes = []
     for entry in manifest["nodes"]:
         if not (isinstance(entry, dict) and isinstance(entry.get("inputs"), list)
@@ -319,3 +351,66 @@ def load_artifact(path: str | os.PathLike) -> Model:
     _check_semantics(path, model)
     model.metadata = dict(model.metadata, producer=manifest.get("producer"))
     return model
+
+
+# ----------------------------------------------------------------------------- retrieval indexes
+@dataclass(frozen=True)
+class RetrievalIndex:
+    """What serving a recommender needs: final embeddings ``users (U, D)`` and ``items (I, D)``
+    (float32; a user's score for an item is their dot product) and each user's items seen in
+    training, ``seen_indptr (U + 1,)`` int64 / ``seen_indices`` int32 (left out of their
+    recommendations). ``metadata``: JSON (model, dataset, figures)."""
+
+    users: np.ndarray
+    items: np.ndarray
+    seen_indptr: np.ndarray
+    seen_indices: np.ndarray
+    metadata: dict = field(default_factory=dict)
+
+    def check(self, error=ArtifactError, where: str = "retrieval index") -> None:
+        """Shapes, dtypes, finiteness and the seen sets' CSR invariants."""
+        for name, array in (("users", self.users), ("items", self.items)):
+            if array.dtype != np.float32 or array.ndim != 2 or 0 in array.shape:
+                raise error(f"{where}: {name} must be a non-empty 2-D float32 array, found "
+                            f"{array.dtype} {array.shape}")
+            if not np.all(np.isfinite(array)):
+                raise error(f"{where}: {name} hold NaN or inf")
+        if self.users.shape[1] != self.items.shape[1]:
+            raise error(f"{where}: users have {self.users.shape[1]} dimensions, items "
+                        f"{self.items.shape[1]}")
+        if self.seen_indptr.shape != (self.users.shape[0] + 1,):
+            raise error(f"{where}: seen sets need {self.users.shape[0] + 1} row pointers, found "
+                        f"shape {self.seen_indptr.shape}")
+        check_csr(self.seen_indptr, self.seen_indices, self.users.shape[0], self.items.shape[0],
+                  name=f"{where} seen sets", error=error)
+
+
+def save_retrieval_index(index: RetrievalIndex, path: str | os.PathLike) -> Path:
+    """Check ``index`` and write it to ``path`` atomically (the artifact container, kind
+    ``retrieval``)."""
+    index.check(ValueError)
+    return _write(path, {"users": index.users, "items": index.items,
+                         "seen.indptr": index.seen_indptr.astype(np.int64),
+                         "seen.indices": index.seen_indices.astype(np.int32)},
+                  {"kind": RETRIEVAL, "metadata": index.metadata})
+
+
+def load_retrieval_index(path: str | os.PathLike) -> RetrievalIndex:
+    """Map and check a retrieval index written by :func:`save_retrieval_index`; raises
+    :class:`ArtifactError` naming the file."""
+    path, manifest, tensors = _read(path)
+    if manifest.get("kind") != RETRIEVAL:
+        _fail(path, "this is a model artifact, not a retrieval index: run it with Session")
+    expected = {"users": np.float32, "items": np.float32, "seen.indptr": np.int64,
+                "seen.indices": np.int32}
+    if set(tensors) != set(expected):
+        _fail(path, f"a retrieval index holds the tensors {sorted(expected)}, found "
+                    f"{sorted(tensors)}")
+    for name, dtype in expected.items():
+        if tensors[name].dtype != dtype:
+            _fail(path, f"tensor {name!r} must be {np.dtype(dtype)}, found {tensors[name].dtype}")
+    index = RetrievalIndex(tensors["users"], tensors["items"], tensors["seen.indptr"],
+                           tensors["seen.indices"],
+                           dict(manifest["metadata"], producer=manifest.get("producer")))
+    index.check(ArtifactError, str(path))
+    return index

@@ -17,6 +17,16 @@ def cmd_export(args) -> int:
     from ..nn import load_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
+    if checkpoint.interactions is not None:  # a recommender: its retrieval index
+        from ..export import export_recommender
+
+        path = export_recommender(checkpoint, args.out, source=args.checkpoint)
+        print(f"wrote {path}: a retrieval index of {checkpoint.model.num_users:,} users and "
+              f"{checkpoint.model.num_items:,} items ({path.stat().st_size:,} bytes; serve it "
+              f"with sparsegnn run {path} --users ...)")
+        if args.onnx is not None:
+            print("note: --onnx is not written for a recommender (its embeddings are the model)")
+        return 0
     graph = checkpoint.graph if args.store_graph else None  # a pruned graph travels along
     if args.store_graph and graph is None:
         from ..data import load

@@ -16,6 +16,7 @@ import torch
 
 from .._fileio import atomic_path
 from ..graph import Graph
+from ..sparse import CSRMatrix
 from .models import BasicGNN, build_model, state_mismatch
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint"]
@@ -51,6 +52,18 @@ class Checkpoint:
                 for key, tensor in self.extra.items() if key.startswith(MASK_PREFIX)}
 
     @property
+    def interactions(self) -> CSRMatrix | None:
+        """A recommender's training interactions ``(users, items)`` (checked), or None."""
+        if INTERACTION_KEYS[0] not in self.extra:
+            return None
+        shape = (self.model.num_users, self.model.num_items)
+        try:
+            indptr, indices = (self.extra[key].numpy() for key in INTERACTION_KEYS)
+            return CSRMatrix(indptr, indices, np.ones(indices.shape[0], np.float32), shape)
+        except (KeyError, ValueError, AttributeError) as exc:
+            raise CheckpointError(f"the checkpoint's interactions are malformed ({exc})") from None
+
+    @property
     def graph(self) -> Graph | None:
         """The edge-pruned graph it carries (checked), or None."""
         if GRAPH_KEYS[0] not in self.extra:
@@ -59,6 +72,17 @@ class Checkpoint:
             return Graph(*(self.extra[key].numpy() for key in GRAPH_KEYS))
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"the checkpoint's pruned graph is malformed ({exc})") from None
+
+
+INTERACTION_KEYS = ("interactions.indptr", "interactions.indices")
+
+
+def interactions_extra(train: CSRMatrix) -> dict[str, torch.Tensor]:
+    """The extra tensors that make a recommender's checkpoint carry its training interactions
+    (the graph it propagates over, and each user's seen items): what
+    ``Checkpoint.interactions`` reads back."""
+    return {INTERACTION_KEYS[0]: torch.from_numpy(train.indptr.astype(np.int64)),
+            INTERACTION_KEYS[1]: torch.from_numpy(train.indices.astype(np.int64))}
 
 
 def pruning_extra(masks: dict[str, np.ndarray], graph: Graph | None = None
@@ -103,6 +127,11 @@ def _check_config(path, config: dict, num_tensors: int) -> None:
             raise CheckpointError(f"{path}: a link predictor's config needs an encoder object")
         _check_config(path, config["encoder"], num_tensors)
         _check_numbers(path, {k: v for k, v in config.items() if k != "encoder"}, num_tensors)
+        return
+    if config.get("kind") == "lightgcn":  # two embedding tables; its layers hold no weights
+        _check_numbers(path, config, num_tensors)
+        if not isinstance(config.get("num_layers"), int) or not 0 <= config["num_layers"] <= 64:
+            raise CheckpointError(f"{path}: LightGCN's num_layers must be an integer in [0, 64]")
         return
     _check_numbers(path, config, num_tensors)
     layers = config.get("num_layers")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -50,8 +51,10 @@ def bipartite_adjacency(interactions: CSRMatrix) -> Tensor:
     np.cumsum(np.bincount(rows, minlength=num_users + num_items), out=indptr[1:])
     values = (scale[rows] * scale[cols]).astype(np.float32)
     size = (num_users + num_items,) * 2
-    return torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(cols),
-                                   torch.from_numpy(values), size, check_invariants=False)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": it is what we test
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(cols),
+                                       torch.from_numpy(values), size, check_invariants=False)
 
 
 class _SymmetricPropagation(torch.autograd.Function):

@@ -258,7 +258,7 @@ class SGC(BasicGNN):
 
 MODELS = {cls.kind: cls for cls in (GCN, GraphSAGE, GIN, GAT, SGC)}
 # Models built around the ones above, defined in modules that import this one.
-COMPOSITE_MODELS = {"link": (".link", "LinkPredictor")}
+COMPOSITE_MODELS = {"link": (".link", "LinkPredictor"), "lightgcn": (".lightgcn", "LightGCN")}
 
 
 def build_model(config: dict) -> BasicGNN:

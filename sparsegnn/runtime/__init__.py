@@ -1,6 +1,9 @@
-"""The runtime: run a ``.sgnn`` artifact with numpy + numba only (no torch, scipy or onnx)."""
+"""The runtime: run a ``.sgnn`` artifact, or serve a recommender's retrieval index, with numpy +
+numba only (no torch, scipy or onnx)."""
 
-from ..artifact import ArtifactError, load_artifact
+from ..artifact import ArtifactError, RetrievalIndex, load_artifact, load_retrieval_index
+from .recommend import Recommender
 from .session import InputError, Session, TensorInfo
 
-__all__ = ["ArtifactError", "InputError", "Session", "TensorInfo", "load_artifact"]
+__all__ = ["ArtifactError", "InputError", "Session", "TensorInfo", "load_artifact", "Recommender",
+           "RetrievalIndex", "load_retrieval_index"]

@@ -99,6 +99,43 @@ def test_train_scores_a_binary_node_set_by_roc_auc_over_all_its_splits(datasets_
     assert summary["test_mean"] == pytest.approx(np.mean([r["test_score"] for r in summary["runs"]]))
 
 
+def test_recommend_train_export_run(tmp_path, capsys):
+    from ..recsys_data import write_clustered_interactions
+
+    folder = write_clustered_interactions(tmp_path / "set")
+    checkpoint, index, report = tmp_path / "m.safetensors", tmp_path / "m.sgnn", tmp_path / "r.json"
+    assert main(["train", "--task", "recommend", "--dataset", str(folder), "--epochs", "10",
+                 "--batch-size", "256", "--lr", "0.02", "--no-progress", "--out", str(checkpoint),
+                 "--report", str(report)]) == 0
+    summary = json.loads(report.read_text())
+    trained = summary["runs"][0]["test"]
+    assert main(["export", str(checkpoint), "--out", str(index)]) == 0
+    assert "retrieval index of 80 users and 60 items" in capsys.readouterr().out
+    # the runtime's recommendations reproduce the metrics torch measured in training
+    assert main(["run", str(index), "--dataset", str(folder), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"recall@20 {trained['recall@20']:.4f}, ndcg@20 {trained['ndcg@20']:.4f}" in out
+    assert main(["run", str(index), "--users", "0,7", "--k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].startswith("user 0: ") and lines[-1].startswith("user 7: ")
+    assert main(["run", str(index), "--users", "500"]) == 1
+    assert "users must lie in [0, 80)" in capsys.readouterr().err
+
+
+def test_link_prediction_trains_and_saves_the_training_graph(tmp_path, capsys):
+    checkpoint = tmp_path / "link.safetensors"
+    assert main(["train", "--task", "link", "--epochs", "20", "--no-progress", "--decoder", "mlp",
+                 "--out", str(checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "link gcn (mlp) on synthetic: test" in out and "ROC-AUC" in out and "AP " in out
+    loaded = load_checkpoint(checkpoint)
+    assert loaded.info["task"] == "link_prediction" and loaded.info["edge_split"]["test"] == 0.1
+    from sparsegnn import data
+
+    full = data.load("synthetic").graph
+    assert 0.8 * full.num_edges < loaded.graph.num_edges < 0.9 * full.num_edges
+
+
 def test_cv_is_refused_before_training_where_there_are_no_folds(capsys):
     assert main(["train", "--cv", "--no-progress"]) == 2
     assert "--cv needs a dataset with several splits" in capsys.readouterr().out
