@@ -190,3 +190,51 @@ def test_hostile_requests_under_load_all_get_a_status(running_server):
     status, reply = _post(url, {"x": x.tolist(), "edge_index": edges, "batch": batch})
     np.testing.assert_allclose(np.array(reply["logits"]), Session(artifact).run(
         x, graph, np.array(batch)), atol=1e-5)
+
+
+def test_a_retrieval_index_is_served_as_a_recommender(tmp_path):
+    """GET /recommend answers what the runtime answers; malformed queries get 400, and the
+    server keeps serving (torch, scipy and onnx blocked in the server's process)."""
+    from sparsegnn.artifact import RetrievalIndex, save_retrieval_index
+    from sparsegnn.runtime import Recommender
+
+    rng = np.random.default_rng(0)
+    seen = np.sort([[u, u + 20] for u in range(30)], axis=1)  # user u has seen u and u + 20
+    index = RetrievalIndex(rng.normal(size=(30, 8)).astype(np.float32),
+                           rng.normal(size=(50, 8)).astype(np.float32),
+                           np.arange(0, 61, 2, dtype=np.int64), seen.ravel().astype(np.int32))
+    path = save_retrieval_index(index, tmp_path / "rec.sgnn")
+    script = LAUNCH.format(folder=str(ROOT / "examples" / "serve"), artifact=str(path))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = process.stdout.readline()
+        assert line.strip().isdigit(), process.stderr.read()
+        url = f"http://127.0.0.1:{int(line)}"
+
+        def get(query: str) -> tuple[int, dict]:
+            try:
+                with urllib.request.urlopen(url + query, timeout=60) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        status, reply = get("/recommend?user=3&k=5")
+        expected_items, expected_scores = Recommender(path).recommend([3], 5)
+        assert status == 200 and reply["items"] == expected_items.tolist()
+        np.testing.assert_allclose(reply["scores"], expected_scores, rtol=1e-6)
+        status, reply = get("/recommend?users=0,29&k=3")
+        assert status == 200 and len(reply["items"]) == 2
+        for query in ("/recommend?user=30", "/recommend?user=-1", "/recommend?user=1.5",
+                      "/recommend?user=1&k=0", "/recommend?user=1&k=51", "/recommend?k=3",
+                      "/recommend?user=1&extra=2", "/recommend?user=" + "9" * 40,
+                      "/recommend?user=1&k=%00", "/recommend?user=&k=2",
+                      "/recommend?users=" + ",".join(["1"] * 2000)):
+            status, reply = get(query)
+            assert status == 400 and reply["error"], query
+        assert get("/nowhere")[0] == 404
+        assert get("/health") == (200, {"users": 30, "items": 50})
+        assert get("/recommend?user=0")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

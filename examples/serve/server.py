@@ -1,6 +1,12 @@
 """A prediction server that embeds the sparsegnn runtime: numpy + numba + the standard library.
 
     python examples/serve/server.py model.sgnn --port 8000
+    python examples/serve/server.py gowalla.sgnn --port 8000     # a recommender's retrieval index
+
+A recommender answers GET /recommend?user=17&k=20 (or ``users=1,2,3``) with
+``{"users": [...], "items": [[...]], "scores": [[...]]}``: each user's best unseen items, best
+first (id -1 where fewer than k are left); a user id or k out of range, or anything but
+decimal integers, gets 400.
 
 POST /predict with JSON ``{"x": [[...], ...], "edge_index": [[src...], [dst...]]}`` (and
 ``"batch"`` for graph-level models) returns ``{"logits": [[...]], "predictions": [...]}``.
@@ -17,10 +23,12 @@ import argparse
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from sparsegnn.runtime import InputError, Session
+from sparsegnn.artifact import RETRIEVAL, artifact_kind
+from sparsegnn.runtime import InputError, Recommender, Session
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 KEYS = {"x", "edge_index", "batch"}
@@ -49,19 +57,23 @@ def _array(request: dict, key: str, types: tuple, dtype) -> np.ndarray:
         raise BadRequest(f"{key}: {exc}") from None
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """Replies are JSON; the console is kept for errors."""
+
+    def _reply(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 def make_handler(session: Session, max_body_bytes: int = MAX_BODY_BYTES):
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):  # keep the console for errors
-            pass
-
+    class Handler(JsonHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)
             if self.path != "/health":
                 return self._reply(404, {"error": "unknown path; use GET /health or POST /predict"})
@@ -108,9 +120,58 @@ def make_handler(session: Session, max_body_bytes: int = MAX_BODY_BYTES):
     return Handler
 
 
+MAX_USERS_PER_REQUEST = 1024
+
+
+def _integers(values: list[str], name: str) -> list[int]:
+    """Decimal integers (no sign, no spaces) from query-string values, comma-separated."""
+    items = [part for value in values for part in value.split(",")]
+    if not items or not all(part.isdigit() and part.isascii() and len(part) <= 18 for part in items):
+        raise BadRequest(f"{name} must be comma-separated non-negative decimal integers")
+    return [int(part) for part in items]
+
+
+def make_recommend_handler(recommender: Recommender):
+    class Handler(JsonHandler):
+        def do_GET(self):  # noqa: N802
+            try:
+                self._get()
+            except Exception as exc:  # never drop a connection without an answer
+                self._reply(500, {"error": f"internal error ({type(exc).__name__})"})
+
+        def _get(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/health":
+                return self._reply(200, {"users": recommender.num_users,
+                                         "items": recommender.num_items})
+            if url.path != "/recommend":
+                return self._reply(404, {"error": "unknown path; use GET /recommend?user=ID&k=20"
+                                                  " or GET /health"})
+            try:
+                query = parse_qs(url.query, keep_blank_values=True, strict_parsing=bool(url.query),
+                                 max_num_fields=16)
+                if set(query) - {"user", "users", "k"} or not {"user", "users"} & set(query):
+                    raise BadRequest("give user (or users) and optionally k, nothing else")
+                users = _integers(query.get("user", []) + query.get("users", []), "user")
+                if len(users) > MAX_USERS_PER_REQUEST:
+                    raise BadRequest(f"at most {MAX_USERS_PER_REQUEST} users per request")
+                k = _integers(query["k"], "k")[0] if "k" in query else 20
+                items, scores = recommender.recommend(users, k)
+            except (BadRequest, InputError, ValueError) as exc:
+                return self._reply(400, {"error": f"{type(exc).__name__}: {exc}"})
+            return self._reply(200, {"users": users, "items": items.tolist(),
+                                     "scores": [[float(v) if np.isfinite(v) else None for v in row]
+                                                for row in scores]})
+
+    return Handler
+
+
 def serve(artifact: str, host: str = "127.0.0.1", port: int = 8000,
           max_body_bytes: int = MAX_BODY_BYTES) -> ThreadingHTTPServer:
-    """Create the server (not yet serving); ``port=0`` picks a free port."""
+    """Create the server (not yet serving); ``port=0`` picks a free port. A retrieval index
+    is served as a recommender, a model artifact for prediction."""
+    if artifact_kind(artifact) == RETRIEVAL:
+        return ThreadingHTTPServer((host, port), make_recommend_handler(Recommender(artifact)))
     return ThreadingHTTPServer((host, port), make_handler(Session(artifact), max_body_bytes))
 
 
