@@ -42,12 +42,32 @@ def cmd_prune(args) -> int:
     model = checkpoint.model
     dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
                    seed=args.seed)
-    finetune = train_config(model.kind, dataset, epochs=args.epochs, progress=not args.no_progress,
-                            seed=args.seed)
-    from ..nn import evaluate
+    links = checkpoint.info.get("task") == "link_prediction"
+    structured = task = None
+    if links:  # the checkpoint's edge split again: the same held-out pairs before and after
+        from ..data.links import random_link_split
+        from ..nn.recipes import link_train_config
+        from ..prune.links import LinkTask
 
-    dense_scores = evaluate(model, dataset, args.split)
-    structured = None
+        if args.channel_sparsity:
+            raise ValueError("--channel-sparsity is not implemented for link prediction")
+        edge_split = checkpoint.info.get("edge_split") or {}
+        split = random_link_split(dataset.graph, edge_split.get("val", 0.05),
+                                  edge_split.get("test", 0.10), seed=edge_split.get("seed", 0))
+        task = LinkTask(dataset, split)
+        finetune = link_train_config(epochs=args.epochs or 200, patience=None, seed=args.seed,
+                                     progress=not args.no_progress)
+        metric, edge_criterion = "roc_auc", "degree" if args.edge_criterion == "auto" \
+            else args.edge_criterion
+        dense_scores = task.evaluate(model)
+    else:
+        finetune = train_config(model.kind, dataset, epochs=args.epochs,
+                                progress=not args.no_progress, seed=args.seed)
+        from ..nn import evaluate
+
+        metric = dataset.metric
+        edge_criterion = resolve_edge_criterion(args.edge_criterion, model)
+        dense_scores = evaluate(model, dataset, args.split)
     if args.channel_sparsity:
         from ..prune.structured import prune_channels
 
@@ -61,13 +81,12 @@ def cmd_prune(args) -> int:
     result = prune_model(model, dataset, weight_sparsity, criterion=args.criterion,
                          scope=args.scope, schedule=args.schedule, rounds=args.rounds,
                          rewind=args.rewind, split=args.split, finetune=finetune, seed=args.seed,
-                         edge_sparsity=args.edge_sparsity, edge_criterion=args.edge_criterion,
+                         edge_sparsity=args.edge_sparsity, edge_criterion=edge_criterion,
                          distill=args.distill, pattern=args.pattern,
-                         min_layer_density=args.min_layer_density)
+                         min_layer_density=args.min_layer_density, task=task)
     result.before = dense_scores  # before any pruning, channels included
     MaskSet.bake(model)
     model.eval()
-    metric = dataset.metric
     print(result.masks.table())
     for key in result.masks.thin_layers(MIN_LAYER_DENSITY):
         print(f"warning: {key} keeps less than {MIN_LAYER_DENSITY:.0%} of its weights")
@@ -84,10 +103,11 @@ def cmd_prune(args) -> int:
         print(f"edges: kept {result.graph.num_edges:,} directed edges "
               f"({100 * result.edges_kept:.1f}% of the non-loop edges)")
         info["edge_sparsity"] = 1 - result.edges_kept
-    save_checkpoint(args.out, model, info=info,
-                    extra=pruning_extra(result.masks.weights, result.graph))
-    edge_criterion = resolve_edge_criterion(args.edge_criterion, model) if args.edge_sparsity \
-        else None
+    # a link predictor's message-passing graph travels with it, pruned or not
+    graph = result.graph if result.graph is not None or not links else task.graph
+    save_checkpoint(args.out, model, info=info, extra=pruning_extra(result.masks.weights, graph))
+    if not args.edge_sparsity:
+        edge_criterion = None
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": dataset.name, "criterion": args.criterion, "schedule": args.schedule,
               "scope": args.scope, "edge_criterion": edge_criterion,

@@ -32,7 +32,7 @@ from .unstructured import (
 )
 
 __all__ = ["PruneResult", "PruningWarning", "prune_model", "resolve_sparsity", "training_loss",
-           "SCHEDULES"]
+           "SCHEDULES", "LabelTask"]
 
 
 class PruningWarning(UserWarning):
@@ -115,13 +115,44 @@ class PruneResult:
         return report
 
 
+@dataclass(frozen=True)
+class LabelTask:
+    """What a schedule trains and scores: the labels of ``dataset.splits[split]`` (node or
+    graph classification, regression). Link prediction has its own (``prune.links``)."""
+
+    dataset: Dataset
+    split: int = 0
+
+    @property
+    def graph(self) -> Graph:
+        return self.dataset.graph
+
+    def with_graph(self, graph: Graph) -> LabelTask:
+        return replace(self, dataset=replace(self.dataset, graph=graph))
+
+    def fit(self, model, config: TrainConfig):
+        return fit(model, self.dataset, self.split, config)
+
+    def evaluate(self, model) -> dict:
+        return evaluate(model, self.dataset, self.split)
+
+    def weight_scores(self, criterion: str, model, seed: int, finetune: TrainConfig):
+        return _scores(criterion, model, self.dataset, self.split, seed, finetune)
+
+    def edge_scores(self, criterion: str, model, fraction: float, seed: int) -> np.ndarray:
+        if self.dataset.is_graph_task:
+            raise ValueError("edge sparsification is for node classification (one stored graph)")
+        return edge_scores(criterion, model, self.dataset, fraction=fraction, split=self.split,
+                           seed=seed)
+
+
 def prune_model(model, dataset: Dataset, sparsity: float | None, *,
                 criterion: str = "magnitude", scope: str = "global", schedule: str = "oneshot",
                 rounds: int = 3, rewind: bool = False, split: int = 0,
                 finetune: TrainConfig | None = None, seed: int = 0, edge_sparsity: float = 0.0,
                 edge_criterion: str = "auto", distill: bool = False,
                 pattern: str = "unstructured",
-                min_layer_density: float = MIN_LAYER_DENSITY) -> PruneResult:
+                min_layer_density: float = MIN_LAYER_DENSITY, task=None) -> PruneResult:
     """Prune ``model``'s weights to ``sparsity`` in ``pattern`` (``prune.patterns``) and
     fine-tune it with the masks fixed. An N:M pattern fixes the sparsity (``sparsity`` None,
     or ``1 - N/M``); every schedule's steps ramp towards it.
@@ -134,12 +165,15 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
     as the labels (knowledge distillation, see ``TrainConfig.teacher``). Under global scope
     each weight matrix keeps at least ``min_layer_density`` of its weights (``prune_weights``);
     a matrix left with less than ``MIN_LAYER_DENSITY`` is named in a ``PruningWarning``.
+    ``task`` replaces what is trained and scored (default: ``LabelTask(dataset, split)``;
+    ``prune.links.LinkTask`` for link prediction).
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     sparsity = resolve_sparsity(sparsity, pattern)
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
+    task = task or LabelTask(dataset, split)
     finetune = finetune or TrainConfig(epochs=100, patience=None, progress=False)
     if distill:
         teacher = copy.deepcopy(model).eval()
@@ -147,17 +181,15 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
             parameter.requires_grad_(False)
         finetune = replace(finetune, teacher=teacher)
     started = time.perf_counter()
-    before = evaluate(model, dataset, split)
+    before = task.evaluate(model)
     pruned_graph, edges_kept = None, 1.0
     if edge_sparsity:
-        if dataset.is_graph_task:
-            raise ValueError("edge sparsification is for node classification (one stored graph)")
-        scores = edge_scores(edge_criterion, model, dataset, fraction=edge_sparsity, split=split,
-                             seed=seed)
-        pruned_graph = prune_edges(dataset.graph, scores, edge_sparsity)
+        scores = task.edge_scores(edge_criterion, model, edge_sparsity, seed)
+        full = task.graph
+        pruned_graph = prune_edges(full, scores, edge_sparsity)
         edges_kept = (pruned_graph.num_edges - pruned_graph.num_self_loops) / max(
-            dataset.graph.num_edges - dataset.graph.num_self_loops, 1)
-        dataset = replace(dataset, graph=pruned_graph)
+            full.num_edges - full.num_self_loops, 1)
+        task = task.with_graph(pruned_graph)
     initial = copy.deepcopy(model.state_dict()) if rewind else None
     if schedule == "oneshot":
         steps = [sparsity]
@@ -168,8 +200,7 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
     between = replace(finetune, epochs=max(1, finetune.epochs // (2 * rounds)), patience=None)
     masks, history = MaskSet.ones(model, pattern=Pattern.parse(pattern).name), []
     for step, target in enumerate(steps):
-        scores = _scores(criterion, model, dataset, split, seed + step,
-                         replace(finetune, teacher=None))
+        scores = task.weight_scores(criterion, model, seed + step, replace(finetune, teacher=None))
         masks = prune_weights(model, scores, target, scope=scope, prior=masks, pattern=pattern,
                               min_layer_density=min_layer_density)
         if initial is not None:
@@ -178,13 +209,13 @@ def prune_model(model, dataset: Dataset, sparsity: float | None, *,
         masks.apply(model)
         last = step == len(steps) - 1
         config = finetune if schedule != "gradual" or last else between
-        result = fit(model, dataset, split, replace(config, seed=finetune.seed + step))
+        result = task.fit(model, replace(config, seed=finetune.seed + step))
         history.append({"round": step + 1, "sparsity": masks.sparsity,
                         "val": result.val_score, "test": result.test_score})
     thin = masks.thin_layers(MIN_LAYER_DENSITY)
     if thin:
         warnings.warn(f"{', '.join(thin)} keep less than {MIN_LAYER_DENSITY:.0%} of their weights "
                       f"(accuracy may have collapsed there)", PruningWarning, stacklevel=2)
-    return PruneResult(masks=masks, before=before, after=evaluate(model, dataset, split),
+    return PruneResult(masks=masks, before=before, after=task.evaluate(model),
                        seconds=time.perf_counter() - started, rounds=history,
                        graph=pruned_graph, edges_kept=edges_kept)
