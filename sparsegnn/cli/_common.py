@@ -56,14 +56,17 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                              "along the inputs: the runtime's kernels turn them into more "
                              "speed); N:M keeps N of every M consecutive inputs (2:4 is 50 %%)")
     parser.add_argument("--edge-criterion", default="auto",
-                        choices=("auto", "influence", "agreement", "learned", "degree", "random"),
+                        choices=("auto", "influence", "agreement", "learned", "degree", "random",
+                                 "score"),
                         help="auto (default): influence for GCN, agreement for other models; "
                              "influence: greedy removal, in 25 steps, of the edges whose removal "
                              "moves the model's outputs least from its full-graph predictions, "
                              "never a node's last neighbour while others can go (GCN); "
                              "agreement: edges whose ends the model puts in different classes "
                              "first, then by degree; learned: UGS-style jointly trained edge "
-                             "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random")
+                             "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random; score "
+                             "(recommenders: the interactions scored lowest). Link prediction "
+                             "and recommenders: auto is degree")
 
 
 def _pattern_name(text: str) -> str:

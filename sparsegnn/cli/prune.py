@@ -9,6 +9,52 @@ from .. import __version__
 from ._common import MODEL_KINDS, _add_data_options, _add_pruning_options, _pattern_name
 
 
+def _prune_recommender(args, checkpoint) -> int:
+    """``prune`` of a LightGCN checkpoint: interactions of its graph and embedding entries."""
+    from .._fileio import atomic_write_text
+    from ..data import load_recommendation
+    from ..nn import save_checkpoint
+    from ..nn.checkpoint import interactions_extra
+    from ..nn.lightgcn import RecommenderConfig
+    from ..prune.recommend import prune_recommender
+
+    if args.weight_sparsity or args.channel_sparsity or ":" in args.pattern:
+        raise ValueError("a LightGCN has no weight matrices: prune it with --edge-sparsity and "
+                         "--embedding-sparsity")
+    interactions = load_recommendation(args.dataset or checkpoint.info.get("dataset"),
+                                       args.data_dir)
+    if (interactions.num_users, interactions.num_items) != checkpoint.interactions.shape:
+        raise ValueError(f"{interactions.name} is {interactions.num_users} x "
+                         f"{interactions.num_items}, the checkpoint "
+                         f"{checkpoint.interactions.shape}")
+    criterion = "degree" if args.edge_criterion == "auto" else args.edge_criterion
+    finetune = RecommenderConfig(epochs=args.epochs or 20, seed=args.seed,
+                                 progress=not args.no_progress)
+    model = checkpoint.model
+    result = prune_recommender(model, interactions, edge_sparsity=args.edge_sparsity,
+                               embedding_sparsity=args.embedding_sparsity,
+                               edge_criterion=criterion, finetune=finetune, seed=args.seed)
+    for label, scores in (("before", result.before), ("after", result.after)):
+        print(f"{label}: test recall@20 {scores['test']['recall@20']:.4f}, ndcg@20 "
+              f"{scores['test']['ndcg@20']:.4f} (valid recall@20 {scores['valid']['recall@20']:.4f})")
+    print(f"edges: kept {result.graph.nnz:,} of {interactions.train.nnz:,} interactions "
+          f"({100 * result.edges_kept:.1f} %); embedding entries kept "
+          f"{100 * result.embedding_kept:.1f} % ({result.seconds:.1f} s)")
+    info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
+                edge_sparsity=1 - result.edges_kept, embedding_sparsity=1 - result.embedding_kept,
+                edge_criterion=criterion, val_score=result.after["valid"]["recall@20"],
+                test_score=result.after["test"]["recall@20"],
+                **{"test_ndcg@20": result.after["test"]["ndcg@20"]})
+    save_checkpoint(args.out, model, info=info,
+                    extra=interactions_extra(interactions.train, result.graph))
+    report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
+              "dataset": interactions.name, "edge_criterion": criterion, **result.report()}
+    report_path = args.report or args.out.with_suffix(".json")
+    atomic_write_text(report_path, json.dumps(report, indent=2))
+    print(f"saved {args.out} and {report_path}")
+    return 0
+
+
 def cmd_prune(args) -> int:
     from .._fileio import atomic_write_text
     from ..data import load
@@ -22,15 +68,16 @@ def cmd_prune(args) -> int:
     # Everything is checked before the checkpoint and the dataset load (seconds to minutes).
     for flag, value in (("--weight-sparsity", args.weight_sparsity),
                         ("--channel-sparsity", args.channel_sparsity),
-                        ("--edge-sparsity", args.edge_sparsity)):
+                        ("--edge-sparsity", args.edge_sparsity),
+                        ("--embedding-sparsity", args.embedding_sparsity)):
         if value is not None and not 0.0 <= value < 1.0:
             raise ValueError(f"{flag} must lie in [0, 1) (1 would remove everything), got {value}")
     if not 0.0 <= args.min_layer_density <= 1.0:
         raise ValueError(f"--min-layer-density must lie in [0, 1], got {args.min_layer_density}")
     if args.weight_sparsity is None and ":" not in args.pattern and not args.channel_sparsity \
-            and not args.edge_sparsity:
+            and not args.edge_sparsity and not args.embedding_sparsity:
         raise ValueError("nothing to prune: give --weight-sparsity, --channel-sparsity, "
-                         "--edge-sparsity or an N:M --pattern")
+                         "--edge-sparsity, --embedding-sparsity or an N:M --pattern")
     # an N:M pattern fixes the sparsity; otherwise none given means 0 (channels or edges only)
     weight_sparsity = args.weight_sparsity
     if weight_sparsity is None and ":" not in args.pattern:
@@ -39,6 +86,10 @@ def cmd_prune(args) -> int:
     if not args.checkpoint.is_file():
         raise FileNotFoundError(f"no checkpoint at {args.checkpoint}")
     checkpoint = load_checkpoint(args.checkpoint)
+    if checkpoint.interactions is not None:
+        return _prune_recommender(args, checkpoint)
+    if args.embedding_sparsity:
+        raise ValueError("--embedding-sparsity is for recommenders (LightGCN checkpoints)")
     model = checkpoint.model
     dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
                    seed=args.seed)
@@ -161,7 +212,11 @@ def register(commands) -> None:
     prune.add_argument("--rewind", action="store_true",
                        help="iterative: rewind kept weights to the checkpoint's before retraining")
     prune.add_argument("--edge-sparsity", type=float, default=0.0,
-                       help="fraction of undirected edges to remove (node classification)")
+                       help="fraction of edges to remove: undirected edges (node classification), "
+                            "the message-passing graph (link prediction), interactions "
+                            "(recommenders)")
+    prune.add_argument("--embedding-sparsity", type=float, default=0.0,
+                       help="share of embedding entries to prune (recommenders)")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--distill", action="store_true",
                        help="fine-tune against the dense model's outputs too (distillation)")

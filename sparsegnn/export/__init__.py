@@ -29,20 +29,21 @@ def export_checkpoint(checkpoint, path, *, source=None, graph=None,
 
 def export_recommender(checkpoint, path, *, source=None):
     """Export a LightGCN checkpoint to a retrieval index at ``path``: its final user and item
-    embeddings (propagated once here, so serving does no graph work) and each user's items
-    seen in training (left out of recommendations). Returns the path."""
+    embeddings (propagated once here over its graph, edge-pruned or not, so serving does no
+    graph work) and each user's items seen in training (left out of recommendations). Returns
+    the path."""
     import torch
 
     from ..artifact import RetrievalIndex, save_retrieval_index
     from ..nn.lightgcn import LightGCN, bipartite_adjacency
 
-    model, train = checkpoint.model, checkpoint.interactions
+    model, train, graph = checkpoint.model, checkpoint.interactions, checkpoint.propagation
     if not isinstance(model, LightGCN) or train is None:
         raise ValueError("export_recommender takes a LightGCN checkpoint carrying its training "
                          "interactions (sparsegnn train --task recommend writes one)")
     model.eval()
     with torch.no_grad():
-        users, items = model.propagate(bipartite_adjacency(train))
+        users, items = model.propagate(bipartite_adjacency(graph))
     metadata = {"checkpoint": None if source is None else str(source), "model": model.config,
                 **{f"train_{key}": value for key, value in checkpoint.info.items()}}
     index = RetrievalIndex(users.numpy().astype(np.float32), items.numpy().astype(np.float32),

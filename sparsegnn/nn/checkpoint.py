@@ -54,14 +54,25 @@ class Checkpoint:
     @property
     def interactions(self) -> CSRMatrix | None:
         """A recommender's training interactions ``(users, items)`` (checked), or None."""
-        if INTERACTION_KEYS[0] not in self.extra:
+        return self._user_items(INTERACTION_KEYS)
+
+    @property
+    def propagation(self) -> CSRMatrix | None:
+        """The interactions a recommender propagates over (checked): the edge-pruned ones when
+        it was pruned, else its training interactions; None for other models."""
+        pruned = self._user_items(PROPAGATION_KEYS)
+        return pruned if pruned is not None else self.interactions
+
+    def _user_items(self, keys) -> CSRMatrix | None:
+        if keys[0] not in self.extra:
             return None
-        shape = (self.model.num_users, self.model.num_items)
         try:
-            indptr, indices = (self.extra[key].numpy() for key in INTERACTION_KEYS)
+            shape = (self.model.num_users, self.model.num_items)
+            indptr, indices = (self.extra[key].numpy() for key in keys)
             return CSRMatrix(indptr, indices, np.ones(indices.shape[0], np.float32), shape)
         except (KeyError, ValueError, AttributeError) as exc:
-            raise CheckpointError(f"the checkpoint's interactions are malformed ({exc})") from None
+            raise CheckpointError(f"the checkpoint's {keys[0].split('.')[0]} are malformed "
+                                  f"({exc})") from None
 
     @property
     def graph(self) -> Graph | None:
@@ -75,14 +86,21 @@ class Checkpoint:
 
 
 INTERACTION_KEYS = ("interactions.indptr", "interactions.indices")
+PROPAGATION_KEYS = ("propagation.indptr", "propagation.indices")
 
 
-def interactions_extra(train: CSRMatrix) -> dict[str, torch.Tensor]:
+def interactions_extra(train: CSRMatrix, propagation: CSRMatrix | None = None
+                       ) -> dict[str, torch.Tensor]:
     """The extra tensors that make a recommender's checkpoint carry its training interactions
-    (the graph it propagates over, and each user's seen items): what
-    ``Checkpoint.interactions`` reads back."""
-    return {INTERACTION_KEYS[0]: torch.from_numpy(train.indptr.astype(np.int64)),
-            INTERACTION_KEYS[1]: torch.from_numpy(train.indices.astype(np.int64))}
+    (each user's seen items, and the graph it propagates over unless ``propagation``, an
+    edge-pruned subset, is given): what ``Checkpoint.interactions`` and
+    ``Checkpoint.propagation`` read back."""
+    extra = {}
+    for keys, matrix in ((INTERACTION_KEYS, train), (PROPAGATION_KEYS, propagation)):
+        if matrix is not None:
+            extra[keys[0]] = torch.from_numpy(matrix.indptr.astype(np.int64))
+            extra[keys[1]] = torch.from_numpy(matrix.indices.astype(np.int64))
+    return extra
 
 
 def pruning_extra(masks: dict[str, np.ndarray], graph: Graph | None = None

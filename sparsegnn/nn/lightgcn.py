@@ -77,7 +77,7 @@ class LightGCN(torch.nn.Module):
     kind = "lightgcn"
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64,
-                 num_layers: int = 3):
+                 num_layers: int = 3, masked: bool = False):
         super().__init__()
         if min(num_users, num_items, embedding_dim) < 1 or num_layers < 0:
             raise ValueError("users, items and embedding_dim must be >= 1, num_layers >= 0")
@@ -87,14 +87,36 @@ class LightGCN(torch.nn.Module):
         self.item_embedding = torch.nn.Embedding(num_items, embedding_dim)
         torch.nn.init.normal_(self.user_embedding.weight, std=0.1)  # LightGCN's initialisation
         torch.nn.init.normal_(self.item_embedding.weight, std=0.1)
+        self.masked = bool(masked)
+        if self.masked:  # pruned entries of the embedding tables (1 kept, 0 pruned)
+            self.register_buffer("embedding_mask", torch.ones(num_users + num_items, embedding_dim))
 
     @property
     def config(self) -> dict:
-        return {"kind": self.kind, "num_users": self.num_users, "num_items": self.num_items,
-                "embedding_dim": self.embedding_dim, "num_layers": self.num_layers}
+        config = {"kind": self.kind, "num_users": self.num_users, "num_items": self.num_items,
+                  "embedding_dim": self.embedding_dim, "num_layers": self.num_layers}
+        if self.masked:
+            config["masked"] = True
+        return config
+
+    def set_mask(self, keep: Tensor) -> None:
+        """Prune the embedding entries where ``keep (U + I, D)`` is False: they read as zero
+        from now on and get no gradient."""
+        shape = (self.num_users + self.num_items, self.embedding_dim)
+        if tuple(keep.shape) != shape:
+            raise ValueError(f"the mask must have shape {shape}, got {tuple(keep.shape)}")
+        if not self.masked:
+            self.masked = True
+            self.register_buffer("embedding_mask", torch.ones_like(keep, dtype=torch.float32))
+        self.embedding_mask.copy_(keep.float())
+
+    def initial_embeddings(self) -> Tensor:
+        """``E0 (U + I, D)``: users, then items, with pruned entries zero."""
+        embeddings = torch.cat([self.user_embedding.weight, self.item_embedding.weight])
+        return embeddings * self.embedding_mask if self.masked else embeddings
 
     def propagate(self, adjacency: Tensor) -> tuple[Tensor, Tensor]:
-        embeddings = torch.cat([self.user_embedding.weight, self.item_embedding.weight])
+        embeddings = self.initial_embeddings()
         total = embeddings
         for _ in range(self.num_layers):
             embeddings = _SymmetricPropagation.apply(adjacency, embeddings)
@@ -224,9 +246,10 @@ def fit_recommender(model: LightGCN, interactions: Interactions,
                 user_vectors = user_final[users]
                 margin = ((user_vectors * item_final[positives]).sum(-1)
                           - (user_vectors * item_final[negatives]).sum(-1))
-                initial = (model.user_embedding(users).square().sum()
-                           + model.item_embedding(positives).square().sum()
-                           + model.item_embedding(negatives).square().sum())
+                ego = model.initial_embeddings()
+                items_ego = ego[model.num_users:]
+                initial = (ego[users].square().sum() + items_ego[positives].square().sum()
+                           + items_ego[negatives].square().sum())
                 loss = -F.logsigmoid(margin).mean() + config.decay * initial / (2 * batch.size)
                 optimizer.zero_grad()
                 loss.backward()

@@ -1,0 +1,128 @@
+"""Pruning a LightGCN recommender: interactions of the propagation graph and entries of the
+embedding tables (the setting of LightGNN, WSDM 2025), then BPR fine-tuning with both fixed.
+
+- Edges: a share of the training interactions leaves the graph that embeddings propagate
+  over. They stay training positives for BPR, and seen items for serving (users did interact
+  with them). Criteria: ``degree`` (``1 / sqrt(deg u * deg i)``: interactions between very
+  active users and popular items go first, as GCN normalisation already weighs them least),
+  ``score`` (the interactions the model scores lowest go first) and ``random``.
+- Embedding entries: the smallest-magnitude entries of both tables together (one global
+  threshold) are masked to zero (``LightGCN.set_mask``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.recsys import Interactions
+from ..nn.lightgcn import (
+    LightGCN,
+    RecommenderConfig,
+    bipartite_adjacency,
+    evaluate_ranking,
+    fit_recommender,
+)
+from ..sparse import CSRMatrix
+
+__all__ = ["RECOMMENDER_EDGE_CRITERIA", "RecommenderPruneResult", "prune_recommender",
+           "interaction_scores", "drop_interactions"]
+
+RECOMMENDER_EDGE_CRITERIA = ("degree", "score", "random")
+
+
+@dataclass
+class RecommenderPruneResult:
+    before: dict  # {"valid": {...}, "test": {...}} Recall@k and NDCG@k
+    after: dict
+    graph: CSRMatrix  # the interactions the embeddings propagate over
+    edges_kept: float
+    embedding_kept: float
+    seconds: float
+
+    def report(self) -> dict:
+        return {"before": self.before, "after": self.after, "seconds": self.seconds,
+                "edges": {"kept": int(self.graph.nnz), "fraction_kept": self.edges_kept,
+                          "fraction_pruned": 1 - self.edges_kept},
+                "embedding_entries": {"fraction_kept": self.embedding_kept,
+                                      "fraction_pruned": 1 - self.embedding_kept}}
+
+
+def interaction_scores(criterion: str, model: LightGCN, train: CSRMatrix, seed: int = 0
+                       ) -> np.ndarray:
+    """One score per stored interaction of ``train`` (CSR order); the lowest go first."""
+    users = train.row_ids().astype(np.int64)
+    items = train.indices.astype(np.int64)
+    if criterion == "degree":
+        user_degree = np.diff(train.indptr).astype(np.float64)
+        item_degree = np.bincount(items, minlength=train.shape[1]).astype(np.float64)
+        return 1 / np.sqrt(user_degree[users] * item_degree[items])
+    if criterion == "score":
+        model.eval()
+        with torch.no_grad():
+            user_final, item_final = model.propagate(bipartite_adjacency(train))
+        return (user_final[torch.from_numpy(users)] * item_final[torch.from_numpy(items)]
+                ).sum(-1).double().numpy()
+    if criterion == "random":
+        return np.random.default_rng(seed).random(train.nnz)
+    raise ValueError(f"edge criterion must be one of {RECOMMENDER_EDGE_CRITERIA}, got {criterion!r}")
+
+
+def drop_interactions(train: CSRMatrix, scores: np.ndarray, fraction: float) -> CSRMatrix:
+    """``train`` without its ``fraction`` lowest-scored interactions (exact count; ties by
+    position)."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"fraction must lie in [0, 1), got {fraction}")
+    order = np.lexsort((np.arange(train.nnz), scores))
+    keep = np.ones(train.nnz, dtype=bool)
+    keep[order[: int(round(fraction * train.nnz))]] = False
+    rows = train.row_ids()[keep]
+    indptr = np.zeros(train.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=train.shape[0]), out=indptr[1:])
+    return CSRMatrix(indptr, train.indices[keep], train.data[keep], train.shape)
+
+
+def _both_parts(model: LightGCN, adjacency, interactions: Interactions, k: int) -> dict:
+    return {part: evaluate_ranking(model, adjacency, interactions, part, k)
+            for part in ("valid", "test")}
+
+
+def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_sparsity: float = 0.0,
+                      embedding_sparsity: float = 0.0, edge_criterion: str = "degree",
+                      finetune: RecommenderConfig | None = None, seed: int = 0
+                      ) -> RecommenderPruneResult:
+    """Prune ``model`` in place (edges first, scored on the trained model, then embedding
+    entries by magnitude) and fine-tune it with BPR, masks and graph fixed."""
+    for name, value in (("edge_sparsity", edge_sparsity), ("embedding_sparsity", embedding_sparsity)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    if edge_criterion not in RECOMMENDER_EDGE_CRITERIA:
+        raise ValueError(f"edge criterion must be one of {RECOMMENDER_EDGE_CRITERIA}, got "
+                         f"{edge_criterion!r}")
+    finetune = finetune or RecommenderConfig(progress=False, seed=seed)
+    started = time.perf_counter()
+    train = interactions.train
+    before = _both_parts(model, bipartite_adjacency(train), interactions, finetune.k)
+    graph = train
+    if edge_sparsity:
+        graph = drop_interactions(train, interaction_scores(edge_criterion, model, train, seed),
+                                  edge_sparsity)
+    if embedding_sparsity:
+        with torch.no_grad():
+            magnitudes = model.initial_embeddings().abs()
+            count = int(round(embedding_sparsity * magnitudes.numel()))
+            order = torch.argsort(magnitudes.flatten(), stable=True)
+            keep = torch.ones(magnitudes.numel(), dtype=torch.bool)
+            keep[order[:count]] = False
+            if model.masked:  # entries pruned before stay pruned
+                keep &= model.embedding_mask.flatten().bool()
+        model.set_mask(keep.view_as(magnitudes))
+    adjacency = bipartite_adjacency(graph)
+    fit_recommender(model, interactions, finetune, adjacency=adjacency)
+    after = _both_parts(model, adjacency, interactions, finetune.k)
+    kept = float(model.embedding_mask.mean()) if model.masked else 1.0
+    return RecommenderPruneResult(before, after, graph, graph.nnz / max(train.nnz, 1), kept,
+                                  time.perf_counter() - started)

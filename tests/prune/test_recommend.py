@@ -1,0 +1,78 @@
+"""Pruning a LightGCN: interactions of its propagation graph and embedding entries, exact counts,
+masks that hold through fine-tuning, and an export that propagates over the pruned graph while
+still leaving out every seen item."""
+
+import numpy as np
+import pytest
+import torch
+
+from sparsegnn import data
+from sparsegnn.cli import main
+from sparsegnn.nn import load_checkpoint
+from sparsegnn.nn.lightgcn import LightGCN, RecommenderConfig, bipartite_adjacency
+from sparsegnn.nn.train import seed_everything
+from sparsegnn.prune.recommend import drop_interactions, interaction_scores, prune_recommender
+from sparsegnn.runtime import Recommender
+
+from ..recsys_data import write_clustered_interactions
+
+
+@pytest.fixture
+def interactions(tmp_path):
+    return data.load_recommendation(write_clustered_interactions(tmp_path / "set"))
+
+
+@pytest.mark.parametrize("criterion", ["degree", "score", "random"])
+def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion):
+    seed_everything(0)
+    model = LightGCN(interactions.num_users, interactions.num_items, 8, num_layers=2)
+    config = RecommenderConfig(epochs=5, batch_size=128, lr=0.02, eval_every=5, progress=False)
+    result = prune_recommender(model, interactions, edge_sparsity=0.5, embedding_sparsity=0.8,
+                               edge_criterion=criterion, finetune=config)
+    train = interactions.train
+    assert result.graph.nnz == train.nnz - round(0.5 * train.nnz)
+    kept = set(zip(result.graph.row_ids().tolist(), result.graph.indices.tolist()))
+    assert kept <= set(zip(train.row_ids().tolist(), train.indices.tolist()))
+    assert result.embedding_kept == pytest.approx(0.2, abs=1e-3)
+    # pruned entries read as zero after fine-tuning
+    pruned = model.embedding_mask == 0
+    assert pruned.float().mean() == pytest.approx(0.8, abs=1e-3)
+    assert (model.initial_embeddings()[pruned] == 0).all()
+    assert set(result.after) == {"valid", "test"}
+
+
+def test_degree_scores_put_hub_to_hub_interactions_first(interactions):
+    train = interactions.train
+    scores = interaction_scores("degree", None, train)
+    users, items = train.row_ids(), train.indices
+    user_degree = np.diff(train.indptr)
+    item_degree = np.bincount(items, minlength=train.shape[1])
+    np.testing.assert_allclose(scores, 1 / np.sqrt(user_degree[users] * item_degree[items]))
+    dropped = drop_interactions(train, scores, 0.25)
+    assert dropped.nnz == train.nnz - round(0.25 * train.nnz)
+    kept = set(zip(dropped.row_ids().tolist(), dropped.indices.tolist()))
+    is_kept = np.array([pair in kept for pair in zip(users.tolist(), items.tolist())])
+    assert scores[~is_kept].max() <= scores[is_kept].min()  # the lowest scores went
+
+
+def test_prune_cli_then_export_propagates_over_the_pruned_graph(tmp_path, capsys):
+    folder = write_clustered_interactions(tmp_path / "set")
+    dense, pruned, index = (tmp_path / n for n in ("m.safetensors", "p.safetensors", "p.sgnn"))
+    assert main(["train", "--task", "recommend", "--dataset", str(folder), "--epochs", "5",
+                 "--batch-size", "256", "--no-progress", "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--dataset", str(folder), "--edge-sparsity", "0.5",
+                 "--embedding-sparsity", "0.8", "--epochs", "5", "--no-progress",
+                 "--out", str(pruned)]) == 0
+    out = capsys.readouterr().out
+    assert "embedding entries kept 20.0 %" in out
+    checkpoint = load_checkpoint(pruned)
+    assert checkpoint.propagation.nnz < checkpoint.interactions.nnz
+    assert main(["export", str(pruned), "--out", str(index)]) == 0
+    recommender = Recommender(index)
+    with torch.no_grad():
+        users, items = checkpoint.model.propagate(bipartite_adjacency(checkpoint.propagation))
+    np.testing.assert_allclose(recommender.index.users, users.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(recommender.index.seen_indices, checkpoint.interactions.indices)
+    assert main(["prune", str(dense), "--dataset", str(folder), "--weight-sparsity", "0.5",
+                 "--out", str(tmp_path / "x.safetensors")]) == 1
+    assert "no weight matrices" in capsys.readouterr().err
