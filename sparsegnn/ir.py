@@ -32,6 +32,10 @@ GRAPH_INPUT = "graph"
 BATCH_INPUT = "batch"
 STORED_GRAPH = "stored_graph"
 STORED_GRAPH_TENSORS = tuple(f"{STORED_GRAPH}.{part}" for part in ("indptr", "indices", "weight"))
+# A link predictor's pair decoder: metadata["decoder"] = {"kind": "dot"} (score = z_u . z_v) or
+# {"kind": "mlp"} (score = W1 relu(W0 (z_u * z_v) + b0) + b1, the tensors below, x @ W oriented).
+DECODER_TENSORS = ("decoder.0.weight", "decoder.0.bias", "decoder.1.weight", "decoder.1.bias")
+
 # The widest feature or weight dimension a model may declare (bounds what loading a file can
 # make the runtime allocate per node).
 MAX_WIDTH = 1 << 24
@@ -39,6 +43,33 @@ MAX_WIDTH = 1 << 24
 
 class IRError(ValueError):
     """The op list or its tensors are inconsistent."""
+
+def check_decoder(metadata: dict, tensors: dict, width: int, error=IRError) -> None:
+    """A declared pair decoder is one of the known kinds, with tensors that fit embeddings of
+    ``width`` columns; without one, no decoder tensor may be present."""
+    decoder = metadata.get("decoder")
+    present = [name for name in DECODER_TENSORS if name in tensors]
+    if decoder is None:
+        if present:
+            raise error(f"tensors {present} need a decoder in the metadata")
+        return
+    if not isinstance(decoder, dict) or decoder.get("kind") not in ("dot", "mlp") \
+            or set(decoder) != {"kind"}:
+        raise error(f"metadata decoder must be {{'kind': 'dot' | 'mlp'}}, found {str(decoder)[:100]}")
+    if decoder["kind"] == "dot":
+        if present:
+            raise error(f"a dot-product decoder has no tensors, found {present}")
+        return
+    if present != list(DECODER_TENSORS):
+        raise error(f"an MLP decoder needs the tensors {list(DECODER_TENSORS)}, found {present}")
+    w0, b0, w1, b1 = (tensors[name] for name in DECODER_TENSORS)
+    if any(t.dtype != np.float32 for t in (w0, b0, w1, b1)) or w0.ndim != 2 \
+            or w0.shape[0] != width or b0.shape != (w0.shape[1],) \
+            or w1.shape != (w0.shape[1], 1) or b1.shape != (1,):
+        raise error(f"the MLP decoder's tensors must be float32 ({width}, H), (H,), (H, 1) and "
+                    f"(1,), found {[tuple(t.shape) for t in (w0, b0, w1, b1)]}")
+    if not all(np.all(np.isfinite(t)) for t in (w0, b0, w1, b1)):
+        raise error("the MLP decoder's tensors hold NaN or inf")
 
 
 # A weight matrix attr: {"format": "dense" | "csr" | "csr_t" | "bsr", "tensor": name,
@@ -233,7 +264,8 @@ class Model:
         if stored and not {f"{STORED_GRAPH}.indptr", f"{STORED_GRAPH}.indices"} <= set(stored):
             raise error(f"a stored graph needs {STORED_GRAPH}.indptr and {STORED_GRAPH}.indices, "
                         f"found {stored}")
-        unused = set(self.tensors) - used - set(STORED_GRAPH_TENSORS)
+        check_decoder(self.metadata, self.tensors, declared, error)
+        unused = set(self.tensors) - used - set(STORED_GRAPH_TENSORS) - set(DECODER_TENSORS)
         if unused:
             raise error(f"tensors {sorted(unused)[:5]} are not used by any node")
 

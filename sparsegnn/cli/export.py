@@ -27,7 +27,9 @@ def cmd_export(args) -> int:
         if args.onnx is not None:
             print("note: --onnx is not written for a recommender (its embeddings are the model)")
         return 0
-    graph = checkpoint.graph if args.store_graph else None  # a pruned graph travels along
+    links = checkpoint.info.get("task") == "link_prediction"
+    # a pruned graph travels along; a link predictor's message-passing graph always does
+    graph = checkpoint.graph if args.store_graph or links else None
     if args.store_graph and graph is None:
         from ..data import load
 
@@ -72,7 +74,17 @@ def cmd_export(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    from ..artifact import RETRIEVAL, artifact_kind, load_retrieval_index
     from ..runtime.describe import describe_artifact
+
+    if artifact_kind(args.artifact) == RETRIEVAL:
+        index = load_retrieval_index(args.artifact)
+        print(f"{args.artifact}: retrieval index, {args.artifact.stat().st_size:,} bytes: "
+              f"{index.users.shape[0]:,} users x {index.items.shape[0]:,} items x "
+              f"{index.users.shape[1]} dimensions, {index.seen_indices.shape[0]:,} seen items")
+        for key, value in sorted(index.metadata.items()):
+            print(f"  {key}: {value}")
+        return 0
 
     for line in describe_artifact(args.artifact):
         print(line)

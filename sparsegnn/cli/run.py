@@ -71,6 +71,24 @@ def _run_recommender(args) -> int:
     return 0
 
 
+def _score_links(session, embeddings, dataset) -> int:
+    """ROC-AUC and AP of a link predictor on the test pairs of its recorded edge split."""
+    from ..data.links import random_link_split
+    from ..metrics import average_precision, roc_auc
+
+    edge_split = session.metadata.get("train_edge_split")
+    if not isinstance(edge_split, dict):
+        print("no edge split is recorded in the artifact: embeddings computed, nothing scored")
+        return 0
+    split = random_link_split(dataset.graph, edge_split["val"], edge_split["test"],
+                              seed=edge_split["seed"])
+    pairs, labels = split.labelled("test")
+    scores = session.score_pairs(embeddings, pairs)
+    print(f"test ROC-AUC {roc_auc(labels, scores):.4f}, AP {average_precision(labels, scores):.4f} "
+          f"on {pairs.shape[1]:,} held-out pairs ({session.decoder} decoder)")
+    return 0
+
+
 def cmd_run(args) -> int:
 
     import numpy as np
@@ -118,6 +136,8 @@ def cmd_run(args) -> int:
         times.append(time.perf_counter() - started)
     print(f"output {output.shape}, first call {1e3 * times[0]:.2f} ms, median of {len(times)} "
           f"calls {1e3 * float(np.median(times)):.2f} ms ({args.threads or 'all'} threads)")
+    if session.decoder is not None and args.input is None:  # a link predictor
+        return _score_links(session, output, dataset)
     if labels is not None and split_ids is not None:
         from ..metrics import format_score, score_outputs
 

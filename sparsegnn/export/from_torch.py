@@ -244,6 +244,25 @@ def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first
                          "activation": activation})
 
 
+def _link_to_ir(model, graph, metadata, csr_max_density, pattern) -> Model:
+    """A link predictor: its encoder's IR (embeddings out), plus the pair decoder
+    (``ir.DECODER_TENSORS``, declared in the metadata)."""
+    if any(hasattr(module, "weight_mask") for module in model.modules()):
+        model = plain_copy(model).eval()  # masks applied with torch.nn.utils.prune: baked
+    ir = to_ir(model.encoder.eval(), graph=graph, metadata=metadata,
+               csr_max_density=csr_max_density, pattern=pattern)
+    ir.metadata.update(task="link_prediction", model_config=model.config,
+                       decoder={"kind": model.decoder_name})
+    if model.decoder is not None:
+        first, second = model.decoder.lins
+        with torch.no_grad():
+            for index, layer in enumerate((first, second)):
+                ir.tensors[f"decoder.{index}.weight"] = layer.weight.T.contiguous().numpy().astype(np.float32)
+                ir.tensors[f"decoder.{index}.bias"] = layer.bias.numpy().astype(np.float32)
+    ir.validate()
+    return ir
+
+
 def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None = None,
           csr_max_density: float = CSR_MAX_DENSITY, pattern: str | None = None) -> Model:
     """Export an eval-mode sparsegnn model to the IR.
@@ -265,6 +284,8 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     """
     if model.training:
         raise ValueError("export an eval-mode model (call model.eval() first)")
+    if getattr(model, "kind", None) == "link":
+        return _link_to_ir(model, graph, metadata, csr_max_density, pattern)
     if any(hasattr(module, "weight_mask") for module in model.modules()):
         model = plain_copy(model)  # masks applied with torch.nn.utils.prune: bake into zeros
     pattern = Pattern.parse(pattern or "unstructured")

@@ -22,6 +22,9 @@ def describe_artifact(path) -> list[str]:
     lines = [f"{path}: {size:,} bytes, {model.metadata.get('producer', '?')}, "
              f"{len(model.nodes)} ops, {len(model.tensors)} tensors"]
     config = model.metadata.get("model_config", {})
+    if isinstance(config, dict) and config.get("kind") == "link":  # a link predictor's encoder
+        lines.append(f"link predictor: {config.get('decoder')} decoder over the encoder below")
+        config = config.get("encoder", {})
     if config:
         lines.append(f"model: {config.get('kind')} in={config.get('in_channels')} "
                      f"hidden={config.get('hidden_channels')} layers={config.get('num_layers')} "

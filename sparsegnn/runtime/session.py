@@ -317,6 +317,35 @@ class Session:
     def metadata(self) -> dict:
         return self.model.metadata
 
+    @property
+    def decoder(self) -> str | None:
+        """A link predictor's pair decoder (``"dot"`` or ``"mlp"``), or None."""
+        decoder = self.model.metadata.get("decoder")
+        return decoder["kind"] if decoder else None
+
+    def score_pairs(self, embeddings: np.ndarray, pairs) -> np.ndarray:
+        """A link predictor's scores (logits) of ``pairs (2, P)`` of node ids, from the
+        ``embeddings (N, D)`` that ``run`` returned. Shape ``(P,)`` float32."""
+        if self.decoder is None:
+            raise InputError("this model has no pair decoder (export a link predictor)")
+        embeddings = np.asarray(embeddings)
+        width = self.model.outputs[0]["shape"][1]
+        if embeddings.ndim != 2 or embeddings.shape[1] != width or embeddings.dtype != np.float32:
+            raise InputError(f"embeddings must be float32 of shape (N, {width}) as run returns "
+                             f"them, got {embeddings.dtype} {embeddings.shape}")
+        pairs = np.asarray(pairs)
+        if pairs.ndim != 2 or pairs.shape[0] != 2 or (pairs.size and pairs.dtype.kind not in "iu"):
+            raise InputError(f"pairs must be integer node ids of shape (2, P), got {pairs.dtype} "
+                             f"{pairs.shape}")
+        if pairs.size and (pairs.min() < 0 or pairs.max() >= embeddings.shape[0]):
+            raise InputError(f"pair node ids must lie in [0, {embeddings.shape[0]})")
+        product = embeddings[pairs[0]] * embeddings[pairs[1]]
+        if self.decoder == "dot":
+            return product.sum(axis=1, dtype=np.float32)
+        tensors = self.model.tensors
+        hidden = np.maximum(product @ tensors["decoder.0.weight"] + tensors["decoder.0.bias"], 0)
+        return (hidden @ tensors["decoder.1.weight"] + tensors["decoder.1.bias"])[:, 0]
+
     def _csr_input_max_density(self) -> float:
         """Densest sparse ``x`` worth keeping in CSR: it depends on the width of the first
         weight applied to it (the first layer's output width)."""

@@ -111,6 +111,8 @@ def test_recommend_train_export_run(tmp_path, capsys):
     trained = summary["runs"][0]["test"]
     assert main(["export", str(checkpoint), "--out", str(index)]) == 0
     assert "retrieval index of 80 users and 60 items" in capsys.readouterr().out
+    assert main(["inspect", str(index)]) == 0
+    assert "retrieval index" in capsys.readouterr().out
     # the runtime's recommendations reproduce the metrics torch measured in training
     assert main(["run", str(index), "--dataset", str(folder), "--threads", "1"]) == 0
     out = capsys.readouterr().out
@@ -134,6 +136,13 @@ def test_link_prediction_trains_and_saves_the_training_graph(tmp_path, capsys):
 
     full = data.load("synthetic").graph
     assert 0.8 * full.num_edges < loaded.graph.num_edges < 0.9 * full.num_edges
+    # exported with its message-passing graph, the runtime reproduces the test ROC-AUC
+    artifact = tmp_path / "link.sgnn"
+    assert main(["export", str(checkpoint), "--out", str(artifact)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(artifact), "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"test ROC-AUC {loaded.info['test_score']:.4f}" in out and "mlp decoder" in out
 
 
 def test_cv_is_refused_before_training_where_there_are_no_folds(capsys):
