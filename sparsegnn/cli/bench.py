@@ -43,6 +43,23 @@ def _print_bench(result) -> None:
         Console(width=max(Console().width, 150)).print(table)
 
 
+def _bench_recommender(args, path: Path) -> int:
+    """``bench INDEX``: top-k retrieval against torch and numpy (``benchmark.recommend``)."""
+    from .._fileio import atomic_write_text
+    from ..benchmark.recommend import bench_recommender, recommend_markdown
+    from ..runtime import Recommender
+
+    result = bench_recommender(Recommender(path), k=args.k, batch=args.users,
+                               repeat=args.max_repeat, name=path.stem)
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = recommend_markdown(result, f"sparsegnn bench {path}")
+    written = [atomic_write_text(args.out / "recommend.json", json.dumps(result, indent=2)),
+               atomic_write_text(args.out / "recommend.md", text)]
+    print(text)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from ..benchmark import RUNTIME_BACKENDS, run_bench, write_outputs
     from ..benchmark.prepare import artifact_models, prepare_checkpoints
@@ -56,6 +73,15 @@ def cmd_bench(args) -> int:
     if missing:  # before anything is written
         print(f"sparsegnn bench: error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    from ..artifact import RETRIEVAL, artifact_kind
+
+    indexes = [p for p in args.models if p.suffix == ".sgnn" and artifact_kind(p) == RETRIEVAL]
+    if indexes:
+        if len(args.models) != 1:
+            print("sparsegnn bench: error: a retrieval index is benchmarked alone",
+                  file=sys.stderr)
+            return 2
+        return _bench_recommender(args, indexes[0])
     artifacts = [p for p in args.models if p.suffix == ".sgnn"]
     checkpoints = [p for p in args.models if p.suffix != ".sgnn"]
     backends = args.backends.split(",") if args.backends else None
@@ -126,7 +152,8 @@ def register(commands) -> None:
                     "per backend), file size and accuracy. Writes JSON, markdown and PNG plots. "
                     "`sparsegnn bench compare A.json B.json` merges runs from several machines.")
     bench.add_argument("models", type=Path, nargs="+",
-                       help="checkpoints (.safetensors; exported here) and/or artifacts (.sgnn)")
+                       help="checkpoints (.safetensors; exported here) and/or artifacts (.sgnn); "
+                            "or one retrieval index (top-k against torch and numpy)")
     bench.add_argument("--dataset", default=None, help="default: the first model's dataset")
     _add_data_options(bench)
     bench.add_argument("--split", type=int, default=0, help="split whose test part is evaluated")
@@ -146,6 +173,9 @@ def register(commands) -> None:
                        help="a backend whose first run needs more is reported absent (default: "
                             "80 %% of the memory available)")
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
+    bench.add_argument("--k", type=int, default=20, help="items per user (a retrieval index)")
+    bench.add_argument("--users", type=int, default=1024,
+                       help="users per batch call (a retrieval index)")
     bench.add_argument("--export-dir", type=Path, default=None,
                        help="where checkpoints are exported (default: OUT/models)")
     bench.add_argument("--no-progress", action="store_true")

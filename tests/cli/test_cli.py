@@ -113,6 +113,11 @@ def test_recommend_train_export_run(tmp_path, capsys):
     assert "retrieval index of 80 users and 60 items" in capsys.readouterr().out
     assert main(["inspect", str(index)]) == 0
     assert "retrieval index" in capsys.readouterr().out
+    assert main(["bench", str(index), "--max-repeat", "3", "--users", "8",
+                 "--out", str(tmp_path / "bench")]) == 0
+    timed = json.loads((tmp_path / "bench" / "recommend.json").read_text())
+    assert {row["case"] for row in timed["rows"]} == {"1 user", "8 users"}
+    assert set(timed["rows"][0]["p50_ms"]) == {"sparsegnn", "torch", "numpy"}
     # the runtime's recommendations reproduce the metrics torch measured in training
     assert main(["run", str(index), "--dataset", str(folder), "--threads", "1"]) == 0
     out = capsys.readouterr().out
