@@ -33,7 +33,8 @@ def _prune_recommender(args, checkpoint) -> int:
     model = checkpoint.model
     result = prune_recommender(model, interactions, edge_sparsity=args.edge_sparsity,
                                embedding_sparsity=args.embedding_sparsity,
-                               edge_criterion=criterion, finetune=finetune, seed=args.seed)
+                               embedding_scope=args.embedding_scope, edge_criterion=criterion,
+                               finetune=finetune, seed=args.seed)
     for label, scores in (("before", result.before), ("after", result.after)):
         print(f"{label}: test recall@20 {scores['test']['recall@20']:.4f}, ndcg@20 "
               f"{scores['test']['ndcg@20']:.4f} (valid recall@20 {scores['valid']['recall@20']:.4f})")
@@ -42,7 +43,8 @@ def _prune_recommender(args, checkpoint) -> int:
           f"{100 * result.embedding_kept:.1f} % ({result.seconds:.1f} s)")
     info = dict(checkpoint.info, pruned_from=str(args.checkpoint),
                 edge_sparsity=1 - result.edges_kept, embedding_sparsity=1 - result.embedding_kept,
-                edge_criterion=criterion, val_score=result.after["valid"]["recall@20"],
+                edge_criterion=criterion, embedding_scope=args.embedding_scope,
+                val_score=result.after["valid"]["recall@20"],
                 test_score=result.after["test"]["recall@20"],
                 **{"test_ndcg@20": result.after["test"]["ndcg@20"]})
     save_checkpoint(args.out, model, info=info,
@@ -217,6 +219,9 @@ def register(commands) -> None:
                             "(recommenders)")
     prune.add_argument("--embedding-sparsity", type=float, default=0.0,
                        help="share of embedding entries to prune (recommenders)")
+    prune.add_argument("--embedding-scope", choices=("row", "global"), default="row",
+                       help="embedding entries ranked per user / item row (default) or over "
+                            "both tables")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--distill", action="store_true",
                        help="fine-tune against the dense model's outputs too (distillation)")

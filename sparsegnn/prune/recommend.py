@@ -6,8 +6,9 @@ embedding tables (the setting of LightGNN, WSDM 2025), then BPR fine-tuning with
   with them). Criteria: ``degree`` (``1 / sqrt(deg u * deg i)``: interactions between very
   active users and popular items go first, as GCN normalisation already weighs them least),
   ``score`` (the interactions the model scores lowest go first) and ``random``.
-- Embedding entries: the smallest-magnitude entries of both tables together (one global
-  threshold) are masked to zero (``LightGCN.set_mask``).
+- Embedding entries: the smallest-magnitude entries are masked to zero (``LightGCN.set_mask``),
+  per row by default (each user and item keeps its strongest dimensions) or over both tables
+  at once (see ``embedding_keep``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from ..nn.lightgcn import (
 )
 from ..sparse import CSRMatrix
 
-__all__ = ["RECOMMENDER_EDGE_CRITERIA", "RecommenderPruneResult", "prune_recommender",
-           "interaction_scores", "drop_interactions"]
+__all__ = ["RECOMMENDER_EDGE_CRITERIA", "EMBEDDING_SCOPES", "RecommenderPruneResult",
+           "prune_recommender", "interaction_scores", "drop_interactions", "embedding_keep"]
 
 RECOMMENDER_EDGE_CRITERIA = ("degree", "score", "random")
+EMBEDDING_SCOPES = ("row", "global")
 
 
 @dataclass
@@ -85,6 +87,29 @@ def drop_interactions(train: CSRMatrix, scores: np.ndarray, fraction: float) -> 
     return CSRMatrix(indptr, train.indices[keep], train.data[keep], train.shape)
 
 
+def embedding_keep(model: LightGCN, sparsity: float, scope: str = "row") -> torch.Tensor:
+    """Which entries of ``E0 (U + I, D)`` to keep: the largest in magnitude, ``1 - sparsity``
+    of them in every row (``row``: each user and item keeps its strongest dimensions) or
+    over both tables (``global``: rows of small norm, such as rarely seen users, may lose
+    every entry). Entries pruned before stay pruned."""
+    if scope not in EMBEDDING_SCOPES:
+        raise ValueError(f"embedding scope must be one of {EMBEDDING_SCOPES}, got {scope!r}")
+    with torch.no_grad():
+        magnitudes = model.initial_embeddings().abs()
+        keep = torch.ones(magnitudes.shape, dtype=torch.bool)
+        if scope == "global":
+            count = int(round(sparsity * magnitudes.numel()))
+            order = torch.argsort(magnitudes.flatten(), stable=True)
+            keep.view(-1)[order[:count]] = False
+        else:
+            count = int(round(sparsity * magnitudes.shape[1]))
+            order = torch.argsort(magnitudes, dim=1, stable=True)
+            keep.scatter_(1, order[:, :count], False)
+        if model.masked:
+            keep &= model.embedding_mask.bool()
+    return keep
+
+
 def _both_parts(model: LightGCN, adjacency, interactions: Interactions, k: int) -> dict:
     return {part: evaluate_ranking(model, adjacency, interactions, part, k)
             for part in ("valid", "test")}
@@ -92,7 +117,7 @@ def _both_parts(model: LightGCN, adjacency, interactions: Interactions, k: int) 
 
 def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_sparsity: float = 0.0,
                       embedding_sparsity: float = 0.0, edge_criterion: str = "degree",
-                      finetune: RecommenderConfig | None = None, seed: int = 0
+                      embedding_scope: str = "row", finetune: RecommenderConfig | None = None, seed: int = 0
                       ) -> RecommenderPruneResult:
     """Prune ``model`` in place (edges first, scored on the trained model, then embedding
     entries by magnitude) and fine-tune it with BPR, masks and graph fixed."""
@@ -111,15 +136,7 @@ def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_spars
         graph = drop_interactions(train, interaction_scores(edge_criterion, model, train, seed),
                                   edge_sparsity)
     if embedding_sparsity:
-        with torch.no_grad():
-            magnitudes = model.initial_embeddings().abs()
-            count = int(round(embedding_sparsity * magnitudes.numel()))
-            order = torch.argsort(magnitudes.flatten(), stable=True)
-            keep = torch.ones(magnitudes.numel(), dtype=torch.bool)
-            keep[order[:count]] = False
-            if model.masked:  # entries pruned before stay pruned
-                keep &= model.embedding_mask.flatten().bool()
-        model.set_mask(keep.view_as(magnitudes))
+        model.set_mask(embedding_keep(model, embedding_sparsity, embedding_scope))
     adjacency = bipartite_adjacency(graph)
     fit_recommender(model, interactions, finetune, adjacency=adjacency)
     after = _both_parts(model, adjacency, interactions, finetune.k)

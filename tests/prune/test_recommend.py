@@ -25,7 +25,7 @@ def interactions(tmp_path):
 @pytest.mark.parametrize("criterion", ["degree", "score", "random"])
 def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion):
     seed_everything(0)
-    model = LightGCN(interactions.num_users, interactions.num_items, 8, num_layers=2)
+    model = LightGCN(interactions.num_users, interactions.num_items, 10, num_layers=2)
     config = RecommenderConfig(epochs=5, batch_size=128, lr=0.02, eval_every=5, progress=False)
     result = prune_recommender(model, interactions, edge_sparsity=0.5, embedding_sparsity=0.8,
                                edge_criterion=criterion, finetune=config)
@@ -39,6 +39,23 @@ def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion):
     assert pruned.float().mean() == pytest.approx(0.8, abs=1e-3)
     assert (model.initial_embeddings()[pruned] == 0).all()
     assert set(result.after) == {"valid", "test"}
+
+
+def test_row_scope_keeps_each_rows_strongest_entries(interactions):
+    from sparsegnn.prune.recommend import embedding_keep
+
+    seed_everything(0)
+    model = LightGCN(interactions.num_users, interactions.num_items, 10, num_layers=1)
+    keep = embedding_keep(model, 0.7, "row")
+    assert (keep.sum(1) == 3).all()  # 30 % of 10 dimensions in every row
+    magnitudes = model.initial_embeddings().detach().abs()
+    kept_min = torch.where(keep, magnitudes, torch.inf).min(1).values
+    dropped_max = torch.where(keep, -torch.inf, magnitudes).max(1).values
+    assert (kept_min >= dropped_max).all()
+    everything = embedding_keep(model, 0.7, "global")
+    assert int(everything.sum()) == round(0.3 * magnitudes.numel())
+    with pytest.raises(ValueError, match="embedding scope"):
+        embedding_keep(model, 0.5, "column")
 
 
 def test_degree_scores_put_hub_to_hub_interactions_first(interactions):
