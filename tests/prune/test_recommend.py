@@ -81,7 +81,7 @@ def test_prune_cli_then_export_propagates_over_the_pruned_graph(tmp_path, capsys
                  "--embedding-sparsity", "0.8", "--epochs", "5", "--no-progress",
                  "--out", str(pruned)]) == 0
     out = capsys.readouterr().out
-    assert "embedding entries kept 20.0 %" in out
+    assert "embedding entries kept 20.3 %" in out  # 13 of 64 dimensions per row
     checkpoint = load_checkpoint(pruned)
     assert checkpoint.propagation.nnz < checkpoint.interactions.nnz
     assert main(["export", str(pruned), "--out", str(index)]) == 0
