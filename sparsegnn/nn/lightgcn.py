@@ -14,7 +14,6 @@ and reports Recall@20 and NDCG@20 on test, ranking every item not seen in traini
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,7 @@ from torch import Tensor
 from .. import metrics
 from ..data.recsys import Interactions
 from ..sparse import CSRMatrix
-from .train import _progress, seed_everything
+from .train import BestEpoch, _progress, seed_everything
 
 __all__ = ["LightGCN", "RecommenderConfig", "RecommenderResult", "fit_recommender",
            "bipartite_adjacency", "evaluate_ranking", "top_k_items", "unseen_negatives"]
@@ -229,7 +228,7 @@ def fit_recommender(model: LightGCN, interactions: Interactions,
     items_all = train.indices.astype(np.int64)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     recall_key = f"recall@{config.k}"
-    best, best_state, history, since_best = None, None, [], 0
+    best, history = BestEpoch(config.patience), []
     started = time.perf_counter()
     with _progress(config.progress, config.epochs, "training lightgcn") as tick:
         for epoch in range(1, config.epochs + 1):
@@ -256,19 +255,17 @@ def fit_recommender(model: LightGCN, interactions: Interactions,
                 optimizer.step()
                 total += float(loss.detach()) * batch.size
             record = {"epoch": epoch, "loss": total / order.size}
+            stop = False
             if epoch % config.eval_every == 0 or epoch == config.epochs:
                 record["val"] = evaluate_ranking(model, adjacency, interactions, "valid", config.k)
-                if best is None or record["val"][recall_key] > best["val"][recall_key]:
-                    best, best_state, since_best = record, copy.deepcopy(model.state_dict()), 0
-                else:
-                    since_best += 1
+                stop = best.offer(record["val"][recall_key], record, model)
             history.append(record)
             tick(loss=record["loss"], **({"val": record["val"][recall_key]} if "val" in record
                                          else {}))
-            if config.patience is not None and since_best >= config.patience:
+            if stop:
                 break
-    model.load_state_dict(best_state)
+    best_record = best.restore(model)
     test = evaluate_ranking(model, adjacency, interactions, "test", config.k)
-    return RecommenderResult(best_epoch=best["epoch"], val=best["val"], test=test,
+    return RecommenderResult(best_epoch=best_record["epoch"], val=best_record["val"], test=test,
                              epochs_run=len(history), seconds=time.perf_counter() - started,
                              history=history)

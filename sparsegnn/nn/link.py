@@ -14,7 +14,6 @@ beside it). Message passing sees only the split's training pairs.
 
 from __future__ import annotations
 
-import copy
 import time
 
 import torch
@@ -27,7 +26,7 @@ from ..data.links import LinkSplit
 from .graph_tensors import TorchGraph
 from .layers import MLP
 from .models import build_model
-from .train import TrainConfig, TrainResult, _progress, feature_tensor, seed_everything
+from .train import BestEpoch, TrainConfig, TrainResult, _progress, feature_tensor, seed_everything
 
 __all__ = ["LinkPredictor", "DECODERS", "fit_links", "evaluate_links", "link_inputs"]
 
@@ -116,8 +115,7 @@ def fit_links(model: LinkPredictor, dataset: Dataset, split: LinkSplit,
     positives = torch.from_numpy(split.train)
     num_nodes, count = dataset.num_nodes, positives.shape[1]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    best_key, best_state, best_record, history, since_best = None, None, None, [], 0
-    started = time.perf_counter()
+    best, history, started = BestEpoch(config.patience), [], time.perf_counter()
     with _progress(config.progress, config.epochs, f"training link {model.encoder.kind} on "
                    f"{dataset.name}") as tick:
         for epoch in range(1, config.epochs + 1):
@@ -142,16 +140,9 @@ def fit_links(model: LinkPredictor, dataset: Dataset, split: LinkSplit,
                       "test_ap": test["average_precision"]}
             history.append(record)
             tick(loss=record["loss"], val=record["val"])
-            key = (record["val"], record["val_ap"])
-            if best_key is None or key > best_key:
-                best_key, best_record, since_best = key, record, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                since_best += 1
-                if config.patience is not None and since_best >= config.patience:
-                    break
-    model.load_state_dict(best_state)
-    model.eval()
+            if best.offer((record["val"], record["val_ap"]), record, model):
+                break
+    best_record = best.restore(model)
     return TrainResult(
         best_epoch=best_record["epoch"], train_score=float("nan"), val_score=best_record["val"],
         test_score=best_record["test"], epochs_run=len(history),

@@ -26,7 +26,8 @@ from .graph_tensors import TorchGraph
 from .models import BasicGNN
 
 __all__ = ["TrainConfig", "TrainResult", "fit", "evaluate", "seed_everything", "cross_validate",
-           "CrossValidation", "node_inputs", "graph_batches", "feature_tensor", "task_score"]
+           "CrossValidation", "node_inputs", "graph_batches", "feature_tensor", "task_score",
+           "BestEpoch"]
 
 
 @dataclass
@@ -209,6 +210,29 @@ def _selection_key(score: float, loss: float, higher_better: bool) -> tuple[floa
     return (score if higher_better else -score, -loss)
 
 
+class BestEpoch:
+    """The best epoch so far by a key (larger is better): its record and a copy of the model's
+    weights; ``offer`` says when ``patience`` offers in a row brought no gain (None: never)."""
+
+    def __init__(self, patience: int | None):
+        self.patience, self.key, self.record, self.state, self.since = patience, None, None, None, 0
+
+    def offer(self, key, record: dict, model: torch.nn.Module) -> bool:
+        """Keep ``record`` and the weights if ``key`` beats the best; True means stop."""
+        if self.key is None or key > self.key:
+            self.key, self.record, self.since = key, record, 0
+            self.state = copy.deepcopy(model.state_dict())
+            return False
+        self.since += 1
+        return self.patience is not None and self.since >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> dict:
+        """Load the best weights into ``model`` (left in eval mode); returns the record."""
+        model.load_state_dict(self.state)
+        model.eval()
+        return self.record
+
+
 def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig | None = None,
         *, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
     """Train ``model`` on ``dataset.splits[split]`` and restore its best validation epoch.
@@ -236,8 +260,7 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
             with torch.no_grad():
                 teacher_logits = teacher(x, graph)[train_ids]
 
-    best_key, best_state, best_record, history = (-np.inf, -np.inf), None, None, []
-    since_best, started = 0, time.perf_counter()
+    best, history, started = BestEpoch(config.patience), [], time.perf_counter()
     with _progress(config.progress, config.epochs, f"training {model.kind} on {dataset.name}") as tick:
         for epoch in range(1, config.epochs + 1):
             model.train()
@@ -276,16 +299,9 @@ def fit(model: BasicGNN, dataset: Dataset, split: int = 0, config: TrainConfig |
             if on_epoch:
                 on_epoch(record)
             tick(loss=train_loss, val=scores["val"])
-            key = _selection_key(scores["val"], val_loss, higher_better)
-            if best_state is None or key > best_key:
-                best_key = key
-                best_state, best_record, since_best = copy.deepcopy(model.state_dict()), record, 0
-            else:
-                since_best += 1
-                if config.patience is not None and since_best >= config.patience:
-                    break
-    model.load_state_dict(best_state)
-    model.eval()
+            if best.offer(_selection_key(scores["val"], val_loss, higher_better), record, model):
+                break
+    best_record = best.restore(model)
     if dataset.is_graph_task:
         best_record["train"] = _graph_scores(model, dataset, chosen, parts=("train",))[0]["train"]
     return TrainResult(
