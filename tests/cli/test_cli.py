@@ -226,7 +226,7 @@ def test_run_uses_the_recorded_dataset_and_files_say_what_they_are(tmp_path, cap
     capsys.readouterr()
     assert main(["run", str(artifact), "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    assert "dataset: synthetic-graphs (recorded in the artifact" in out and "test accuracy" in out
+    assert "dataset: synthetic-graphs (recorded in the artifact" in out and "% accuracy on" in out
     assert main(["run", str(checkpoint)]) == 1
     assert "this is a sparsegnn checkpoint" in capsys.readouterr().err
     assert main(["prune", str(artifact), "--weight-sparsity", "0.5", "--out",
