@@ -1,5 +1,6 @@
 """The example app (examples/serve) in an environment where torch, scipy and onnx are blocked."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -29,21 +30,28 @@ srv.serve_forever()
 """
 
 
-@pytest.fixture
-def running_server(tmp_path):
-    dataset = data.load("synthetic-graphs")
-    torch.manual_seed(0)
-    artifact = export_artifact(make_model("gin", dataset).eval(), tmp_path / "gin.sgnn")
+@contextlib.contextmanager
+def _serving(artifact):
+    """The example server on ``artifact`` in a child process; yields its base URL."""
     script = LAUNCH.format(folder=str(ROOT / "examples" / "serve"), artifact=str(artifact))
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         line = process.stdout.readline()
         assert line.strip().isdigit(), process.stderr.read()
-        yield f"http://127.0.0.1:{int(line)}", artifact, dataset
+        yield f"http://127.0.0.1:{int(line)}"
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def running_server(tmp_path):
+    dataset = data.load("synthetic-graphs")
+    torch.manual_seed(0)
+    artifact = export_artifact(make_model("gin", dataset).eval(), tmp_path / "gin.sgnn")
+    with _serving(artifact) as url:
+        yield url, artifact, dataset
 
 
 def _post(url: str, payload) -> tuple[int, dict]:
@@ -204,13 +212,7 @@ def test_a_retrieval_index_is_served_as_a_recommender(tmp_path):
                            rng.normal(size=(50, 8)).astype(np.float32),
                            np.arange(0, 61, 2, dtype=np.int64), seen.ravel().astype(np.int32))
     path = save_retrieval_index(index, tmp_path / "rec.sgnn")
-    script = LAUNCH.format(folder=str(ROOT / "examples" / "serve"), artifact=str(path))
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        line = process.stdout.readline()
-        assert line.strip().isdigit(), process.stderr.read()
-        url = f"http://127.0.0.1:{int(line)}"
+    with _serving(path) as url:
 
         def get(query: str) -> tuple[int, dict]:
             try:
@@ -235,6 +237,3 @@ def test_a_retrieval_index_is_served_as_a_recommender(tmp_path):
         assert get("/nowhere")[0] == 404
         assert get("/health") == (200, {"users": 30, "items": 50})
         assert get("/recommend?user=0")[0] == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
