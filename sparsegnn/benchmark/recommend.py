@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from ..kernels import set_num_threads
+from ..runtime.tuning import median_seconds
 from .stats import machine_info
 
 __all__ = ["bench_recommender", "recommend_markdown"]
@@ -66,16 +67,6 @@ def _cycled(call, make):
     return lambda: call(make(next(counter)))
 
 
-def _median_ms(call, repeat: int) -> float:
-    call()  # warm
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
-
-
 def bench_recommender(recommender, *, k: int = 20, batch: int = 1024, repeat: int = 200,
                       name: str = "recommender", seed: int = 0) -> dict:
     """Time top-``k`` retrieval on one user and on ``batch`` users, on 1 thread and on every
@@ -104,7 +95,7 @@ def bench_recommender(recommender, *, k: int = 20, batch: int = 1024, repeat: in
         for case, make, times in (("1 user", lambda i: users[i % users.size:i % users.size + 1],
                                    repeat),
                                   (f"{users.size} users", lambda i: users, 10)):
-            timings = {backend: _median_ms(_cycled(call, make), times)
+            timings = {backend: 1e3 * median_seconds(_cycled(call, make), times)
                        for backend, call in backends.items()}
             rows.append({"case": case, "threads": threads, "p50_ms": timings,
                          "speedup": {b: timings[b] / timings["sparsegnn"] for b in timings}})

@@ -110,8 +110,8 @@ def cmd_prune(args) -> int:
         task = LinkTask(dataset, split)
         finetune = link_train_config(epochs=args.epochs or 200, patience=None, seed=args.seed,
                                      progress=not args.no_progress)
-        metric, edge_criterion = "roc_auc", "degree" if args.edge_criterion == "auto" \
-            else args.edge_criterion
+        metric = "roc_auc"
+        edge_criterion = "degree" if args.edge_criterion == "auto" else args.edge_criterion
         dense_scores = task.evaluate(model)
     else:
         finetune = train_config(model.kind, dataset, epochs=args.epochs,

@@ -30,6 +30,16 @@ def _mean_std(mean: float, std: float, metric: str) -> str:
     return f"{format_score(mean, metric)} ± {std:.4f}"
 
 
+def _settings(training) -> dict:
+    """A training config as the report records it."""
+    return {k: v for k, v in vars(training).items() if k != "progress"}
+
+
+def _summarise(report: dict, name: str, values) -> None:
+    """``report[name_mean]`` and ``report[name_std]`` of the runs' ``values``."""
+    report[f"{name}_mean"], report[f"{name}_std"] = float(np.mean(values)), float(np.std(values))
+
+
 def _save_and_report(args, console, model, info: dict, report: dict, extra=None) -> None:
     from .._fileio import atomic_write_text
     from ..nn import save_checkpoint
@@ -47,7 +57,8 @@ def _train_links(args, dataset, overrides: dict, console) -> int:
     from ..data.links import random_link_split
     from ..metrics import format_score
     from ..nn.checkpoint import pruning_extra
-    from ..nn.link import LinkPredictor, fit_links
+    from ..nn.link import fit_links
+    from ..nn.models import build_model
     from ..nn.recipes import link_config, link_train_config
     from ..nn.train import seed_everything
 
@@ -67,12 +78,12 @@ def _train_links(args, dataset, overrides: dict, console) -> int:
         training.patience = args.patience if args.patience > 0 else None
     report = {"sparsegnn": __version__, "dataset": dataset.summary(), "task": "link_prediction",
               "model": config, "metric": "roc_auc",
-              "train": {k: v for k, v in vars(training).items() if k != "progress"}, "runs": []}
+              "train": _settings(training), "runs": []}
     saved = None
     for seed in range(args.seed, args.seed + args.seeds):
         split = random_link_split(dataset.graph, args.val_edges, args.test_edges, seed=seed)
         seed_everything(seed)
-        model = LinkPredictor(**{k: v for k, v in config.items() if k != "kind"})
+        model = build_model(config)
         training.seed = seed
         result = fit_links(model, dataset, split, training)
         report["runs"].append({"seed": seed, **result.to_dict()})
@@ -82,9 +93,9 @@ def _train_links(args, dataset, overrides: dict, console) -> int:
                       f"{result.details['test_average_precision']:.4f} ({result.seconds:.1f} s)")
         if saved is None:
             saved = model, result, split
-    for key, name in (("test_score", "test"), ("test_average_precision", "test_ap")):
-        values = [run[key] if key in run else run["details"][key] for run in report["runs"]]
-        report[f"{name}_mean"], report[f"{name}_std"] = float(np.mean(values)), float(np.std(values))
+    _summarise(report, "test", [run["test_score"] for run in report["runs"]])
+    _summarise(report, "test_ap", [run["details"]["test_average_precision"]
+                                   for run in report["runs"]])
     console.print(f"[bold]link {args.model} ({args.decoder}) on {dataset.name}: test "
                   f"{_mean_std(report['test_mean'], report['test_std'], 'roc_auc')}, AP "
                   f"{report['test_ap_mean']:.4f} ± {report['test_ap_std']:.4f} over "
@@ -119,7 +130,7 @@ def _train_recommender(args, console) -> int:
         ("decay", args.weight_decay)) if value is not None}, progress=not args.no_progress)
     report = {"sparsegnn": __version__, "dataset": interactions.summary(),
               "task": "recommendation", "model": {"kind": "lightgcn", **config},
-              "train": {k: v for k, v in vars(training).items() if k != "progress"}, "runs": []}
+              "train": _settings(training), "runs": []}
     saved = None
     for seed in range(args.seed, args.seed + args.seeds):
         training.seed = seed
@@ -134,9 +145,7 @@ def _train_recommender(args, console) -> int:
         if saved is None:
             saved = model, result
     for key in ("recall@20", "ndcg@20"):
-        values = [run["test"][key] for run in report["runs"]]
-        report[f"test_{key}_mean"], report[f"test_{key}_std"] = float(np.mean(values)), \
-            float(np.std(values))
+        _summarise(report, f"test_{key}", [run["test"][key] for run in report["runs"]])
     console.print(f"[bold]lightgcn on {interactions.name}: test recall@20 "
                   f"{report['test_recall@20_mean']:.4f} ± {report['test_recall@20_std']:.4f}, "
                   f"ndcg@20 {report['test_ndcg@20_mean']:.4f} ± {report['test_ndcg@20_std']:.4f} "
@@ -196,7 +205,7 @@ def cmd_train(args) -> int:
 
     report = {"sparsegnn": __version__, "dataset": dataset.summary(), "model": config,
               "metric": metric,
-              "train": {k: v for k, v in vars(training).items() if k != "progress"}, "runs": []}
+              "train": _settings(training), "runs": []}
     started = time.perf_counter()
     saved_model = None
     for split in splits:
@@ -216,8 +225,7 @@ def cmd_train(args) -> int:
             console.print(f"{line} ({result.seconds:.1f} s)")
             if saved_model is None:
                 saved_model, saved_result = model, result
-    tests = np.array([run["test_score"] for run in report["runs"]])
-    report["test_mean"], report["test_std"] = float(np.mean(tests)), float(np.std(tests))
+    _summarise(report, "test", [run["test_score"] for run in report["runs"]])
     console.print(f"[bold]{args.model} on {dataset.name}: test "
                   f"{_mean_std(report['test_mean'], report['test_std'], metric)} over "
                   f"{len(splits)} split(s) x {args.seeds} seed(s)")

@@ -44,6 +44,8 @@ class Recommender:
             index.check(InputError)
         self.index = index
         self.num_threads = num_threads
+        # plain views of the mapped file: indexing a memmap subclass makes a memmap per call
+        self._users, self._items = np.asarray(index.users), np.asarray(index.items)
         self.catalogue = quantize_catalogue(index.items)
         self.seen = item_sets(index.seen_indptr, index.seen_indices, index.items.shape[0])
 
@@ -86,7 +88,7 @@ class Recommender:
         """
         users = self._ids(users, self.num_users, "users")
         k = self._k(k)
-        return top_k_inner_product(self.index.users[users], self.catalogue, k,
+        return top_k_inner_product(self._users[users], self.catalogue, k,
                                    self.seen if exclude_seen else None,
                                    users if exclude_seen else None, self.num_threads)
 
@@ -108,4 +110,4 @@ class Recommender:
         items = self._ids(items, self.num_items, "items")
         if users.shape != items.shape:
             raise InputError(f"users and items must pair up, got {users.size} and {items.size}")
-        return np.einsum("pd,pd->p", self.index.users[users], self.index.items[items])
+        return np.einsum("pd,pd->p", self._users[users], self._items[items])
