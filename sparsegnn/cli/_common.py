@@ -39,10 +39,13 @@ def _add_data_options(parser: argparse.ArgumentParser, *, download: bool = False
 
 def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
     """Criterion and schedule options shared by `prune` and `prune sweep`."""
-    parser.add_argument("--criterion", choices=("magnitude", "random", "saliency", "l1"),
+    parser.add_argument("--criterion",
+                        choices=("magnitude", "random", "saliency", "l1", "ig", "explainer"),
                         default="magnitude",
-                        help="weight importance: |w|, random, |w·dL/dw| (gradient saliency), or "
-                             "|w| after L1-regularised training")
+                        help="weight importance: |w|, random, |w·dL/dw| (gradient saliency, "
+                             "first-order Taylor), |w| after L1-regularised training, |integrated "
+                             "gradients| of each weight, or |w| times a GNNExplainer-style "
+                             "learned mask of its input channel (explainer)")
     parser.add_argument("--schedule", choices=("oneshot", "iterative", "gradual"),
                         default="oneshot")
     parser.add_argument("--rounds", type=int, default=3,
@@ -56,15 +59,17 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                              "along the inputs: the runtime's kernels turn them into more "
                              "speed); N:M keeps N of every M consecutive inputs (2:4 is 50 %%)")
     parser.add_argument("--edge-criterion", default="auto",
-                        choices=("auto", "influence", "agreement", "learned", "degree", "random",
-                                 "score"),
+                        choices=("auto", "influence", "agreement", "learned", "explainer",
+                                 "degree", "random", "score"),
                         help="auto (default): influence for GCN, agreement for other models; "
                              "influence: greedy removal, in 25 steps, of the edges whose removal "
                              "moves the model's outputs least from its full-graph predictions, "
                              "never a node's last neighbour while others can go (GCN); "
                              "agreement: edges whose ends the model puts in different classes "
                              "first, then by degree; learned: UGS-style jointly trained edge "
-                             "mask (GCN); degree: 1/sqrt(deg u deg v) heuristic; random; score "
+                             "mask (GCN); explainer: GNNExplainer-style learned edge mask that "
+                             "keeps the model's predictions (GCN); degree: 1/sqrt(deg u deg v) "
+                             "heuristic; random; score "
                              "(recommenders: the interactions scored lowest). Link prediction "
                              "and recommenders: auto is degree")
 

@@ -204,9 +204,10 @@ def register(commands) -> None:
     prune.add_argument("--channel-sparsity", type=float, default=0.0,
                        help="fraction of hidden channels to remove first (gcn, sage, gin; for "
                             "gat: whole attention heads); the model becomes physically narrower")
-    prune.add_argument("--channel-criterion", choices=("l2", "l1", "taylor"), default="l2",
-                       help="channel/head importance: group L2 or L1 norm, or first-order Taylor "
-                            "(Σ w·dL/dw)² over the training loss")
+    prune.add_argument("--channel-criterion", choices=("l2", "l1", "taylor", "ig"), default="l2",
+                       help="channel/head importance: group L2 or L1 norm, first-order Taylor "
+                            "(Σ w·dL/dw)² over the training loss, or |Σ integrated gradients| "
+                            "of the group's weights")
     _add_pruning_options(prune)
     prune.add_argument("--min-layer-density", type=float, default=0.01,
                        help="under global scope, the share of each weight matrix kept whatever "

@@ -17,6 +17,9 @@ Edges are pruned as undirected pairs, so the graph stays symmetric; self loops a
   representation (homophily); no labels are read, only the model's outputs on the graph.
   Scoring by the product of the two ends' softmax outputs instead did worse than degree: it
   also removes the edges of uncertain nodes, which need their neighbours most.
+* ``explainer``: the edge mask of ``prune.explain.explain_masks`` (GNNExplainer-style, learned
+  to keep the model's predictions on the training nodes under size and entropy penalties).
+  Needs a model that weighs edges (GCN).
 * ``influence_scores``: greedy and first-order, from the trained model itself: in 25 steps,
   the pairs whose removal raises the model's cross-entropy against its full-graph predictions
   (all nodes, no labels) the least go first, the gradient taken again on the thinned graph
@@ -44,7 +47,7 @@ __all__ = ["EdgePairs", "learn_edge_scores", "degree_scores", "random_edge_score
            "EDGE_CRITERIA", "edge_scores", "agreement_scores", "influence_scores",
            "resolve_edge_criterion"]
 
-EDGE_CRITERIA = ("auto", "influence", "agreement", "learned", "degree", "random")
+EDGE_CRITERIA = ("auto", "influence", "agreement", "learned", "explainer", "degree", "random")
 
 # Models whose layers multiply messages by edge weights, so a mask over edges has a gradient.
 EDGE_WEIGHTED_KINDS = ("gcn",)
@@ -221,6 +224,10 @@ def edge_scores(criterion: str, model, dataset: Dataset, *, fraction: float, spl
         return influence_scores(model, dataset, fraction)
     if criterion == "learned":
         return learn_edge_scores(model, dataset, epochs=epochs, split=split, seed=seed)
+    if criterion == "explainer":
+        from .explain import explain_masks  # it builds on this module
+
+        return explain_masks(model, dataset, split, channels=False, edges=True, seed=seed).edges
     if criterion == "degree":
         return degree_scores(dataset.graph)
     if criterion == "random":

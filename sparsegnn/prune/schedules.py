@@ -21,6 +21,7 @@ from ..graph import Graph
 from ..nn.train import TrainConfig, evaluate, fit, graph_batches, node_inputs
 from ..patterns import Pattern
 from .edges import edge_scores, prune_edges
+from .explain import explain_masks, explainer_scores, integrated_gradients
 from .masks import MaskSet
 from .unstructured import (
     CRITERIA,
@@ -71,6 +72,11 @@ def _scores(criterion: str, model, dataset: Dataset, split: int, seed: int,
         return random_scores(seed)(model)
     if criterion == "saliency":
         return GradientSaliency(training_loss(dataset, split, seed=seed), steps=10)(model)
+    if criterion == "ig":
+        return {key: np.abs(value) for key, value in
+                integrated_gradients(model, dataset, split, seed=seed).items()}
+    if criterion == "explainer":
+        return explainer_scores(model, explain_masks(model, dataset, split, seed=seed))
     if criterion == "l1":  # L1-regularised training, then magnitude
         config = finetune or TrainConfig(epochs=100, patience=None, progress=False)
         fit(model, dataset, split, replace(config, l1=L1_STRENGTH, seed=seed))

@@ -202,7 +202,7 @@ def slice_channels(model: BasicGNN, keep: dict[int, np.ndarray]) -> BasicGNN:
 def prune_channels(model: BasicGNN, dataset, sparsity: float, criterion: str = "l2", *,
                    split: int = 0, seed: int = 0, finetune=None) -> tuple[BasicGNN, dict]:
     """Remove ``sparsity`` of the hidden channels (heads for GAT) by ``criterion`` ("l1",
-    "l2" or "taylor"), fine-tune with the channels masked, then slice them out: a narrower
+    "l2", "taylor" or "ig"), fine-tune with the channels masked, then slice them out: a narrower
     model of the same kind. Returns the new model and ``{"hidden_before", "hidden_after"}``."""
     from ..nn import fit
     from .schedules import training_loss
@@ -210,6 +210,10 @@ def prune_channels(model: BasicGNN, dataset, sparsity: float, criterion: str = "
     before = model.hidden_channels
     if criterion == "taylor":
         scores = taylor_channel_scores(model, training_loss(dataset, split, seed=seed), steps=10)
+    elif criterion == "ig":
+        from .explain import ig_channel_scores
+
+        scores = ig_channel_scores(model, dataset, split, seed=seed)
     else:
         scores = channel_scores(model, criterion)
     keep, mask = channel_masks(model, sparsity, scores)

@@ -177,7 +177,8 @@ class GradientSaliency:
         return totals
 
 
-CRITERIA = ("magnitude", "random", "saliency", "l1")  # l1: L1-regularised training, then magnitude
+# l1: L1-regularised training, then magnitude; ig and explainer: prune.explain
+CRITERIA = ("magnitude", "random", "saliency", "l1", "ig", "explainer")
 
 
 # ----------------------------------------------------------------------------- driver

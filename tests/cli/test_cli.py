@@ -294,6 +294,25 @@ def test_prune_channels_makes_the_exported_model_narrower(tmp_path, capsys):
     assert "weight 128x8" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("criteria", [
+    ["--criterion", "ig", "--channel-criterion", "ig", "--channel-sparsity", "0.25"],
+    ["--criterion", "explainer", "--edge-criterion", "explainer", "--edge-sparsity", "0.3"],
+])
+def test_prune_with_explainability_criteria(criteria, tmp_path, capsys):
+    dense, pruned = tmp_path / "d.safetensors", tmp_path / "p.safetensors"
+    assert main(["train", "--epochs", "20", "--hidden", "16", "--no-progress",
+                 "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--weight-sparsity", "0.8", *criteria, "--epochs", "5",
+                 "--no-progress", "--out", str(pruned)]) == 0
+    info = load_checkpoint(pruned).info
+    assert info["criterion"] == criteria[1]
+    assert info["weight_sparsity"] == pytest.approx(0.8, abs=1e-3)
+    if "--edge-sparsity" in criteria:
+        assert info["edge_sparsity"] == pytest.approx(0.3, abs=0.01)
+    else:
+        assert load_checkpoint(pruned).model.hidden_channels == 12
+
+
 def test_prune_sweep_writes_table_json_and_plot(tmp_path, capsys):
     import json
 
