@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `prune sweep` and `bench compare` read better; argparse needs one name
-    if argv[:2] in (["prune", "sweep"], ["bench", "compare"]):
+    # `prune sweep`, `prune auto` and `bench compare` read better; argparse needs one name
+    if argv[:2] in (["prune", "sweep"], ["prune", "auto"], ["bench", "compare"]):
         argv = [f"{argv[0]}-{argv[1]}", *argv[2:]]
     args = build_parser().parse_args(argv)
     from ..artifact import ArtifactError
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..sparse import SparseFormatError
 
     errors = (DatasetError, SparseFormatError, ArtifactError, FileNotFoundError, ValueError)
-    if args.command in ("train", "export", "prune", "prune-sweep", "bench", "quickstart"):
+    if args.command in ("train", "export", "prune", "prune-sweep", "prune-auto", "bench",
+                        "quickstart"):
         try:
             from ..nn import CheckpointError
         except ImportError:  # the runtime-only install has no torch

@@ -188,6 +188,80 @@ def cmd_prune_sweep(args) -> int:
     return 0
 
 
+def _auto_space(args):
+    """The search space from ``prune auto``'s options (checked before anything loads)."""
+    from ..prune.auto import SearchSpace
+
+    for flag, value in (("--max-drop", args.max_drop), ("--budget-minutes", args.budget_minutes),
+                        ("--budget-trainings", args.budget_trainings)):
+        if value is not None and not value >= 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
+    if args.trials < 1:
+        raise ValueError(f"--trials must be >= 1, got {args.trials}")
+    return SearchSpace(weights=tuple(args.weights), edges=tuple(args.edges) if args.edges else None,
+                       channels=tuple(args.channels) if args.channels else None,
+                       patterns=tuple(args.patterns))
+
+
+def cmd_prune_auto(args) -> int:
+    from .._fileio import atomic_write_text
+    from ..data import load
+    from ..nn import load_checkpoint, save_checkpoint
+    from ..nn.checkpoint import pruning_extra
+    from ..nn.recipes import train_config
+    from ..prune.auto import auto_markdown, auto_prune, write_auto
+
+    space = _auto_space(args)
+    if not args.checkpoint.is_file():
+        raise FileNotFoundError(f"no checkpoint at {args.checkpoint}")
+    checkpoint = load_checkpoint(args.checkpoint)
+    if checkpoint.interactions is not None or checkpoint.info.get("task") == "link_prediction":
+        raise ValueError("prune auto searches node and graph classification checkpoints; prune "
+                         "link predictors and recommenders with `sparsegnn prune`")
+    dataset = load(args.dataset or checkpoint.info.get("dataset", "synthetic"), args.data_dir,
+                   seed=args.seed)
+    budget = None if args.budget_minutes is None else 60 * args.budget_minutes
+    trained = checkpoint.info.get("train_seconds")
+    if budget is None and trained:
+        budget = args.budget_trainings * trained
+        print(f"budget: {budget:.0f} s, {args.budget_trainings:g} x the {trained:.1f} s the "
+              f"dense model took to train (--budget-minutes sets another)")
+    finetune = train_config(checkpoint.model.kind, dataset, epochs=args.epochs, progress=False,
+                            seed=args.seed)
+    result = auto_prune(checkpoint.model, dataset, max_drop=args.max_drop,
+                        objective=args.objective, trials=args.trials, budget_seconds=budget,
+                        space=space, split=args.split, seed=args.seed, finetune=finetune,
+                        search_epochs=args.search_epochs, criterion=args.criterion,
+                        edge_criterion=args.edge_criterion, schedule=args.schedule,
+                        rounds=args.rounds, scope=args.scope,
+                        progress=None if args.no_progress else print)
+    print(auto_markdown(result))
+    front = args.front if args.front is not None else args.out.with_name(args.out.stem + "-front")
+    for path in write_auto(result, front):
+        print(f"wrote {path}")
+    if result.chosen is None:
+        print(f"no trial stayed within a drop of {args.max_drop}; nothing saved to {args.out}")
+        return 3
+    chosen = result.chosen
+    info = dict(checkpoint.info, pruned_from=str(args.checkpoint), dataset=dataset.name,
+                weight_sparsity=result.masks.sparsity, pattern=result.masks.pattern,
+                criterion=args.criterion, schedule=args.schedule, scope=args.scope,
+                val_score=chosen.val, test_score=result.test,
+                auto={"objective": args.objective, "max_drop": args.max_drop,
+                      "trial": chosen.number, "trials": len(result.trials),
+                      "channel_sparsity": chosen.channels, "weights_kept": chosen.weights_kept})
+    if result.graph is not None:
+        info["edge_sparsity"] = chosen.edges
+    save_checkpoint(args.out, result.model, info=info,
+                    extra=pruning_extra(result.masks.weights, result.graph))
+    report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
+              "dataset": dataset.name, **result.to_json()}
+    report_path = args.out.with_suffix(".json")
+    atomic_write_text(report_path, json.dumps(report, indent=2))
+    print(f"saved {args.out} and {report_path}")
+    return 0
+
+
 def register(commands) -> None:
     """Declare this module's command(s) on the ``commands`` subparsers."""
     prune = commands.add_parser(
@@ -255,3 +329,49 @@ def register(commands) -> None:
                        help="output prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
     sweep.add_argument("--no-progress", action="store_true")
     sweep.set_defaults(handler=cmd_prune_sweep)
+
+    auto = commands.add_parser(
+        "prune-auto", help="search the sparsest pruning within an accuracy drop (also: "
+                           "sparsegnn prune auto)",
+        description="Search weight, edge and (optionally) channel sparsity and pattern with "
+                    "Optuna's Gaussian-process sampler for the cheapest pruned model whose "
+                    "validation score stays within --max-drop of the dense model's. Test "
+                    "scores are not read during the search; the chosen model's is reported once "
+                    "at the end. Writes the chosen checkpoint, its JSON report, and the Pareto "
+                    "front (JSON, markdown, PNG). `sparsegnn prune auto ...` is the same command.")
+    auto.add_argument("checkpoint", type=Path)
+    auto.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
+    _add_data_options(auto)
+    auto.add_argument("--max-drop", type=float, default=1.0,
+                      help="largest validation drop allowed: points of accuracy or ROC-AUC (1.0 "
+                           "= one point), or the rise in RMSE (default 1.0)")
+    auto.add_argument("--objective", choices=("size", "flops", "latency"), default="size",
+                      help="what to minimise: artifact bytes (default), multiply-adds of one "
+                           "inference, or the runtime's latency on this machine")
+    auto.add_argument("--trials", type=int, default=60, help="at most this many trials")
+    auto.add_argument("--budget-minutes", type=float, default=None,
+                      help="stop starting trials after this long (default: --budget-trainings "
+                           "times the checkpoint's training time, when it recorded one)")
+    auto.add_argument("--budget-trainings", type=float, default=10.0,
+                      help="the default budget in dense trainings (default 10)")
+    auto.add_argument("--weights", type=float, nargs=2, default=[0.5, 0.995],
+                      metavar=("LOW", "HIGH"), help="weight sparsity range (default 0.5 0.995)")
+    auto.add_argument("--edges", type=float, nargs=2, default=[0.0, 0.8], metavar=("LOW", "HIGH"),
+                      help="edge sparsity range, node tasks (default 0 0.8)")
+    auto.add_argument("--channels", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                      help="also search channel (head) sparsity in this range; off by default: "
+                           "on small models it cost more accuracy per byte saved than weights")
+    auto.add_argument("--patterns", nargs="+", type=_pattern_name, default=["unstructured"],
+                      help="patterns to choose from (unstructured and RxC blocks)")
+    _add_pruning_options(auto)
+    auto.add_argument("--epochs", type=int, default=None,
+                      help="fine-tuning epochs of the chosen model (default: the recipe's)")
+    auto.add_argument("--search-epochs", type=int, default=None,
+                      help="fine-tuning epochs per trial (default: a quarter of --epochs, >= 20)")
+    auto.add_argument("--split", type=int, default=0)
+    auto.add_argument("--seed", type=int, default=0)
+    auto.add_argument("--out", type=Path, required=True, help="the chosen checkpoint's path")
+    auto.add_argument("--front", type=Path, default=None,
+                      help="prefix of the front's files (default: --out's stem + '-front')")
+    auto.add_argument("--no-progress", action="store_true")
+    auto.set_defaults(handler=cmd_prune_auto)

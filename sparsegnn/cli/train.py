@@ -248,7 +248,8 @@ def cmd_train(args) -> int:
     report["seconds"] = time.perf_counter() - started
     info = {"dataset": dataset.name, "split": report["runs"][0]["split"], "seed": args.seed,
             "metric": metric, "val_score": saved_result.val_score,
-            "test_score": saved_result.test_score}
+            "test_score": saved_result.test_score,
+            "train_seconds": saved_result.seconds}  # prune auto's default budget counts in these
     _save_and_report(args, console, saved_model, info, report)
     return 0
 

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..data.dataset import GRAPH_REGRESSION, Dataset
+from ..nn.layers import effective_weight
 from ..nn.train import node_inputs, seed_everything
 from .edges import EdgePairs, _check_edge_weighted, _pair_weighting
 from .masks import prunable_weights
@@ -81,14 +82,9 @@ def explained_forward(dataset: Dataset, split: int = 0, seed: int = 0, nodes: st
 def _weight_parameters(model) -> dict[str, tuple[str, torch.Tensor]]:
     """Per prunable weight key: the parameter that holds it (``weight_orig`` when a mask is
     applied: scaling it scales the masked weight) and the effective weight. Shapes ``(out, in)``."""
-    found = {}
-    for name, module in prunable_weights(model).items():
-        if hasattr(module, "weight_orig"):
-            found[f"{name}.weight"] = (f"{name}.weight_orig",
-                                       (module.weight_orig * module.weight_mask).detach())
-        else:
-            found[f"{name}.weight"] = (f"{name}.weight", module.weight.detach())
-    return found
+    return {f"{name}.weight": (f"{name}.weight_orig" if hasattr(module, "weight_orig")
+                               else f"{name}.weight", effective_weight(module).detach())
+            for name, module in prunable_weights(model).items()}
 
 
 def _own_prediction_objective(dataset: Dataset, reference: torch.Tensor):

@@ -19,7 +19,8 @@ from ..patterns import Pattern, block_scores, expand_blocks, n_of_m_mask
 from .masks import MaskSet, prunable_weights
 
 __all__ = ["PruningMethod", "Unstructured", "Blocks", "NOfM", "magnitude", "random_scores",
-           "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA", "MIN_LAYER_DENSITY"]
+           "GradientSaliency", "prune_weights", "resolve_amount", "CRITERIA", "MIN_LAYER_DENSITY",
+           "max_global_sparsity"]
 
 Scores = dict[str, np.ndarray]
 
@@ -259,6 +260,17 @@ def prune_weights(model: torch.nn.Module, scores: Scores, sparsity: float, *,
         masks[key] = flat[offset:offset + size].reshape(prior.weights[key].shape)
         offset += size
     return MaskSet(masks, pattern=pattern.name)
+
+
+def max_global_sparsity(model: torch.nn.Module,
+                        min_layer_density: float = MIN_LAYER_DENSITY) -> float:
+    """The highest unstructured sparsity global pruning can reach while each weight matrix keeps
+    ``min_layer_density`` of its weights (at least one; see ``prune_weights``)."""
+    sizes = [module.weight.numel() for module in prunable_weights(model).values()]
+    if min_layer_density <= 0:
+        return 1.0
+    kept = sum(max(1, int(np.ceil(min_layer_density * size))) for size in sizes)
+    return 1.0 - kept / max(sum(sizes), 1)
 
 
 def _protect_layers(scores: Scores, prior: MaskSet, keys: list, min_density: float,

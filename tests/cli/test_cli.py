@@ -313,6 +313,42 @@ def test_prune_with_explainability_criteria(criteria, tmp_path, capsys):
         assert load_checkpoint(pruned).model.hidden_channels == 12
 
 
+def test_prune_auto_saves_the_chosen_checkpoint_and_the_front(tmp_path, capsys):
+    import json
+
+    pytest.importorskip("optuna", reason="prune auto needs the 'auto' extra (optuna)")
+    dense, chosen = tmp_path / "d.safetensors", tmp_path / "auto.safetensors"
+    assert main(["train", "--epochs", "30", "--no-progress", "--out", str(dense)]) == 0
+    assert load_checkpoint(dense).info["train_seconds"] > 0
+    capsys.readouterr()
+    assert main(["prune", "auto", str(dense), "--max-drop", "20", "--weights", "0.3", "0.6",
+                 "--edges", "0", "0.2", "--trials", "4",
+                 "--budget-minutes", "5", "--epochs", "10", "--out", str(chosen)]) == 0
+    out = capsys.readouterr().out
+    assert "trial 4/4:" in out and "| trial | weights | edges |" in out
+    report = json.loads(chosen.with_suffix(".json").read_text())
+    front = json.loads((tmp_path / "auto-front.json").read_text())
+    assert len(front["trials"]) == 4 and report["chosen"] == front["chosen"]
+    trial = front["trials"][front["chosen"]]
+    info = load_checkpoint(chosen).info
+    assert trial["feasible"] and trial["drop"] <= 20
+    assert info["weight_sparsity"] == pytest.approx(trial["weights"], abs=1e-3)
+    assert info["test_score"] == pytest.approx(front["test"])
+    assert (tmp_path / "auto-front.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--max-drop", "-1"], "--max-drop must be >= 0"),
+    (["--trials", "0"], "--trials must be >= 1"),
+    (["--weights", "0.9", "0.5"], "weights range"),
+    (["--patterns", "2:4"], "N:M patterns"),
+])
+def test_prune_auto_checks_its_arguments_before_loading(arguments, message, tmp_path, capsys):
+    assert main(["prune", "auto", str(tmp_path / "absent.safetensors"), *arguments,
+                 "--out", str(tmp_path / "a.safetensors")]) == 1
+    assert message in capsys.readouterr().err
+
+
 def test_prune_sweep_writes_table_json_and_plot(tmp_path, capsys):
     import json
 
