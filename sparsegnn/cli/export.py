@@ -88,6 +88,11 @@ def cmd_inspect(args) -> int:
 
     for line in describe_artifact(args.artifact):
         print(line)
+    if args.plot is not None:
+        from ..report import from_artifact, write_report
+
+        for path in write_report(from_artifact(args.artifact), args.plot):
+            print(f"wrote {path}")
     return 0
 
 
@@ -121,4 +126,8 @@ def register(commands) -> None:
         "inspect", help="describe a .sgnn artifact",
         description="Print an artifact's provenance, ops, weight shapes, storage and sparsity.")
     inspect.add_argument("artifact", type=Path)
+    inspect.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                         help="also draw what the artifact holds into DIR: kept weights per "
+                              "matrix, mask heat maps, the stored graph's degrees, and "
+                              "index.html gathering them (needs matplotlib)")
     inspect.set_defaults(handler=cmd_inspect)

@@ -349,6 +349,27 @@ def test_prune_auto_checks_its_arguments_before_loading(arguments, message, tmp_
     assert message in capsys.readouterr().err
 
 
+def test_prune_report_and_inspect_plot_draw_what_was_pruned(tmp_path, capsys):
+    dense, pruned, artifact = (tmp_path / n for n in ("d.safetensors", "p.safetensors", "p.sgnn"))
+    assert main(["train", "--epochs", "20", "--no-progress", "--out", str(dense)]) == 0
+    assert main(["prune", str(dense), "--weight-sparsity", "0.9", "--edge-sparsity", "0.3",
+                 "--channel-sparsity", "0.25", "--epochs", "5", "--no-progress",
+                 "--out", str(pruned), "--report", str(tmp_path / "report")]) == 0
+    names = {p.name for p in (tmp_path / "report").iterdir()}
+    assert names == {"layers.png", "masks.png", "channels.png", "degrees.png", "graph.png",
+                     "index.html", "report.json"}
+    page = (tmp_path / "report" / "index.html").read_text()
+    for quantity in ("val accuracy", "test accuracy", "weights stored", "edges",
+                     "artifact size", "runtime latency", "hidden width"):
+        assert quantity in page
+    assert pruned.with_suffix(".json").is_file()
+    assert main(["export", str(pruned), "--out", str(artifact)]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(artifact), "--plot", str(tmp_path / "plots")]) == 0
+    assert "index.html" in capsys.readouterr().out
+    assert (tmp_path / "plots" / "masks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_prune_sweep_writes_table_json_and_plot(tmp_path, capsys):
     import json
 
