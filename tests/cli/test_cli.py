@@ -20,8 +20,8 @@ def _commands():
 
 def test_the_commands_are_exactly_the_implemented_ones():
     assert _commands() == ["bench", "bench-compare", "compile", "datasets", "export", "inspect",
-                           "prune",
-                           "prune-sweep", "quickstart", "run", "train", "tune"]
+                           "prune", "prune-auto", "prune-sweep", "quickstart", "run", "train",
+                           "tune"]
 
 
 def test_model_choices_are_the_model_kinds():
