@@ -270,8 +270,8 @@ def auto_prune(model, dataset: Dataset, *, max_drop: float = 1.0, objective: str
                progress: Callable[[str], None] | None = None) -> AutoResult:
     """Search prunings of ``model`` (not changed) for the cheapest within ``max_drop``.
 
-    Runs ``trials`` trials, or fewer when ``budget_seconds`` runs out (checked between
-    trials). Each trial prunes channels first (``channel_criterion``, no fine-tune of its own),
+    Runs ``trials`` trials, or fewer when ``budget_seconds`` (everything included) would run
+    out (checked between trials). Each trial prunes channels first (``channel_criterion``, no fine-tune of its own),
     then weights and edges with ``prune_model``, fine-tuning for ``search_epochs`` (default a
     quarter of ``finetune.epochs``, at least 20) so that more trials fit the budget. The chosen
     trial is then fine-tuned with ``finetune`` in full (masks fixed), and that is kept when its
@@ -367,10 +367,17 @@ def auto_prune(model, dataset: Dataset, *, max_drop: float = 1.0, objective: str
     # comparison is in docs/pruning-results.md); the Pareto front comes from every trial.
     sampler = optuna.samplers.GPSampler(seed=seed, n_startup_trials=max(1, min(10, trials // 3)))
     study = optuna.create_study(direction="minimize", sampler=sampler)
-    remaining = None if budget_seconds is None else budget_seconds - (time.perf_counter()
-                                                                      - started)
-    study.optimize(run_trial, n_trials=trials, timeout=None if remaining is None
-                   else max(remaining, 1e-3))
+    def within_budget(study, frozen) -> None:
+        """Stop when another trial and the chosen model's full fine-tune (its epochs over a
+        trial's, times the median trial) would overrun ``budget_seconds``."""
+        if budget_seconds is None or not records:
+            return
+        trial = float(np.median([t.seconds for t in records]))
+        polish = trial * finetune.epochs / search_epochs
+        if time.perf_counter() - started + trial + polish > budget_seconds:
+            study.stop()
+
+    study.optimize(run_trial, n_trials=trials, callbacks=[within_budget])
     front = [records[i].number for i in pareto_front([(t.drop, t.cost) for t in records])]
     test = None
     if kept:
