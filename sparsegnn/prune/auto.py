@@ -271,11 +271,11 @@ def auto_prune(model, dataset: Dataset, *, max_drop: float = 1.0, objective: str
     """Search prunings of ``model`` (not changed) for the cheapest within ``max_drop``.
 
     Runs ``trials`` trials, or fewer when ``budget_seconds`` (everything included) would run
-    out (checked between trials). Each trial prunes channels first (``channel_criterion``, no fine-tune of its own),
-    then weights and edges with ``prune_model``, fine-tuning for ``search_epochs`` (default a
-    quarter of ``finetune.epochs``, at least 20) so that more trials fit the budget. The chosen
-    trial is then fine-tuned with ``finetune`` in full (masks fixed), and that is kept when its
-    validation score is at least the search's.
+    out (checked between trials). Each trial prunes channels first (``channel_criterion``, no
+    fine-tune of its own), then weights and edges with ``prune_model``, fine-tuning for
+    ``search_epochs`` (default a quarter of ``finetune.epochs``, at least 20) so that more
+    trials fit the budget. The chosen trial is then fine-tuned with ``finetune`` in full (masks
+    fixed), and that is kept when its validation score is at least the search's.
     """
     import optuna
 

@@ -108,6 +108,19 @@ def test_search_stays_within_the_drop_and_never_sees_test(trained, synthetic, mo
     assert set(result.front) <= {t.number for t in result.trials}
 
 
+def test_block_patterns_are_searched_and_carried(trained, synthetic):
+    """With 1x4 the only pattern, every trial and the chosen masks keep whole blocks of four
+    consecutive outputs of one input (rows of a torch weight)."""
+    result = auto_prune(trained, synthetic, max_drop=100.0, trials=3,
+                        space=SearchSpace(weights=(0.5, 0.9), edges=None, patterns=("1x4",)),
+                        finetune=TrainConfig(epochs=4, patience=None, progress=False))
+    assert {t.pattern for t in result.trials} == {"1x4"} and result.masks.pattern == "1x4"
+    for mask in result.masks.weights.values():
+        whole = mask[: mask.shape[0] // 4 * 4].reshape(-1, 4, mask.shape[1])
+        assert np.all(whole.all(axis=1) == whole.any(axis=1))
+    assert result.masks.sparsity > 0.4
+
+
 def test_budget_stops_the_search(trained, synthetic):
     result = auto_prune(trained, synthetic, trials=50, budget_seconds=0.5,
                         finetune=TrainConfig(epochs=10, patience=None, progress=False))
