@@ -30,7 +30,7 @@ from ._fileio import atomic_path, atomic_write_text
 from .graph import Graph
 
 __all__ = ["PruneReport", "SmallGraph", "write_report", "from_artifact", "ego_net",
-           "whole_graph", "feature_labels", "degrees", "render_html", "MAX_CELLS"]
+           "whole_graph", "feature_labels", "degrees", "render_html", "save_figure", "MAX_CELLS"]
 
 MAX_CELLS = 256  # a heat map shows at most this many cells along each axis
 
@@ -161,10 +161,14 @@ def _coarse(mask: np.ndarray) -> np.ndarray:
     return padded.reshape(shape).sum(axis=(1, 3)) / np.maximum(counts.reshape(shape).sum(axis=(1, 3)), 1)
 
 
-def _save(figure, path: Path) -> Path:
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
-    return path
+def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as a PNG atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(Path(path)) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
+    plt.close(figure)
+    return Path(path)
 
 
 def _plot_layers(plt, report: PruneReport, path: Path) -> Path:
@@ -184,9 +188,7 @@ def _plot_layers(plt, report: PruneReport, path: Path) -> Path:
     axes.set_title("weights kept and pruned per matrix")
     axes.legend(fontsize="small", loc="lower right")
     figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _plot_masks(plt, report: PruneReport, path: Path) -> Path:
@@ -213,9 +215,7 @@ def _plot_masks(plt, report: PruneReport, path: Path) -> Path:
     for axes in grid.ravel()[count:]:
         axes.axis("off")
     figure.colorbar(image, ax=grid.ravel().tolist(), shrink=0.8, label="kept")
-    _save(figure, path)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _plot_channels(plt, report: PruneReport, path: Path) -> Path:
@@ -232,9 +232,7 @@ def _plot_channels(plt, report: PruneReport, path: Path) -> Path:
     axes.set_title("hidden channels (heads for GAT) before and after")
     axes.legend(fontsize="small")
     figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _plot_degrees(plt, report: PruneReport, path: Path) -> Path:
@@ -256,9 +254,7 @@ def _plot_degrees(plt, report: PruneReport, path: Path) -> Path:
     axes.set_title("degree distribution")
     axes.legend(fontsize="small")
     figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _layout(graph: SmallGraph) -> np.ndarray:
@@ -300,9 +296,7 @@ def _plot_graph(plt, graph: SmallGraph, path: Path) -> Path:
     axes.axis("off")
     axes.legend(fontsize="x-small", loc="best")
     figure.tight_layout()
-    _save(figure, path)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def render_html(report: PruneReport, images: dict[str, Path]) -> str:

@@ -464,7 +464,8 @@ def write_auto(result: AutoResult, prefix: str | Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .._fileio import atomic_path, atomic_write_text
+    from .._fileio import atomic_write_text
+    from ..report import save_figure
 
     prefix = Path(prefix)
     paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md"), prefix.with_suffix(".png")]
@@ -495,7 +496,5 @@ def write_auto(result: AutoResult, prefix: str | Path) -> list[Path]:
     axes.set_title(f"prune auto: {len(result.trials)} trials")
     axes.legend(fontsize="small")
     figure.tight_layout()
-    with atomic_path(paths[2]) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
-    plt.close(figure)
+    save_figure(figure, paths[2], dpi=120)
     return paths

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._fileio import atomic_path, atomic_write_text
+from .._fileio import atomic_write_text
 from ..data.dataset import Dataset
 from ..nn import fit
 from ..nn.models import build_model
@@ -121,6 +121,8 @@ def write_sweep(result: dict, prefix: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..report import save_figure
+
     prefix = Path(prefix)
     paths = [prefix.with_suffix(".json"), prefix.with_suffix(".md"), prefix.with_suffix(".png")]
     atomic_write_text(paths[0], json.dumps(result, indent=2))
@@ -141,7 +143,5 @@ def write_sweep(result: dict, prefix: Path) -> list[Path]:
     axes.set_title(f"{result['model']} on {result['dataset']} ({result['seeds']} seeds)")
     axes.legend(fontsize="small")
     figure.tight_layout()
-    with atomic_path(paths[2]) as temporary:
-        figure.savefig(temporary, format="png", dpi=120)
-    plt.close(figure)
+    save_figure(figure, paths[2], dpi=120)
     return paths

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from sparsegnn import data
 from sparsegnn.artifact import load_artifact
 from sparsegnn.nn import TrainConfig, evaluate, fit
 from sparsegnn.nn.recipes import make_model
@@ -24,11 +23,6 @@ from sparsegnn.prune.auto import (
 )
 
 pytest.importorskip("optuna", reason="prune auto needs the 'auto' extra (optuna)")
-
-
-@pytest.fixture(scope="module")
-def synthetic():
-    return data.load("synthetic")
 
 
 @pytest.fixture(scope="module")

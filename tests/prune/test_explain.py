@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sparsegnn import data
 from sparsegnn.nn import TrainConfig, fit
 from sparsegnn.nn.recipes import make_model
 from sparsegnn.nn.train import node_inputs, seed_everything
@@ -30,16 +29,6 @@ from sparsegnn.prune.explain import (
     integrated_gradients,
 )
 from sparsegnn.prune.structured import channel_groups, prune_channels
-
-
-@pytest.fixture(scope="module")
-def synthetic():
-    return data.load("synthetic")
-
-
-@pytest.fixture(scope="module")
-def graphs():
-    return data.load("synthetic-graphs")
 
 
 def _trained(kind, dataset, epochs=40, **options):

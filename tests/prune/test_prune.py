@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch.nn.utils import prune as torch_prune
 
-from sparsegnn import data
 from sparsegnn.export import to_ir
 from sparsegnn.graph import Graph
 from sparsegnn.nn import TrainConfig, build_model, evaluate, fit
@@ -46,11 +45,6 @@ from sparsegnn.prune.structured import (
 )
 
 from ..reference import randomise_batch_norms
-
-
-@pytest.fixture(scope="module")
-def synthetic():
-    return data.load("synthetic")
 
 
 @pytest.fixture
