@@ -1,23 +1,26 @@
 """Automatic pruning: the cheapest setting whose validation score stays within a drop
 (``sparsegnn prune auto``).
 
-Optuna's multi-objective TPE sampler proposes a weight sparsity (sampled as a log-uniform
+Optuna's Gaussian-process sampler proposes a weight sparsity (sampled as a log-uniform
 density, so that 95 % and 99 % get as much attention as 50 % and 90 %), an edge sparsity (node
-tasks), a channel sparsity (models whose channels can be removed) and a pattern. Each trial
-prunes a copy of the trained model with the given recipe and fine-tunes it, then scores it on
-validation; its cost is one of:
+tasks), a channel sparsity (models whose channels can be removed, when asked) and a pattern,
+minimising the cost with the validation drop as a constraint. Each trial prunes a copy of the
+trained model with the given recipe and fine-tunes it briefly, then scores it on validation;
+its cost is one of:
 
 * ``size``: bytes of the exported artifact (weights as stored, with the graph for node tasks);
-* ``flops``: multiply-adds of one inference, weights counted by forward hooks (stored weights
-  times the rows each Linear processes) plus, per message-passing layer, the kept edges times
-  the narrower of its input and output widths (the order the runtime aggregates in);
+* ``flops``: multiply-adds of one inference, counted by forward hooks: stored weights times
+  the rows each Linear processes, plus, per message-passing layer, the kept edges times the
+  narrower of its input and output widths (an estimate of the aggregation: the runtime
+  chooses its order per layer);
 * ``latency``: the runtime's median time for one inference on this machine (one thread), on
   the whole graph (node tasks) or a batch of 64 validation graphs.
 
 The search never sees test labels: it works on a copy of the split whose test part is empty.
 The chosen trial is the cheapest whose validation drop is at most ``max_drop`` (points, i.e.
 100 × the metric, for accuracy and ROC-AUC; the rise in RMSE for regression); its model is kept
-from the search (no second pruning run) and its test score is read once, at the end.
+from the search (no second pruning run), fine-tuned in full, and its test score is read once,
+at the end. Every trial goes into the Pareto front of drop against cost (``write_auto``).
 """
 
 from __future__ import annotations
@@ -311,7 +314,7 @@ def auto_prune(model, dataset: Dataset, *, max_drop: float = 1.0, objective: str
     records: list[AutoTrial] = []
     kept: dict = {}  # the cheapest feasible trial's model so far
 
-    def run_trial(trial: optuna.Trial) -> tuple[float, float]:
+    def run_trial(trial: optuna.Trial) -> float:
         began = time.perf_counter()
         low, high = space.weights
         density = trial.suggest_float("weight_density", 1 - high, 1 - low, log=True)
@@ -361,12 +364,12 @@ def auto_prune(model, dataset: Dataset, *, max_drop: float = 1.0, objective: str
         return cost
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # the drop is also a constraint: TPE then models where the feasible trials lie
-    # Gaussian-process search for the cheapest trial, the drop a constraint (set_constraint): on Cora GCN it
-    # reached the sparsest feasible corner in fewer trials than multi-objective TPE (the
-    # comparison is in docs/pruning-results.md); the Pareto front comes from every trial.
+    # Gaussian-process search for the cheapest trial, the drop a constraint (set_constraint):
+    # on Cora GCN it reached the sparsest feasible corner in fewer trials than TPE, multi- or
+    # single-objective (docs/pruning-results.md); the Pareto front comes from every trial.
     sampler = optuna.samplers.GPSampler(seed=seed, n_startup_trials=max(1, min(10, trials // 3)))
     study = optuna.create_study(direction="minimize", sampler=sampler)
+
     def within_budget(study, frozen) -> None:
         """Stop when another trial and the chosen model's full fine-tune (its epochs over a
         trial's, times the median trial) would overrun ``budget_seconds``."""
