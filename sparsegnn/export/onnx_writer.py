@@ -7,6 +7,11 @@ only standard ops: ``Gather`` for the messages, ``ScatterElements`` with ``reduc
 ``"max"`` for the aggregation, and the GCN normalisation and GAT softmax are computed in the
 graph from ``edge_index``. Weights are dense initializers, or with ``sparse_weights=True``
 CSR-pruned weights become ONNX sparse initializers (COO) to shrink the file.
+
+A link predictor's model (a ``decoder`` in the metadata) also scores pairs: the optional input
+``pairs`` (2, P) int64 (an empty default: no scores) gives the output ``scores`` (P,), the
+decoder on the embeddings ``logits``: the dot product of the two ends, or the MLP on their
+Hadamard product, as ``Session.score_pairs``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ __all__ = ["to_onnx", "save_onnx", "save_ort", "OPSET"]
 
 OPSET = 18
 EDGE_WEIGHT = "edge_weight"
+PAIRS, SCORES = "pairs", "scores"
 LOWEST = float(np.finfo(np.float32).min)
 
 
@@ -238,6 +244,19 @@ def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
     return lower(g, edges, node, value)
 
 
+def _pair_scores(g: _Graph, embeddings: str, decoder: str) -> str:
+    """The decoder's scores (P,) of the ``pairs`` input's (2, P) node pairs."""
+    ends = [g.op("Gather", [embeddings, g.op("Gather", [PAIRS, g.const(side, dtype=np.int64)],
+                                                 axis=0)], axis=0) for side in (0, 1)]
+    product = g.op("Mul", ends)
+    if decoder == "dot":
+        return g.op("ReduceSum", [product, g.const([1], dtype=np.int64)], keepdims=0)
+    hidden = g.op("Relu", [g.add_bias(g.op("MatMul", [product, g.tensor("decoder.0.weight")]),
+                                      "decoder.0.bias")])
+    logits = g.add_bias(g.op("MatMul", [hidden, g.tensor("decoder.1.weight")]), "decoder.1.bias")
+    return g.op("Squeeze", [logits, g.const([1], dtype=np.int64)])
+
+
 def to_onnx(model: Model, *, sparse_weights: bool = False):
     """Lower an IR model to an ``onnx.ModelProto`` (validated first, then checked with
     ``onnx.checker``)."""
@@ -264,10 +283,15 @@ def to_onnx(model: Model, *, sparse_weights: bool = False):
         inputs.append(helper.make_tensor_value_info("batch", TensorProto.INT64, ["num_nodes"]))
     rows = "num_graphs" if model.metadata.get("task") == "graph" else "num_nodes"
     output_width = int(model.outputs[0]["shape"][1])
-    graph = helper.make_graph(
-        g.nodes, "sparsegnn", inputs,
-        [helper.make_tensor_value_info(final, TensorProto.FLOAT, [rows, output_width])],
-        initializer=g.initializers)
+    outputs = [helper.make_tensor_value_info(final, TensorProto.FLOAT, [rows, output_width])]
+    decoder = model.metadata.get("decoder")
+    if decoder is not None:  # a link predictor: its pair scorer too
+        inputs.append(helper.make_tensor_value_info(PAIRS, TensorProto.INT64, [2, "num_pairs"]))
+        g.initializers.append(g.numpy_helper.from_array(np.zeros((2, 0), np.int64), PAIRS))
+        g.nodes.append(helper.make_node("Identity", [_pair_scores(g, final, decoder["kind"])],
+                                        [SCORES]))
+        outputs.append(helper.make_tensor_value_info(SCORES, TensorProto.FLOAT, ["num_pairs"]))
+    graph = helper.make_graph(g.nodes, "sparsegnn", inputs, outputs, initializer=g.initializers)
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                    producer_name="sparsegnn")
     onnx_model.ir_version = 9  # readable by onnxruntime >= 1.16

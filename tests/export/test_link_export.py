@@ -46,6 +46,32 @@ def test_runtime_scores_pairs_as_torch_does(decoder, kind, tmp_path):
         session.score_pairs(ours[:, :3], pairs)
 
 
+@pytest.mark.parametrize("decoder, kind", [("dot", "gcn"), ("mlp", "sage")])
+def test_onnx_runtime_scores_pairs_as_torch_does(decoder, kind):
+    """The ONNX model carries the pair scorer: ``pairs`` in, ``scores`` out, beside the
+    embeddings; without pairs (the empty default) it still runs and scores nothing."""
+    ort = pytest.importorskip("onnxruntime")
+    from sparsegnn.export.onnx_writer import to_onnx
+
+    dataset = data.load("synthetic")
+    split = random_link_split(dataset.graph, seed=0)
+    model = _model(dataset, decoder, kind)
+    proto = to_onnx(to_ir(model))
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x, graph = link_inputs(dataset, split)
+    pairs, _ = split.labelled("test")
+    with torch.no_grad():
+        embeddings = model.embed(x, graph)
+        expected = model.score(embeddings, torch.from_numpy(pairs)).numpy()
+    feeds = {"x": dataset.dense_x(),
+             "edge_index": np.stack([split.graph.indices, split.graph.dst]).astype(np.int64)}
+    logits, scores = session.run(["logits", "scores"], {**feeds, "pairs": pairs.astype(np.int64)})
+    np.testing.assert_allclose(logits, embeddings.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
+    logits, scores = session.run(["logits", "scores"], feeds)
+    assert scores.shape == (0,)
+
+
 def test_a_pruned_link_predictor_exports_with_its_masks_baked(tmp_path):
     dataset = data.load("synthetic")
     split = random_link_split(dataset.graph, seed=0)
