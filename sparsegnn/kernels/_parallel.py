@@ -76,14 +76,8 @@ def run_row_chunks(kernel: Callable[[int, int], None], indptr: np.ndarray, work:
     if threads == 1 or work < PARALLEL_MIN_WORK or indptr.shape[0] <= 2:
         kernel(0, indptr.shape[0] - 1)
         return
-    run_chunks(kernel, row_chunks(indptr, threads), threads)
-
-
-def run_chunks(kernel: Callable[[int, int], None], chunks: list[tuple[int, int]],
-               threads: int) -> None:
-    """Call ``kernel(start, end)`` for every chunk, in parallel on the shared pool; the
-    calling thread runs the first chunk instead of waiting idle."""
+    chunks = row_chunks(indptr, threads)
     futures = [_pool(threads).submit(kernel, start, end) for start, end in chunks[1:]]
-    kernel(*chunks[0])
+    kernel(*chunks[0])  # the caller works too instead of waiting idle
     for future in futures:
         future.result()

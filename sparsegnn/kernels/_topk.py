@@ -26,9 +26,9 @@ from numba import njit
 
 from ..sparse import canonical_index_arrays, check_csr
 from ._checks import KernelArgumentError, check_dense
-from ._config import FASTMATH, PARALLEL_MIN_WORK
+from ._config import FASTMATH
 from ._intrinsics import full_vector_zeros, vector_fma_codes, vector_lanes, vector_store_row
-from ._parallel import get_num_threads, row_chunks, run_chunks, run_row_chunks
+from ._parallel import get_num_threads, run_row_chunks
 
 __all__ = ["QuantizedCatalogue", "quantize_catalogue", "ItemSets", "item_sets",
            "top_k_inner_product", "BLOCK"]
@@ -170,179 +170,90 @@ def _block_candidates(g, sums, scales, base, width, num_items, excluded, half_no
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
-                 half_norms, sizes, counts):
-    """Reset the group's heaps and candidates, take each query's bound factor
-    ``||u||_1 / 2`` and mark its excluded items (bit ``g`` for query ``start + g``)."""
-    for g in range(members):
-        sizes[g], counts[g] = 0, 0
-        norm = np.float32(0.0)
-        for d in range(queries.shape[1]):
-            norm += abs(queries[start + g, d])
-        half_norms[g] = np.float32(0.5 * BOUND_SLACK) * norm
-        if rows.shape[0]:
-            row = rows[start + g]
-            for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
-                excluded[exclude_indices[e]] |= np.uint8(1 << g)
-
-
-@njit(cache=True, nogil=True)
-def _end_group(start, members, exclude_indptr, exclude_indices, rows, excluded):
-    """Clear the group's exclusion bits (the scratch is reused by the next group)."""
-    if rows.shape[0]:
-        for g in range(members):
-            row = rows[start + g]
-            for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
-                excluded[exclude_indices[e]] = 0
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _scan_group(queries, codes, scales, num_items, k, start, members, block_first, block_last,
-                excluded, half_norms, sums, heap_values, heap_ids, sizes, counts, candidates,
-                candidate_bounds):
-    """One pass over the int8 blocks ``[block_first, block_last)`` for the group of queries
-    ``start .. start + members - 1``: each code vector is loaded and converted once for the
-    group's four sets of sums (16 vectors in registers). Each block then yields each query's
-    candidates and offers their lower bounds to its heap (see ``_block_candidates``)."""
-    dim = queries.shape[1]
-    width = codes.shape[1]
-    # a short group repeats its last query in the unused slots (their sums are not used), so
-    # the scan below stays one code path
-    q0, q1 = start, start + min(1, members - 1)
-    q2, q3 = start + min(2, members - 1), start + min(3, members - 1)
-    for block in range(block_first, block_last):
-        sums0 = full_vector_zeros(sums, BLOCK_VECTORS)
-        if members == 1:  # a single query: a quarter of the multiply-adds
-            for d in range(dim):
-                sums0 = vector_fma_codes(sums0, queries[q0, d], codes, block * dim + d, 0)
-            vector_store_row(sums0, sums, 0, 0, LANES)
-        else:
-            sums1, sums2, sums3 = sums0, sums0, sums0
-            for d in range(dim):  # 16 vectors of sums in registers; one load per vector
-                line = block * dim + d
-                sums0 = vector_fma_codes(sums0, queries[q0, d], codes, line, 0)
-                sums1 = vector_fma_codes(sums1, queries[q1, d], codes, line, 0)
-                sums2 = vector_fma_codes(sums2, queries[q2, d], codes, line, 0)
-                sums3 = vector_fma_codes(sums3, queries[q3, d], codes, line, 0)
-            vector_store_row(sums0, sums, 0, 0, LANES)
-            vector_store_row(sums1, sums, 1, 0, LANES)
-            vector_store_row(sums2, sums, 2, 0, LANES)
-            vector_store_row(sums3, sums, 3, 0, LANES)
-        base = block * width
-        for g in range(members):
-            best = np.float32(-np.inf)
-            for j in range(width):  # scaled, with their bounds (padding: scale 0, score 0)
-                sums[g, j] *= scales[base + j]
-                best = max(best, sums[g, j] + scales[base + j] * half_norms[g])
-            # most blocks cannot reach the top k and stop here, before a call that passes
-            # arrays (and so costs reference counting)
-            if sizes[g] < k or best >= heap_values[g, 0]:
-                _block_candidates(g, sums, scales, base, width, num_items, excluded,
-                                  half_norms[g], k, heap_values, heap_ids, sizes, counts,
-                                  candidates, candidate_bounds)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _emit_query(query, items, k, threshold, candidates, bounds, count, values, ids,
-                out_ids, out_scores, row):
-    """Score exactly the ``count`` candidates whose upper bound reaches ``threshold`` and
-    write the best ``k`` to row ``row`` of the outputs, best first (-1 / -inf past the
-    last). ``values``/``ids``: a heap's scratch of ``k`` entries."""
-    negative_infinity = np.float32(-np.inf)
-    size = 0
-    for c in range(count):
-        if bounds[c] < threshold:
-            continue
-        item = candidates[c]
-        score = np.float32(0.0)
-        for d in range(items.shape[1]):
-            score += query[d] * items[item, d]
-        if size < k or score > values[0]:
-            size = _offer(values, ids, size, k, score, item)
-    # the heap holds the best `size` in heap order: pop them into place, best first
-    for position in range(size - 1, -1, -1):
-        out_scores[row, position], out_ids[row, position] = values[0], ids[0]
-        values[0], ids[0] = values[position], ids[position]
-        _sift_down(values, ids, position, 0)
-    for position in range(size, k):
-        out_scores[row, position], out_ids[row, position] = negative_infinity, -1
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _top_k_rows(queries, items, codes, scales, k, exclude_indptr, exclude_indices, rows,
                 first, last, out_ids, out_scores, excluded, sums, heap_values, heap_ids,
                 candidates, candidate_bounds):
-    """Queries ``first .. last - 1`` in groups of ``GROUP``, one pass over every block per
-    group; the candidates that reach the query's final ``T`` (its heap's minimum) are scored
-    exactly."""
+    """Queries in groups of ``GROUP``, one pass over the int8 blocks per group: each code
+    vector is loaded and converted once for the group's four sets of sums (16 vectors in
+    registers). Each block then yields each query's candidates (see ``_block_candidates``);
+    the candidates that reach the query's final ``T`` are scored exactly."""
     num_items, dim = items.shape
-    blocks = codes.shape[0] // dim
+    blocks, width = codes.shape[0] // dim, codes.shape[1]
+    negative_infinity = np.float32(-np.inf)
     sizes = np.zeros(GROUP, np.int64)
     counts = np.zeros(GROUP, np.int64)
     half_norms = np.zeros(GROUP, np.float32)
     for start in range(first, last, GROUP):
         members = min(GROUP, last - start)
-        _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
-                     half_norms, sizes, counts)
-        _scan_group(queries, codes, scales, num_items, k, start, members, 0, blocks, excluded,
-                    half_norms, sums, heap_values, heap_ids, sizes, counts, candidates,
-                    candidate_bounds)
+        # a short last group repeats its last query in the unused slots (their output is not
+        # kept), so the scan below stays one code path
+        q0, q1 = start, start + min(1, members - 1)
+        q2, q3 = start + min(2, members - 1), start + min(3, members - 1)
         for g in range(members):
-            threshold = heap_values[g, 0] if sizes[g] == k else np.float32(-np.inf)
-            _emit_query(queries[start + g], items, k, threshold, candidates[g],
-                        candidate_bounds[g], counts[g], heap_values[g], heap_ids[g], out_ids,
-                        out_scores, start + g)
-        _end_group(start, members, exclude_indptr, exclude_indices, rows, excluded)
-
-
-@njit(cache=True, nogil=True)
-def _scan_share(queries, codes, scales, num_items, k, exclude_indptr, exclude_indices, rows,
-                block_first, block_last, excluded, sums, heap_values, heap_ids, sizes, counts,
-                candidates, candidate_bounds):
-    """One thread's share of a split scan: the whole group (``len(queries) <= GROUP``) over
-    the blocks ``[block_first, block_last)``, with its own heaps and candidates."""
-    members = queries.shape[0]
-    half_norms = np.zeros(GROUP, np.float32)
-    _start_group(queries, 0, members, exclude_indptr, exclude_indices, rows, excluded,
-                 half_norms, sizes, counts)
-    _scan_group(queries, codes, scales, num_items, k, 0, members, block_first, block_last,
-                excluded, half_norms, sums, heap_values, heap_ids, sizes, counts, candidates,
-                candidate_bounds)
-
-
-@njit(cache=True, nogil=True)
-def _merge_shares(queries, items, k, heap_values, sizes, counts, candidates, candidate_bounds,
-                  out_ids, out_scores):
-    """Join the shares of a split scan: query ``g``'s threshold is the ``k``-th largest lower
-    bound over every share's heap (at least each share's own), and the candidates of every
-    share that reach it are scored exactly. Shapes: ``heap_values (S, GROUP, k)``, ``sizes``
-    and ``counts (S, GROUP)``, ``candidates`` and ``candidate_bounds (S, GROUP, cap)``."""
-    shares = heap_values.shape[0]
-    lower = np.empty(shares * k, np.float32)
-    values = np.empty(k, np.float32)
-    ids = np.empty(k, np.int64)
-    for g in range(queries.shape[0]):
-        total = 0
-        for share in range(shares):
-            for j in range(sizes[share, g]):
-                lower[total] = heap_values[share, g, j]
-                total += 1
-        threshold = np.float32(-np.inf)
-        if total >= k:
-            threshold = np.sort(lower[:total])[total - k]
-        joined = 0
-        for share in range(shares):
-            joined += counts[share, g]
-        merged = np.empty(joined, np.int64)
-        bounds = np.empty(joined, np.float32)
-        joined = 0
-        for share in range(shares):
-            for c in range(counts[share, g]):
-                merged[joined] = candidates[share, g, c]
-                bounds[joined] = candidate_bounds[share, g, c]
-                joined += 1
-        _emit_query(queries[g], items, k, threshold, merged, bounds, joined, values, ids,
-                    out_ids, out_scores, g)
+            sizes[g], counts[g] = 0, 0
+            norm = np.float32(0.0)
+            for d in range(dim):
+                norm += abs(queries[start + g, d])
+            half_norms[g] = np.float32(0.5 * BOUND_SLACK) * norm
+            if rows.shape[0]:
+                row = rows[start + g]
+                for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
+                    excluded[exclude_indices[e]] |= np.uint8(1 << g)
+        for block in range(blocks):
+            sums0 = full_vector_zeros(sums, BLOCK_VECTORS)
+            if members == 1:  # a single query: a quarter of the multiply-adds
+                for d in range(dim):
+                    sums0 = vector_fma_codes(sums0, queries[q0, d], codes, block * dim + d, 0)
+                vector_store_row(sums0, sums, 0, 0, LANES)
+            else:
+                sums1, sums2, sums3 = sums0, sums0, sums0
+                for d in range(dim):  # 16 vectors of sums in registers; one load per vector
+                    line = block * dim + d
+                    sums0 = vector_fma_codes(sums0, queries[q0, d], codes, line, 0)
+                    sums1 = vector_fma_codes(sums1, queries[q1, d], codes, line, 0)
+                    sums2 = vector_fma_codes(sums2, queries[q2, d], codes, line, 0)
+                    sums3 = vector_fma_codes(sums3, queries[q3, d], codes, line, 0)
+                vector_store_row(sums0, sums, 0, 0, LANES)
+                vector_store_row(sums1, sums, 1, 0, LANES)
+                vector_store_row(sums2, sums, 2, 0, LANES)
+                vector_store_row(sums3, sums, 3, 0, LANES)
+            base = block * width
+            for g in range(members):
+                best = negative_infinity
+                for j in range(width):  # scaled, with their bounds (padding: scale 0, score 0)
+                    sums[g, j] *= scales[base + j]
+                    best = max(best, sums[g, j] + scales[base + j] * half_norms[g])
+                # most blocks cannot reach the top k and stop here, before a call that passes
+                # arrays (and so costs reference counting)
+                if sizes[g] < k or best >= heap_values[g, 0]:
+                    _block_candidates(g, sums, scales, base, width, num_items, excluded,
+                                      half_norms[g], k, heap_values, heap_ids, sizes, counts,
+                                      candidates, candidate_bounds)
+        for g in range(members):
+            q = start + g
+            threshold = heap_values[g, 0] if sizes[g] == k else negative_infinity
+            values, ids = heap_values[g], heap_ids[g]
+            size = 0
+            for c in range(counts[g]):
+                if candidate_bounds[g, c] < threshold:
+                    continue
+                item = candidates[g, c]
+                score = np.float32(0.0)
+                for d in range(dim):
+                    score += queries[q, d] * items[item, d]
+                if size < k or score > values[0]:
+                    size = _offer(values, ids, size, k, score, item)
+            # the heap holds the best `size` in heap order: pop them into place, best first
+            for position in range(size - 1, -1, -1):
+                out_scores[q, position], out_ids[q, position] = values[0], ids[0]
+                values[0], ids[0] = values[position], ids[position]
+                _sift_down(values, ids, position, 0)
+            for position in range(size, k):
+                out_scores[q, position], out_ids[q, position] = negative_infinity, -1
+            if rows.shape[0]:
+                row = rows[q]
+                for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
+                    excluded[exclude_indices[e]] = 0
 
 
 def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: int,
@@ -379,14 +290,6 @@ def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: i
             raise KernelArgumentError(f"rows must lie in [0, {exclude.num_rows})")
     out_ids = np.empty((queries.shape[0], k), np.int64)
     out_scores = np.empty((queries.shape[0], k), np.float32)
-    threads = threads or get_num_threads()
-    blocks = catalogue.codes.shape[0] // catalogue.dim
-    work = queries.shape[0] * catalogue.num_items * catalogue.dim // 4
-    if 1 < threads and queries.shape[0] <= GROUP and blocks >= 2 * threads \
-            and work >= PARALLEL_MIN_WORK:
-        # too few queries to share out: split the catalogue's blocks between the threads
-        _split_scan(queries, catalogue, k, exclude, rows, threads, out_ids, out_scores)
-        return out_ids, out_scores
 
     def kernel(first: int, last: int) -> None:
         # per-thread scratch: exclusion bits (one per query of a group), one block's sums,
@@ -398,33 +301,6 @@ def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: i
                     np.empty((GROUP, catalogue.num_items), np.int64),
                     np.empty((GROUP, catalogue.num_items), np.float32))
 
-    run_row_chunks(kernel, np.arange(queries.shape[0] + 1), work, threads)
+    work = queries.shape[0] * catalogue.num_items * catalogue.dim // 4
+    run_row_chunks(kernel, np.arange(queries.shape[0] + 1), work, threads or get_num_threads())
     return out_ids, out_scores
-
-
-def _split_scan(queries, catalogue, k, exclude, rows, threads, out_ids, out_scores):
-    """A group of at most ``GROUP`` queries, its blocks shared out between the threads: each
-    scans its share with its own heaps and candidates, then ``_merge_shares`` joins them."""
-    blocks = catalogue.codes.shape[0] // catalogue.dim
-    chunks = row_chunks(np.arange(blocks + 1), threads)
-    shares = len(chunks)
-    heap_values = np.empty((shares, GROUP, k), np.float32)
-    heap_ids = np.empty((shares, GROUP, k), np.int64)
-    sizes = np.zeros((shares, GROUP), np.int64)
-    counts = np.zeros((shares, GROUP), np.int64)
-    capacity = max(last - first for first, last in chunks) * catalogue.codes.shape[1]
-    candidates = np.empty((shares, GROUP, capacity), np.int64)
-    candidate_bounds = np.empty((shares, GROUP, capacity), np.float32)
-    index = {first: share for share, (first, _) in enumerate(chunks)}
-
-    def kernel(first: int, last: int) -> None:
-        share = index[first]
-        _scan_share(queries, catalogue.codes, catalogue.scales, catalogue.num_items, k,
-                    exclude.indptr, exclude.indices, rows, first, last,
-                    np.zeros(catalogue.num_items, np.uint8), np.empty((GROUP, BLOCK), np.float32),
-                    heap_values[share], heap_ids[share], sizes[share], counts[share],
-                    candidates[share], candidate_bounds[share])
-
-    run_chunks(kernel, chunks, threads)
-    _merge_shares(queries, catalogue.items, k, heap_values, sizes, counts, candidates,
-                  candidate_bounds, out_ids, out_scores)

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..data.dataset import GRAPH_REGRESSION, Dataset
+from ..nn.graph_tensors import TorchGraph
 from ..nn.layers import effective_weight
 from ..nn.train import node_inputs, seed_everything
 from .edges import EdgePairs, _check_edge_weighted, _pair_weighting
@@ -69,8 +70,6 @@ def explained_forward(dataset: Dataset, split: int = 0, seed: int = 0, nodes: st
     if ids.size > MAX_EXPLAINED_GRAPHS:
         ids = np.sort(np.random.default_rng(seed).choice(ids, MAX_EXPLAINED_GRAPHS, replace=False))
     graph, x, batch = dataset.select_graphs(ids)
-    from ..nn.graph_tensors import TorchGraph
-
     args = (torch.from_numpy(x), TorchGraph.from_graph(graph), torch.from_numpy(batch))
 
     def forward(model, params=None, inputs=None):

@@ -83,41 +83,6 @@ def test_a_realistic_catalogue_on_two_threads_with_rows_chosen_per_query(rng):
     np.testing.assert_array_equal(ids, np.argsort(-exact, axis=1, kind="stable")[:, :20])
 
 
-@settings(max_examples=100, deadline=None)
-@given(problems(), st.integers(2, 3))
-def test_a_few_queries_split_across_threads_match_brute_force(problem, threads):
-    """Up to four queries: each thread scans a share of the catalogue's blocks, and the shares'
-    heaps and candidates are joined (forced here whatever the size)."""
-    from sparsegnn.kernels import _topk
-
-    queries, items, k, seen = problem
-    queries, seen = queries[:_topk.GROUP], seen[:_topk.GROUP]
-    indptr = np.r_[0, np.cumsum([s.size for s in seen])]
-    exclude = item_sets(indptr, np.concatenate(seen).astype(np.int64), items.shape[0])
-    catalogue = quantize_catalogue(items)
-    blocks = catalogue.codes.shape[0] // catalogue.dim
-    ids = np.empty((queries.shape[0], k), np.int64)
-    scores = np.empty((queries.shape[0], k), np.float32)
-    _topk._split_scan(queries, catalogue, k, exclude, np.arange(queries.shape[0]),
-                      min(threads, blocks), ids, scores)
-    _check(queries, items, k, seen, ids, scores)
-
-
-def test_one_query_over_a_large_catalogue_is_split(rng, monkeypatch):
-    from sparsegnn.kernels import _topk
-
-    calls = []
-    original = _topk._split_scan
-    monkeypatch.setattr(_topk, "_split_scan", lambda *a: calls.append(1) or original(*a))
-    items = (rng.normal(size=(40000, 64)) * rng.gamma(2, 0.5, size=(40000, 1))).astype(np.float32)
-    query = rng.normal(size=(1, 64)).astype(np.float32)
-    seen = [rng.choice(40000, size=50, replace=False)]
-    exclude = item_sets(np.array([0, 50]), seen[0], 40000)
-    ids, scores = top_k_inner_product(query, quantize_catalogue(items), 20, exclude, threads=2)
-    assert calls == [1]
-    _check(query, items, 20, seen, ids, scores)
-
-
 def test_without_exclusions_every_item_competes(rng):
     items = rng.normal(size=(100, 8)).astype(np.float32)
     query = rng.normal(size=(1, 8)).astype(np.float32)
