@@ -21,6 +21,9 @@ def _prune_recommender(args, checkpoint) -> int:
     if args.weight_sparsity or args.channel_sparsity or ":" in args.pattern:
         raise ValueError("a LightGCN has no weight matrices: prune it with --edge-sparsity and "
                          "--embedding-sparsity")
+    if args.report is not None:
+        raise ValueError("--report draws node and graph classification models; a recommender's "
+                         "JSON report is written beside --out")
     interactions = load_recommendation(args.dataset or checkpoint.info.get("dataset"),
                                        args.data_dir)
     if (interactions.num_users, interactions.num_items) != checkpoint.interactions.shape:
@@ -55,71 +58,6 @@ def _prune_recommender(args, checkpoint) -> int:
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(f"saved {args.out} and {report_path}")
     return 0
-
-
-def _write_pictures(folder: Path, dense, pruned, dataset, result, structured, metric) -> None:
-    """``prune --report``: pictures of what was pruned and the page that gathers them, with
-    scores, size and runtime latency before and after (``sparsegnn.report``)."""
-    from ..metrics import format_score
-    from ..prune import prunable_weights
-    from ..prune.auto import format_cost, model_cost
-    from ..report import (
-        PruneReport,
-        degrees,
-        ego_net,
-        feature_labels,
-        whole_graph,
-        write_report,
-    )
-
-    graph = result.graph if result.graph is not None else (
-        None if dataset.is_graph_task else dataset.graph)
-    table = [(f"{part} {metric}", format_score(result.before[part], metric),
-              format_score(result.after[part], metric)) for part in ("val", "test")]
-    dense_weights = sum(int(m.weight.count_nonzero()) for m in prunable_weights(dense).values())
-    kept = sum(int(mask.sum()) for mask in result.masks.weights.values())
-    table.append(("weights stored", f"{dense_weights:,}", f"{kept:,}"))
-    if structured:
-        table.append(("hidden width", str(structured["hidden_before"]),
-                      str(structured["hidden_after"])))
-    if not dataset.is_graph_task:
-        table.append(("edges", f"{dataset.graph.num_edges:,}", f"{graph.num_edges:,}"))
-    for objective in ("size", "latency"):
-        before = model_cost(objective, dense, dataset)
-        after = model_cost(objective, pruned, dataset, graph, pattern=result.masks.pattern)
-        label = "artifact size" if objective == "size" else "runtime latency (1 thread)"
-        table.append((label, format_cost(before, objective),
-                      f"{format_cost(after, objective)} ({before / after:.2f}x smaller)"
-                      if objective == "size" else
-                      f"{format_cost(after, objective)} ({before / after:.2f}x faster)"))
-    channels = []
-    if structured:
-        unit = "heads" if dense.kind == "gat" else "channels"
-        width = dense.convs[0].out_channels if dense.kind == "gat" else 1
-        channels = [(f"hidden {layer}", structured["hidden_before"] // width,
-                     structured["hidden_after"] // width, unit)
-                    for layer in range(dense.num_layers - 1)]
-    if dataset.is_graph_task:
-        index = int(dataset.splits[0].val[0])
-        small, x = dataset.graph_at(index)
-        small_graph = whole_graph(small, feature_labels(x),
-                                  f"graph {index} of {dataset.name} (graph tasks prune no "
-                                  f"edges; colour: a node's largest input feature)", "feature")
-    else:
-        small_graph = ego_net(dataset.graph, graph, dataset.y)
-    report = PruneReport(
-        title=f"{dense.kind} on {dataset.name}: {100 * result.masks.sparsity:.1f} % of the "
-              f"weights pruned" + (f", {100 * (1 - result.edges_kept):.1f} % of the edges"
-                                   if result.graph is not None else ""),
-        masks=result.masks.weights, table=table, channels=channels,
-        degrees_before=None if result.graph is None else degrees(dataset.graph),
-        degrees_after=None if result.graph is None else degrees(result.graph),
-        small_graph=small_graph,
-        notes=["latency: the sparsegnn runtime, one thread, median of 10 calls on this "
-               "machine; size: the .sgnn artifact" + (" with its graph" if graph is not None
-                                                      else "")])
-    for path in write_report(report, folder):
-        print(f"wrote {path}")
 
 
 def cmd_prune(args) -> int:
@@ -243,7 +181,12 @@ def cmd_prune(args) -> int:
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(f"saved {args.out} and {report_path}")
     if args.report is not None:
-        _write_pictures(args.report, dense, model, dataset, result, structured, metric)
+        from ..prune.pictures import pruning_report
+        from ..report import write_report
+
+        for path in write_report(pruning_report(dense, model, dataset, result, structured,
+                                                metric), args.report):
+            print(f"wrote {path}")
     return 0
 
 
@@ -267,10 +210,12 @@ def _auto_space(args):
     """The search space from ``prune auto``'s options (checked before anything loads)."""
     from ..prune.auto import SearchSpace
 
-    for flag, value in (("--max-drop", args.max_drop), ("--budget-minutes", args.budget_minutes),
+    if not args.max_drop >= 0:
+        raise ValueError(f"--max-drop must be >= 0, got {args.max_drop}")
+    for flag, value in (("--budget-minutes", args.budget_minutes),
                         ("--budget-trainings", args.budget_trainings)):
-        if value is not None and not value >= 0:
-            raise ValueError(f"{flag} must be >= 0, got {value}")
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be > 0, got {value}")
     if args.trials < 1:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
     return SearchSpace(weights=tuple(args.weights), edges=tuple(args.edges) if args.edges else None,

@@ -341,6 +341,7 @@ def test_prune_auto_saves_the_chosen_checkpoint_and_the_front(tmp_path, capsys):
     (["--max-drop", "-1"], "--max-drop must be >= 0"),
     (["--trials", "0"], "--trials must be >= 1"),
     (["--weights", "0.9", "0.5"], "weights range"),
+    (["--budget-minutes", "0"], "--budget-minutes must be > 0"),
     (["--patterns", "2:4"], "N:M patterns"),
 ])
 def test_prune_auto_checks_its_arguments_before_loading(arguments, message, tmp_path, capsys):
