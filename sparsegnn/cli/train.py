@@ -90,15 +90,19 @@ def _train_links(args, dataset, overrides: dict, console) -> int:
         console.print(f"seed {seed}: best epoch {result.best_epoch}, val "
                       f"{format_score(result.val_score, 'roc_auc')}, test "
                       f"{format_score(result.test_score, 'roc_auc')}, AP "
-                      f"{result.details['test_average_precision']:.4f} ({result.seconds:.1f} s)")
+                      f"{result.details['test_average_precision']:.4f}, Hits@20 "
+                      f"{result.details['test_hits']['hits@20']:.4f} ({result.seconds:.1f} s)")
         if saved is None:
             saved = model, result, split
     _summarise(report, "test", [run["test_score"] for run in report["runs"]])
     _summarise(report, "test_ap", [run["details"]["test_average_precision"]
                                    for run in report["runs"]])
+    _summarise(report, "test_hits@20", [run["details"]["test_hits"]["hits@20"]
+                                        for run in report["runs"]])
     console.print(f"[bold]link {args.model} ({args.decoder}) on {dataset.name}: test "
                   f"{_mean_std(report['test_mean'], report['test_std'], 'roc_auc')}, AP "
-                  f"{report['test_ap_mean']:.4f} ± {report['test_ap_std']:.4f} over "
+                  f"{report['test_ap_mean']:.4f} ± {report['test_ap_std']:.4f}, Hits@20 "
+                  f"{report['test_hits@20_mean']:.4f} ± {report['test_hits@20_std']:.4f} over "
                   f"{args.seeds} split(s)")
     model, result, split = saved
     info = {"dataset": dataset.name, "task": "link_prediction", "seed": args.seed,

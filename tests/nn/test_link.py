@@ -57,6 +57,11 @@ def test_every_encoder_learns_coras_links(kind, decoder, datasets_root):
         average_precision_score(labels, scores), abs=1e-6)
     assert result.val_score == max(r["val"] for r in result.history)
     assert evaluate_links(model, dataset, split)["test"]["roc_auc"] == pytest.approx(result.test_score)
+    # Hits@K by its definition: positives scoring above the K-th best negative
+    negatives = np.sort(scores[labels == 0])[::-1]
+    for k, hits in result.details["test_hits"].items():
+        kth = negatives[int(k.split("@")[1]) - 1]
+        assert hits == pytest.approx(np.mean(scores[labels == 1] > kth), abs=1e-6)
 
 
 def test_link_checkpoints_round_trip(tmp_path):
