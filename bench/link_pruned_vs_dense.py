@@ -3,8 +3,8 @@ process: embeddings of the whole graph plus the scores of the recorded split's t
 two models alternated over 7 rounds (p50 of 50 calls each), on 1 and 2 threads.
 
 Each artifact runs over the message-passing graph stored in it (the pruned one has fewer
-edges); ONNX Runtime gets dense features and that graph's ``edge_index`` and computes the
-embeddings only (the pair scorer is not in its graph), so its figures are a lower bound.
+edges); ONNX Runtime gets dense features, that graph's ``edge_index`` and the same test pairs,
+and returns the embeddings and the pairs' scores: the same work as ours.
 
 Run, with artifacts and ONNX files from ``sparsegnn export X.safetensors --out X.sgnn --onnx
 X.onnx``: ``python bench/link_pruned_vs_dense.py --dense l0 --pruned p0`` (paths without
@@ -56,7 +56,7 @@ def main() -> None:
             session = ours[name]
             calls[name] = lambda s=session: s.score_pairs(s.run(dataset.x), pairs)
             calls[f"onnxruntime {name}"] = lambda p=peers[name], e=edges[name], x=dense_x: p.run(
-                None, {"x": x, "edge_index": e})
+                None, {"x": x, "edge_index": e, "pairs": pairs.astype(np.int64)})
         rounds = {key: [] for key in calls}
         for call in calls.values():
             call()  # warm

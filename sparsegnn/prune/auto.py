@@ -46,7 +46,7 @@ from .schedules import LabelTask, prune_model
 from .unstructured import max_global_sparsity
 
 __all__ = ["OBJECTIVES", "SearchSpace", "AutoTrial", "AutoResult", "auto_prune", "model_cost",
-           "pareto_front", "format_cost", "auto_markdown", "write_auto"]
+           "pareto_front", "format_cost", "model_costs", "auto_markdown", "write_auto"]
 
 OBJECTIVES = ("size", "flops", "latency")
 LATENCY_GRAPHS = 64  # graphs per inference for the latency of graph tasks
@@ -221,20 +221,33 @@ def model_cost(objective: str, model, dataset: Dataset, graph=None, *, split: in
                pattern: str | None = None, folder: str | Path | None = None) -> float:
     """``objective``'s cost of ``model`` (masks baked or applied) with ``graph`` (node tasks;
     default the dataset's): artifact bytes, multiply-adds, or median seconds per inference."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    return model_costs((objective,), model, dataset, graph, split=split, pattern=pattern,
+                       folder=folder)[objective]
+
+
+def model_costs(objectives, model, dataset: Dataset, graph=None, *, split: int = 0,
+                pattern: str | None = None, folder: str | Path | None = None) -> dict:
+    """``{objective: cost}`` for several objectives, exporting the model once."""
+    for objective in objectives:
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     graph = graph if graph is not None else (None if dataset.is_graph_task else dataset.graph)
-    if objective == "flops":
-        return _flops(model, dataset, graph, split)
+    costs = {}
+    if "flops" in objectives:
+        costs["flops"] = _flops(model, dataset, graph, split)
+    if not {"size", "latency"} & set(objectives):
+        return costs
     from ..export import export_artifact
 
     baked = plain_copy(model).eval()
     with tempfile.TemporaryDirectory(dir=folder) as temporary:
         path = export_artifact(baked, Path(temporary) / "trial.sgnn", graph=graph,
                                pattern=pattern)
-        if objective == "size":
-            return float(path.stat().st_size)
-        return _latency(path, dataset, split)
+        if "size" in objectives:
+            costs["size"] = float(path.stat().st_size)
+        if "latency" in objectives:
+            costs["latency"] = _latency(path, dataset, split)
+    return costs
 
 
 def _latency(path: Path, dataset: Dataset, split: int) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..data.dataset import Dataset
 from ..metrics import format_score
 from ..report import PruneReport, degrees, ego_net, feature_labels, whole_graph
-from .auto import format_cost, model_cost
+from .auto import format_cost, model_costs
 from .masks import prunable_weights
 from .schedules import PruneResult
 
@@ -32,12 +32,13 @@ def pruning_report(dense, pruned, dataset: Dataset, result: PruneResult, structu
                       str(structured["hidden_after"])))
     if not dataset.is_graph_task:
         table.append(("edges", f"{dataset.graph.num_edges:,}", f"{graph.num_edges:,}"))
+    before = model_costs(("size", "latency"), dense, dataset)
+    after = model_costs(("size", "latency"), pruned, dataset, graph, pattern=result.masks.pattern)
     for objective, label, gain in (("size", "artifact size", "smaller"),
                                    ("latency", "runtime latency (1 thread)", "faster")):
-        before = model_cost(objective, dense, dataset)
-        after = model_cost(objective, pruned, dataset, graph, pattern=result.masks.pattern)
-        table.append((label, format_cost(before, objective),
-                      f"{format_cost(after, objective)} ({before / after:.2f}x {gain})"))
+        table.append((label, format_cost(before[objective], objective),
+                      f"{format_cost(after[objective], objective)} "
+                      f"({before[objective] / after[objective]:.2f}x {gain})"))
     channels = []
     if structured:
         unit = "heads" if dense.kind == "gat" else "channels"
