@@ -231,6 +231,9 @@ class Model:
                     raise error(f"{where}: input {name!r} is neither the model input 'x' nor "
                                 f"produced by an earlier node")
             width, rows = values[node.inputs[0]]
+            if any(values[name] != (width, rows) for name in spec.values(node)):
+                raise error(f"{where}: its inputs {spec.values(node)} must be equally wide and "
+                            f"hold the same rows, found {[values[n] for n in spec.values(node)]}")
             if rows != "nodes" and (GRAPH_INPUT in spec.inputs or spec.pools):
                 raise error(f"{where}: its input holds one row per graph (after pooling); "
                             f"this op needs one row per node")

@@ -69,14 +69,16 @@ ACTIVATION_REFERENCES = {
 
 
 def randomise_batch_norms(model) -> None:
-    """Give every BatchNorm1d non-trivial statistics and affine parameters, so that a wrong
-    mapping or fold of them shows in the outputs."""
+    """Give every BatchNorm1d non-trivial statistics and affine parameters, and every LayerNorm
+    non-trivial affine parameters, so that a wrong mapping or fold of them shows in the
+    outputs."""
     import torch
 
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm1d):
             module.running_mean.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 2.0)
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.LayerNorm)):
             module.weight.data.uniform_(0.5, 1.5)
             module.bias.data.uniform_(-0.5, 0.5)
 

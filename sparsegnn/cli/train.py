@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..ops import ACTIVATIONS
 from ._common import MODEL_KINDS, _add_data_options, _console
 
 
@@ -70,6 +71,8 @@ def _train_links(args, dataset, overrides: dict, console) -> int:
         return 2
     overrides["out_channels"] = args.embedding
     config = link_config(args.model, dataset, args.decoder, **overrides)
+    if args.norm == "none":
+        config["encoder"]["norm"] = None
     if args.input_norm:
         config["encoder"]["input_norm"] = "row_sum"
     training = link_train_config(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
@@ -178,11 +181,15 @@ def cmd_train(args) -> int:
                    mirror=args.mirror)
     console.print(f"{dataset!r}")
     overrides = dict(hidden_channels=args.hidden, num_layers=args.layers, dropout=args.dropout,
-                     input_dropout=args.input_dropout,
+                     input_dropout=args.input_dropout, act=args.act,
+                     norm=None if args.norm in (None, "none") else args.norm,
+                     residual_blocks=True if args.residual else None,
                      heads=args.heads if args.model == "gat" else None)
     if args.task == "link":
         return _train_links(args, dataset, overrides, console)
     config = model_config(args.model, dataset, **overrides)
+    if args.norm == "none":  # an override of None keeps the recipe's: remove it here
+        config["norm"] = None
     training = train_config(args.model, dataset, epochs=args.epochs, lr=args.lr,
                             weight_decay=args.weight_decay, batch_size=args.batch_size,
                             progress=not args.no_progress)
@@ -279,6 +286,13 @@ def register(commands) -> None:
     train.add_argument("--layers", type=int, default=None, help="number of message-passing layers")
     train.add_argument("--heads", type=int, default=None, help="attention heads (gat)")
     train.add_argument("--dropout", type=float, default=None, help="dropout between layers")
+    train.add_argument("--norm", choices=("none", "batch_norm", "layer_norm"), default=None,
+                       help="normalisation between layers (default: the recipe's)")
+    train.add_argument("--residual", action="store_true",
+                       help="residual blocks: a linear map in, h = h + act(conv(norm(h))) per "
+                            "layer, a linear map out (the heterophilous-graph stack)")
+    train.add_argument("--act", choices=sorted(ACTIVATIONS), default=None,
+                       help="activation (default: the recipe's)")
     train.add_argument("--input-dropout", type=float, default=None,
                        help="dropout on the input features (node tasks; the recipe's default "
                             "suits bag-of-words inputs, 0 suits a few dense features)")

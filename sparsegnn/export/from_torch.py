@@ -140,35 +140,54 @@ def _weight_and_bias(weight, bias, affine=None):
     return _fold(weight, bias, *affine) if affine is not None else (weight, bias)
 
 
+def _emit_norm(b: _Builder, prefix: str, norm: torch.nn.Module, activation: str) -> None:
+    """A normalisation kept as an op of its own, then ``activation``: ``affine`` for a batch
+    norm, ``layer_norm`` for a layer norm, a bare ``activation`` (or nothing) for Identity."""
+    if isinstance(norm, torch.nn.LayerNorm):
+        width = norm.normalized_shape[-1]
+        weight = norm.weight if norm.weight is not None else torch.ones(width)
+        bias = norm.bias if norm.bias is not None else torch.zeros(width)
+        b.add("layer_norm", {"scale": b.tensor(f"{prefix}.weight", weight),
+                             "shift": b.tensor(f"{prefix}.bias", bias), "eps": float(norm.eps),
+                             "activation": activation})
+        return
+    affine = _batch_norm_affine(norm)
+    if affine is not None:
+        b.add("affine", {"scale": b.tensor(f"{prefix}.scale", affine[0]),
+                         "shift": b.tensor(f"{prefix}.shift", affine[1]),
+                         "activation": activation})
+    elif activation != "identity":
+        b.add("activation", {"activation": activation})
+
+
+def _emit_linear(b: _Builder, name: str, lin: torch.nn.Linear, activation: str,
+                 affine=None) -> None:
+    """``act(x @ W.T + b)`` of a ``torch.nn.Linear``, with a batch norm after it (``affine``)
+    folded in."""
+    weight, bias = _weight_and_bias(lin.weight, lin.bias, affine)
+    b.add("linear", {"weight": b.matrix(f"{name}.weight", weight),
+                     "bias": b.tensor(f"{name}.bias", bias) if bias is not None else None,
+                     "activation": activation})
+
+
 def _emit_linear_stack(b: _Builder, prefix: str, mlp: MLP, act: str, last_affine=None,
                        last_activation: str = "identity") -> None:
     """The MLP's linears with their norms folded and activations fused (PyG MLP order); the
     last linear takes ``last_affine`` (a batch norm after the MLP, folded into it) and
-    ``last_activation``."""
+    ``last_activation``. A norm that cannot be folded (after the activation, or a layer norm)
+    is an op of its own."""
     last = len(mlp.lins) - 1
     for k, lin in enumerate(mlp.lins):
-        weight = lin.weight.detach().numpy().astype(np.float64)
-        bias = lin.bias.detach().numpy().astype(np.float64) if lin.bias is not None else None
-        activation = last_activation
-        post = None
-        if k == last and last_affine is not None:
-            weight, bias = _fold(weight, bias, *last_affine)
-        if k < last:
-            affine = _batch_norm_affine(mlp.norms[k])
-            if mlp.act_first:
-                activation, post = act, affine
-            else:
-                if affine is not None:
-                    weight, bias = _fold(weight, bias, *affine)
-                activation = act
-        attrs = {"weight": b.matrix(f"{prefix}.lins.{k}.weight", weight),
-                 "bias": b.tensor(f"{prefix}.lins.{k}.bias", bias) if bias is not None else None,
-                 "activation": activation}
-        b.add("linear", attrs)
-        if post is not None:
-            b.add("affine", {"scale": b.tensor(f"{prefix}.norms.{k}.scale", post[0]),
-                             "shift": b.tensor(f"{prefix}.norms.{k}.shift", post[1]),
-                             "activation": "identity"})
+        if k == last:
+            _emit_linear(b, f"{prefix}.lins.{k}", lin, last_activation, last_affine)
+            break
+        norm = mlp.norms[k]
+        if mlp.act_first or isinstance(norm, torch.nn.LayerNorm):
+            before, after = (act, "identity") if mlp.act_first else ("identity", act)
+            _emit_linear(b, f"{prefix}.lins.{k}", lin, before)
+            _emit_norm(b, f"{prefix}.norms.{k}", norm, after)
+        else:
+            _emit_linear(b, f"{prefix}.lins.{k}", lin, act, _batch_norm_affine(norm))
 
 
 def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first: bool) -> None:
@@ -244,6 +263,30 @@ def _emit_conv(b: _Builder, index: int, conv, act: str | None, affine, act_first
                          "activation": activation})
 
 
+def _emit_convs(b: _Builder, model: BasicGNN) -> None:
+    """The conv stack: PyG's (conv, norm, act) layers, or the residual blocks."""
+    act = model.act_name
+    if model.residual_blocks:
+        _emit_linear(b, "lin_in", model.lin_in, act)
+        for i, conv in enumerate(model.convs):
+            skip = b.value
+            _emit_norm(b, f"norms.{i}", model.norms[i], "identity")
+            _emit_conv(b, i, conv, act, None, False)
+            b.add("add", {}, (skip,))
+        _emit_norm(b, f"norms.{len(model.convs)}", model.norms[-1], "identity")
+        _emit_linear(b, "lin_out", model.lin_out, "identity")
+        return
+    for i, conv in enumerate(model.convs):
+        last = i == model.num_layers - 1
+        norm = None if last else model.norms[i]
+        if isinstance(norm, torch.nn.LayerNorm):  # depends on each row: an op of its own
+            _emit_conv(b, i, conv, act if model.act_first else None, None, False)
+            _emit_norm(b, f"norms.{i}", norm, "identity" if model.act_first else act)
+        else:
+            affine = None if last else _batch_norm_affine(norm)
+            _emit_conv(b, i, conv, None if last else act, affine, model.act_first)
+
+
 def _link_to_ir(model, graph, metadata, csr_max_density, pattern) -> Model:
     """A link predictor: its encoder's IR (embeddings out), plus the pair decoder
     (``ir.DECODER_TENSORS``, declared in the metadata)."""
@@ -293,11 +336,7 @@ def to_ir(model: BasicGNN, *, graph: Graph | None = None, metadata: dict | None 
     with torch.no_grad():
         if model.input_norm == "row_sum":
             b.add("input_norm", {"kind": "row_sum"})
-        act = model.act_name
-        for i, conv in enumerate(model.convs):
-            last = i == model.num_layers - 1
-            affine = None if last else _batch_norm_affine(model.norms[i])
-            _emit_conv(b, i, conv, None if last else act, affine, model.act_first)
+        _emit_convs(b, model)
         if model.pool is not None:
             b.add("global_pool", {"reduce": model.pool}, ("batch",))
             if model.head is not None:

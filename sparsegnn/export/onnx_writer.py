@@ -236,12 +236,12 @@ class _Edges:
         return self._gcn[key]
 
 
-def _emit(g: _Graph, edges: _Edges, node, value: str) -> str:
+def _emit(g: _Graph, edges: _Edges, node, values: dict) -> str:
     """The ONNX nodes of one IR node: its op module's lowering."""
-    lower = OPS[node.op].to_onnx
-    if lower is None:
+    spec = OPS[node.op]
+    if spec.to_onnx is None:
         raise ValueError(f"op {node.op!r} has no ONNX lowering")
-    return lower(g, edges, node, value)
+    return spec.to_onnx(g, edges, node, *[values[name] for name in spec.values(node)])
 
 
 def _pair_scores(g: _Graph, embeddings: str, decoder: str) -> str:
@@ -269,7 +269,7 @@ def to_onnx(model: Model, *, sparse_weights: bool = False):
     edges = _Edges(g, "x")
     values = {"x": "x"}
     for node in model.nodes:
-        values[node.outputs[0]] = _emit(g, edges, node, values[node.inputs[0]])
+        values[node.outputs[0]] = _emit(g, edges, node, values)
     final = "logits"  # a stable output name, whatever the model
     g.nodes.append(helper.make_node("Identity", [values[model.outputs[0]["name"]]], [final]))
     width = int(model.inputs[0]["shape"][1])

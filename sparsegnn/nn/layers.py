@@ -18,7 +18,7 @@ from .graph_tensors import TorchGraph
 
 __all__ = ["GCNConv", "SAGEConv", "GINConv", "GATConv", "SGConv", "MLP", "resolve_activation",
            "ACTIVATIONS", "with_self_loops", "gcn_normalize", "linear", "densify",
-           "is_sparse_input", "row_normalized"]
+           "is_sparse_input", "row_normalized", "NORMS", "make_norm"]
 
 ACTIVATIONS = ("relu", "elu", "leaky_relu", "gelu", "tanh", "sigmoid", "identity")
 
@@ -242,6 +242,19 @@ class SGConv(torch.nn.Module):
         return self.lin(x)
 
 
+NORMS = (None, "batch_norm", "layer_norm")
+
+
+def make_norm(norm: str | None, channels: int) -> torch.nn.Module:
+    """The normalisation ``norm`` (one of ``NORMS``) over ``channels`` features: a batch norm,
+    a layer norm (each row over its features, as ``torch.nn.LayerNorm``), or Identity."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
+    if norm is None:
+        return torch.nn.Identity()
+    return torch.nn.BatchNorm1d(channels) if norm == "batch_norm" else torch.nn.LayerNorm(channels)
+
+
 class MLP(torch.nn.Module):
     """Linear layers with normalisation, activation and dropout between them (PyG's ``MLP``
     with ``plain_last=True``: the last linear layer is bare).
@@ -254,15 +267,12 @@ class MLP(torch.nn.Module):
         super().__init__()
         if len(channels) < 2:
             raise ValueError(f"an MLP needs at least an input and an output width, got {channels}")
-        if norm not in (None, "batch_norm"):
-            raise ValueError(f"norm must be None or 'batch_norm', got {norm!r}")
         self.channels, self.act_name, self.norm_name = list(channels), act, norm
         self.dropout, self.act_first = float(dropout), act_first
         self.act = resolve_activation(act)
         self.lins = torch.nn.ModuleList(
             torch.nn.Linear(a, b, bias=bias) for a, b in zip(channels[:-1], channels[1:]))
-        self.norms = torch.nn.ModuleList(
-            torch.nn.BatchNorm1d(c) if norm else torch.nn.Identity() for c in channels[1:-1])
+        self.norms = torch.nn.ModuleList(make_norm(norm, c) for c in channels[1:-1])
 
     def reset_parameters(self):
         for module in list(self.lins) + list(self.norms):

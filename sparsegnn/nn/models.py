@@ -5,6 +5,12 @@ the last conv bare), so PyG models convert one to one. Three optional extras mak
 deployable end to end: ``input_norm`` (row-normalised input features, as Kipf & Welling use),
 ``input_dropout``, and for graph-level tasks a ``pool`` followed by a ``head`` MLP.
 
+``residual_blocks=True`` builds the other common stack instead, the one Platonov et al.
+(ICLR 2023) use on heterophilous graphs: a linear map into ``hidden_channels``, then
+``num_layers`` pre-norm residual blocks ``h = h + dropout(act(conv(norm(h))))``, then a final
+norm and a linear map to ``out_channels``. The skip keeps each node's own features apart from
+its neighbours' mix, which is what heterophilous tasks (minesweeper) need.
+
 Every model is fully described by ``model.config`` (JSON-serialisable), and
 ``build_model(config)`` rebuilds it: that is what checkpoints store.
 """
@@ -23,12 +29,15 @@ from .functional import global_pool
 from .graph_tensors import as_torch_graph
 from .layers import (
     MLP,
+    NORMS,
     GATConv,
     GCNConv,
     GINConv,
     SAGEConv,
     SGConv,
     is_sparse_input,
+    linear,
+    make_norm,
     resolve_activation,
     row_normalized,
 )
@@ -52,7 +61,8 @@ class BasicGNN(torch.nn.Module):
     dropout : float
         Dropout after every convolution but the last.
     act, act_first, norm : str, bool, str
-        Activation name; whether it comes before the normalisation; ``None`` or ``"batch_norm"``.
+        Activation name; whether it comes before the normalisation; ``None``, ``"batch_norm"``
+        or ``"layer_norm"``.
     input_norm : None or "row_sum"
         Divide each input row by its sum before the first layer.
     input_dropout : float
@@ -63,6 +73,8 @@ class BasicGNN(torch.nn.Module):
         Hidden widths of an MLP after pooling; its output width is ``head_out_channels``.
     head_out_channels : int, optional
     head_dropout : float
+    residual_blocks : bool
+        The residual stack of the module docstring (``act_first`` does not apply).
     conv_options : dict
         Options of the convolution type (see each subclass).
     """
@@ -74,7 +86,7 @@ class BasicGNN(torch.nn.Module):
                  act_first: bool = False, norm: str | None = None, input_norm: str | None = None,
                  input_dropout: float = 0.0, pool: str | None = None, head: list[int] | None = None,
                  head_out_channels: int | None = None, head_dropout: float = 0.0,
-                 **conv_options: Any):
+                 residual_blocks: bool = False, **conv_options: Any):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
@@ -82,8 +94,8 @@ class BasicGNN(torch.nn.Module):
             raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
-        if norm not in (None, "batch_norm"):
-            raise ValueError(f"norm must be None or 'batch_norm', got {norm!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
         if head is not None and (pool is None or head_out_channels is None):
             raise ValueError("a head MLP needs pool and head_out_channels")
         self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
@@ -95,14 +107,23 @@ class BasicGNN(torch.nn.Module):
         self.input_norm, self.pool = input_norm, pool
         self.act = resolve_activation(act)
         self.conv_options = dict(conv_options)
+        self.residual_blocks = bool(residual_blocks)
 
-        widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [self.out_channels]
-        self.convs = torch.nn.ModuleList(
-            self.init_conv(a, b, last=i == num_layers - 1)
-            for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
-        self.norms = torch.nn.ModuleList(
-            torch.nn.BatchNorm1d(hidden_channels) if norm else torch.nn.Identity()
-            for _ in range(num_layers - 1))
+        if self.residual_blocks:  # every conv inside a block, hidden -> hidden
+            self.lin_in = torch.nn.Linear(in_channels, hidden_channels)
+            self.convs = torch.nn.ModuleList(
+                self.init_conv(hidden_channels, hidden_channels, last=False)
+                for _ in range(num_layers))
+            self.norms = torch.nn.ModuleList(make_norm(norm, hidden_channels)
+                                             for _ in range(num_layers + 1))  # last: the final
+            self.lin_out = torch.nn.Linear(hidden_channels, self.out_channels)
+        else:
+            widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [self.out_channels]
+            self.convs = torch.nn.ModuleList(
+                self.init_conv(a, b, last=i == num_layers - 1)
+                for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
+            self.norms = torch.nn.ModuleList(make_norm(norm, hidden_channels)
+                                             for _ in range(num_layers - 1))
         self.head = None
         self.head_config = None
         if head is not None:
@@ -125,6 +146,8 @@ class BasicGNN(torch.nn.Module):
             "act_first": self.act_first, "norm": self.norm_name, "input_norm": self.input_norm,
             "input_dropout": self.input_dropout, "pool": self.pool,
         }
+        if self.residual_blocks:
+            config["residual_blocks"] = True
         if self.head_config is not None:
             config.update(head=self.head_config["hidden"],
                           head_out_channels=self.head_config["out_channels"],
@@ -141,6 +164,12 @@ class BasicGNN(torch.nn.Module):
         """Node embeddings after the last convolution. Shapes: ``x (N, F)`` -> ``(N, out)``."""
         graph = as_torch_graph(graph, x.shape[0])
         x = self._prepare_input(x)
+        if self.residual_blocks:
+            x = F.dropout(self.act(linear(x, self.lin_in)), p=self.dropout, training=self.training)
+            for conv, norm in zip(self.convs, self.norms):
+                block = self.act(conv(norm(x), graph))
+                x = x + F.dropout(block, p=self.dropout, training=self.training)
+            return self.lin_out(self.norms[-1](x))
         for i, conv in enumerate(self.convs):
             x = conv(x, graph)
             if i < self.num_layers - 1:

@@ -399,6 +399,11 @@ def to_pyg(model: BasicGNN) -> PyGModel:
     source = plain_copy(model).eval()
     config = source.config
     options = {key: config[key] for key in _CONV_OPTIONS[source.kind] if key in config}
+    if source.residual_blocks:
+        raise UnsupportedLayerError("PyG's BasicGNN models have no residual blocks")
+    if source.norm_name == "layer_norm":  # PyG's "layer_norm" normalises whole graphs
+        raise UnsupportedLayerError("PyG's norm='layer_norm' normalises over each graph by "
+                                    "default, not over each node's features as this model does")
     if source.kind == "gin" and config.get("mlp_norm", source.norm_name) != source.norm_name:
         raise UnsupportedLayerError("PyG's GIN uses the model's norm inside its MLPs; this model's "
                                     f"mlp_norm={config['mlp_norm']!r} differs")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from . import (
     activation,
+    add,
     affine,
     gat_conv,
     gcn_conv,
     gin_conv,
     global_pool,
     input_norm,
+    layer_norm,
     linear,
     sage_conv,
     sg_conv,
@@ -27,5 +29,5 @@ from .activation import ACTIVATIONS, LEAKY_RELU_SLOPE
 __all__ = ["OPS", "OpSpec", "Attr", "WidthError", "ACTIVATIONS", "LEAKY_RELU_SLOPE"]
 
 OPS: dict[str, OpSpec] = {module.SPEC.name: module.SPEC for module in (
-    input_norm, linear, gcn_conv, sage_conv, gin_conv, gat_conv, sg_conv, affine, activation,
-    global_pool)}
+    input_norm, linear, gcn_conv, sage_conv, gin_conv, gat_conv, sg_conv, affine, layer_norm,
+    activation, add, global_pool)}

@@ -80,7 +80,8 @@ WidthRule = Callable[[Mapping, int, Mapping[str, np.ndarray]], int]
 class OpSpec:
     """An op's contract and its implementations, each written once, here.
 
-    ``inputs`` are kinds: "x" (node or graph features), "graph" (the CSR graph input) and
+    ``inputs`` are kinds: "x" (node or graph features; an op with several, such as ``add``,
+    takes them equally wide and receives them in order), "graph" (the CSR graph input) and
     "batch" (graph ids of the nodes); ``pools`` ops turn node rows into graph rows (so graph
     ops may not follow them). The implementations take a context object that lends them the
     backend's building blocks, so an op module imports neither numba nor onnx:
@@ -110,6 +111,11 @@ class OpSpec:
     takes: frozenset[str] = frozenset()
     encode: Callable | None = None
     to_onnx: Callable | None = None
+
+    def values(self, node) -> list[str]:
+        """The names of ``node``'s "x" inputs, in order (what ``reference``, ``run`` and
+        ``to_onnx`` receive after ``node``)."""
+        return [name for kind, name in zip(self.inputs, node.inputs) if kind == "x"]
 
     def matrices(self) -> list[str]:
         return [key for key, attr in self.attrs.items() if attr.kind == "matrix"]

@@ -68,5 +68,7 @@ def run_reference(model, x, graph: Graph | None = None, batch=None) -> np.ndarra
     ref = Reference(model, graph, np.asarray(batch))
     values = {"x": x}
     for node in model.nodes:
-        values[node.outputs[0]] = OPS[node.op].reference(ref, node, values[node.inputs[0]])
+        spec = OPS[node.op]
+        values[node.outputs[0]] = spec.reference(ref, node, *[values[name]
+                                                              for name in spec.values(node)])
     return values[model.outputs[0]["name"]]

@@ -51,6 +51,12 @@ def channel_groups(model: BasicGNN) -> list[dict]:
     if model.kind not in STRUCTURED_KINDS:
         raise ValueError(f"channel pruning supports {STRUCTURED_KINDS}, got {model.kind!r}")
     unit_width(model)  # validates a GAT's layout
+    if model.residual_blocks or "layer_norm" in (model.norm_name,
+                                                 model.conv_options.get("mlp_norm")):
+        # a residual stream ties every block's channels together, and a layer norm mixes a
+        # node's channels: removing one is no longer exact, so no group is defined for them
+        raise ValueError("channel pruning does not support residual blocks or layer norms; "
+                         "prune weights or edges instead")
     names = {module: name for name, module in model.named_modules()}
     groups: list[dict] = []
 

@@ -528,16 +528,19 @@ class Session:
                                   _REDUCE_CODES[reduce], self._epilogue(bias, activation),
                                   self.num_threads, residual, self_weight)
 
-    def _run_node(self, rt: RunContext, node, x):
-        """One node: its input brought into a form the op takes, then the op's ``run``."""
+    def _run_node(self, rt: RunContext, node, values: dict):
+        """One node: its inputs brought into a form the op takes, then the op's ``run``."""
         spec = OPS[node.op]
-        if isinstance(x, _RowNormalized) and "row_scaled" not in spec.takes:
-            x = x.materialize()
-        if isinstance(x, PanelMajor) and "panels" not in spec.takes:
-            x = x.to_rows()
-        if isinstance(x, CSRMatrix) and "csr" not in spec.takes:
-            x = csr_to_dense(x)
-        return spec.run(rt, node, x)
+        inputs = []
+        for x in (values[name] for name in spec.values(node)):
+            if isinstance(x, _RowNormalized) and "row_scaled" not in spec.takes:
+                x = x.materialize()
+            if isinstance(x, PanelMajor) and "panels" not in spec.takes:
+                x = x.to_rows()
+            if isinstance(x, CSRMatrix) and "csr" not in spec.takes:
+                x = csr_to_dense(x)
+            inputs.append(x)
+        return spec.run(rt, node, *inputs)
 
     # ----------------------------------------------------------------------------- compiled
     def _compiled_program(self):
@@ -583,5 +586,5 @@ class Session:
         rt = RunContext(self, csr_graph, graph_ptr)
         values = {"x": features}
         for node in self.model.nodes:
-            values[node.outputs[0]] = self._run_node(rt, node, values[node.inputs[0]])
+            values[node.outputs[0]] = self._run_node(rt, node, values)
         return _as_output(values[self.model.outputs[0]["name"]])

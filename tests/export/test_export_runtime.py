@@ -23,6 +23,9 @@ VARIANTS = {
     "dense": {},
     "batch-norm": {"norm": "batch_norm", "num_layers": 3},
     "act-first": {"norm": "batch_norm", "act_first": True, "num_layers": 3},
+    "layer-norm": {"norm": "layer_norm", "num_layers": 3, "act": "gelu"},
+    "residual": {"residual_blocks": True, "norm": "layer_norm", "num_layers": 2, "act": "gelu"},
+    "residual-batch-norm": {"residual_blocks": True, "norm": "batch_norm", "num_layers": 2},
 }
 
 

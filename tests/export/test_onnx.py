@@ -23,7 +23,8 @@ def _feed(dataset, x=None, graph=None, batch=None):
 
 @pytest.mark.parametrize("sparse_weights", [False, True])
 @pytest.mark.parametrize("variant, sparsity", [("dense", 0.0), ("batch-norm", 0.9),
-                                               ("act-first", 0.5)])
+                                               ("act-first", 0.5), ("layer-norm", 0.0),
+                                               ("residual", 0.5)])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("dataset_name", ["cora", "mutag"])
 def test_onnx_runtime_matches_torch(dataset_name, kind, variant, sparsity, sparse_weights,

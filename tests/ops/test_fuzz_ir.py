@@ -42,6 +42,7 @@ class _Builder:
     def __init__(self, draw, rng):
         self.draw, self.rng = draw, rng
         self.nodes, self.tensors, self.value = [], {}, "x"
+        self.widths: dict[str, int] = {}  # node values' widths (what an ``add`` may skip from)
         # One l2-normalising layer at most: normalising rows that an earlier normalisation
         # made cancel to zero in exact arithmetic turns float32 rounding residue into unit
         # rows (ill-conditioned, not a disagreement between backends).
@@ -113,6 +114,16 @@ def _layer(b: _Builder, op: str, width: int) -> int:
         b.add(op, {"scale": b.vector(f"s{i}", width), "shift": b.vector(f"t{i}", width),
                    "activation": act})
         return width
+    elif op == "layer_norm":
+        # eps well above float32 rounding: a row constant in exact arithmetic keeps a rounding
+        # residue that a tiny eps would blow up (ill-conditioned, not a disagreement)
+        b.add(op, {"scale": b.vector(f"g{i}", width), "shift": b.vector(f"h{i}", width),
+                   "eps": draw(st.sampled_from([0.05, 0.5])), "activation": act})
+        return width
+    elif op == "add":
+        skips = sorted(name for name, w in b.widths.items() if w == width)  # current included
+        b.add(op, {}, (draw(st.sampled_from(skips)),))
+        return width
     elif op == "activation":
         b.add(op, {"activation": act})
         return width
@@ -136,9 +147,10 @@ def fuzz_cases(draw):
     b = _Builder(draw, rng)
     if draw(st.booleans()):
         b.add("input_norm", {"kind": "row_sum"})
-    current = width
+    current = b.widths["x"] = width
     for op in draw(st.lists(st.sampled_from(NODE_OPS), min_size=1, max_size=3)):
         current = _layer(b, op, current)
+        b.widths[b.value] = current
     batch = None
     if draw(st.booleans()):  # graph-level: pool contiguous blocks of nodes, then a linear head
         sizes = np.diff(np.sort(np.r_[0, rng.integers(0, num_nodes + 1, draw(
