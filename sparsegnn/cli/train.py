@@ -183,7 +183,7 @@ def cmd_train(args) -> int:
     overrides = dict(hidden_channels=args.hidden, num_layers=args.layers, dropout=args.dropout,
                      input_dropout=args.input_dropout, act=args.act,
                      norm=None if args.norm in (None, "none") else args.norm,
-                     residual_blocks=True if args.residual else None,
+                     residual_blocks=args.residual,
                      heads=args.heads if args.model == "gat" else None)
     if args.task == "link":
         return _train_links(args, dataset, overrides, console)
@@ -288,9 +288,10 @@ def register(commands) -> None:
     train.add_argument("--dropout", type=float, default=None, help="dropout between layers")
     train.add_argument("--norm", choices=("none", "batch_norm", "layer_norm"), default=None,
                        help="normalisation between layers (default: the recipe's)")
-    train.add_argument("--residual", action="store_true",
+    train.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
                        help="residual blocks: a linear map in, h = h + act(conv(norm(h))) per "
-                            "layer, a linear map out (the heterophilous-graph stack)")
+                            "layer, a linear map out (the heterophilous-graph stack; default: "
+                            "the recipe's, on for minesweeper, tolokers, ...)")
     train.add_argument("--act", choices=sorted(ACTIVATIONS), default=None,
                        help="activation (default: the recipe's)")
     train.add_argument("--input-dropout", type=float, default=None,

@@ -99,6 +99,31 @@ def test_train_scores_a_binary_node_set_by_roc_auc_over_all_its_splits(datasets_
     assert summary["test_mean"] == pytest.approx(np.mean([r["test_score"] for r in summary["runs"]]))
 
 
+def test_heterophilous_recipe_is_the_residual_stack_and_runs_as_trained(datasets_root,
+                                                                         tmp_path, capsys):
+    """minesweeper's recipe is Platonov et al.'s residual layer-norm stack; exported, the
+    runtime scores the test split as training did; --norm none, --act and --no-residual
+    override it."""
+    checkpoint, report, artifact = tmp_path / "m.safetensors", tmp_path / "r.json", \
+        tmp_path / "m.sgnn"
+    data_dir = ["--data-dir", str(datasets_root)]
+    assert main(["train", "--dataset", "minesweeper", *data_dir, "--epochs", "5",
+                 "--no-progress", "--out", str(checkpoint), "--report", str(report)]) == 0
+    summary = json.loads(report.read_text())
+    assert summary["model"]["residual_blocks"] and summary["model"]["norm"] == "layer_norm"
+    assert main(["export", str(checkpoint), "--out", str(artifact)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(artifact), *data_dir, "--repeat", "1"]) == 0
+    assert f"test {summary['runs'][0]['test_score']:.4f} ROC-AUC" in capsys.readouterr().out
+    assert main(["train", "--dataset", "minesweeper", *data_dir, "--epochs", "1", "--norm",
+                 "none", "--act", "relu", "--no-progress", "--report", str(report)]) == 0
+    model = json.loads(report.read_text())["model"]
+    assert model["norm"] is None and model["act"] == "relu" and model["residual_blocks"]
+    assert main(["train", "--dataset", "minesweeper", *data_dir, "--epochs", "1",
+                 "--no-residual", "--no-progress", "--report", str(report)]) == 0
+    assert "residual_blocks" not in json.loads(report.read_text())["model"]
+
+
 def test_recommend_train_export_run(tmp_path, capsys):
     from ..recsys_data import write_clustered_interactions
 
