@@ -47,6 +47,23 @@ def _native_vector_bytes() -> int:
 
 
 VECTOR_BYTES = _native_vector_bytes()
+
+
+def _native_byte_dot() -> bool:
+    """Whether the host's AVX-512 has VNNI (``vpdpbusd``: 64 byte products summed into 16
+    int32 lanes per instruction) and Numba compiles for the host itself. An explicit target
+    (``NUMBA_CPU_NAME``, as a precompiled bundle sets) never gets it: code for it must run on
+    every CPU of that target."""
+    if numba_config.CPU_NAME is not None or VECTOR_BYTES != 64:
+        return False
+    try:
+        features = llvm.get_host_cpu_features()
+    except RuntimeError:  # pragma: no cover
+        return False
+    return bool(features.get("avx512vnni") and features.get("avx512bw"))
+
+
+HAS_BYTE_DOT = _native_byte_dot()
 CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 (32 AVX-512) registers
 
 
@@ -107,6 +124,21 @@ def vector_fma_codes(accumulator, weight, codes, row, column):
     return tuple(vector + vector.dtype.type(weight) * codes[row, column + i * lanes:
                                                            column + (i + 1) * lanes].astype(vector.dtype)
                  for i, vector in enumerate(accumulator))
+
+
+def vector_dot_bytes(accumulator, packed, codes, row, column):
+    """``vpdpbusd``: lane ``j`` of vector ``i`` gains ``sum_b u8(packed, byte b) *
+    codes[row, column + (i * lanes + j) * 4 + b]`` for ``b < 4`` (``packed`` an int32 holding
+    four unsigned bytes, least significant first; ``codes`` int8). The accumulator holds int32
+    vectors; only where ``HAS_BYTE_DOT`` is true may compiled code call it."""
+    lanes = accumulator[0].shape[0]
+    query = np.frombuffer(np.int32(packed).astype("<i4").tobytes(), np.uint8).astype(np.int64)
+    out = []
+    for i, vector in enumerate(accumulator):
+        start = column + i * lanes * 4
+        span = codes[row, start:start + lanes * 4].astype(np.int64).reshape(lanes, 4)
+        out.append((vector + span @ query).astype(vector.dtype))
+    return tuple(out)
 
 
 def vector_store_row(accumulator, out, row, column, tail):
@@ -212,6 +244,12 @@ def _vector_fma_codes_overload(accumulator, weight, codes, row, column):
         accumulator, weight, codes, row, column)
 
 
+@overload(vector_dot_bytes, inline="always")
+def _vector_dot_bytes_overload(accumulator, packed, codes, row, column):
+    return lambda accumulator, packed, codes, row, column: _vector_dot_bytes(
+        accumulator, packed, codes, row, column)
+
+
 @overload(vector_store_row, inline="always")
 def _vector_store_row_overload(accumulator, out, row, column, tail):
     return lambda accumulator, out, row, column, tail: _vector_store_row(
@@ -275,7 +313,7 @@ def _is_row_major(array) -> bool:
 
 def _zeros(like, count, masked: bool):
     """Signature and codegen of a tuple of ``count`` zero vectors, or None."""
-    if not (isinstance(like, types.Array) and isinstance(like.dtype, types.Float)
+    if not (isinstance(like, types.Array) and isinstance(like.dtype, (types.Float, types.Integer))
             and isinstance(count, types.IntegerLiteral) and count.literal_value > 0):
         return None
     vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8), masked)
@@ -421,6 +459,36 @@ def _vector_fma_codes(typingctx, accumulator, weight, codes, row, column):
         return context.make_tuple(builder, signature.return_type, out)
 
     return accumulator(accumulator, weight, codes, row, column), codegen
+
+
+@intrinsic
+def _vector_dot_bytes(typingctx, accumulator, packed, codes, row, column):
+    if not (_is_vector_tuple(accumulator) and accumulator.dtype.dtype == types.int32
+            and accumulator.dtype.lanes == 16 and _is_row_major(codes)
+            and codes.dtype == types.int8 and isinstance(packed, types.Integer)
+            and all(isinstance(t, types.Integer) for t in (row, column))):
+        return None
+    vector = accumulator.dtype
+
+    def codegen(context, builder, signature, args):
+        sums, packed_value, codes_value, row_value, column_value = args
+        _, packed_type, codes_type, row_type, column_type = signature.args
+        base = _row_address(context, builder, codes_type, codes_value, row_type, row_value,
+                            column_type, column_value)
+        lanes = ir.VectorType(ir.IntType(32), 16)
+        dot = cgutils.get_or_insert_function(builder.module,
+                                             ir.FunctionType(lanes, [lanes, lanes, lanes]),
+                                             "llvm.x86.avx512.vpdpbusd.512")
+        splat = _splat(context, builder, vector, packed_value, packed_type)
+        out = []
+        for i in range(accumulator.count):
+            pointer = builder.inttoptr(builder.add(base, ir.Constant(base.type, i * 64)),
+                                       lanes.as_pointer())
+            out.append(builder.call(dot, [builder.extract_value(sums, i), splat,
+                                          builder.load(pointer, align=1)]))
+        return context.make_tuple(builder, signature.return_type, out)
+
+    return accumulator(accumulator, packed, codes, row, column), codegen
 
 
 @intrinsic

@@ -27,7 +27,14 @@ from numba import njit
 from ..sparse import canonical_index_arrays, check_csr
 from ._checks import KernelArgumentError, check_dense
 from ._config import FASTMATH
-from ._intrinsics import full_vector_zeros, vector_fma_codes, vector_lanes, vector_store_row
+from ._intrinsics import (
+    HAS_BYTE_DOT,
+    full_vector_zeros,
+    vector_dot_bytes,
+    vector_fma_codes,
+    vector_lanes,
+    vector_store_row,
+)
 from ._parallel import get_num_threads, run_row_chunks
 
 __all__ = ["QuantizedCatalogue", "quantize_catalogue", "ItemSets", "item_sets",
@@ -44,13 +51,23 @@ BOUND_SLACK = 1.002
 
 @dataclass(frozen=True)
 class QuantizedCatalogue:
-    """``items (I, D)`` float32 (for exact scores), ``codes (B * D, BLOCK)`` int8 (block ``b``
-    is rows ``b * D`` to ``(b + 1) * D``: dimension-major) and ``scales (B * BLOCK,)`` float32
-    (0 for the padding after item ``I - 1``)."""
+    """``items (I, D)`` float32 (for exact scores), int8 ``codes`` and per padded item
+    ``scales (B * BLOCK,)`` float32 (0 for the padding after item ``I - 1``), ``code_l1`` (the
+    l1 norm of each quantized item, ``s_i * sum_d |q_id|``) and ``code_sums`` (int32
+    ``sum_d q_id``).
+
+    ``layout`` "float": ``codes (B * D, BLOCK)``, block ``b`` is rows ``b * D`` to
+    ``(b + 1) * D`` (dimension-major), converted to float and multiplied by the query.
+    ``layout`` "bytes" (CPUs with AVX-512 VNNI): ``codes (B * ceil(D / 4), BLOCK * 4)``, each
+    row four dimensions of the block's items, item by item (``vpdpbusd``'s operand), against
+    a query quantized to bytes too."""
 
     items: np.ndarray
     codes: np.ndarray
     scales: np.ndarray
+    code_l1: np.ndarray
+    code_sums: np.ndarray
+    layout: str = "float"
 
     @property
     def num_items(self) -> int:
@@ -61,13 +78,18 @@ class QuantizedCatalogue:
         return int(self.items.shape[1])
 
 
-def quantize_catalogue(items: np.ndarray) -> QuantizedCatalogue:
-    """Pack ``items (I, D)`` (finite float32) for :func:`top_k_inner_product`."""
+def quantize_catalogue(items: np.ndarray, layout: str | None = None) -> QuantizedCatalogue:
+    """Pack ``items (I, D)`` (finite float32) for :func:`top_k_inner_product`; ``layout``
+    "float" or "bytes" (default: "bytes" where the CPU has VNNI and Numba compiles for it)."""
     items = np.ascontiguousarray(check_dense(items, "items"), dtype=np.float32)
     if items.shape[0] == 0 or items.shape[1] == 0:
         raise KernelArgumentError("items must hold at least one item of at least one dimension")
     if not np.all(np.isfinite(items)):
         raise KernelArgumentError("items must be finite")
+    layout = layout or ("bytes" if HAS_BYTE_DOT else "float")
+    if layout not in ("float", "bytes") or (layout == "bytes" and not HAS_BYTE_DOT):
+        raise KernelArgumentError(f"layout must be 'float' or, on a CPU with AVX-512 VNNI, "
+                                  f"'bytes'; got {layout!r}")
     num_items, dim = items.shape
     blocks = -(-num_items // BLOCK)
     scales = np.zeros(blocks * BLOCK, dtype=np.float32)
@@ -75,9 +97,20 @@ def quantize_catalogue(items: np.ndarray) -> QuantizedCatalogue:
     padded = np.zeros((blocks * BLOCK, dim), dtype=np.float32)
     np.divide(items, scales[:num_items, None], out=padded[:num_items],
               where=scales[:num_items, None] > 0)
-    codes = np.rint(padded).astype(np.int8).reshape(blocks, BLOCK, dim).transpose(0, 2, 1)
-    return QuantizedCatalogue(items, np.ascontiguousarray(codes).reshape(blocks * dim, BLOCK),
-                              scales)
+    quantized = np.rint(padded).astype(np.int8)
+    code_sums = quantized.sum(axis=1, dtype=np.int32)
+    code_l1 = (np.abs(quantized).sum(axis=1, dtype=np.int64) * scales).astype(np.float32)
+    if layout == "float":
+        codes = np.ascontiguousarray(quantized.reshape(blocks, BLOCK, dim).transpose(0, 2, 1))
+        codes = codes.reshape(blocks * dim, BLOCK)
+    else:
+        groups = -(-dim // 4)
+        wide = np.zeros((blocks * BLOCK, groups * 4), np.int8)
+        wide[:, :dim] = quantized
+        # [block, item, group, byte] -> [block, group, item, byte]
+        codes = np.ascontiguousarray(wide.reshape(blocks, BLOCK, groups, 4).transpose(0, 2, 1, 3))
+        codes = codes.reshape(blocks * groups, BLOCK * 4)
+    return QuantizedCatalogue(items, codes, scales, code_l1, code_sums, layout)
 
 
 @dataclass(frozen=True)
@@ -144,10 +177,11 @@ def _offer(values, ids, size, k, value, item):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _block_candidates(g, sums, scales, base, width, num_items, excluded, half_norm, k,
-                      heap_values, heap_ids, sizes, counts, candidates, candidate_bounds):
-    """Query ``g``'s share of one block, whose scaled scores are row ``g`` of ``sums``: the
-    items that can still reach its top k are kept as candidates, and their lower bounds
+def _block_candidates(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
+                      query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
+                      candidate_bounds):
+    """Query ``g``'s share of one block, whose approximate scores are row ``g`` of ``sums``:
+    the items that can still reach its top k are kept as candidates, and their lower bounds
     offered to its heap (whose minimum is the running threshold ``T``)."""
     negative_infinity = np.float32(-np.inf)
     size, count = sizes[g], counts[g]
@@ -156,7 +190,7 @@ def _block_candidates(g, sums, scales, base, width, num_items, excluded, half_no
         item = base + j
         if excluded[item] & bit:
             continue
-        error = scales[item] * half_norm
+        error = scales[item] * half_norm + query_half_scale * code_l1[item]
         threshold = heap_values[g, 0] if size == k else negative_infinity
         if sums[g, j] + error < threshold:
             continue
@@ -169,17 +203,84 @@ def _block_candidates(g, sums, scales, base, width, num_items, excluded, half_no
     sizes[g], counts[g] = size, count
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
+                  query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
+                  candidate_bounds):
+    """The block's best upper bound for query ``g``; most blocks cannot reach its top k and
+    stop here, before ``_block_candidates`` (inlined: no call, no reference counting)."""
+    best = np.float32(-np.inf)
+    for j in range(width):  # padding: scale 0, score 0
+        best = max(best, sums[g, j] + scales[base + j] * half_norm
+                   + query_half_scale * code_l1[base + j])
+    if sizes[g] < k or best >= heap_values[g, 0]:
+        _block_candidates(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
+                          query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
+                          candidate_bounds)
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _top_k_rows(queries, items, codes, scales, k, exclude_indptr, exclude_indices, rows,
-                first, last, out_ids, out_scores, excluded, sums, heap_values, heap_ids,
+def _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
+                 sizes, counts, half_norms):
+    """Empty heaps and candidate lists, the item-rounding half of each query's error bound
+    (``||u||_1 / 2``, widened for float32 rounding), and its seen items marked."""
+    for g in range(members):
+        sizes[g], counts[g] = 0, 0
+        norm = np.float32(0.0)
+        for d in range(queries.shape[1]):
+            norm += abs(queries[start + g, d])
+        half_norms[g] = np.float32(0.5 * BOUND_SLACK) * norm
+        if rows.shape[0]:
+            row = rows[start + g]
+            for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
+                excluded[exclude_indices[e]] |= np.uint8(1 << g)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _finish_group(queries, items, k, start, members, exclude_indptr, exclude_indices, rows,
+                  out_ids, out_scores, excluded, heap_values, heap_ids, sizes, counts, candidates,
+                  candidate_bounds):
+    """Score exactly the candidates that reach each query's final ``T``, write its best k
+    (best first), and clear its seen items' marks."""
+    negative_infinity = np.float32(-np.inf)
+    dim = items.shape[1]
+    for g in range(members):
+        q = start + g
+        threshold = heap_values[g, 0] if sizes[g] == k else negative_infinity
+        values, ids = heap_values[g], heap_ids[g]
+        size = 0
+        for c in range(counts[g]):
+            if candidate_bounds[g, c] < threshold:
+                continue
+            item = candidates[g, c]
+            score = np.float32(0.0)
+            for d in range(dim):
+                score += queries[q, d] * items[item, d]
+            if size < k or score > values[0]:
+                size = _offer(values, ids, size, k, score, item)
+        # the heap holds the best `size` in heap order: pop them into place, best first
+        for position in range(size - 1, -1, -1):
+            out_scores[q, position], out_ids[q, position] = values[0], ids[0]
+            values[0], ids[0] = values[position], ids[position]
+            _sift_down(values, ids, position, 0)
+        for position in range(size, k):
+            out_scores[q, position], out_ids[q, position] = negative_infinity, -1
+        if rows.shape[0]:
+            row = rows[q]
+            for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
+                excluded[exclude_indices[e]] = 0
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _top_k_rows(queries, items, codes, scales, code_l1, k, exclude_indptr, exclude_indices,
+                rows, first, last, out_ids, out_scores, excluded, sums, heap_values, heap_ids,
                 candidates, candidate_bounds):
-    """Queries in groups of ``GROUP``, one pass over the int8 blocks per group: each code
-    vector is loaded and converted once for the group's four sets of sums (16 vectors in
-    registers). Each block then yields each query's candidates (see ``_block_candidates``);
-    the candidates that reach the query's final ``T`` are scored exactly."""
+    """The "float" layout. Queries in groups of ``GROUP``, one pass over the int8 blocks per
+    group: each code vector is loaded and converted once for the group's four sets of sums
+    (16 vectors in registers). Each block then yields each query's candidates (see
+    ``_block_candidates``); ``_finish_group`` scores those that reach the final ``T``."""
     num_items, dim = items.shape
     blocks, width = codes.shape[0] // dim, codes.shape[1]
-    negative_infinity = np.float32(-np.inf)
     sizes = np.zeros(GROUP, np.int64)
     counts = np.zeros(GROUP, np.int64)
     half_norms = np.zeros(GROUP, np.float32)
@@ -189,16 +290,8 @@ def _top_k_rows(queries, items, codes, scales, k, exclude_indptr, exclude_indice
         # kept), so the scan below stays one code path
         q0, q1 = start, start + min(1, members - 1)
         q2, q3 = start + min(2, members - 1), start + min(3, members - 1)
-        for g in range(members):
-            sizes[g], counts[g] = 0, 0
-            norm = np.float32(0.0)
-            for d in range(dim):
-                norm += abs(queries[start + g, d])
-            half_norms[g] = np.float32(0.5 * BOUND_SLACK) * norm
-            if rows.shape[0]:
-                row = rows[start + g]
-                for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
-                    excluded[exclude_indices[e]] |= np.uint8(1 << g)
+        _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
+                     sizes, counts, half_norms)
         for block in range(blocks):
             sums0 = full_vector_zeros(sums, BLOCK_VECTORS)
             if members == 1:  # a single query: a quarter of the multiply-adds
@@ -219,41 +312,84 @@ def _top_k_rows(queries, items, codes, scales, k, exclude_indptr, exclude_indice
                 vector_store_row(sums3, sums, 3, 0, LANES)
             base = block * width
             for g in range(members):
-                best = negative_infinity
-                for j in range(width):  # scaled, with their bounds (padding: scale 0, score 0)
+                for j in range(width):
                     sums[g, j] *= scales[base + j]
-                    best = max(best, sums[g, j] + scales[base + j] * half_norms[g])
-                # most blocks cannot reach the top k and stop here, before a call that passes
-                # arrays (and so costs reference counting)
-                if sizes[g] < k or best >= heap_values[g, 0]:
-                    _block_candidates(g, sums, scales, base, width, num_items, excluded,
-                                      half_norms[g], k, heap_values, heap_ids, sizes, counts,
-                                      candidates, candidate_bounds)
-        for g in range(members):
-            q = start + g
-            threshold = heap_values[g, 0] if sizes[g] == k else negative_infinity
-            values, ids = heap_values[g], heap_ids[g]
-            size = 0
-            for c in range(counts[g]):
-                if candidate_bounds[g, c] < threshold:
-                    continue
-                item = candidates[g, c]
-                score = np.float32(0.0)
-                for d in range(dim):
-                    score += queries[q, d] * items[item, d]
-                if size < k or score > values[0]:
-                    size = _offer(values, ids, size, k, score, item)
-            # the heap holds the best `size` in heap order: pop them into place, best first
-            for position in range(size - 1, -1, -1):
-                out_scores[q, position], out_ids[q, position] = values[0], ids[0]
-                values[0], ids[0] = values[position], ids[position]
-                _sift_down(values, ids, position, 0)
-            for position in range(size, k):
-                out_scores[q, position], out_ids[q, position] = negative_infinity, -1
-            if rows.shape[0]:
-                row = rows[q]
-                for e in range(exclude_indptr[row], exclude_indptr[row + 1]):
-                    excluded[exclude_indices[e]] = 0
+                _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded,
+                              half_norms[g], np.float32(0.0), k, heap_values, heap_ids, sizes,
+                              counts, candidates, candidate_bounds)
+        _finish_group(queries, items, k, start, members, exclude_indptr, exclude_indices, rows,
+                      out_ids, out_scores, excluded, heap_values, heap_ids, sizes, counts,
+                      candidates, candidate_bounds)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_sums, k, exclude_indptr,
+                      exclude_indices, rows, first, last, out_ids, out_scores, excluded, sums,
+                      heap_values, heap_ids, candidates, candidate_bounds):
+    """The "bytes" layout (AVX-512 VNNI): each query is quantized to bytes as the items are,
+    ``u ~ s_u * p`` with ``p`` int8, and offset by 128 into the unsigned operand of
+    ``vpdpbusd``, which sums four byte products per int32 lane (64 per instruction, four
+    times the float layout's multiply-adds per instruction). ``sum_d (p_d + 128) q_id - 128
+    * sum_d q_id`` is ``p . q_i`` exactly; the approximate score ``s_u s_i (p . q_i)`` is off
+    by at most ``s_i ||u||_1 / 2 + s_u / 2 * s_i ||q_i||_1`` (the item's rounding, then the
+    query's), the bound the candidates are filtered with. Otherwise as ``_top_k_rows``."""
+    num_items, dim = items.shape
+    width = codes.shape[1] // 4
+    groups = -(-dim // 4)
+    blocks = codes.shape[0] // groups
+    sizes = np.zeros(GROUP, np.int64)
+    counts = np.zeros(GROUP, np.int64)
+    half_norms = np.zeros(GROUP, np.float32)
+    query_scales = np.zeros(GROUP, np.float32)
+    packed = np.zeros((GROUP, groups), np.int32)
+    totals = np.empty((GROUP, width), np.int32)
+    for start in range(first, last, GROUP):
+        members = min(GROUP, last - start)
+        _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
+                     sizes, counts, half_norms)
+        for g in range(GROUP):  # a short group's unused slots repeat its last query
+            q = start + min(g, members - 1)
+            largest = np.float32(0.0)
+            for d in range(dim):
+                largest = max(largest, abs(queries[q, d]))
+            query_scales[g] = largest / np.float32(127.0)
+            inverse = np.float32(127.0) / largest if largest > 0 else np.float32(0.0)
+            for t in range(groups):
+                word = np.int64(0)
+                for b in range(4):
+                    d = 4 * t + b
+                    value = np.int64(round(queries[q, d] * inverse)) if d < dim else np.int64(0)
+                    word |= (value + 128) << (8 * b)
+                packed[g, t] = np.int32(word - (np.int64(1) << 32) if word >= (1 << 31) else word)
+        for block in range(blocks):
+            sums0 = full_vector_zeros(totals, BLOCK_VECTORS)
+            if members == 1:
+                for t in range(groups):
+                    sums0 = vector_dot_bytes(sums0, packed[0, t], codes, block * groups + t, 0)
+                vector_store_row(sums0, totals, 0, 0, LANES)
+            else:
+                sums1, sums2, sums3 = sums0, sums0, sums0
+                for t in range(groups):
+                    line = block * groups + t
+                    sums0 = vector_dot_bytes(sums0, packed[0, t], codes, line, 0)
+                    sums1 = vector_dot_bytes(sums1, packed[1, t], codes, line, 0)
+                    sums2 = vector_dot_bytes(sums2, packed[2, t], codes, line, 0)
+                    sums3 = vector_dot_bytes(sums3, packed[3, t], codes, line, 0)
+                vector_store_row(sums0, totals, 0, 0, LANES)
+                vector_store_row(sums1, totals, 1, 0, LANES)
+                vector_store_row(sums2, totals, 2, 0, LANES)
+                vector_store_row(sums3, totals, 3, 0, LANES)
+            base = block * width
+            for g in range(members):
+                for j in range(width):
+                    exact = totals[g, j] - np.int32(128) * code_sums[base + j]
+                    sums[g, j] = np.float32(exact) * query_scales[g] * scales[base + j]
+                _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded,
+                              half_norms[g], np.float32(0.5 * BOUND_SLACK) * query_scales[g], k,
+                              heap_values, heap_ids, sizes, counts, candidates, candidate_bounds)
+        _finish_group(queries, items, k, start, members, exclude_indptr, exclude_indices, rows,
+                      out_ids, out_scores, excluded, heap_values, heap_ids, sizes, counts,
+                      candidates, candidate_bounds)
 
 
 def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: int,
@@ -291,15 +427,22 @@ def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: i
     out_ids = np.empty((queries.shape[0], k), np.int64)
     out_scores = np.empty((queries.shape[0], k), np.float32)
 
+    c = catalogue
+
     def kernel(first: int, last: int) -> None:
         # per-thread scratch: exclusion bits (one per query of a group), one block's sums,
         # and per query of a group a heap and its candidates
-        _top_k_rows(queries, catalogue.items, catalogue.codes, catalogue.scales, k,
-                    exclude.indptr, exclude.indices, rows, first, last, out_ids, out_scores,
-                    np.zeros(catalogue.num_items, np.uint8), np.empty((GROUP, BLOCK), np.float32),
-                    np.empty((GROUP, k), np.float32), np.empty((GROUP, k), np.int64),
-                    np.empty((GROUP, catalogue.num_items), np.int64),
-                    np.empty((GROUP, catalogue.num_items), np.float32))
+        scratch = (np.zeros(c.num_items, np.uint8), np.empty((GROUP, BLOCK), np.float32),
+                   np.empty((GROUP, k), np.float32), np.empty((GROUP, k), np.int64),
+                   np.empty((GROUP, c.num_items), np.int64),
+                   np.empty((GROUP, c.num_items), np.float32))
+        if c.layout == "bytes":
+            _top_k_rows_bytes(queries, c.items, c.codes, c.scales, c.code_l1, c.code_sums, k,
+                              exclude.indptr, exclude.indices, rows, first, last, out_ids,
+                              out_scores, *scratch)
+        else:
+            _top_k_rows(queries, c.items, c.codes, c.scales, c.code_l1, k, exclude.indptr,
+                        exclude.indices, rows, first, last, out_ids, out_scores, *scratch)
 
     work = queries.shape[0] * catalogue.num_items * catalogue.dim // 4
     run_row_chunks(kernel, np.arange(queries.shape[0] + 1), work, threads or get_num_threads())

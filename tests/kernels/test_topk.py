@@ -1,5 +1,7 @@
 """Exact top-k retrieval against numpy's brute force: random and adversarial catalogues (ties,
-near-ties, zero and huge rows), exclusions, fewer than k items left, and argument checks."""
+near-ties, zero and huge rows) and queries (zero, dimensions of very different magnitudes: a
+coarse byte quantization), exclusions, fewer than k items left, and argument checks, in every
+catalogue layout this CPU runs ("bytes" needs AVX-512 VNNI)."""
 
 import numpy as np
 import pytest
@@ -12,6 +14,9 @@ from sparsegnn.kernels import (
     quantize_catalogue,
     top_k_inner_product,
 )
+from sparsegnn.kernels._intrinsics import HAS_BYTE_DOT
+
+LAYOUTS = ["float", "bytes"] if HAS_BYTE_DOT else ["float"]
 
 
 def _brute_force(queries, items, k, seen):
@@ -53,40 +58,48 @@ def problems(draw):
     elif kind == "zeros":
         items[rng.random(num_items) < 0.5] = 0
     queries = rng.normal(size=(draw(st.integers(1, 5)), dim))
+    query_kind = draw(st.sampled_from(["normal", "spread", "zero"]))
+    if query_kind == "spread":  # a few large dimensions: the others round to few levels
+        queries *= 10.0 ** rng.integers(-3, 4, size=queries.shape)
+    elif query_kind == "zero":
+        queries[0] = 0
     k = draw(st.integers(1, num_items))
     seen = [np.unique(rng.integers(0, num_items, size=rng.integers(0, num_items + 1)))
             for _ in range(queries.shape[0])]
-    return queries.astype(np.float32), items.astype(np.float32), k, seen
+    return queries.astype(np.float32), items.astype(np.float32), k, seen, \
+        draw(st.sampled_from(LAYOUTS))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(problems())
 def test_top_k_matches_brute_force(problem):
-    queries, items, k, seen = problem
+    queries, items, k, seen, layout = problem
     indptr = np.r_[0, np.cumsum([s.size for s in seen])]
     exclude = item_sets(indptr, np.concatenate(seen).astype(np.int64), items.shape[0])
-    ids, scores = top_k_inner_product(queries, quantize_catalogue(items), k, exclude)
+    ids, scores = top_k_inner_product(queries, quantize_catalogue(items, layout), k, exclude)
     _check(queries, items, k, seen, ids, scores)
 
 
-def test_a_realistic_catalogue_on_two_threads_with_rows_chosen_per_query(rng):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_realistic_catalogue_on_two_threads_with_rows_chosen_per_query(rng, layout):
     items = (rng.normal(size=(5000, 64)) * rng.gamma(2, 0.5, size=(5000, 1))).astype(np.float32)
     users = rng.normal(size=(300, 64)).astype(np.float32)
     seen = [rng.choice(5000, size=rng.integers(0, 60), replace=False) for _ in range(300)]
     indptr = np.r_[0, np.cumsum([s.size for s in seen])]
     exclude = item_sets(indptr, np.concatenate(seen), 5000)
     rows = rng.permutation(300)[:200]  # query q is user rows[q]
-    ids, scores = top_k_inner_product(users[rows], quantize_catalogue(items), 20, exclude, rows,
-                                      threads=2)
+    ids, scores = top_k_inner_product(users[rows], quantize_catalogue(items, layout), 20,
+                                      exclude, rows, threads=2)
     _check(users[rows], items, 20, [seen[r] for r in rows], ids, scores)
     exact = _brute_force(users[rows], items, 20, [seen[r] for r in rows])
     np.testing.assert_array_equal(ids, np.argsort(-exact, axis=1, kind="stable")[:, :20])
 
 
-def test_without_exclusions_every_item_competes(rng):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_without_exclusions_every_item_competes(rng, layout):
     items = rng.normal(size=(100, 8)).astype(np.float32)
     query = rng.normal(size=(1, 8)).astype(np.float32)
-    ids, _ = top_k_inner_product(query, quantize_catalogue(items), 100)
+    ids, _ = top_k_inner_product(query, quantize_catalogue(items, layout), 100)
     assert sorted(ids[0].tolist()) == list(range(100))
 
 
@@ -104,6 +117,7 @@ def test_without_exclusions_every_item_competes(rng):
     (lambda c, e: item_sets([0, 3], [1, 2], 10), "item sets"),
     (lambda c, e: quantize_catalogue(np.array([[np.inf]])), "finite"),
     (lambda c, e: quantize_catalogue(np.zeros((0, 4))), "at least one"),
+    (lambda c, e: quantize_catalogue(np.ones((2, 4)), "int4"), "layout"),
 ])
 def test_bad_arguments_are_refused(call, message):
     catalogue = quantize_catalogue(np.ones((10, 4), np.float32))
