@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from ..kernels import set_num_threads
+from ..kernels import quantize_catalogue, set_num_threads, top_k_inner_product
 from ..runtime.tuning import median_seconds
 from .stats import machine_info
 
@@ -79,6 +79,16 @@ def bench_recommender(recommender, *, k: int = 20, batch: int = 1024, repeat: in
     def ours(chosen: np.ndarray) -> np.ndarray:
         return recommender.recommend(chosen, k)[0]
 
+    layout = recommender.catalogue.layout
+    if layout == "bytes":  # the same kernel on the portable layout, to show what VNNI adds
+        float_catalogue = quantize_catalogue(index.items, "float")
+
+        def ours_float(chosen: np.ndarray) -> np.ndarray:
+            return top_k_inner_product(np.asarray(index.users)[chosen], float_catalogue, k,
+                                       recommender.seen, chosen)[0]
+
+        peers = {"sparsegnn-float": (ours_float, None), **peers}
+
     check = users[:64]
     for peer, (call, _) in peers.items():
         expected, got = call(check), ours(check)
@@ -104,7 +114,10 @@ def bench_recommender(recommender, *, k: int = 20, batch: int = 1024, repeat: in
             "machine": machine_info(), "users": int(index.users.shape[0]),
             "items": int(index.items.shape[0]), "dim": int(index.items.shape[1]), "k": k,
             "seen_entries": int(index.seen_indices.shape[0]), "rows": rows,
-            "inputs": {"sparsegnn": "retrieval index (int8 catalogue copy made at load)",
+            "layout": layout,
+            "inputs": {"sparsegnn": f"retrieval index (int8 catalogue copy made at load, "
+                                    f"{layout} layout)",
+                       "sparsegnn-float": "the same, float layout (where the default is bytes)",
                        "torch": "float32 tensors; seen items as index tensors per user",
                        "numpy": "float32 arrays"}}
 
@@ -114,7 +127,8 @@ def recommend_markdown(result: dict, command: str = "") -> str:
     lines = [f"# Top-{result['k']} recommendation: {result['name']}", "",
              f"{result['users']:,} users x {result['items']:,} items x {result['dim']} "
              f"dimensions; {result['machine']['cpu']}, {result['machine']['logical_cores']} "
-             f"cores{f'; `{command}`' if command else ''}", "",
+             f"cores; sparsegnn's catalogue layout: {result.get('layout', 'float')}"
+             f"{f'; `{command}`' if command else ''}", "",
              "| case | threads | sparsegnn p50 ms | " + " | ".join(f"{p} p50 ms" for p in peers)
              + " | " + " | ".join(f"vs {p}" for p in peers) + " |",
              "|" + "---|" * (3 + 2 * len(peers))]

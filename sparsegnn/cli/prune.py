@@ -37,7 +37,8 @@ def _prune_recommender(args, checkpoint) -> int:
     result = prune_recommender(model, interactions, edge_sparsity=args.edge_sparsity,
                                embedding_sparsity=args.embedding_sparsity,
                                embedding_scope=args.embedding_scope, edge_criterion=criterion,
-                               finetune=finetune, seed=args.seed)
+                               finetune=finetune, seed=args.seed,
+                               rounds=1 if args.schedule == "oneshot" else args.rounds)
     for label, scores in (("before", result.before), ("after", result.after)):
         print(f"{label}: test recall@20 {scores['test']['recall@20']:.4f}, ndcg@20 "
               f"{scores['test']['ndcg@20']:.4f} (valid recall@20 {scores['valid']['recall@20']:.4f})")
@@ -53,7 +54,8 @@ def _prune_recommender(args, checkpoint) -> int:
     save_checkpoint(args.out, model, info=info,
                     extra=interactions_extra(interactions.train, result.graph))
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
-              "dataset": interactions.name, "edge_criterion": criterion, **result.report()}
+              "dataset": interactions.name, "edge_criterion": criterion,
+              "rounds": 1 if args.schedule == "oneshot" else args.rounds, **result.report()}
     report_path = args.out.with_suffix(".json")
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(f"saved {args.out} and {report_path}")

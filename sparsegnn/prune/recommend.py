@@ -110,6 +110,14 @@ def embedding_keep(model: LightGCN, sparsity: float, scope: str = "row") -> torc
     return keep
 
 
+def _kept(train: CSRMatrix, graph: CSRMatrix) -> np.ndarray:
+    """Per interaction of ``train`` (CSR order), whether ``graph`` (a subset of it) kept it."""
+    width = np.int64(train.shape[1])
+    full = train.row_ids().astype(np.int64) * width + train.indices
+    kept = graph.row_ids().astype(np.int64) * width + graph.indices
+    return np.isin(full, kept)
+
+
 def _both_parts(model: LightGCN, adjacency, interactions: Interactions, k: int) -> dict:
     return {part: evaluate_ranking(model, adjacency, interactions, part, k)
             for part in ("valid", "test")}
@@ -117,10 +125,14 @@ def _both_parts(model: LightGCN, adjacency, interactions: Interactions, k: int) 
 
 def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_sparsity: float = 0.0,
                       embedding_sparsity: float = 0.0, edge_criterion: str = "degree",
-                      embedding_scope: str = "row", finetune: RecommenderConfig | None = None, seed: int = 0
-                      ) -> RecommenderPruneResult:
-    """Prune ``model`` in place (edges first, scored on the trained model, then embedding
-    entries by magnitude) and fine-tune it with BPR, masks and graph fixed."""
+                      embedding_scope: str = "row", finetune: RecommenderConfig | None = None,
+                      seed: int = 0, rounds: int = 1) -> RecommenderPruneResult:
+    """Prune ``model`` in place (edges first, scored on the current model, then embedding
+    entries by magnitude) and fine-tune it with BPR, masks and graph fixed. With ``rounds``
+    > 1, iteratively: round ``r`` prunes to ``r / rounds`` of each target (what was pruned
+    stays pruned) and fine-tunes ``finetune.epochs`` epochs."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
     for name, value in (("edge_sparsity", edge_sparsity), ("embedding_sparsity", embedding_sparsity)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), got {value}")
@@ -132,13 +144,17 @@ def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_spars
     train = interactions.train
     before = _both_parts(model, bipartite_adjacency(train), interactions, finetune.k)
     graph = train
-    if edge_sparsity:
-        graph = drop_interactions(train, interaction_scores(edge_criterion, model, train, seed),
-                                  edge_sparsity)
-    if embedding_sparsity:
-        model.set_mask(embedding_keep(model, embedding_sparsity, embedding_scope))
-    adjacency = bipartite_adjacency(graph)
-    fit_recommender(model, interactions, finetune, adjacency=adjacency)
+    for round_ in range(1, rounds + 1):
+        share = round_ / rounds
+        if edge_sparsity:  # scored on the whole training graph; the lowest dropped so far stay
+            scores = interaction_scores(edge_criterion, model, train, seed)
+            if round_ > 1:  # interactions dropped in earlier rounds go first again
+                scores = np.where(_kept(train, graph), scores, -np.inf)
+            graph = drop_interactions(train, scores, edge_sparsity * share)
+        if embedding_sparsity:
+            model.set_mask(embedding_keep(model, embedding_sparsity * share, embedding_scope))
+        adjacency = bipartite_adjacency(graph)
+        fit_recommender(model, interactions, finetune, adjacency=adjacency)
     after = _both_parts(model, adjacency, interactions, finetune.k)
     kept = float(model.embedding_mask.mean()) if model.masked else 1.0
     return RecommenderPruneResult(before, after, graph, graph.nnz / max(train.nnz, 1), kept,

@@ -22,13 +22,29 @@ def interactions(tmp_path):
     return data.load_recommendation(write_clustered_interactions(tmp_path / "set"))
 
 
-@pytest.mark.parametrize("criterion", ["degree", "score", "random"])
-def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion):
+@pytest.mark.parametrize("criterion, rounds", [("degree", 1), ("score", 1), ("random", 1),
+                                              ("score", 3)])
+def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion, rounds,
+                                                       monkeypatch):
     seed_everything(0)
     model = LightGCN(interactions.num_users, interactions.num_items, 10, num_layers=2)
     config = RecommenderConfig(epochs=5, batch_size=128, lr=0.02, eval_every=5, progress=False)
+    graphs, masks = [], []  # each round's graph and mask: the pruned stays pruned
+    original_fit = prune_recommender.__globals__["fit_recommender"]
+
+    def recording_fit(model, interactions, config, adjacency):
+        graphs.append(adjacency.to_sparse_coo().coalesce().indices().T.tolist())
+        masks.append(model.embedding_mask.clone())
+        return original_fit(model, interactions, config, adjacency=adjacency)
+
+    monkeypatch.setitem(prune_recommender.__globals__, "fit_recommender", recording_fit)
     result = prune_recommender(model, interactions, edge_sparsity=0.5, embedding_sparsity=0.8,
-                               edge_criterion=criterion, finetune=config)
+                               edge_criterion=criterion, finetune=config, rounds=rounds)
+    assert len(masks) == rounds
+    for r in range(1, rounds):
+        assert set(map(tuple, graphs[r])) < set(map(tuple, graphs[r - 1]))
+        assert not (masks[r].bool() & ~masks[r - 1].bool()).any()
+        assert masks[r].float().mean() < masks[r - 1].float().mean()
     train = interactions.train
     assert result.graph.nnz == train.nnz - round(0.5 * train.nnz)
     kept = set(zip(result.graph.row_ids().tolist(), result.graph.indices.tolist()))
