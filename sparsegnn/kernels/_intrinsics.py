@@ -141,6 +141,25 @@ def vector_dot_bytes(accumulator, packed, codes, row, column):
     return tuple(out)
 
 
+def vector_max(accumulator):
+    """The largest lane of a tuple of float vectors (all lanes are finite)."""
+    return max(float(vector.max()) for vector in accumulator)
+
+
+def vector_byte_scores(accumulator, offsets, scales, row, factor):
+    """Float vectors ``(accumulator - offsets[row, :]) * scales[row, :] * factor`` from int32
+    sums (``vector_dot_bytes``): the difference is taken in int32, so it is exact, and only
+    then converted. ``offsets`` int32 and ``scales`` float32 are 2-D with rows as wide as the
+    tuple's lanes."""
+    lanes = accumulator[0].shape[0]
+    out = []
+    for i, vector in enumerate(accumulator):
+        span = slice(i * lanes, (i + 1) * lanes)
+        exact = (vector.astype(np.int64) - offsets[row, span]).astype(np.float32)
+        out.append(exact * scales[row, span] * np.float32(factor))
+    return tuple(out)
+
+
 def vector_store_row(accumulator, out, row, column, tail):
     """Write the tuple to ``out[row, column:]`` (the last vector's first ``tail`` lanes)."""
     lanes = accumulator[0].shape[0]
@@ -248,6 +267,17 @@ def _vector_fma_codes_overload(accumulator, weight, codes, row, column):
 def _vector_dot_bytes_overload(accumulator, packed, codes, row, column):
     return lambda accumulator, packed, codes, row, column: _vector_dot_bytes(
         accumulator, packed, codes, row, column)
+
+
+@overload(vector_max, inline="always")
+def _vector_max_overload(accumulator):
+    return lambda accumulator: _vector_max(accumulator)
+
+
+@overload(vector_byte_scores, inline="always")
+def _vector_byte_scores_overload(accumulator, offsets, scales, row, factor):
+    return lambda accumulator, offsets, scales, row, factor: _vector_byte_scores(
+        accumulator, offsets, scales, row, factor)
 
 
 @overload(vector_store_row, inline="always")
@@ -489,6 +519,67 @@ def _vector_dot_bytes(typingctx, accumulator, packed, codes, row, column):
         return context.make_tuple(builder, signature.return_type, out)
 
     return accumulator(accumulator, packed, codes, row, column), codegen
+
+
+@intrinsic
+def _vector_max(typingctx, accumulator):
+    if not (_is_vector_tuple(accumulator) and isinstance(accumulator.dtype.dtype, types.Float)):
+        return None
+    vector = accumulator.dtype
+
+    def codegen(context, builder, signature, args):
+        (sums,) = args
+        vector_type = context.get_value_type(vector)
+        best = builder.extract_value(sums, 0)
+        for i in range(1, accumulator.count):  # lane-wise first, then one reduction
+            value = builder.extract_value(sums, i)
+            best = builder.select(builder.fcmp_ordered(">", value, best), value, best)
+        element = "f32" if vector.dtype == types.float32 else "f64"
+        reduce = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vector_type.element, [vector_type]),
+            f"llvm.vector.reduce.fmax.v{vector.lanes}{element}")
+        return builder.call(reduce, [best])
+
+    return vector.dtype(accumulator), codegen
+
+
+@intrinsic
+def _vector_byte_scores(typingctx, accumulator, offsets, scales, row, factor):
+    if not (_is_vector_tuple(accumulator) and accumulator.dtype.dtype == types.int32
+            and _is_row_major(offsets) and offsets.dtype == types.int32
+            and _is_row_major(scales) and scales.dtype == types.float32
+            and isinstance(row, types.Integer)
+            and isinstance(factor, (types.Float, types.Integer))):
+        return None
+    lanes = accumulator.dtype.lanes
+    floats = Vector(types.float32, lanes, masked=False)
+    result = types.UniTuple(floats, accumulator.count)
+
+    def codegen(context, builder, signature, args):
+        sums, offsets_value, scales_value, row_value, factor_value = args
+        _, offsets_type, scales_type, row_type, factor_type = signature.args
+        zero = ir.Constant(ir.IntType(64), 0)
+        offset_base = _row_address(context, builder, offsets_type, offsets_value, row_type,
+                                   row_value, types.int64, zero)
+        scale_base = _row_address(context, builder, scales_type, scales_value, row_type,
+                                  row_value, types.int64, zero)
+        int_vector = ir.VectorType(ir.IntType(32), lanes)
+        float_vector = ir.VectorType(ir.FloatType(), lanes)
+        splat = _splat(context, builder, floats, factor_value, factor_type)
+        out = []
+        for i in range(accumulator.count):
+            step = ir.Constant(offset_base.type, i * lanes * 4)
+            offset = builder.load(builder.inttoptr(builder.add(offset_base, step),
+                                                   int_vector.as_pointer()), align=4)
+            scale = builder.load(builder.inttoptr(builder.add(scale_base, step),
+                                                  float_vector.as_pointer()), align=4)
+            exact = builder.sitofp(builder.sub(builder.extract_value(sums, i), offset),
+                                   float_vector)
+            out.append(builder.fmul(builder.fmul(exact, scale, flags=_FAST_MATH), splat,
+                                    flags=_FAST_MATH))
+        return context.make_tuple(builder, result, out)
+
+    return result(accumulator, offsets, scales, row, factor), codegen
 
 
 @intrinsic

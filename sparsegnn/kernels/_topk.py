@@ -30,15 +30,19 @@ from ._config import FASTMATH
 from ._intrinsics import (
     HAS_BYTE_DOT,
     full_vector_zeros,
+    vector_byte_scores,
     vector_dot_bytes,
     vector_fma_codes,
+    vector_fma_row,
     vector_lanes,
+    vector_max,
+    vector_mul_row,
     vector_store_row,
 )
 from ._parallel import get_num_threads, run_row_chunks
 
 __all__ = ["QuantizedCatalogue", "quantize_catalogue", "ItemSets", "item_sets",
-           "top_k_inner_product", "BLOCK"]
+           "top_k_inner_product", "top_k_unchecked", "BLOCK"]
 
 LANES = vector_lanes(4)  # float32 lanes of the target's vectors
 BLOCK_VECTORS = 4  # vectors of sums per query and block
@@ -51,10 +55,10 @@ BOUND_SLACK = 1.002
 
 @dataclass(frozen=True)
 class QuantizedCatalogue:
-    """``items (I, D)`` float32 (for exact scores), int8 ``codes`` and per padded item
-    ``scales (B * BLOCK,)`` float32 (0 for the padding after item ``I - 1``), ``code_l1`` (the
-    l1 norm of each quantized item, ``s_i * sum_d |q_id|``) and ``code_sums`` (int32
-    ``sum_d q_id``).
+    """``items (I, D)`` float32 (for exact scores), int8 ``codes`` and per item, ``(B, BLOCK)``
+    block by block: ``scales`` float32 (0 for the padding after item ``I - 1``), ``code_l1``
+    (the l1 norm of each quantized item, ``s_i * sum_d |q_id|``) and ``code_offsets`` (int32
+    ``128 * sum_d q_id``, what the byte layout's unsigned query operand adds).
 
     ``layout`` "float": ``codes (B * D, BLOCK)``, block ``b`` is rows ``b * D`` to
     ``(b + 1) * D`` (dimension-major), converted to float and multiplied by the query.
@@ -66,7 +70,7 @@ class QuantizedCatalogue:
     codes: np.ndarray
     scales: np.ndarray
     code_l1: np.ndarray
-    code_sums: np.ndarray
+    code_offsets: np.ndarray
     layout: str = "float"
 
     @property
@@ -98,7 +102,7 @@ def quantize_catalogue(items: np.ndarray, layout: str | None = None) -> Quantize
     np.divide(items, scales[:num_items, None], out=padded[:num_items],
               where=scales[:num_items, None] > 0)
     quantized = np.rint(padded).astype(np.int8)
-    code_sums = quantized.sum(axis=1, dtype=np.int32)
+    code_offsets = 128 * quantized.sum(axis=1, dtype=np.int32)
     code_l1 = (np.abs(quantized).sum(axis=1, dtype=np.int64) * scales).astype(np.float32)
     if layout == "float":
         codes = np.ascontiguousarray(quantized.reshape(blocks, BLOCK, dim).transpose(0, 2, 1))
@@ -110,7 +114,9 @@ def quantize_catalogue(items: np.ndarray, layout: str | None = None) -> Quantize
         # [block, item, group, byte] -> [block, group, item, byte]
         codes = np.ascontiguousarray(wide.reshape(blocks, BLOCK, groups, 4).transpose(0, 2, 1, 3))
         codes = codes.reshape(blocks * groups, BLOCK * 4)
-    return QuantizedCatalogue(items, codes, scales, code_l1, code_sums, layout)
+    return QuantizedCatalogue(items, codes, scales.reshape(blocks, BLOCK),
+                              code_l1.reshape(blocks, BLOCK), code_offsets.reshape(blocks, BLOCK),
+                              layout)
 
 
 @dataclass(frozen=True)
@@ -177,20 +183,22 @@ def _offer(values, ids, size, k, value, item):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _block_candidates(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
+def _block_candidates(g, sums, scales, code_l1, block, num_items, excluded, half_norm,
                       query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
                       candidate_bounds):
-    """Query ``g``'s share of one block, whose approximate scores are row ``g`` of ``sums``:
-    the items that can still reach its top k are kept as candidates, and their lower bounds
-    offered to its heap (whose minimum is the running threshold ``T``)."""
+    """Query ``g``'s share of block ``block``, whose approximate scores are row ``g`` of
+    ``sums``: the items that can still reach its top k are kept as candidates, and their
+    lower bounds offered to its heap (whose minimum is the running threshold ``T``)."""
     negative_infinity = np.float32(-np.inf)
     size, count = sizes[g], counts[g]
     bit = np.uint8(1 << g)
+    width = scales.shape[1]
+    base = block * width
     for j in range(min(width, num_items - base)):
         item = base + j
         if excluded[item] & bit:
             continue
-        error = scales[item] * half_norm + query_half_scale * code_l1[item]
+        error = scales[block, j] * half_norm + query_half_scale * code_l1[block, j]
         threshold = heap_values[g, 0] if size == k else negative_infinity
         if sums[g, j] + error < threshold:
             continue
@@ -201,22 +209,6 @@ def _block_candidates(g, sums, scales, code_l1, base, width, num_items, excluded
         if size < k or sums[g, j] - error > heap_values[g, 0]:
             size = _offer(heap_values[g], heap_ids[g], size, k, sums[g, j] - error, item)
     sizes[g], counts[g] = size, count
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
-                  query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
-                  candidate_bounds):
-    """The block's best upper bound for query ``g``; most blocks cannot reach its top k and
-    stop here, before ``_block_candidates`` (inlined: no call, no reference counting)."""
-    best = np.float32(-np.inf)
-    for j in range(width):  # padding: scale 0, score 0
-        best = max(best, sums[g, j] + scales[base + j] * half_norm
-                   + query_half_scale * code_l1[base + j])
-    if sizes[g] < k or best >= heap_values[g, 0]:
-        _block_candidates(g, sums, scales, code_l1, base, width, num_items, excluded, half_norm,
-                          query_half_scale, k, heap_values, heap_ids, sizes, counts, candidates,
-                          candidate_bounds)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -278,12 +270,14 @@ def _top_k_rows(queries, items, codes, scales, code_l1, k, exclude_indptr, exclu
     """The "float" layout. Queries in groups of ``GROUP``, one pass over the int8 blocks per
     group: each code vector is loaded and converted once for the group's four sets of sums
     (16 vectors in registers). Each block then yields each query's candidates (see
-    ``_block_candidates``); ``_finish_group`` scores those that reach the final ``T``."""
+    ``_block_candidates``); ``_finish_group`` scores those that reach the final ``T``.
+    ``scales`` and ``code_l1`` are ``(blocks, BLOCK)``."""
     num_items, dim = items.shape
-    blocks, width = codes.shape[0] // dim, codes.shape[1]
+    blocks = codes.shape[0] // dim
     sizes = np.zeros(GROUP, np.int64)
     counts = np.zeros(GROUP, np.int64)
     half_norms = np.zeros(GROUP, np.float32)
+    none = np.float32(0.0)  # no query rounding in this layout
     for start in range(first, last, GROUP):
         members = min(GROUP, last - start)
         # a short last group repeats its last query in the unused slots (their output is not
@@ -294,36 +288,36 @@ def _top_k_rows(queries, items, codes, scales, code_l1, k, exclude_indptr, exclu
                      sizes, counts, half_norms)
         for block in range(blocks):
             sums0 = full_vector_zeros(sums, BLOCK_VECTORS)
+            sums1, sums2, sums3 = sums0, sums0, sums0
             if members == 1:  # a single query: a quarter of the multiply-adds
                 for d in range(dim):
                     sums0 = vector_fma_codes(sums0, queries[q0, d], codes, block * dim + d, 0)
-                vector_store_row(sums0, sums, 0, 0, LANES)
             else:
-                sums1, sums2, sums3 = sums0, sums0, sums0
                 for d in range(dim):  # 16 vectors of sums in registers; one load per vector
                     line = block * dim + d
                     sums0 = vector_fma_codes(sums0, queries[q0, d], codes, line, 0)
                     sums1 = vector_fma_codes(sums1, queries[q1, d], codes, line, 0)
                     sums2 = vector_fma_codes(sums2, queries[q2, d], codes, line, 0)
                     sums3 = vector_fma_codes(sums3, queries[q3, d], codes, line, 0)
-                vector_store_row(sums0, sums, 0, 0, LANES)
-                vector_store_row(sums1, sums, 1, 0, LANES)
-                vector_store_row(sums2, sums, 2, 0, LANES)
-                vector_store_row(sums3, sums, 3, 0, LANES)
-            base = block * width
+            group_sums = (sums0, sums1, sums2, sums3)
             for g in range(members):
-                for j in range(width):
-                    sums[g, j] *= scales[base + j]
-                _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded,
-                              half_norms[g], np.float32(0.0), k, heap_values, heap_ids, sizes,
-                              counts, candidates, candidate_bounds)
+                # the block's scores and bounds stay in registers: most blocks cannot reach
+                # the top k and stop at the comparison (this is written out here, not in a
+                # helper: passing arrays to a function costs reference counting per block)
+                approx = vector_mul_row(group_sums[g], scales, block, 0, LANES)
+                bound = vector_fma_row(approx, half_norms[g], scales, block, 0, LANES)
+                if sizes[g] < k or vector_max(bound) >= heap_values[g, 0]:
+                    vector_store_row(approx, sums, g, 0, LANES)
+                    _block_candidates(g, sums, scales, code_l1, block, num_items, excluded,
+                                      half_norms[g], none, k, heap_values, heap_ids, sizes,
+                                      counts, candidates, candidate_bounds)
         _finish_group(queries, items, k, start, members, exclude_indptr, exclude_indices, rows,
                       out_ids, out_scores, excluded, heap_values, heap_ids, sizes, counts,
                       candidates, candidate_bounds)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_sums, k, exclude_indptr,
+def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_offsets, k, exclude_indptr,
                       exclude_indices, rows, first, last, out_ids, out_scores, excluded, sums,
                       heap_values, heap_ids, candidates, candidate_bounds):
     """The "bytes" layout (AVX-512 VNNI): each query is quantized to bytes as the items are,
@@ -332,9 +326,9 @@ def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_sums, k, excl
     times the float layout's multiply-adds per instruction). ``sum_d (p_d + 128) q_id - 128
     * sum_d q_id`` is ``p . q_i`` exactly; the approximate score ``s_u s_i (p . q_i)`` is off
     by at most ``s_i ||u||_1 / 2 + s_u / 2 * s_i ||q_i||_1`` (the item's rounding, then the
-    query's), the bound the candidates are filtered with. Otherwise as ``_top_k_rows``."""
+    query's), the bound the candidates are filtered with. Otherwise as ``_top_k_rows``;
+    ``code_offsets`` is ``(blocks, BLOCK)`` too."""
     num_items, dim = items.shape
-    width = codes.shape[1] // 4
     groups = -(-dim // 4)
     blocks = codes.shape[0] // groups
     sizes = np.zeros(GROUP, np.int64)
@@ -342,7 +336,7 @@ def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_sums, k, excl
     half_norms = np.zeros(GROUP, np.float32)
     query_scales = np.zeros(GROUP, np.float32)
     packed = np.zeros((GROUP, groups), np.int32)
-    totals = np.empty((GROUP, width), np.int32)
+    totals = np.empty((GROUP, scales.shape[1]), np.int32)  # only types the accumulators
     for start in range(first, last, GROUP):
         members = min(GROUP, last - start)
         _start_group(queries, start, members, exclude_indptr, exclude_indices, rows, excluded,
@@ -361,32 +355,32 @@ def _top_k_rows_bytes(queries, items, codes, scales, code_l1, code_sums, k, excl
                     value = np.int64(round(queries[q, d] * inverse)) if d < dim else np.int64(0)
                     word |= (value + 128) << (8 * b)
                 packed[g, t] = np.int32(word - (np.int64(1) << 32) if word >= (1 << 31) else word)
+        slack = np.float32(0.5 * BOUND_SLACK)
         for block in range(blocks):
             sums0 = full_vector_zeros(totals, BLOCK_VECTORS)
+            sums1, sums2, sums3 = sums0, sums0, sums0
             if members == 1:
                 for t in range(groups):
                     sums0 = vector_dot_bytes(sums0, packed[0, t], codes, block * groups + t, 0)
-                vector_store_row(sums0, totals, 0, 0, LANES)
             else:
-                sums1, sums2, sums3 = sums0, sums0, sums0
                 for t in range(groups):
                     line = block * groups + t
                     sums0 = vector_dot_bytes(sums0, packed[0, t], codes, line, 0)
                     sums1 = vector_dot_bytes(sums1, packed[1, t], codes, line, 0)
                     sums2 = vector_dot_bytes(sums2, packed[2, t], codes, line, 0)
                     sums3 = vector_dot_bytes(sums3, packed[3, t], codes, line, 0)
-                vector_store_row(sums0, totals, 0, 0, LANES)
-                vector_store_row(sums1, totals, 1, 0, LANES)
-                vector_store_row(sums2, totals, 2, 0, LANES)
-                vector_store_row(sums3, totals, 3, 0, LANES)
-            base = block * width
-            for g in range(members):
-                for j in range(width):
-                    exact = totals[g, j] - np.int32(128) * code_sums[base + j]
-                    sums[g, j] = np.float32(exact) * query_scales[g] * scales[base + j]
-                _filter_block(g, sums, scales, code_l1, base, width, num_items, excluded,
-                              half_norms[g], np.float32(0.5 * BOUND_SLACK) * query_scales[g], k,
-                              heap_values, heap_ids, sizes, counts, candidates, candidate_bounds)
+            group_sums = (sums0, sums1, sums2, sums3)
+            for g in range(members):  # as in _top_k_rows, plus the query's rounding
+                approx = vector_byte_scores(group_sums[g], code_offsets, scales, block,
+                                            query_scales[g])
+                rounding = slack * query_scales[g]
+                bound = vector_fma_row(approx, half_norms[g], scales, block, 0, LANES)
+                bound = vector_fma_row(bound, rounding, code_l1, block, 0, LANES)
+                if sizes[g] < k or vector_max(bound) >= heap_values[g, 0]:
+                    vector_store_row(approx, sums, g, 0, LANES)
+                    _block_candidates(g, sums, scales, code_l1, block, num_items, excluded,
+                                      half_norms[g], rounding, k, heap_values, heap_ids, sizes,
+                                      counts, candidates, candidate_bounds)
         _finish_group(queries, items, k, start, members, exclude_indptr, exclude_indices, rows,
                       out_ids, out_scores, excluded, heap_values, heap_ids, sizes, counts,
                       candidates, candidate_bounds)
@@ -424,10 +418,19 @@ def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: i
         rows = rows.astype(np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= exclude.num_rows):
             raise KernelArgumentError(f"rows must lie in [0, {exclude.num_rows})")
+    return top_k_unchecked(queries, catalogue, k, exclude, rows, threads)
+
+
+def top_k_unchecked(queries: np.ndarray, catalogue: QuantizedCatalogue, k: int,
+                    exclude: ItemSets, rows: np.ndarray, threads: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k_inner_product` without its checks, for callers that made them once
+    (``runtime.Recommender``: embeddings checked at load, user ids per call): C-contiguous
+    finite float32 ``queries (Q, D)``, an int ``k`` in range, ``exclude`` over the catalogue's
+    items and int64 ``rows`` (empty: nothing excluded) in its range."""
+    c = catalogue
     out_ids = np.empty((queries.shape[0], k), np.int64)
     out_scores = np.empty((queries.shape[0], k), np.float32)
-
-    c = catalogue
 
     def kernel(first: int, last: int) -> None:
         # per-thread scratch: exclusion bits (one per query of a group), one block's sums,
@@ -437,13 +440,13 @@ def top_k_inner_product(queries: np.ndarray, catalogue: QuantizedCatalogue, k: i
                    np.empty((GROUP, c.num_items), np.int64),
                    np.empty((GROUP, c.num_items), np.float32))
         if c.layout == "bytes":
-            _top_k_rows_bytes(queries, c.items, c.codes, c.scales, c.code_l1, c.code_sums, k,
-                              exclude.indptr, exclude.indices, rows, first, last, out_ids,
+            _top_k_rows_bytes(queries, c.items, c.codes, c.scales, c.code_l1, c.code_offsets,
+                              k, exclude.indptr, exclude.indices, rows, first, last, out_ids,
                               out_scores, *scratch)
         else:
             _top_k_rows(queries, c.items, c.codes, c.scales, c.code_l1, k, exclude.indptr,
                         exclude.indices, rows, first, last, out_ids, out_scores, *scratch)
 
-    work = queries.shape[0] * catalogue.num_items * catalogue.dim // 4
+    work = queries.shape[0] * c.num_items * c.dim // 4
     run_row_chunks(kernel, np.arange(queries.shape[0] + 1), work, threads or get_num_threads())
     return out_ids, out_scores

@@ -26,9 +26,12 @@ import numpy as np
 
 from ..artifact import RetrievalIndex, load_retrieval_index
 from ..kernels import item_sets, quantize_catalogue, top_k_inner_product
+from ..kernels._topk import top_k_unchecked
 from .session import InputError
 
 __all__ = ["Recommender"]
+
+_NO_ROWS = np.zeros(0, np.int64)  # rows of a call that leaves nothing out
 
 
 class Recommender:
@@ -88,9 +91,9 @@ class Recommender:
         """
         users = self._ids(users, self.num_users, "users")
         k = self._k(k)
-        return top_k_inner_product(self._users[users], self.catalogue, k,
-                                   self.seen if exclude_seen else None,
-                                   users if exclude_seen else None, self.num_threads)
+        # the embeddings were checked at load, the ids and k here: the kernel checks nothing
+        return top_k_unchecked(self._users[users], self.catalogue, k, self.seen,
+                               users if exclude_seen else _NO_ROWS, self.num_threads)
 
     def recommend_vectors(self, queries, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best items for query embeddings ``(Q, D)`` (nothing left out)."""
