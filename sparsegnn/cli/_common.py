@@ -70,8 +70,8 @@ def _add_pruning_options(parser: argparse.ArgumentParser) -> None:
                              "mask (GCN); explainer: GNNExplainer-style learned edge mask that "
                              "keeps the model's predictions (GCN); degree: 1/sqrt(deg u deg v) "
                              "heuristic; random; score "
-                             "(recommenders: the interactions scored lowest). Link prediction "
-                             "and recommenders: auto is degree")
+                             "(recommenders: the interactions scored lowest). Link prediction: "
+                             "auto is degree; recommenders: auto is score")
 
 
 def _pattern_name(text: str) -> str:

@@ -30,7 +30,8 @@ def _prune_recommender(args, checkpoint) -> int:
         raise ValueError(f"{interactions.name} is {interactions.num_users} x "
                          f"{interactions.num_items}, the checkpoint "
                          f"{checkpoint.interactions.shape}")
-    criterion = "degree" if args.edge_criterion == "auto" else args.edge_criterion
+    # the model's own scores keep the most recall (docs/pruning-results.md compares criteria)
+    criterion = "score" if args.edge_criterion == "auto" else args.edge_criterion
     finetune = RecommenderConfig(epochs=args.epochs or 20, seed=args.seed,
                                  progress=not args.no_progress)
     model = checkpoint.model
