@@ -8,6 +8,9 @@ from pathlib import Path
 from .. import __version__
 from ._common import MODEL_KINDS, _add_data_options, _add_pruning_options, _pattern_name
 
+# a recommender's distillation weight (``RecommenderConfig.distill``) under ``--distill``
+DISTILL_WEIGHT = 0.1
+
 
 def _prune_recommender(args, checkpoint) -> int:
     """``prune`` of a LightGCN checkpoint: interactions of its graph and embedding entries."""
@@ -33,7 +36,8 @@ def _prune_recommender(args, checkpoint) -> int:
     # the model's own scores keep the most recall (docs/pruning-results.md compares criteria)
     criterion = "score" if args.edge_criterion == "auto" else args.edge_criterion
     finetune = RecommenderConfig(epochs=args.epochs or 20, seed=args.seed,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress,
+                                 distill=DISTILL_WEIGHT if args.distill else 0.0)
     model = checkpoint.model
     result = prune_recommender(model, interactions, edge_sparsity=args.edge_sparsity,
                                embedding_sparsity=args.embedding_sparsity,
@@ -56,7 +60,8 @@ def _prune_recommender(args, checkpoint) -> int:
                     extra=interactions_extra(interactions.train, result.graph))
     report = {"sparsegnn": __version__, "checkpoint": str(args.checkpoint),
               "dataset": interactions.name, "edge_criterion": criterion,
-              "rounds": 1 if args.schedule == "oneshot" else args.rounds, **result.report()}
+              "rounds": 1 if args.schedule == "oneshot" else args.rounds,
+              "distill": finetune.distill, **result.report()}
     report_path = args.out.with_suffix(".json")
     atomic_write_text(report_path, json.dumps(report, indent=2))
     print(f"saved {args.out} and {report_path}")
@@ -322,7 +327,8 @@ def register(commands) -> None:
                             "both tables")
     prune.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs per round")
     prune.add_argument("--distill", action="store_true",
-                       help="fine-tune against the dense model's outputs too (distillation)")
+                       help="fine-tune against the dense model's outputs too (distillation; "
+                            "recommenders: the pairs' score margins)")
     prune.add_argument("--split", type=int, default=0)
     prune.add_argument("--seed", type=int, default=0)
     prune.add_argument("--out", type=Path, required=True, help="pruned checkpoint path")

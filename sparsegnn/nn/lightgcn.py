@@ -187,12 +187,15 @@ class RecommenderConfig:
     k: int = 20
     seed: int = 0
     progress: bool = True
+    # with a teacher (``fit_recommender``): weight of the squared gap between the batch's
+    # positive-minus-negative score margins and the teacher's (prediction-level distillation)
+    distill: float = 0.0
 
     def __post_init__(self):
         if min(self.epochs, self.batch_size, self.eval_every, self.k) < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size, eval_every and k must be >= 1 and lr > 0")
-        if self.decay < 0:
-            raise ValueError("decay must be >= 0")
+        if self.decay < 0 or self.distill < 0:
+            raise ValueError("decay and distill must be >= 0")
 
 
 @dataclass
@@ -212,10 +215,13 @@ class RecommenderResult:
 
 def fit_recommender(model: LightGCN, interactions: Interactions,
                     config: RecommenderConfig | None = None,
-                    adjacency: Tensor | None = None) -> RecommenderResult:
+                    adjacency: Tensor | None = None,
+                    teacher: tuple[Tensor, Tensor] | None = None) -> RecommenderResult:
     """Train ``model`` with BPR on ``interactions.train`` (message passing over ``adjacency``,
     by default that of the training interactions), restore the best validation epoch, and
-    score test once at the end."""
+    score test once at the end. ``teacher``: final ``(user (U, D), item (I, D))`` embeddings
+    of a model to distil from (``config.distill`` weighs how closely the batch's score
+    margins follow its)."""
     config = config or RecommenderConfig()
     if (model.num_users, model.num_items) != interactions.train.shape:
         raise ValueError(f"the model has {model.num_users} users and {model.num_items} items, "
@@ -250,6 +256,11 @@ def fit_recommender(model: LightGCN, interactions: Interactions,
                 initial = (ego[users].square().sum() + items_ego[positives].square().sum()
                            + items_ego[negatives].square().sum())
                 loss = -F.logsigmoid(margin).mean() + config.decay * initial / (2 * batch.size)
+                if teacher is not None and config.distill:
+                    teacher_users = teacher[0][users]
+                    teacher_margin = ((teacher_users * teacher[1][positives]).sum(-1)
+                                      - (teacher_users * teacher[1][negatives]).sum(-1))
+                    loss = loss + config.distill * (margin - teacher_margin).square().mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -131,7 +131,8 @@ def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_spars
     """Prune ``model`` in place (edges first, scored on the current model, then embedding
     entries by magnitude) and fine-tune it with BPR, masks and graph fixed. With ``rounds``
     > 1, iteratively: round ``r`` prunes to ``r / rounds`` of each target (what was pruned
-    stays pruned) and fine-tunes ``finetune.epochs`` epochs."""
+    stays pruned) and fine-tunes ``finetune.epochs`` epochs. ``finetune.distill`` > 0 also
+    pulls the pruned model's score margins towards the dense model's (distillation)."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     for name, value in (("edge_sparsity", edge_sparsity), ("embedding_sparsity", embedding_sparsity)):
@@ -144,6 +145,11 @@ def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_spars
     started = time.perf_counter()
     train = interactions.train
     before = _both_parts(model, bipartite_adjacency(train), interactions, finetune.k)
+    teacher = None
+    if finetune.distill:  # the dense model's final embeddings, fixed
+        model.eval()
+        with torch.no_grad():
+            teacher = tuple(t.detach().clone() for t in model.propagate(bipartite_adjacency(train)))
     graph = train
     for round_ in range(1, rounds + 1):
         share = round_ / rounds
@@ -155,7 +161,7 @@ def prune_recommender(model: LightGCN, interactions: Interactions, *, edge_spars
         if embedding_sparsity:
             model.set_mask(embedding_keep(model, embedding_sparsity * share, embedding_scope))
         adjacency = bipartite_adjacency(graph)
-        fit_recommender(model, interactions, finetune, adjacency=adjacency)
+        fit_recommender(model, interactions, finetune, adjacency=adjacency, teacher=teacher)
     after = _both_parts(model, adjacency, interactions, finetune.k)
     kept = float(model.embedding_mask.mean()) if model.masked else 1.0
     return RecommenderPruneResult(before, after, graph, graph.nnz / max(train.nnz, 1), kept,

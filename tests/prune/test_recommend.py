@@ -2,6 +2,9 @@
 masks that hold through fine-tuning, and an export that propagates over the pruned graph while
 still leaving out every seen item."""
 
+import copy
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +12,12 @@ import torch
 from sparsegnn import data
 from sparsegnn.cli import main
 from sparsegnn.nn import load_checkpoint
-from sparsegnn.nn.lightgcn import LightGCN, RecommenderConfig, bipartite_adjacency
+from sparsegnn.nn.lightgcn import (
+    LightGCN,
+    RecommenderConfig,
+    bipartite_adjacency,
+    fit_recommender,
+)
 from sparsegnn.nn.train import seed_everything
 from sparsegnn.prune.recommend import drop_interactions, interaction_scores, prune_recommender
 from sparsegnn.runtime import Recommender
@@ -32,10 +40,10 @@ def test_pruning_keeps_exact_shares_and_the_masks_hold(interactions, criterion, 
     graphs, masks = [], []  # each round's graph and mask: the pruned stays pruned
     original_fit = prune_recommender.__globals__["fit_recommender"]
 
-    def recording_fit(model, interactions, config, adjacency):
+    def recording_fit(model, interactions, config, adjacency, teacher):
         graphs.append(adjacency.to_sparse_coo().coalesce().indices().T.tolist())
         masks.append(model.embedding_mask.clone())
-        return original_fit(model, interactions, config, adjacency=adjacency)
+        return original_fit(model, interactions, config, adjacency=adjacency, teacher=teacher)
 
     monkeypatch.setitem(prune_recommender.__globals__, "fit_recommender", recording_fit)
     result = prune_recommender(model, interactions, edge_sparsity=0.5, embedding_sparsity=0.8,
@@ -95,9 +103,11 @@ def test_prune_cli_then_export_propagates_over_the_pruned_graph(tmp_path, capsys
                  "--batch-size", "256", "--no-progress", "--out", str(dense)]) == 0
     assert main(["prune", str(dense), "--dataset", str(folder), "--edge-sparsity", "0.5",
                  "--embedding-sparsity", "0.8", "--epochs", "5", "--no-progress",
-                 "--out", str(pruned)]) == 0
+                 "--distill", "--out", str(pruned)]) == 0
     out = capsys.readouterr().out
     assert "embedding entries kept 20.3 %" in out  # 13 of 64 dimensions per row
+    report = json.loads(pruned.with_suffix(".json").read_text())
+    assert report["edge_criterion"] == "score" and report["distill"] > 0
     checkpoint = load_checkpoint(pruned)
     assert checkpoint.propagation.nnz < checkpoint.interactions.nnz
     assert main(["export", str(pruned), "--out", str(index)]) == 0
@@ -109,3 +119,31 @@ def test_prune_cli_then_export_propagates_over_the_pruned_graph(tmp_path, capsys
     assert main(["prune", str(dense), "--dataset", str(folder), "--weight-sparsity", "0.5",
                  "--out", str(tmp_path / "x.safetensors")]) == 1
     assert "no weight matrices" in capsys.readouterr().err
+
+
+def test_distillation_keeps_the_pruned_scores_closer_to_the_dense_ones(interactions):
+    """With ``distill`` the fine-tuned model's scores of the training pairs follow the dense
+    model's more closely than without (both pruned and fine-tuned alike otherwise)."""
+    seed_everything(0)
+    dense = LightGCN(interactions.num_users, interactions.num_items, 10, num_layers=2)
+    adjacency = bipartite_adjacency(interactions.train)
+    fit_recommender(dense, interactions, RecommenderConfig(epochs=10, batch_size=128, lr=0.02,
+                                                           eval_every=10, progress=False),
+                    adjacency=adjacency)
+    with torch.no_grad():
+        users, items = (t.clone() for t in dense.propagate(adjacency))
+    pairs = (torch.from_numpy(interactions.train.row_ids().astype(np.int64)),
+             torch.from_numpy(interactions.train.indices.astype(np.int64)))
+    teacher_scores = (users[pairs[0]] * items[pairs[1]]).sum(-1)
+    gaps = {}
+    for distill in (0.0, 1.0):
+        student = copy.deepcopy(dense)
+        config = RecommenderConfig(epochs=10, batch_size=128, lr=0.02, eval_every=10,
+                                   progress=False, distill=distill)
+        result = prune_recommender(student, interactions, edge_sparsity=0.5,
+                                   embedding_sparsity=0.8, finetune=config)
+        with torch.no_grad():
+            s_users, s_items = student.propagate(bipartite_adjacency(result.graph))
+        scores = (s_users[pairs[0]] * s_items[pairs[1]]).sum(-1)
+        gaps[distill] = float((scores - teacher_scores).square().mean())
+    assert gaps[1.0] < gaps[0.0]
