@@ -12,7 +12,9 @@ the full graph. Each child process imports only the runtime and numpy, and also 
 peak RSS and how many kernel specialisations it compiled and loaded.
 
 Run: ``python bench/cold_start.py [--runs 3]``; writes ``bench/results/cold_start/cold_start.json``
-and ``cold_start.md``.
+and ``cold_start.md``. ``--python`` runs the child processes with another interpreter, such as
+the runtime-only install that ``bench/runtime_install.py`` makes (no torch, no scipy: what an
+app ships); ``--no-bundle`` leaves out case (b) and its bundle build.
 """
 
 from __future__ import annotations
@@ -87,11 +89,11 @@ def prepare(folder: Path) -> dict[str, tuple[Path, Path]]:
     return prepared
 
 
-def cold_start(artifact: Path, inputs: Path, env: dict) -> dict:
-    """One fresh process; seconds from its start to each milestone."""
+def cold_start(artifact: Path, inputs: Path, env: dict, python: str = sys.executable) -> dict:
+    """One fresh process of ``python``; seconds from its start to each milestone."""
     script = CHILD.format(inputs=str(inputs), artifact=str(artifact))
     started = time.time()
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+    result = subprocess.run([python, "-c", script], env=env, capture_output=True,
                             text=True, check=True, cwd=artifact.parent)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     return {"import_s": report["imported"] - started, "load_s": report["loaded"] - report["imported"],
@@ -101,30 +103,33 @@ def cold_start(artifact: Path, inputs: Path, env: dict) -> dict:
             "kernels_loaded": report["kernels_loaded"]}
 
 
-def measure(runs: int, folder: Path) -> dict:
+def measure(runs: int, folder: Path, python: str = sys.executable, bundled: bool = True) -> dict:
     from sparsegnn.benchmark.stats import machine_info
     from sparsegnn.kernels._precompiled import neutral_environment
     from sparsegnn.runtime.compile import compile_kernels
 
     prepared = prepare(folder)
     base = neutral_environment()
-    tick = time.perf_counter()
-    bundle = folder / "bundle"
-    manifest = compile_kernels([artifact for artifact, _ in prepared.values()], bundle)
-    print(f"bundle: {manifest['kernels']} kernels, {manifest['bytes'] / 2**20:.1f} MiB, built in "
-          f"{time.perf_counter() - tick:.0f} s", flush=True)
+    manifest = None
+    if bundled:
+        tick = time.perf_counter()
+        bundle = folder / "bundle"
+        manifest = compile_kernels([artifact for artifact, _ in prepared.values()], bundle)
+        print(f"bundle: {manifest['kernels']} kernels, {manifest['bytes'] / 2**20:.1f} MiB, "
+              f"built in {time.perf_counter() - tick:.0f} s", flush=True)
     rows = []
     for name, (artifact, inputs) in prepared.items():
         for run in range(runs):
             caches = folder / f"caches-{name}-{run}"
             numba_cache = {**base, "NUMBA_CACHE_DIR": str(caches / "numba")}
-            fresh = cold_start(artifact, inputs, numba_cache)
-            warm = cold_start(artifact, inputs, numba_cache)
-            shipped = cold_start(artifact, inputs, {
-                **base, "SPARSEGNN_KERNELS": str(bundle),
-                "SPARSEGNN_KERNEL_CACHE": str(caches / "unpacked"),
-                "NUMBA_CACHE_DIR": str(caches / "numba-b")})
-            for case, figures in (("a", fresh), ("b", shipped), ("c", warm)):
+            cases = [("a", cold_start(artifact, inputs, numba_cache, python)),
+                     ("c", cold_start(artifact, inputs, numba_cache, python))]
+            if bundled:
+                cases.append(("b", cold_start(artifact, inputs, {
+                    **base, "SPARSEGNN_KERNELS": str(bundle),
+                    "SPARSEGNN_KERNEL_CACHE": str(caches / "unpacked"),
+                    "NUMBA_CACHE_DIR": str(caches / "numba-b")}, python)))
+            for case, figures in sorted(cases):
                 rows.append({"model": name, "case": case, "run": run, **figures})
                 print(f"{name} ({case}) run {run}: total {figures['total_s']:.2f} s (import "
                       f"{figures['import_s']:.2f}, load {figures['load_s']:.2f}, first result "
@@ -132,7 +137,7 @@ def measure(runs: int, folder: Path) -> dict:
                       f"loaded {figures['kernels_loaded']}", flush=True)
             shutil.rmtree(caches, ignore_errors=True)
     return {"machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M"), "runs": runs,
-            "bundle": manifest, "rows": rows}
+            "python": python, "bundle": manifest, "rows": rows}
 
 
 def summary(result: dict) -> list[dict]:
@@ -154,9 +159,10 @@ def markdown(result: dict) -> str:
     bundle = result["bundle"]
     lines = [f"Measured on {machine['cpu']}, {machine['usable_cores']} cores, {result['date']}; "
              f"median of {result['runs']} fresh processes per cell (`python bench/cold_start.py`). "
-             f"Seconds from process start.", "",
-             f"Bundle (`sparsegnn compile`, target {bundle['target']}): {bundle['kernels']} "
-             f"kernels, {bundle['bytes'] / 2**20:.1f} MiB, built in {bundle['seconds']} s.", "",
+             f"Seconds from process start; children run by `{result.get('python', 'python')}`.",
+             "", f"Bundle (`sparsegnn compile`, target {bundle['target']}): {bundle['kernels']} "
+             f"kernels, {bundle['bytes'] / 2**20:.1f} MiB, built in {bundle['seconds']} s."
+             if bundle else "No bundle: case (b) not measured (`--no-bundle`).", "",
              "| model | case | total | import | load | first result | kernels compiled / loaded "
              "| peak RSS |", "|---|---|---|---|---|---|---|---|"]
     for row in summary(result):
@@ -171,14 +177,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per model and case")
     parser.add_argument("--out", type=Path, default=Path("bench/results/cold_start"))
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the child processes (default: this one)")
+    parser.add_argument("--no-bundle", action="store_true", help="leave out case (b)")
+    parser.add_argument("--name", default="cold_start", help="result file stem")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sparsegnn-cold-") as folder:
-        result = measure(args.runs, Path(folder))
+        result = measure(args.runs, Path(folder), args.python, not args.no_bundle)
     args.out.mkdir(parents=True, exist_ok=True)
     from sparsegnn._fileio import atomic_write_text
 
-    atomic_write_text(args.out / "cold_start.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(args.out / "cold_start.md", markdown(result))
+    atomic_write_text(args.out / f"{args.name}.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(args.out / f"{args.name}.md", markdown(result))
     print(markdown(result))
 
 
