@@ -29,6 +29,18 @@ from ._precompiled import AVX512_TARGETS
 _FAST_MATH = ("contract", "reassoc", "nsz", "arcp", "afn")
 
 
+def _host_features() -> dict:
+    """The host CPU's features as LLVM names them, or {} where LLVM cannot read them (read
+    once at import, for the vector width and the byte dot product both)."""
+    try:
+        return dict(llvm.get_host_cpu_features())
+    except RuntimeError:  # pragma: no cover - LLVM cannot read the host's features
+        return {}
+
+
+_HOST_FEATURES = {} if numba_config.CPU_NAME is not None else _host_features()
+
+
 def _native_vector_bytes() -> int:
     """Bytes of the widest float vector register of the CPU Numba compiles for: 64 with
     AVX-512, else 32 (AVX2; LLVM splits a 32-byte vector into two on 128-bit SIMD such as
@@ -39,31 +51,16 @@ def _native_vector_bytes() -> int:
         wide = "+avx512f" in (numba_config.CPU_FEATURES or "") \
             or numba_config.CPU_NAME in AVX512_TARGETS
         return 64 if wide else 32
-    try:
-        features = llvm.get_host_cpu_features()
-    except RuntimeError:  # pragma: no cover - LLVM cannot read the host's features
-        return 32
-    return 64 if features.get("avx512f") else 32
+    return 64 if _HOST_FEATURES.get("avx512f") else 32
 
 
 VECTOR_BYTES = _native_vector_bytes()
-
-
-def _native_byte_dot() -> bool:
-    """Whether the host's AVX-512 has VNNI (``vpdpbusd``: 64 byte products summed into 16
-    int32 lanes per instruction) and Numba compiles for the host itself. An explicit target
-    (``NUMBA_CPU_NAME``, as a precompiled bundle sets) never gets it: code for it must run on
-    every CPU of that target."""
-    if numba_config.CPU_NAME is not None or VECTOR_BYTES != 64:
-        return False
-    try:
-        features = llvm.get_host_cpu_features()
-    except RuntimeError:  # pragma: no cover
-        return False
-    return bool(features.get("avx512vnni") and features.get("avx512bw"))
-
-
-HAS_BYTE_DOT = _native_byte_dot()
+# Whether the host's AVX-512 has VNNI (``vpdpbusd``: 64 byte products summed into 16 int32
+# lanes per instruction) and Numba compiles for the host itself. An explicit target
+# (``NUMBA_CPU_NAME``, as a precompiled bundle sets) never gets it: code for it must run on
+# every CPU of that target.
+HAS_BYTE_DOT = VECTOR_BYTES == 64 and bool(_HOST_FEATURES.get("avx512vnni")
+                                           and _HOST_FEATURES.get("avx512bw"))
 CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 (32 AVX-512) registers
 
 

@@ -14,7 +14,7 @@ def reference(ref, node, x, skip):
 
 
 def run(rt, node, x, skip):
-    return np.add(rt.rows(x), rt.rows(skip), dtype=np.float32)  # a new array: both stay usable
+    return np.add(x, skip, dtype=np.float32)  # a new array: both inputs stay usable
 
 
 def to_onnx(g, edges, node, value: str, skip: str) -> str:
