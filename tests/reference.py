@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -65,6 +67,8 @@ ACTIVATION_REFERENCES = {
     "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v),
     "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
     "tanh": np.tanh,
+    # exact GELU: erf in float64 (math.erf), against the kernels' float32 rational erf
+    "gelu": lambda v: 0.5 * v * (1 + np.vectorize(math.erf, otypes=[float])(v / math.sqrt(2))),
 }
 
 

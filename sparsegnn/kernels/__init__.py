@@ -16,6 +16,7 @@ _skip_numba_blas_probe()
 from ._attention import edge_softmax, gat_aggregate
 from ._checks import KernelArgumentError
 from ._convert import coo_to_csr, gcn_norm_csr
+from ._norm import layer_norm
 from ._parallel import get_num_threads, set_num_threads
 from ._pool import batch_to_ptr, segment_pool
 from ._sparse_linear import (
@@ -32,6 +33,7 @@ __all__ = [
     "PanelMajor", "KernelArgumentError", "NodePanelWeight", "OutputVectorWeight", "batch_to_ptr",
     "coo_to_csr",
     "csr_dense_matmul", "edge_softmax", "gat_aggregate", "gcn_norm_csr", "get_num_threads",
+    "layer_norm",
     "pack_weight", "segment_pool", "set_num_threads", "sparse_linear", "spmm_csr",
     "ItemSets", "QuantizedCatalogue", "item_sets", "quantize_catalogue", "top_k_inner_product",
 ]

@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.extending import intrinsic, models, overload, register_model
 
+from ._epilogue import ERF_DENOMINATOR, ERF_LIMIT, ERF_NUMERATOR, SQRT_HALF, gelu
 from ._precompiled import AVX512_TARGETS
 
 # The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
@@ -172,8 +173,11 @@ def vector_scale(accumulator, factor):
 
 
 def vector_activate(accumulator, code, slope):
-    """ReLU (``code`` 1) or leaky ReLU (3, negative ``slope``) per lane, as ``finish_row``
-    computes them (NaN stays NaN); any other code leaves the vectors unchanged."""
+    """ReLU (``code`` 1), leaky ReLU (3, negative ``slope``) or GELU (6) per lane, as
+    ``finish_row`` computes them (NaN stays NaN); any other code leaves the vectors unchanged
+    (``_epilogue.applied_in_registers``)."""
+    if code == 6:
+        return tuple(np.array([gelu(value) for value in v], v.dtype) for v in accumulator)
     if code == 1:
         return tuple(np.where(v > 0, v, v * 0) for v in accumulator)
     if code == 3:
@@ -663,22 +667,60 @@ def _vector_activate(typingctx, accumulator, code, slope):
 
     def codegen(context, builder, signature, args):
         sums, code_value, slope_value = args
-        zero = ir.Constant(context.get_value_type(vector), None)
-        negative_scale = builder.select(
-            builder.icmp_signed("==", code_value, ir.Constant(code_value.type, 3)),
-            _splat(context, builder, vector, slope_value, signature.args[2]), zero)
-        clamp = builder.or_(builder.icmp_signed("==", code_value, ir.Constant(code_value.type, 1)),
-                            builder.icmp_signed("==", code_value, ir.Constant(code_value.type, 3)))
+        vector_type = context.get_value_type(vector)
+        zero = ir.Constant(vector_type, None)
+        code_is = lambda code: builder.icmp_signed("==", code_value,  # noqa: E731
+                                                   ir.Constant(code_value.type, code))
+        values = [builder.extract_value(sums, i) for i in range(accumulator.count)]
+        with builder.if_else(code_is(6)) as (gelu_branch, other_branch):
+            with gelu_branch:
+                gelu_values = [_gelu_lanes(builder, vector_type, value) for value in values]
+                gelu_block = builder.basic_block
+            with other_branch:
+                negative_scale = builder.select(
+                    code_is(3), _splat(context, builder, vector, slope_value, signature.args[2]),
+                    zero)
+                clamp = builder.or_(code_is(1), code_is(3))
+                other_values = []
+                for value in values:
+                    # v > 0 ? v : v * s (s = 0 for ReLU: NaN * 0 keeps NaN, as torch)
+                    activated = builder.select(builder.fcmp_ordered(">", value, zero), value,
+                                               builder.fmul(value, negative_scale))
+                    other_values.append(builder.select(clamp, activated, value))
+                other_block = builder.basic_block
         results = []
-        for i in range(accumulator.count):
-            value = builder.extract_value(sums, i)
-            # v > 0 ? v : v * s (s = 0 for ReLU: NaN * 0 keeps NaN, as torch)
-            activated = builder.select(builder.fcmp_ordered(">", value, zero), value,
-                                       builder.fmul(value, negative_scale))
-            results.append(builder.select(clamp, activated, value))
+        for gelu_value, other_value in zip(gelu_values, other_values):
+            joined = builder.phi(vector_type)
+            joined.add_incoming(gelu_value, gelu_block)
+            joined.add_incoming(other_value, other_block)
+            results.append(joined)
         return context.make_tuple(builder, signature.return_type, results)
 
     return accumulator(accumulator, code, slope), codegen
+
+
+def _gelu_lanes(builder, vector_type, value):
+    """GELU of every lane: ``_epilogue.gelu``'s arithmetic as vector instructions."""
+    def constant(number):
+        return ir.Constant(vector_type, [number] * vector_type.count)
+
+    def arithmetic(operation, first, second):
+        return getattr(builder, operation)(first, second, flags=_FAST_MATH)
+
+    x = arithmetic("fmul", value, constant(SQRT_HALF))
+    upper, lower = constant(ERF_LIMIT), constant(-ERF_LIMIT)
+    x = builder.select(builder.fcmp_ordered("<", x, upper), x, upper)
+    x = builder.select(builder.fcmp_ordered(">", x, lower), x, lower)
+    square = arithmetic("fmul", x, x)
+    polynomials = []
+    for coefficients in (ERF_NUMERATOR, ERF_DENOMINATOR):  # Horner, highest power first
+        total = constant(coefficients[0])
+        for coefficient in coefficients[1:]:
+            total = arithmetic("fadd", arithmetic("fmul", total, square), constant(coefficient))
+        polynomials.append(total)
+    erf = arithmetic("fdiv", arithmetic("fmul", x, polynomials[0]), polynomials[1])
+    return arithmetic("fmul", arithmetic("fmul", value, constant(0.5)),
+                      arithmetic("fadd", constant(1.0), erf))
 
 
 @intrinsic

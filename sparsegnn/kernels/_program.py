@@ -35,7 +35,7 @@ from numba import njit
 
 from ._config import FASTMATH, LEAKY_RELU_SLOPE
 from ._convert import gcn_normalized
-from ._epilogue import finish_row
+from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import VECTOR_BYTES
 from ._memory import aligned_zeros
 from ._pool import pool_segments
@@ -111,7 +111,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
         _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
                         False, out, second, 0, h.shape[0])
-    if act != 0 and act != 1 and act != 3:  # activations the vectors do not apply
+    if not applied_in_registers(act):  # activations the vectors do not apply
         _finish_rows(out, params, -1, act)
     return out
 

@@ -47,7 +47,7 @@ from ._checks import (
     check_vector,
 )
 from ._config import ACTIVATIONS, FASTMATH
-from ._epilogue import finish_row
+from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import (
     VECTOR_BYTES,
     full_vector_zeros,
@@ -127,9 +127,10 @@ def _clear_rows(indptr, indices, first, rows, buffer):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _finish(sums, scale, has_scale, bias, code, slope):
-    """Row scale (a vector tuple over the panel's nodes), bias, then ReLU / leaky ReLU, in
-    registers. Only tuples and scalars come in: passing arrays to a helper costs reference
-    counting calls per output (it took three quarters of a very sparse layer's outputs loop)."""
+    """Row scale (a vector tuple over the panel's nodes), bias, then the activations that
+    ``vector_activate`` applies, in registers. Only tuples and scalars come in: passing arrays
+    to a helper costs reference counting calls per output (it took three quarters of a very
+    sparse layer's outputs loop)."""
     if has_scale:
         sums = vector_mul(sums, scale)
     return vector_activate(vector_add_scalar(sums, bias), code, slope)
@@ -616,7 +617,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                                 w_values, epilogue, scale, normalize, out, out_second, start,
                                 end)
-            if code != 0 and code != 1 and code != 3:  # activations the vectors do not apply
+            if not applied_in_registers(code):  # activations the vectors do not apply
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 
         # work in the aggregations' units (gathered multiply-adds): a stored weight costs

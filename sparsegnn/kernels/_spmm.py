@@ -18,7 +18,7 @@ from ._checks import (
     check_vector,
 )
 from ._config import ACTIVATIONS, FASTMATH
-from ._epilogue import finish_row
+from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import (
     CHUNK_VECTORS,
     VECTOR_BYTES,
@@ -201,9 +201,9 @@ def _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate, self_
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _finish_other_activations(out, epilogue, start, end):
-    """The activations other than (leaky) ReLU, which the sums' registers do not apply."""
+    """The activations that the sums' registers do not apply."""
     bias, _, code, slope = epilogue
-    if code != 0 and code != 1 and code != 3:
+    if not applied_in_registers(code):
         for row in range(start, end):
             finish_row(out, row, bias, False, code, slope)
 

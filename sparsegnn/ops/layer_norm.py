@@ -29,14 +29,8 @@ def reference(ref, node, x):
 
 def run(rt, node, x):
     a = node.attrs
-    x = np.asarray(x, np.float32)
-    centred = x - x.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
-    variance = np.einsum("ij,ij->i", centred, centred, dtype=np.float64) / max(x.shape[1], 1)
-    inverse_std = (1.0 / np.sqrt(variance + a["eps"])).astype(np.float32)
-    centred *= inverse_std[:, None]
-    centred *= rt.tensor(a["scale"])
-    centred += rt.tensor(a["shift"])
-    return rt.activate(centred, a.get("activation", "identity"))
+    return rt.layer_norm(rt.rows(x), rt.tensor(a["scale"]), rt.tensor(a["shift"]), a["eps"],
+                         a.get("activation"))
 
 
 def to_onnx(g, edges, node, value: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
-from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr
+from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr, layer_norm
 from ..kernels._checks import KernelArgumentError, all_finite
 from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
@@ -174,6 +174,10 @@ class RunContext:
     def rows(x) -> np.ndarray:
         """``x`` as dense float32 rows."""
         return csr_to_dense(x) if isinstance(x, CSRMatrix) else x
+
+    def layer_norm(self, x, scale, shift, eps: float, activation: str | None) -> np.ndarray:
+        """Rows normalised, scaled, shifted and activated in one fused kernel: ``(N, F)``."""
+        return layer_norm(x, scale, shift, eps=eps, activation=activation, threads=self.threads)
 
     def attend(self, indptr, indices, score_src, score_dst, projected, negative_slope):
         """GAT's softmax-weighted sum over in-edges: ``(N, heads, channels)``."""

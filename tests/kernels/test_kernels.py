@@ -3,6 +3,8 @@ hypothesis over empty graphs, empty rows, duplicates, self loops, int32/int64 id
 float32/float64 and non-contiguous inputs; plus the wrappers' argument checks."""
 
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -18,6 +20,7 @@ from sparsegnn.kernels import (
     edge_softmax,
     gat_aggregate,
     gcn_norm_csr,
+    layer_norm,
     pack_weight,
     segment_pool,
     set_num_threads,
@@ -27,6 +30,7 @@ from sparsegnn.kernels import (
 from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._config import ACTIVATIONS, PARALLEL_MIN_ELEMENTS, PARALLEL_MIN_WORK
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
+from sparsegnn.kernels._epilogue import erf_rational, gelu, gelu_in_place
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
@@ -95,7 +99,7 @@ def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weight
 
 
 @given(g=csr_graphs(square=True), width=spmm_widths,
-       activation=st.sampled_from(["identity", "relu"]), seed=st.integers(0, 1000))
+       activation=st.sampled_from(["identity", "relu", "gelu"]), seed=st.integers(0, 1000))
 def test_gcn_symmetric_matches_the_normalised_graph(g, width, activation, seed):
     """The runtime's fused GCN aggregation (per-node ``D^-1/2``, one self loop per node) against
     scipy on ``gcn_norm_csr``'s normalised copy, on graphs without self loops."""
@@ -266,6 +270,27 @@ def test_fused_bias_and_activation(activation, rng):
     assert_matches(out, ACTIVATION_REFERENCES[activation](plain).astype(np.float32), atol=1e-5)
 
 
+def test_rational_erf_and_gelu_against_math_erf():
+    """The epilogues' erf is within 5e-7 of math.erf everywhere (a dense grid over the range
+    where float32's erf is not yet +-1, and far beyond); GELU built on it stays within 2e-6 of
+    the exact GELU, NaN stays NaN, and the array loop equals the scalar."""
+    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, -1e-30, 3e38, -3e38]])
+    x = x.astype(np.float32)
+    erf = np.array([erf_rational(v) for v in x[::97]], np.float64)
+    exact = np.vectorize(math.erf)(x[::97].astype(np.float64))
+    assert np.abs(erf - exact).max() < 5e-7
+    values = x.copy()
+    gelu_in_place(values)
+    expected = ACTIVATION_REFERENCES["gelu"](x.astype(np.float64))
+    finite = np.abs(x) < 1e30
+    assert np.abs(values[finite] - expected[finite]).max() < 2e-6
+    assert values[-2] == x[-2] and values[-1] == 0  # gelu(x) -> x for large x, -> 0 below
+    assert values[::97].tolist() == [gelu(v) for v in x[::97]]
+    nan = np.array([np.nan], np.float32)
+    gelu_in_place(nan)
+    assert np.isnan(nan[0])
+
+
 @given(g=csr_graphs(), heads=st.integers(1, 3), channels=st.integers(1, 4), dtype=float_dtypes,
        seed=st.integers(0, 1000))
 def test_gat_softmax_and_aggregation_match_reference(g, heads, channels, dtype, seed):
@@ -379,6 +404,40 @@ def test_all_finite_matches_numpy(shape, dtype, bad, position, seed):
     assert all_finite(values, threads=1) == all_finite(values, threads=2)
 
 
+@given(rows=st.sampled_from([0, 1, 5, 70]), width=st.integers(0, 70), dtype=float_dtypes,
+       activation=st.sampled_from(["identity", "relu", "gelu", "tanh"]),
+       eps=st.sampled_from([1e-5, 0.5]), offset=st.sampled_from([0.0, 1e4]),
+       contiguous=st.booleans(), seed=st.integers(0, 1000))
+def test_layer_norm_matches_numpy(rows, width, dtype, activation, eps, offset, contiguous, seed):
+    """The fused layer norm against numpy in float64 (torch's definition: biased variance),
+    including constant rows, a large common offset, zero-width rows and strided input."""
+    x = dense(seed, (rows, width + 1), dtype) + dtype(offset)
+    if rows:
+        x[0] = 3  # a constant row: normalised to exactly 0, then shifted
+    x = x[:, :width] if not contiguous else np.ascontiguousarray(x[:, :width])
+    scale, shift = dense(seed + 1, (width,), dtype), dense(seed + 2, (width,), dtype)
+    plain = x.astype(np.float64)
+    centred = plain - plain.mean(axis=1, keepdims=True) if width else plain
+    normalised = centred / np.sqrt((centred ** 2).mean(axis=1, keepdims=True) + eps) \
+        if width else plain
+    expected = ACTIVATION_REFERENCES[activation](normalised * scale + shift)
+    out = layer_norm(x, scale, shift, eps=eps, activation=activation)
+    # float32's rounding of x - mean grows with the offset; GELU's erf is float32-accurate
+    atol = {np.float32: 1e-4 if offset else 1e-5, np.float64: 1e-8}[dtype]
+    if activation == "gelu":
+        atol = max(atol, 3e-6)
+    assert_matches(out, expected.astype(dtype), atol=atol)
+    assert np.array_equal(layer_norm(x, scale, shift, eps=eps, activation=activation, threads=2),
+                          out)
+
+
+def test_layer_norm_splits_rows_across_threads(rng):
+    x = rng.standard_normal((PARALLEL_MIN_WORK // 64 + 7, 64)).astype(np.float32)
+    scale, shift = rng.standard_normal(64).astype(np.float32), np.zeros(64, np.float32)
+    np.testing.assert_array_equal(layer_norm(x, scale, shift, threads=2),
+                                  layer_norm(x, scale, shift, threads=1))
+
+
 def test_concurrent_calls_from_python_threads(rng):
     graph = Graph.from_edge_index(rng.integers(0, 2000, (2, 100000)), 2000)
     x = rng.standard_normal((2000, 64)).astype(np.float32)
@@ -413,6 +472,12 @@ def test_concurrent_calls_from_python_threads(rng):
     (lambda: sparse_linear(np.ones((2, 4)), pack_weight(np.ones((4, 2)), "panels"), split=3),
      "split must lie"),
     (lambda: pack_weight(np.ones((4, 2)), "blocks"), "kernel must be one of"),
+    (lambda: layer_norm(np.ones((2, 3)), np.ones(2), np.ones(3)), "scale must have shape"),
+    (lambda: layer_norm(np.ones((2, 3)), np.ones(3), np.ones(3), eps=0.0), "eps must be"),
+    (lambda: layer_norm(np.ones((2, 3)), np.ones(3), np.ones(3), eps=float("nan")), "eps must"),
+    (lambda: layer_norm(np.ones(3), np.ones(3), np.ones(3)), "2-D"),
+    (lambda: layer_norm(np.ones((2, 3)), np.ones(3), np.ones(3), activation="swish"),
+     "activation must be"),
     (lambda: gat_aggregate([0, 1], [0], np.ones((1, 2), np.float32), np.ones((1, 2), np.float64),
                            np.ones((1, 2, 3), np.float32)), "agree on heads and dtype"),
     (lambda: segment_pool(np.ones((3, 2), np.float32), np.array([1, 0, 1])), "sorted"),
