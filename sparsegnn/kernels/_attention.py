@@ -48,23 +48,46 @@ def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, en
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _gat_rows(indptr, indices, score_src, score_dst, x, slope, out, start, end):
-    channels = x.shape[2]
+    """Rows ``start..end`` of the fused GAT aggregation, every head at once: each in-edge's
+    scores are computed once into a scratch row (``(degree, heads)``), so a row's edges are
+    walked three times in all (scores and peaks, weights and totals, the weighted sum of
+    source rows) instead of twice per head, and each source row is gathered once, whole."""
+    heads, channels = x.shape[1], x.shape[2]
+    widest = 0
+    for row in range(start, end):
+        widest = max(widest, indptr[row + 1] - indptr[row])
+    weights = np.empty((widest, heads), dtype=score_src.dtype)
+    peaks = np.empty(heads, dtype=score_src.dtype)
+    inverse_totals = np.empty(heads, dtype=score_src.dtype)
     for row in range(start, end):
         first, last = indptr[row], indptr[row + 1]
         if last == first:
             continue
-        for head in range(x.shape[1]):
-            peak = _row_peak(indptr, indices, score_src, score_dst, row, head, slope)
-            total = 0.0
-            for e in range(first, last):
-                source = indices[e]
-                weight = math.exp(_score(score_src, score_dst, source, row, head, slope) - peak)
-                total += weight
+        for h in range(heads):
+            peaks[h] = -np.inf
+        for k in range(last - first):
+            source = indices[first + k]
+            for h in range(heads):
+                value = score_src[source, h] + score_dst[row, h]
+                value = value if value > 0 else slope * value
+                weights[k, h] = value
+                peaks[h] = max(peaks[h], value)
+        for h in range(heads):
+            inverse_totals[h] = 0.0
+        for k in range(last - first):
+            for h in range(heads):
+                # minus the peak: exp() stays finite
+                weight = math.exp(weights[k, h] - peaks[h])
+                weights[k, h] = weight
+                inverse_totals[h] += weight
+        for h in range(heads):
+            inverse_totals[h] = 1.0 / inverse_totals[h]
+        for k in range(last - first):
+            source = indices[first + k]
+            for h in range(heads):
+                weight = weights[k, h] * inverse_totals[h]
                 for c in range(channels):
-                    out[row, head, c] += weight * x[source, head, c]
-            scale = 1.0 / total
-            for c in range(channels):
-                out[row, head, c] *= scale
+                    out[row, h, c] += weight * x[source, h, c]
 
 
 def _check_scores(indptr, indices, score_src, score_dst, num_rows):
