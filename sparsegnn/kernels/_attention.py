@@ -4,13 +4,12 @@ attention matrix."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from ._checks import KernelArgumentError, check_dense, check_graph_csr
 from ._config import FASTMATH
+from ._elementary import exp32
 from ._parallel import run_row_chunks
 
 __all__ = ["edge_softmax", "gat_aggregate"]
@@ -39,7 +38,7 @@ def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, en
             peak = _row_peak(indptr, indices, score_src, score_dst, row, head, slope)
             total = 0.0
             for e in range(first, last):
-                weight = math.exp(_score(score_src, score_dst, indices[e], row, head, slope) - peak)
+                weight = exp32(_score(score_src, score_dst, indices[e], row, head, slope) - peak)
                 alpha[e, head] = weight
                 total += weight
             for e in range(first, last):
@@ -77,7 +76,7 @@ def _gat_rows(indptr, indices, score_src, score_dst, x, slope, out, start, end):
         for k in range(last - first):
             for h in range(heads):
                 # minus the peak: exp() stays finite
-                weight = math.exp(weights[k, h] - peaks[h])
+                weight = exp32(weights[k, h] - peaks[h])
                 weights[k, h] = weight
                 inverse_totals[h] += weight
         for h in range(heads):

@@ -23,7 +23,8 @@ from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.extending import intrinsic, models, overload, register_model
 
-from ._epilogue import ERF_DENOMINATOR, ERF_LIMIT, ERF_NUMERATOR, SQRT_HALF, gelu
+from ._elementary import ERF_DENOMINATOR, ERF_LIMIT, ERF_NUMERATOR
+from ._epilogue import gelu
 from ._precompiled import AVX512_TARGETS
 
 # The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
@@ -173,10 +174,10 @@ def vector_scale(accumulator, factor):
 
 
 def vector_activate(accumulator, code, slope):
-    """ReLU (``code`` 1), leaky ReLU (3, negative ``slope``) or GELU (6) per lane, as
-    ``finish_row`` computes them (NaN stays NaN); any other code leaves the vectors unchanged
-    (``_epilogue.applied_in_registers``)."""
-    if code == 6:
+    """ReLU (``code`` 1), leaky ReLU (3, negative ``slope``) or, on float32, GELU (6) per
+    lane, as ``finish_row`` computes them (NaN stays NaN); any other code leaves the vectors
+    unchanged (``_epilogue.applied_in_registers``)."""
+    if code == 6 and accumulator and accumulator[0].dtype == np.float32:
         return tuple(np.array([gelu(value) for value in v], v.dtype) for v in accumulator)
     if code == 1:
         return tuple(np.where(v > 0, v, v * 0) for v in accumulator)
@@ -672,7 +673,10 @@ def _vector_activate(typingctx, accumulator, code, slope):
         code_is = lambda code: builder.icmp_signed("==", code_value,  # noqa: E731
                                                    ir.Constant(code_value.type, code))
         values = [builder.extract_value(sums, i) for i in range(accumulator.count)]
-        with builder.if_else(code_is(6)) as (gelu_branch, other_branch):
+        # GELU's arithmetic is float32's (float64 rows get libm's erf in finish_row)
+        gelu_here = vector.dtype == types.float32
+        with builder.if_else(code_is(6) if gelu_here else ir.Constant(ir.IntType(1), 0)) \
+                as (gelu_branch, other_branch):
             with gelu_branch:
                 gelu_values = [_gelu_lanes(builder, vector_type, value) for value in values]
                 gelu_block = builder.basic_block
@@ -707,7 +711,7 @@ def _gelu_lanes(builder, vector_type, value):
     def arithmetic(operation, first, second):
         return getattr(builder, operation)(first, second, flags=_FAST_MATH)
 
-    x = arithmetic("fmul", value, constant(SQRT_HALF))
+    x = arithmetic("fmul", value, constant(0.7071067811865476))
     upper, lower = constant(ERF_LIMIT), constant(-ERF_LIMIT)
     x = builder.select(builder.fcmp_ordered("<", x, upper), x, upper)
     x = builder.select(builder.fcmp_ordered(">", x, lower), x, lower)

@@ -111,7 +111,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
         _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
                         False, out, second, 0, h.shape[0])
-    if not applied_in_registers(act):  # activations the vectors do not apply
+    if not applied_in_registers(act, out.itemsize):  # activations the vectors do not apply
         _finish_rows(out, params, -1, act)
     return out
 

@@ -617,7 +617,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                                 w_values, epilogue, scale, normalize, out, out_second, start,
                                 end)
-            if not applied_in_registers(code):  # activations the vectors do not apply
+            if not applied_in_registers(code, out.itemsize):  # the vectors did not apply it
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 
         # work in the aggregations' units (gathered multiply-adds): a stored weight costs

@@ -203,7 +203,7 @@ def _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate, self_
 def _finish_other_activations(out, epilogue, start, end):
     """The activations that the sums' registers do not apply."""
     bias, _, code, slope = epilogue
-    if not applied_in_registers(code):
+    if not applied_in_registers(code, out.itemsize):
         for row in range(start, end):
             finish_row(out, row, bias, False, code, slope)
 

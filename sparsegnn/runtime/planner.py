@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels._epilogue import gelu_in_place
+from ..kernels._epilogue import finish_row
 from ..kernels._intrinsics import VECTOR_BYTES
 from ..kernels._memory import aligned_empty
 from ..kernels._sparse_linear import (
@@ -40,17 +40,14 @@ def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
         return values
     if code == 1:
         return np.maximum(values, 0, out=values)
-    if code == 2:
-        return np.where(values > 0, values, np.expm1(np.minimum(values, 0))).astype(values.dtype)
     if code == 3:
         return np.where(values > 0, values, slope * values).astype(values.dtype)
-    if code == 4:
-        return (1 / (1 + np.exp(-values))).astype(values.dtype)
     if code == 5:
         return np.tanh(values)
-    # GELU: the fused epilogues' own vectorised loop (numpy has no erf)
-    flat = np.ascontiguousarray(values).reshape(-1)
-    gelu_in_place(flat)
+    # ELU, sigmoid, GELU: the fused epilogues' own vectorised loop over the values as one row
+    # (numpy has no erf, and takes several passes for the others)
+    flat = np.ascontiguousarray(values).reshape(1, -1)
+    finish_row(flat, 0, flat[0, :0], False, code, slope)
     return flat.reshape(values.shape)
 
 
