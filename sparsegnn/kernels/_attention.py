@@ -10,6 +10,8 @@ from numba import njit
 from ._checks import KernelArgumentError, check_dense, check_graph_csr
 from ._config import FASTMATH
 from ._elementary import exp32
+from ._intrinsics import VECTOR_BYTES, vector_fma_row, vector_store_row, vector_zeros
+from ._memory import aligned_zeros
 from ._parallel import run_row_chunks
 
 __all__ = ["edge_softmax", "gat_aggregate"]
@@ -46,18 +48,20 @@ def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, en
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gat_rows(indptr, indices, score_src, score_dst, x, slope, out, start, end):
-    """Rows ``start..end`` of the fused GAT aggregation, every head at once: each in-edge's
-    scores are computed once into a scratch row (``(degree, heads)``), so a row's edges are
-    walked three times in all (scores and peaks, weights and totals, the weighted sum of
-    source rows) instead of twice per head, and each source row is gathered once, whole."""
-    heads, channels = x.shape[1], x.shape[2]
+def _gat_rows(indptr, indices, score_src, score_dst, flat, heads, slope, out, start, end):
+    """Rows ``start..end`` of the fused GAT aggregation over ``flat (N, heads * channels)``
+    into ``out (rows, heads * channels)``, every head at once: each in-edge's scores are
+    computed once into a scratch row (``(degree, heads)``), so a row's edges are walked for
+    scores and peaks, for weights and totals, then once per head for the weighted sum, which
+    runs in a vector register where a head's channels fit one (masked to them)."""
+    channels = flat.shape[1] // heads
+    in_register = channels <= VECTOR_BYTES // flat.itemsize
     widest = 0
     for row in range(start, end):
         widest = max(widest, indptr[row + 1] - indptr[row])
     weights = np.empty((widest, heads), dtype=score_src.dtype)
     peaks = np.empty(heads, dtype=score_src.dtype)
-    inverse_totals = np.empty(heads, dtype=score_src.dtype)
+    totals = np.empty(heads, dtype=score_src.dtype)
     for row in range(start, end):
         first, last = indptr[row], indptr[row + 1]
         if last == first:
@@ -65,28 +69,34 @@ def _gat_rows(indptr, indices, score_src, score_dst, x, slope, out, start, end):
         for h in range(heads):
             peaks[h] = -np.inf
         for k in range(last - first):
-            source = indices[first + k]
+            source = np.uint64(indices[first + k])  # unsigned: no negative-index wraparound
             for h in range(heads):
                 value = score_src[source, h] + score_dst[row, h]
                 value = value if value > 0 else slope * value
                 weights[k, h] = value
                 peaks[h] = max(peaks[h], value)
         for h in range(heads):
-            inverse_totals[h] = 0.0
+            totals[h] = 0.0
         for k in range(last - first):
             for h in range(heads):
-                # minus the peak: exp() stays finite
-                weight = exp32(weights[k, h] - peaks[h])
+                weight = exp32(weights[k, h] - peaks[h])  # minus the peak: exp() stays finite
                 weights[k, h] = weight
-                inverse_totals[h] += weight
+                totals[h] += weight
         for h in range(heads):
-            inverse_totals[h] = 1.0 / inverse_totals[h]
-        for k in range(last - first):
-            source = indices[first + k]
-            for h in range(heads):
-                weight = weights[k, h] * inverse_totals[h]
-                for c in range(channels):
-                    out[row, h, c] += weight * x[source, h, c]
+            scale = 1.0 / totals[h]
+            column = h * channels
+            if in_register:
+                sums = vector_zeros(flat, 1)
+                for k in range(last - first):
+                    sums = vector_fma_row(sums, weights[k, h] * scale, flat,
+                                          np.uint64(indices[first + k]), column, channels)
+                vector_store_row(sums, out, row, column, channels)
+            else:
+                for k in range(last - first):
+                    source = np.uint64(indices[first + k])
+                    weight = weights[k, h] * scale
+                    for c in range(column, column + channels):
+                        out[row, c] += weight * flat[source, c]
 
 
 def _check_scores(indptr, indices, score_src, score_dst, num_rows):
@@ -131,8 +141,11 @@ def gat_aggregate(indptr, indices, score_src, score_dst, x, *, negative_slope: f
     if x.shape[1] != score_src.shape[1] or x.dtype != score_src.dtype:
         raise KernelArgumentError(f"x must have shape (N, {score_src.shape[1]}, C) and dtype "
                                   f"{score_src.dtype}, got {x.shape} {x.dtype}")
-    out = np.zeros((num_rows, x.shape[1], x.shape[2]), dtype=x.dtype)
-    run_row_chunks(lambda s, e: _gat_rows(indptr, indices, score_src, score_dst, x,
+    heads, channels = x.shape[1], x.shape[2]
+    # 2-D views, rows of heads x channels: the vector kernels index rows and column spans
+    flat = x.reshape(x.shape[0], heads * channels)
+    out = aligned_zeros(num_rows, heads * channels, flat)
+    run_row_chunks(lambda s, e: _gat_rows(indptr, indices, score_src, score_dst, flat, heads,
                                           negative_slope, out, s, e),
-                   indptr, indices.shape[0] * x.shape[1] * x.shape[2], threads)
-    return out
+                   indptr, indices.shape[0] * heads * channels, threads)
+    return out.reshape(num_rows, heads, channels)
