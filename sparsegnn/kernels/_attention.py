@@ -18,42 +18,52 @@ __all__ = ["edge_softmax", "gat_aggregate"]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _score(score_src, score_dst, source, row, head, slope):
-    value = score_src[source, head] + score_dst[row, head]
-    return value if value > 0 else slope * value
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _row_peak(indptr, indices, score_src, score_dst, row, head, slope):
-    """The largest score into ``row`` for ``head``: subtracting it keeps exp() finite."""
-    peak = -np.inf
-    for e in range(indptr[row], indptr[row + 1]):
-        peak = max(peak, _score(score_src, score_dst, indices[e], row, head, slope))
-    return peak
+def _row_weights(indptr, indices, score_src, score_dst, slope, row, weights, offset, peaks,
+                 totals):
+    """The unnormalised softmax weights of ``row``'s in-edges, every head at once, into
+    ``weights[offset + k, h]`` for its ``k``-th edge, and their sums into ``totals (heads,)``
+    (``peaks (heads,)`` is scratch). Each edge's scores are computed once: a pass for the
+    scores and each head's peak, one for the weights (exp, vectorised over heads)."""
+    first, last = indptr[row], indptr[row + 1]
+    heads = score_src.shape[1]
+    for h in range(heads):
+        peaks[h] = -np.inf
+    for k in range(last - first):
+        source = np.uint64(indices[first + k])  # unsigned: no negative-index wraparound
+        for h in range(heads):
+            value = score_src[source, h] + score_dst[row, h]
+            value = value if value > 0 else slope * value
+            weights[offset + k, h] = value
+            peaks[h] = max(peaks[h], value)
+    for h in range(heads):
+        totals[h] = 0.0
+    for k in range(last - first):
+        for h in range(heads):
+            weight = exp32(weights[offset + k, h] - peaks[h])  # minus the peak: stays finite
+            weights[offset + k, h] = weight
+            totals[h] += weight
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, end):
+    heads = score_src.shape[1]
+    peaks = np.empty(heads, dtype=score_src.dtype)
+    totals = np.empty(heads, dtype=score_src.dtype)
     for row in range(start, end):
-        first, last = indptr[row], indptr[row + 1]
-        for head in range(score_src.shape[1]):
-            peak = _row_peak(indptr, indices, score_src, score_dst, row, head, slope)
-            total = 0.0
-            for e in range(first, last):
-                weight = exp32(_score(score_src, score_dst, indices[e], row, head, slope) - peak)
-                alpha[e, head] = weight
-                total += weight
-            for e in range(first, last):
-                alpha[e, head] /= total
+        first = indptr[row]
+        _row_weights(indptr, indices, score_src, score_dst, slope, row, alpha, first, peaks,
+                     totals)
+        for e in range(first, indptr[row + 1]):
+            for h in range(heads):
+                alpha[e, h] /= totals[h]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _gat_rows(indptr, indices, score_src, score_dst, flat, heads, slope, out, start, end):
     """Rows ``start..end`` of the fused GAT aggregation over ``flat (N, heads * channels)``
-    into ``out (rows, heads * channels)``, every head at once: each in-edge's scores are
-    computed once into a scratch row (``(degree, heads)``), so a row's edges are walked for
-    scores and peaks, for weights and totals, then once per head for the weighted sum, which
-    runs in a vector register where a head's channels fit one (masked to them)."""
+    into ``out (rows, heads * channels)``: each row's softmax weights into a scratch row
+    (``_row_weights``), then one walk over its edges per head for the weighted sum, which runs
+    in a vector register where a head's channels fit one (masked to them)."""
     channels = flat.shape[1] // heads
     in_register = channels <= VECTOR_BYTES // flat.itemsize
     widest = 0
@@ -66,22 +76,8 @@ def _gat_rows(indptr, indices, score_src, score_dst, flat, heads, slope, out, st
         first, last = indptr[row], indptr[row + 1]
         if last == first:
             continue
-        for h in range(heads):
-            peaks[h] = -np.inf
-        for k in range(last - first):
-            source = np.uint64(indices[first + k])  # unsigned: no negative-index wraparound
-            for h in range(heads):
-                value = score_src[source, h] + score_dst[row, h]
-                value = value if value > 0 else slope * value
-                weights[k, h] = value
-                peaks[h] = max(peaks[h], value)
-        for h in range(heads):
-            totals[h] = 0.0
-        for k in range(last - first):
-            for h in range(heads):
-                weight = exp32(weights[k, h] - peaks[h])  # minus the peak: exp() stays finite
-                weights[k, h] = weight
-                totals[h] += weight
+        _row_weights(indptr, indices, score_src, score_dst, slope, row, weights, 0, peaks,
+                     totals)
         for h in range(heads):
             scale = 1.0 / totals[h]
             column = h * channels
