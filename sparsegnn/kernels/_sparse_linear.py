@@ -125,7 +125,7 @@ def _clear_rows(indptr, indices, first, rows, buffer):
             target[np.uint64(indices[e])] = 0
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _finish(sums, scale, has_scale, bias, code, slope):
     """Row scale (a vector tuple over the panel's nodes), bias, then the activations that
     ``vector_activate`` applies, in registers. Only tuples and scalars come in: passing arrays
@@ -341,7 +341,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
 
 
 # ----------------------------------------------------------------------------- output vectors
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _finish_row(sums, scale, bias, code, slope):
     """``act(scale * sums + bias)``: tuples and scalars only (see ``_finish``)."""
     return vector_activate(vector_add(vector_scale(sums, scale), bias), code, slope)
