@@ -4,12 +4,14 @@ BLAS, whole models against themselves dense, and aggregation against the edges k
 Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]``.
 
 - **One layer**: ``x (N x 256) @ W (256 x 256)``, dense activations, N = 10k and 100k, each
-  pattern at each weight sparsity: the pattern's kernel (node panels for unstructured, 4x1 and
-  N:M; output vectors for blocks along the outputs) against numpy's BLAS (OpenBLAS) on the
-  same input, both on every core; BLAS is timed in its own block, then its spinning worker
-  threads are let go idle before the kernels run. Unstructured node panels are also timed on
-  panel-major activations in and out (``PanelMajor``, how the layers of an MLP pass them
-  to each other): the same multiply-adds without the transposes.
+  pattern at each weight sparsity, on every sparse kernel the pattern can use (node panels for
+  unstructured, 4x1 and N:M; node panels with blocks of outputs, and output vectors, for blocks
+  along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on every core;
+  BLAS is timed in its own block, then its spinning worker threads are let go idle before the
+  kernels run. The kernel that this machine's cost model (``sparsegnn tune``) picks is marked.
+  Unstructured node panels are also timed on panel-major activations in and out
+  (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
+  without the transposes.
 - **Whole models**: each model with untrained weights (speed does not depend on their values)
   pruned per layer by magnitude to each sparsity and pattern, exported, and run by
   ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
@@ -44,6 +46,14 @@ from sparsegnn._fileio import atomic_path, atomic_write_text
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
 N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
+# The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
+# patterns run on unstructured node panels.
+PATTERN_KERNELS = {
+    "4x1": [("panels", {"run": 4})],
+    "1x4": [("panels", {"block": 4}), ("vectors", {})],
+    "1x8": [("panels", {"block": 8}), ("vectors", {})],
+    "1x16": [("panels", {"block": 8}), ("vectors", {})],
+}
 # Whole models run on one thread (how an app on a busy device would run them) and on every core.
 THREADS = tuple(dict.fromkeys((1, len(os.sched_getaffinity(0)))))
 MODELS = {  # label: (kind, dataset, overrides, graphs per call (graph tasks), edges pruned)
@@ -88,10 +98,21 @@ def pattern_mask(rng, shape, pattern: str, sparsity: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- one layer
+def _kernel_label(kind: str, packed) -> str:
+    if kind != "panels":
+        return kind
+    if packed.block > 1:
+        return f"panels, {packed.block} outputs per entry"
+    return f"panels, runs of {packed.run}" if packed.run > 1 else "panels"
+
+
 def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
     from sparsegnn.kernels import PanelMajor, pack_weight, sparse_linear
     from sparsegnn.kernels._memory import aligned_empty
+    from sparsegnn.runtime.planner import plan_matrix
+    from sparsegnn.runtime.tuning import load_tuning
 
+    tuning = load_tuning()  # this machine's calibration (`sparsegnn tune`), else the defaults
     rng = np.random.default_rng(0)
     rows_out = []
     width = 256
@@ -108,22 +129,31 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
             cases = [(p, s) for p, s in cases if s in (0.0, 0.9, 0.98)]
         for pattern, sparsity in cases:
             matrix = dense * pattern_mask(rng, (width, width), pattern, sparsity)
-            kernel = "vectors" if pattern.startswith("1x") else "panels"
-            packed = pack_weight(matrix, kernel, run=4 if pattern == "4x1" else 1)
+            run = 4 if pattern == "4x1" else 1
+            plan = plan_matrix(matrix, tuning, run=run)
+            kind = plan.kind(rows)
+            planned = _kernel_label(kind, plan.panels if kind == "panels" else plan.vectors)
             kept = np.count_nonzero(matrix) / matrix.size
-            variants = [(kernel, lambda packed=packed, x=x: sparse_linear(x, packed))]
-            if kernel == "panels" and pattern == "unstructured":  # no transposes in or out
-                variants.append(("panels, panel-major", lambda packed=packed, fm=x_major: sparse_linear(
-                    fm, packed, panel_major_out=True)))
-            for name, call in variants:
+            variants = []
+            for kernel, options in PATTERN_KERNELS.get(pattern, [("panels", {})]):
+                packed = pack_weight(matrix, kernel, **options)
+                label = _kernel_label(kernel, packed)
+                variants.append((label, label == planned,
+                                 lambda packed=packed, x=x: sparse_linear(x, packed)))
+                if label == "panels":  # also without transposes in or out
+                    variants.append(("panels, panel-major", False,
+                                     lambda packed=packed, fm=x_major: sparse_linear(
+                                         fm, packed, panel_major_out=True)))
+            for name, chosen, call in variants:
                 seconds = median_seconds(call, repeat)
                 rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
                                  "measured_sparsity": 1 - kept, "kernel": name,
+                                 "planned": chosen, "planner_choice": planned,
                                  "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
                                  "speedup": blas / seconds, "ideal": 1 / max(kept, 1e-9)})
                 print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: "
-                      f"{1e3 * seconds:8.2f} ms ({name}), BLAS {1e3 * blas:8.2f} ms -> "
-                      f"{blas / seconds:5.2f}x")
+                      f"{1e3 * seconds:8.2f} ms ({name}{', planned' * chosen}), BLAS "
+                      f"{1e3 * blas:8.2f} ms -> {blas / seconds:5.2f}x")
     return rows_out
 
 
@@ -275,10 +305,12 @@ def markdown(result: dict) -> str:
             cells = {r["sparsity"]: r for r in part
                      if r["pattern"] == pattern and r["kernel"] == kernel}
             lines.append(f"| {pattern} | {kernel} | " + " | ".join(
-                f"{cells[s]['speedup']:.2f}x" if s in cells else "" for s in sparsities) + " |")
+                f"{cells[s]['speedup']:.2f}x{' *' * cells[s].get('planned', False)}"
+                if s in cells else "" for s in sparsities) + " |")
         lines.append("| ideal (FLOPs) | | " + " | ".join(
             f"{1 / (1 - s):.0f}x" if s < 1 else "" for s in sparsities) + " |")
-        lines.append("")
+        lines += ["", "\\* the kernel this machine's cost model picks for the layer (`sparsegnn "
+                  "tune`); a pattern and sparsity without one goes to BLAS.", ""]
     for label, threads in dict.fromkeys((r["model"], r["threads"]) for r in result["models"]):
         part = [r for r in result["models"] if r["model"] == label and r["threads"] == threads]
         dense = next(r for r in part if r["pattern"] == "dense")

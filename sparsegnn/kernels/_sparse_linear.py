@@ -77,6 +77,9 @@ ROW_BLOCK = 8  # node rows per register block of the output-vector kernel
 ROW_PANEL = 64  # rows an output-vector sweep keeps in L2 (767 float32 inputs: 196 KB)
 INPUT_CHUNK = 256  # inputs per chunk of a group's vectors: 16 KB of AVX-512 vectors stay in L1
 PANEL_CHUNK = 128  # inputs per chunk of a node panel: 32 KB of xt stays in L1
+# Chunks pay only while each output has enough entries per chunk to amortise reloading its
+# partial sums; sparser weights take all their inputs in one chunk (bench/sparsity_speedup.py)
+PANEL_CHUNK_MIN_ENTRIES = 16
 PANEL_BLOCKS = (1, 4, 8)  # outputs per entry the node panels have loops for
 
 
@@ -143,8 +146,9 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
     for every output (rows one panel wide).
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
-    ``PANEL_CHUNK`` inputs. Chunk by chunk, so that the chunk's rows of ``xt`` stay in L1
-    (for 767 inputs all of ``xt`` is 200 KB); partial sums wait in ``ot`` between chunks.
+    ``PANEL_CHUNK`` inputs (one chunk for very sparse weights). Chunk by chunk, so that the
+    chunk's rows of ``xt`` stay in L1 (for 767 inputs all of ``xt`` is 200 KB); partial sums
+    wait in ``ot`` between chunks.
     Two independent partial sums per output (a multiply-add's latency would otherwise
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
     wraparound (a third of the loop's instructions)."""
@@ -474,7 +478,7 @@ class NodePanelWeight(NamedTuple):
     ``block`` > 1 only with ``run`` = 1: an entry holds one input's weights for the
     ``block`` outputs. ``bounds[g, c]`` is the first entry of group ``g`` whose input is at
     least ``c * PANEL_CHUNK`` (``bounds[g, -1]``: the group's end): the row pointers, cut
-    into the chunks the kernel sweeps."""
+    into the chunks the kernel sweeps (one chunk where too few entries fall in each)."""
 
     bounds: np.ndarray  # (ceil(outputs / block), chunks + 1) int64
     indices: np.ndarray  # (entries,) int32
@@ -665,7 +669,10 @@ def pack_node_panels(matrix: np.ndarray, run: int = 1, block: int = 1) -> NodePa
     kept = entries.any(axis=(2, 3))
     group, start = np.nonzero(kept)
     values = np.ascontiguousarray(entries[group, start]).reshape(-1)
-    bounds = chunk_bounds(group, start * run, groups_out, width_in, PANEL_CHUNK)
+    chunked = group.shape[0] * PANEL_CHUNK >= \
+        PANEL_CHUNK_MIN_ENTRIES * groups_out * max(width_in, 1)
+    bounds = chunk_bounds(group, start * run, groups_out, width_in,
+                          PANEL_CHUNK if chunked else max(width_in, 1))
     return NodePanelWeight(bounds, (start * run).astype(np.int32), values, run, block, width_in,
                            width_out)
 

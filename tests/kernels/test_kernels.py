@@ -39,7 +39,7 @@ from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
 from sparsegnn.kernels._elementary import erf32, exp32, expm1_32
 from sparsegnn.kernels._epilogue import finish_row, gelu
 from sparsegnn.kernels._parallel import row_chunks
-from sparsegnn.kernels._sparse_linear import PANEL_VECTORS, vector_width
+from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
 from sparsegnn.sparse import CSRMatrix
 
@@ -165,6 +165,28 @@ def test_sparse_linear_matches_numpy(weight, rows, kernel, sparse_input, contigu
     assert out.dtype == dtype and out.shape == (rows, outputs)
     assert_matches(out, ACTIVATION_REFERENCES[activation](expected).astype(dtype),
                    atol=TOL[dtype.type] * 10)
+
+
+@pytest.mark.parametrize("density", [0.01, 0.5])
+@pytest.mark.parametrize("kernel,options", [("panels", {}), ("panels", {"run": 4}),
+                                            ("panels", {"block": 4}), ("panels", {"block": 8}),
+                                            ("vectors", {})])
+def test_sparse_linear_sweeps_inputs_in_chunks(density, kernel, options):
+    """Inputs wider than a chunk: partial sums carried from chunk to chunk match numpy. Node
+    panels cut a dense enough weight into chunks and keep a very sparse one whole."""
+    rng = np.random.default_rng(7)
+    inputs = 2 * max(PANEL_CHUNK, INPUT_CHUNK) + 45
+    matrix = (rng.standard_normal((inputs, 40)) * (rng.random((inputs, 40)) < density)) \
+        .astype(np.float32)
+    packed = pack_weight(matrix, kernel, **options)
+    chunk = PANEL_CHUNK if kernel == "panels" else INPUT_CHUNK
+    chunked = density > 0.1 or kernel == "vectors"
+    assert packed.bounds.shape[1] - 1 == (-(-inputs // chunk) if chunked else 1)
+    x = dense(3, (70, inputs), np.float32)
+    bias = dense(4, (40,), np.float32)
+    out = sparse_linear(x, packed, bias=bias, activation="relu")
+    expected = np.maximum(x.astype(np.float64) @ matrix + bias, 0)
+    assert_matches(out, expected.astype(np.float32), atol=1e-3)
 
 
 @given(weight=patterned_matrices(), rows=st.sampled_from([0, 5, 70]),
