@@ -20,11 +20,21 @@ from ..kernels._program import (
     PROGRAM_WIDTH,
     encode_row,
 )
+from ..kernels._sparse_linear import PANEL_VECTORS, vector_width
 from ..kernels._spmm import REDUCTIONS
 from ..ops import OPS
 from .planner import MatrixPlan
 
-__all__ = ["build_program", "Encoder"]
+__all__ = ["build_program", "program_rows", "Encoder"]
+
+PANEL_ROWS = PANEL_VECTORS * vector_width(4)  # float32 node rows per node panel
+
+
+def program_rows(rows: int) -> int | None:
+    """The rows a compiled program is priced for, given an input's: inputs within one node
+    panel get a program of their own, priced for half a panel (a molecule fills a fraction of
+    one, which the panels compute whole); larger ones share one priced per row."""
+    return PANEL_ROWS // 2 if rows <= PANEL_ROWS else None
 
 
 class _Buffer:
@@ -53,19 +63,23 @@ class Encoder:
     three flat buffers, and the kernels' codes. Every method returns the int64 field that a
     program row holds."""
 
-    def __init__(self, plan: Callable[[str, tuple], MatrixPlan], tensors: dict):
-        self.plan, self.tensor = plan, tensors.__getitem__
+    def __init__(self, plan: Callable[[str, tuple], MatrixPlan], tensors: dict,
+                 rows: int | None = None):
+        self.plan, self.tensor, self.rows = plan, tensors.__getitem__, rows
         self.params_buffer, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
                                                           _Buffer(np.int32))
         self.matrices: list[list[int]] = []
 
     def matrix(self, key: str, stored: dict) -> int:
         """The id of ``x @ M`` in the matrix table, with the kernel its plan prices cheapest
-        for small inputs (the compiled path runs no BLAS: a dense matrix is all vectors)."""
+        for small inputs (the compiled path runs no BLAS: a dense matrix is all vectors). With
+        ``rows`` given, the node panels pay for every row of the panels those rows fill."""
         plan = self.plan(key, (stored,))
         costs = {kind: cost for kind, cost in plan.costs.items() if kind != "blas"}
         if plan.vectors is None:
             costs.pop("vectors", None)
+        if self.rows:
+            costs["panels"] *= -(-self.rows // PANEL_ROWS) * PANEL_ROWS / self.rows
         panels = min(costs, key=costs.get) == "panels"
         weight = plan.panels if panels else plan.vectors
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,
@@ -102,15 +116,17 @@ class Encoder:
         return np.array(self.matrices, dtype=np.int64).reshape(-1, MATRIX_WIDTH)
 
 
-def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], MatrixPlan]
-                  ) -> tuple | None:
+def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], MatrixPlan],
+                  rows: int | None = None) -> tuple | None:
     """``(program (ops, 8) int64, matrices (M, 11) int64, params float32, offsets int64,
     indices int32)`` for ``model``, or None when it holds an op the compiled path does not run
     (GAT; GCN without its normalisation) or is not a straight chain: the interpreter feeds each
     op the previous op's output and returns the last one, so every node must read the value
     made just before it (``x`` for the first) and the last must make the declared output.
 
-    ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path).
+    ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path);
+    ``rows``, the input rows to price the kernels for (None: many panels' worth, where a
+    partly filled last panel does not matter).
     """
     previous = "x"
     for node in model.nodes:
@@ -119,7 +135,7 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
         previous = node.outputs[0]
     if previous != model.outputs[0]["name"]:
         return None
-    encoder = Encoder(plan, tensors)
+    encoder = Encoder(plan, tensors, rows)
     rows = []
     for node in model.nodes:
         encode = OPS[node.op].encode

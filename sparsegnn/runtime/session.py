@@ -27,7 +27,7 @@ from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unch
 from ..ops import OPS
 from ..sparse import CSRMatrix, SparseFormatError, canonical_index_arrays
 from .planner import MatrixPlan, apply_activation, plan_matrix
-from .program import build_program
+from .program import build_program, program_rows
 from .tuning import Tuning, load_tuning
 
 __all__ = ["Session", "InputError", "TensorInfo", "RunContext"]
@@ -249,8 +249,8 @@ class Session:
         self._plans: dict[str, MatrixPlan] = {}
         self._lock = threading.Lock()
         self._chained = self._linear_chains()
-        self._program: tuple | None = None  # built at the first small input
-        self._program_checked = False
+        # built at the first small input, one per pricing (runtime.program.program_rows)
+        self._programs: dict[int | None, tuple | None] = {}
         self._stored = None
         if self.model.has_stored_graph:
             tensors = self._tensors
@@ -547,14 +547,15 @@ class Session:
         return spec.run(rt, node, *inputs)
 
     # ----------------------------------------------------------------------------- compiled
-    def _compiled_program(self):
-        """The model as one op table (``runtime.program``); None if it holds an op the
-        compiled path lacks."""
-        if not self._program_checked:
-            program = build_program(self.model, self._tensors, self._plan)
+    def _compiled_program(self, rows: int = 1):
+        """The model as one op table (``runtime.program``) with kernels priced for ``rows``
+        input rows; None if it holds an op the compiled path lacks."""
+        key = program_rows(rows)
+        if key not in self._programs:
+            program = build_program(self.model, self._tensors, self._plan, key)
             with self._lock:
-                self._program, self._program_checked = program, True
-        return self._program
+                self._programs[key] = program
+        return self._programs[key]
 
     def _run_program(self, program, features, graph: _Graph, graph_ptr) -> np.ndarray:
         if isinstance(features, CSRMatrix):
@@ -584,7 +585,7 @@ class Session:
         graph_ptr = self._batch(batch, num_nodes)
         if num_nodes <= self.tuning.program_max_nodes \
                 and csr_graph.indices.shape[0] <= self.tuning.program_max_edges:
-            program = self._compiled_program()
+            program = self._compiled_program(num_nodes)
             if program is not None:
                 return self._run_program(program, features, csr_graph, graph_ptr)
         rt = RunContext(self, csr_graph, graph_ptr)
