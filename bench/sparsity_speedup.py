@@ -16,7 +16,9 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   pruned per layer by magnitude to each sparsity and pattern, exported, and run by
   ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
   would pass them), on one thread and on every core; the speed-up is over the same model at
-  0 % in the same runtime with as many threads, each choosing its kernels with the planner.
+  0 % in the same runtime with as many threads, each choosing its kernels with the planner,
+  the two timed in turns call by call (``_timing.interleaved_medians``: on a shared machine,
+  back-to-back blocks of calls catch different load and their ratio drifts).
   "ideal" is the ratio of multiply-adds, dense over pruned, aggregation included (on CSR
   features, the first layer's are the features' entries times the weights stored in the rows
   they hit).
@@ -39,7 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _timing import median_seconds  # bench/ is on sys.path when a script runs
+from _timing import interleaved_medians, median_seconds  # bench/ is on sys.path when a script runs
 
 from sparsegnn._fileio import atomic_path, atomic_write_text
 
@@ -232,26 +234,34 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
         if edge_fraction:
             graph = prune_edges(graph, random_edge_scores(graph), edge_fraction)
         config = model_config(kind, dataset, **overrides)
-        dense_seconds = {}
+        dense_sessions = {}
         for pattern in PATTERNS + N_OF_M:
             for sparsity in ((0.5,) if pattern in N_OF_M else sparsities):
-                if sparsity == 0 and dense_seconds:
+                if sparsity == 0 and dense_sessions:
                     continue  # the dense model is the same whatever the pattern
                 torch.manual_seed(0)
                 model = build_model(config).eval()
                 _prune(model, sparsity, pattern)
-                path = export_artifact(model, folder / "model.sgnn", pattern=pattern)
+                path = export_artifact(model, folder / f"model-{pattern.replace(':', '-')}-"
+                                       f"{sparsity}.sgnn", pattern=pattern)
                 for threads in THREADS:
                     session = Session(path, num_threads=threads)
-                    seconds = median_seconds(
-                        lambda s=session, x=x, g=graph, b=batch: s.run(x, g, b), repeat)
+                    def call(s=session, x=x, g=graph, b=batch):
+                        return s.run(x, g, b)
+
                     madds = _madds(session, x, graph)
                     if sparsity == 0:
-                        dense_seconds[threads], dense_madds = seconds, madds
-                    speedup, ideal = dense_seconds[threads] / seconds, dense_madds / max(madds, 1)
+                        dense_sessions[threads] = (call, madds)
+                        seconds = dense_seconds = median_seconds(call, repeat)
+                    else:  # timed in turns with the dense model: the ratio of one spell
+                        dense_seconds, seconds = interleaved_medians(
+                            [dense_sessions[threads][0], call], repeat)
+                    dense_madds = dense_sessions[threads][1]
+                    speedup, ideal = dense_seconds / seconds, dense_madds / max(madds, 1)
                     rows_out.append({"model": label, "threads": threads,
                                      "pattern": "dense" if sparsity == 0 else pattern,
                                      "sparsity": sparsity, "ms": 1e3 * seconds,
+                                     "dense_ms": 1e3 * dense_seconds,
                                      "speedup": speedup, "ideal": ideal,
                                      "input": "csr" if hasattr(x, "indptr") else "dense",
                                      "nodes": int(x.shape[0]), "edges": int(graph.num_edges)})
