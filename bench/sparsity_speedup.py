@@ -18,7 +18,9 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   would pass them), on one thread and on every core; the speed-up is over the same model at
   0 % in the same runtime with as many threads, each choosing its kernels with the planner,
   the two timed in turns call by call (``_timing.interleaved_medians``: on a shared machine,
-  back-to-back blocks of calls catch different load and their ratio drifts).
+  back-to-back blocks of calls catch different load and their ratio drifts). Each table also
+  gives the dense model timed the same way against a second session of itself: how far from
+  1x a ratio strays by noise alone.
   "ideal" is the ratio of multiply-adds, dense over pruned, aggregation included (on CSR
   features, the first layer's are the features' entries times the weights stored in the rows
   they hit).
@@ -253,6 +255,12 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
                     if sparsity == 0:
                         dense_sessions[threads] = (call, madds)
                         seconds = dense_seconds = median_seconds(call, repeat)
+                        # the noise of a ratio: the dense model against a second session of
+                        # itself, timed the same way as the pruned ones below
+                        twin = Session(path, num_threads=threads)
+                        first, second = interleaved_medians(
+                            [call, lambda s=twin, x=x, g=graph, b=batch: s.run(x, g, b)], repeat)
+                        self_ratio = first / second
                     else:  # timed in turns with the dense model: the ratio of one spell
                         dense_seconds, seconds = interleaved_medians(
                             [dense_sessions[threads][0], call], repeat)
@@ -262,6 +270,7 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
                                      "pattern": "dense" if sparsity == 0 else pattern,
                                      "sparsity": sparsity, "ms": 1e3 * seconds,
                                      "dense_ms": 1e3 * dense_seconds,
+                                     "self_ratio": self_ratio if sparsity == 0 else None,
                                      "speedup": speedup, "ideal": ideal,
                                      "input": "csr" if hasattr(x, "indptr") else "dense",
                                      "nodes": int(x.shape[0]), "edges": int(graph.num_edges)})
@@ -325,10 +334,12 @@ def markdown(result: dict) -> str:
         part = [r for r in result["models"] if r["model"] == label and r["threads"] == threads]
         dense = next(r for r in part if r["pattern"] == "dense")
         sparsities = sorted({r["sparsity"] for r in part if r["pattern"] != "dense"})
+        twin = f"; the dense model against a second session of itself, timed the same way: " \
+            f"{dense['self_ratio']:.2f}x" if dense.get("self_ratio") else ""
         lines += [f"{label} ({dense['nodes']:,} nodes, {dense['edges']:,} edges, "
                   f"{dense['input']} features), {threads} thread{'s' * (threads > 1)}: speed-up "
-                  f"over the same model dense in this runtime ({dense['ms']:.3f} ms); ideal in "
-                  "brackets", "",
+                  f"over the same model dense in this runtime ({dense['ms']:.3f} ms{twin}); "
+                  "ideal in brackets", "",
                   "| pattern | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities) + " |",
                   "|---|" + "---|" * len(sparsities)]
         for pattern in dict.fromkeys(r["pattern"] for r in part if r["pattern"] != "dense"):
