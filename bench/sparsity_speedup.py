@@ -7,8 +7,9 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   pattern at each weight sparsity, on every sparse kernel the pattern can use (node panels for
   unstructured, 4x1 and N:M; node panels with blocks of outputs, and output vectors, for blocks
   along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on every core;
-  BLAS is timed in its own block, then its spinning worker threads are let go idle before the
-  kernels run. The kernel that this machine's cost model (``sparsegnn tune``) picks is marked.
+  BLAS is timed in a block just before each kernel's, its spinning worker threads let go idle
+  in between, so that each ratio comes from one spell of a shared machine. The kernel that
+  this machine's cost model (``sparsegnn tune``) picks is marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
   without the transposes.
@@ -50,6 +51,7 @@ from sparsegnn._fileio import atomic_path, atomic_write_text
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
 N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
+BLAS_IDLE_SECONDS = 0.2  # OpenBLAS's workers spin ~0.1 s after a call
 # The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
 # patterns run on unstructured node panels.
 PATTERN_KERNELS = {
@@ -125,8 +127,10 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
         x[:] = rng.standard_normal((rows, width))
         dense = rng.standard_normal((width, width)).astype(np.float32)
         x_major = PanelMajor.from_rows(x)  # the node panels' own layout, as inside an MLP
-        blas = median_seconds(lambda x=x, dense=dense: x @ dense, repeat)
-        time.sleep(0.5)  # OpenBLAS's workers spin ~0.1 s after a call
+
+        def blas_call(x=x, dense=dense):
+            return x @ dense
+
         cases = [(p, s) for p in PATTERNS for s in SPARSITIES] + \
             [(p, 0.5) for p in N_OF_M]
         if quick:
@@ -149,6 +153,11 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
                                      lambda packed=packed, fm=x_major: sparse_linear(
                                          fm, packed, panel_major_out=True)))
             for name, chosen, call in variants:
+                # BLAS in a block just before each kernel's (not in turns: OpenBLAS's workers
+                # spin ~0.1 s after a call and would slow the kernel), so that each ratio
+                # comes from one spell of a shared machine
+                blas = median_seconds(blas_call, repeat)
+                time.sleep(BLAS_IDLE_SECONDS)
                 seconds = median_seconds(call, repeat)
                 rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
                                  "measured_sparsity": 1 - kept, "kernel": name,
@@ -206,36 +215,44 @@ def _madds(session, x, graph) -> float:
     return total
 
 
+def model_inputs(label: str):
+    """``(model config, x, graph, batch)`` of the model ``label`` of ``MODELS``: the dataset's
+    own features (CSR where it stores them so), its full graph or a batch of its test graphs
+    (batch 1: the median-sized one), with the model's share of edges pruned at random."""
+    from sparsegnn import data
+    from sparsegnn.nn.recipes import model_config
+    from sparsegnn.prune.edges import prune_edges, random_edge_scores
+
+    kind, name, overrides, graphs, edge_fraction = MODELS[label]
+    dataset = data.load(name)
+    x, graph, batch = dataset.x, dataset.graph, None
+    if graphs is not None:
+        test = dataset.splits[0].test
+        if graphs == 1:
+            sizes = np.diff(dataset.ptr)[test]
+            chosen = [int(test[np.argsort(sizes)[len(sizes) // 2]])]
+        else:
+            chosen = list(test[:graphs])
+        graph, x, batch = dataset.select_graphs(chosen)
+    if edge_fraction:
+        graph = prune_edges(graph, random_edge_scores(graph), edge_fraction)
+    return model_config(kind, dataset, **overrides), x, graph, batch
+
+
 def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict]:
     import torch
 
-    from sparsegnn import data
     from sparsegnn.export import export_artifact
     from sparsegnn.nn import build_model
-    from sparsegnn.nn.recipes import model_config
-    from sparsegnn.prune.edges import prune_edges, random_edge_scores
     from sparsegnn.runtime import Session
 
     rows_out = []
     folder = Path(tempfile.mkdtemp(prefix="sparsegnn-speedup-"))
     sparsities = (0.0, 0.9, 0.95) if quick else SPARSITIES
-    for label, (kind, name, overrides, graphs, edge_fraction) in MODELS.items():
+    for label in MODELS:
         if only and not any(o in label for o in only):
             continue
-        dataset = data.load(name)
-        x, graph, batch = dataset.x, dataset.graph, None
-        if graphs is not None:
-            test = dataset.splits[0].test
-            # batch 1: the median-sized test graph; else the first test graphs
-            if graphs == 1:
-                sizes = np.diff(dataset.ptr)[test]
-                chosen = [int(test[np.argsort(sizes)[len(sizes) // 2]])]
-            else:
-                chosen = list(test[:graphs])
-            graph, x, batch = dataset.select_graphs(chosen)
-        if edge_fraction:
-            graph = prune_edges(graph, random_edge_scores(graph), edge_fraction)
-        config = model_config(kind, dataset, **overrides)
+        config, x, graph, batch = model_inputs(label)
         dense_sessions = {}
         for pattern in PATTERNS + N_OF_M:
             for sparsity in ((0.5,) if pattern in N_OF_M else sparsities):
