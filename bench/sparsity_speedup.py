@@ -7,8 +7,9 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   pattern at each weight sparsity, on every sparse kernel the pattern can use (node panels for
   unstructured, 4x1 and N:M; node panels with blocks of outputs, and output vectors, for blocks
   along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on every core;
-  BLAS is timed in a block just before each kernel's, its spinning worker threads let go idle
-  in between, so that each ratio comes from one spell of a shared machine. The kernel that
+  BLAS and the kernel are timed in alternating blocks (three rounds, BLAS's spinning worker
+  threads let go idle before each kernel block), and the median of the rounds' ratios is
+  reported: each round's ratio comes from one spell of a shared machine. The kernel that
   this machine's cost model (``sparsegnn tune``) picks is marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
@@ -52,6 +53,7 @@ SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
 N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
 BLAS_IDLE_SECONDS = 0.2  # OpenBLAS's workers spin ~0.1 s after a call
+LAYER_ROUNDS = 3  # alternating BLAS and kernel blocks per layer case
 # The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
 # patterns run on unstructured node panels.
 PATTERN_KERNELS = {
@@ -119,6 +121,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
     from sparsegnn.runtime.tuning import load_tuning
 
     tuning = load_tuning()  # this machine's calibration (`sparsegnn tune`), else the defaults
+    per_round = max(3, -(-repeat // LAYER_ROUNDS))
     rng = np.random.default_rng(0)
     rows_out = []
     width = 256
@@ -153,20 +156,25 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
                                      lambda packed=packed, fm=x_major: sparse_linear(
                                          fm, packed, panel_major_out=True)))
             for name, chosen, call in variants:
-                # BLAS in a block just before each kernel's (not in turns: OpenBLAS's workers
-                # spin ~0.1 s after a call and would slow the kernel), so that each ratio
-                # comes from one spell of a shared machine
-                blas = median_seconds(blas_call, repeat)
-                time.sleep(BLAS_IDLE_SECONDS)
-                seconds = median_seconds(call, repeat)
+                # BLAS in a block just before each of the kernel's (not in turns: OpenBLAS's
+                # workers spin ~0.1 s after a call and would slow the kernel), in a few
+                # rounds: each round's ratio comes from one spell of a shared machine, and
+                # the median ratio is reported
+                blas_times, kernel_times = [], []
+                for _ in range(LAYER_ROUNDS):
+                    blas_times.append(median_seconds(blas_call, per_round))
+                    time.sleep(BLAS_IDLE_SECONDS)
+                    kernel_times.append(median_seconds(call, per_round))
+                speedup = float(np.median(np.divide(blas_times, kernel_times)))
+                blas, seconds = float(np.median(blas_times)), float(np.median(kernel_times))
                 rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
                                  "measured_sparsity": 1 - kept, "kernel": name,
                                  "planned": chosen, "planner_choice": planned,
                                  "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
-                                 "speedup": blas / seconds, "ideal": 1 / max(kept, 1e-9)})
+                                 "speedup": speedup, "ideal": 1 / max(kept, 1e-9)})
                 print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: "
                       f"{1e3 * seconds:8.2f} ms ({name}{', planned' * chosen}), BLAS "
-                      f"{1e3 * blas:8.2f} ms -> {blas / seconds:5.2f}x")
+                      f"{1e3 * blas:8.2f} ms -> {speedup:5.2f}x")
     return rows_out
 
 
