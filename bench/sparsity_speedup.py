@@ -7,9 +7,10 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   pattern at each weight sparsity, on every sparse kernel the pattern can use (node panels for
   unstructured, 4x1 and N:M; node panels with blocks of outputs, and output vectors, for blocks
   along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on every core;
-  BLAS and the kernel are timed in alternating blocks (three rounds, BLAS's spinning worker
-  threads let go idle before each kernel block), and the median of the rounds' ratios is
-  reported: each round's ratio comes from one spell of a shared machine. The kernel that
+  BLAS and the kernel are timed in alternating blocks (three rounds; BLAS's spinning worker
+  threads let go idle, then the kernel called untimed for 50 ms, before each kernel block),
+  and the median of the rounds' ratios is reported: each round's ratio comes from one spell
+  of a shared machine. The kernel that
   this machine's cost model (``sparsegnn tune``) picks is marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
@@ -54,6 +55,7 @@ PATTERNS = ("unstructured", "4x1", "1x4", "1x8", "1x16")
 N_OF_M = ("2:4",)  # runs on the unstructured kernel; its only sparsity is 50 %
 BLAS_IDLE_SECONDS = 0.2  # OpenBLAS's workers spin ~0.1 s after a call
 LAYER_ROUNDS = 3  # alternating BLAS and kernel blocks per layer case
+WARM_SECONDS = 0.05  # untimed calls after the pause, before a kernel block
 # The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
 # patterns run on unstructured node panels.
 PATTERN_KERNELS = {
@@ -106,6 +108,14 @@ def pattern_mask(rng, shape, pattern: str, sparsity: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- one layer
+def _busy(call, seconds: float) -> None:
+    """Call ``call`` until ``seconds`` have passed (at least once)."""
+    end = time.perf_counter() + seconds
+    call()
+    while time.perf_counter() < end:
+        call()
+
+
 def _kernel_label(kind: str, packed) -> str:
     if kind != "panels":
         return kind
@@ -164,6 +174,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
                 for _ in range(LAYER_ROUNDS):
                     blas_times.append(median_seconds(blas_call, per_round))
                     time.sleep(BLAS_IDLE_SECONDS)
+                    _busy(call, WARM_SECONDS)  # a core that slept starts slow
                     kernel_times.append(median_seconds(call, per_round))
                 speedup = float(np.median(np.divide(blas_times, kernel_times)))
                 blas, seconds = float(np.median(blas_times)), float(np.median(kernel_times))
