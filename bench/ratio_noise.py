@@ -81,11 +81,17 @@ def main() -> None:
     args = parser.parse_args()
     if args.timings < 1 or args.repeat < 1:
         parser.error("--timings and --repeat must be positive")
-    result = measure(args.timings, args.repeat)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "ratio_noise.json", json.dumps(result, indent=1))
-    atomic_write_text(args.out / "ratio_noise.md", markdown(result))
-    print(f"wrote {args.out}/ratio_noise.{{json,md}}")
+    run(args.out, args.timings, args.repeat)
+
+
+def run(out: Path, timings: int = 36, repeat: int = 21) -> dict:
+    """Measure and write ``ratio_noise.{json,md}`` to ``out``."""
+    result = measure(timings, repeat)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "ratio_noise.json", json.dumps(result, indent=1))
+    atomic_write_text(out / "ratio_noise.md", markdown(result))
+    print(f"wrote {out}/ratio_noise.{{json,md}}")
+    return result
 
 
 if __name__ == "__main__":

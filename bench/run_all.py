@@ -5,7 +5,8 @@ gcn-cora scale`` runs some cases). For each model case it trains the dense model
 through the ``sparsegnn`` CLI (checkpoints are kept in ``runs/bench-suite/`` and reused by later
 runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and writes
 ``bench/results/<case>/bench.{json,md}`` and PNG plots. ``sparsity`` writes the pruned-vs-dense
-speed-ups (``bench/sparsity_speedup.py``), ``scale`` the power-law scale sweep and ``spmm`` the
+speed-ups (``bench/sparsity_speedup.py``), ``ratio_noise`` how far such a ratio strays by noise
+(``bench/ratio_noise.py``), ``scale`` the power-law scale sweep and ``spmm`` the
 SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
 whatever results exist, with the headline ratios.
 """
@@ -67,7 +68,7 @@ CASES = {
     "gin-proteins": ("gin", "proteins", GRAPH_VARIANTS, [], []),
     "gin-nci1": ("gin", "nci1", GRAPH_VARIANTS, [], []),
 }
-EXTRA = ("sparsity", "scale", "spmm")
+EXTRA = ("sparsity", "ratio_noise", "scale", "spmm")
 
 
 def _cli(argv: list[str]) -> None:
@@ -202,6 +203,9 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     if sparsity.exists():
         lines += ["## Pruned against dense (`bench/sparsity_speedup.py`)", "",
                   sparsity.read_text(), "![speed-up against sparsity](sparsity/sparsity.png)", ""]
+    noise = RESULTS / "ratio_noise" / "ratio_noise.md"
+    if noise.exists():
+        lines += ["### The noise of a ratio (`bench/ratio_noise.py`)", "", noise.read_text(), ""]
     scale = RESULTS / "scale" / "scale.json"
     if scale.exists():
         from scale_sweep import scale_markdown
@@ -249,6 +253,10 @@ def main() -> None:
             from sparsity_speedup import run as run_sparsity
 
             run_sparsity(RESULTS / "sparsity")
+        elif case == "ratio_noise":
+            from ratio_noise import run as run_ratio_noise
+
+            run_ratio_noise(RESULTS / "ratio_noise")
         elif case == "scale":
             run_scale()
         elif case == "spmm":
