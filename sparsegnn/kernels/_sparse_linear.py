@@ -345,7 +345,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
 
 
 # ----------------------------------------------------------------------------- output vectors
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _finish_row(sums, scale, bias, code, slope):
     """``act(scale * sums + bias)``: tuples and scalars only (see ``_finish``)."""
     return vector_activate(vector_add(vector_scale(sums, scale), bias), code, slope)
