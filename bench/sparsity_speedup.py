@@ -10,8 +10,8 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   BLAS and the kernel are timed in alternating blocks (three rounds; BLAS's spinning worker
   threads let go idle, then the kernel called untimed for 50 ms, before each kernel block),
   and the median of the rounds' ratios is reported: each round's ratio comes from one spell
-  of a shared machine. The kernel that
-  this machine's cost model (``sparsegnn tune``) picks is marked.
+  of a shared machine. The kernel that this machine's cost model (``sparsegnn tune``) picks is
+  marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
   without the transposes.
@@ -290,13 +290,12 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
                     madds = _madds(session, x, graph)
                     if sparsity == 0:
                         dense_sessions[threads] = (call, madds)
-                        seconds = dense_seconds = median_seconds(call, repeat)
-                        # the noise of a ratio: the dense model against a second session of
-                        # itself, timed the same way as the pruned ones below
+                        # timed in turns with a second session of itself, as the pruned ones
+                        # are with it below: the ratio's noise, and the dense time
                         twin = Session(path, num_threads=threads)
-                        first, second = interleaved_medians(
+                        seconds, second = interleaved_medians(
                             [call, lambda s=twin, x=x, g=graph, b=batch: s.run(x, g, b)], repeat)
-                        self_ratio = first / second
+                        dense_seconds, self_ratio = seconds, seconds / second
                     else:  # timed in turns with the dense model: the ratio of one spell
                         dense_seconds, seconds = interleaved_medians(
                             [dense_sessions[threads][0], call], repeat)

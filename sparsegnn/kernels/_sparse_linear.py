@@ -68,6 +68,7 @@ from ._parallel import run_row_chunks
 __all__ = ["NodePanelWeight", "OutputVectorWeight", "PanelMajor", "sparse_linear",
            "sparse_linear_unchecked",
            "pack_weight", "pack_node_panels", "pack_output_vectors", "vector_width",
+           "panel_width",
            "SPARSE_KERNELS"]
 
 SPARSE_KERNELS = ("panels", "vectors")
@@ -86,6 +87,11 @@ PANEL_BLOCKS = (1, 4, 8)  # outputs per entry the node panels have loops for
 def vector_width(itemsize: int) -> int:
     """Floats of ``itemsize`` bytes per SIMD vector of this machine."""
     return VECTOR_BYTES // itemsize
+
+
+def panel_width(dtype) -> int:
+    """Node rows per node panel for activations of ``dtype``."""
+    return PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
 
 
 # ----------------------------------------------------------------------------- node panels
@@ -535,7 +541,7 @@ class PanelMajor(NamedTuple):
     @classmethod
     def empty(cls, rows: int, nodes: int, features: int, dtype) -> PanelMajor:
         """Uninitialised, ``rows >= features`` rows per panel (at least one)."""
-        panel = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
+        panel = panel_width(dtype)
         panels, rows = max(-(-nodes // panel), 1), max(rows, 1)
         return cls(aligned_empty((panels * rows, panel), dtype), nodes, features, rows)
 
@@ -608,7 +614,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
     scale = np.empty(0, dtype) if row_scale is None else row_scale.astype(dtype, copy=False)
     normalize = bool(normalize_rows) and x_indptr.shape[0] > 0
     if rows:
-        step = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize) if panels else ROW_BLOCK
+        step = panel_width(dtype) if panels else ROW_BLOCK
         bounds = np.minimum(np.arange(0, rows + step, step, dtype=np.int64), rows)
 
         def run(first_step, last_step):
@@ -811,7 +817,7 @@ def _check_panel_major(x: PanelMajor, weight, dtype) -> PanelMajor:
     if not isinstance(weight, NodePanelWeight):
         raise KernelArgumentError("panel-major activations need a node-panel weight")
     values = x.values
-    panel = PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
+    panel = panel_width(dtype)
     if not isinstance(values, np.ndarray) or values.dtype != dtype or values.ndim != 2 \
             or not values.flags.c_contiguous or values.shape[1] != panel:
         raise KernelArgumentError(f"panel-major values must be a C-contiguous {dtype} array "

@@ -20,14 +20,14 @@ from ..kernels._program import (
     PROGRAM_WIDTH,
     encode_row,
 )
-from ..kernels._sparse_linear import PANEL_VECTORS, vector_width
+from ..kernels._sparse_linear import panel_width
 from ..kernels._spmm import REDUCTIONS
 from ..ops import OPS
 from .planner import MatrixPlan
 
 __all__ = ["build_program", "program_rows", "Encoder"]
 
-PANEL_ROWS = PANEL_VECTORS * vector_width(4)  # float32 node rows per node panel
+PANEL_ROWS = panel_width(np.float32)
 
 
 def program_rows(rows: int) -> int | None:
