@@ -8,10 +8,10 @@ decided first, before any kernel module is imported: see ``_precompiled``.
 """
 
 from ._precompiled import activate as _activate_kernel_source
-from ._precompiled import skip_numba_blas_probe as _skip_numba_blas_probe
+from ._precompiled import lighten_numba_start_up as _lighten_numba_start_up
 
 KERNELS = _activate_kernel_source()
-_skip_numba_blas_probe()
+_lighten_numba_start_up()
 
 from ._attention import edge_softmax, gat_aggregate
 from ._checks import KernelArgumentError

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
-           "CACHE_ENV", "MANIFEST", "activate", "cache_root", "neutral_environment"]
+           "CACHE_ENV", "MANIFEST", "activate", "cache_root", "lighten_numba_start_up",
+           "neutral_environment"]
 
 BUNDLE_ENV = "SPARSEGNN_KERNELS"
 CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
@@ -250,6 +251,49 @@ def activate() -> KernelStatus:
     return STATUS
 
 
+def lighten_numba_start_up() -> None:
+    """Leave out what Numba does at its first dispatch that sparsegnn's kernels do not need.
+
+    * **Loading a cached kernel.** Before it loads a specialisation from its on-disk cache,
+      Numba refreshes its compiler's typing and lowering registries (importing a few dozen of
+      its modules) and initialises its runtime (NRT). Loaded machine code needs only the
+      runtime: the registries serve compiling, and Numba's compiler refreshes them itself
+      before it compiles anything. So for the cache objects of ``sparsegnn.kernels``'
+      functions, a load initialises the runtime and skips the rest; every other jitted
+      function in the process keeps Numba's own path.
+    * **Before compiling one**, :func:`skip_numba_blas_probe` (only then: a process whose
+      kernels all load from the cache never imports Numba's numpy support).
+
+    ``bench/cold_start.py`` measures the first result with it (case c). Idempotent. On a Numba
+    whose cache lacks the methods this relies on, loads keep Numba's path and the BLAS probe
+    is skipped now."""
+    from numba.core.caching import FunctionCache
+
+    original = FunctionCache.load_overload
+    if getattr(original, "_sparsegnn_kernels", False):
+        return
+    if not all(hasattr(FunctionCache, name)
+               for name in ("_load_overload", "_guard_against_spurious_io_errors")):
+        skip_numba_blas_probe()
+        return
+    from numba.core.runtime import nrt
+
+    kernel_modules = __package__ + "."
+
+    def load_overload(self, sig, target_context):
+        if not getattr(self._py_func, "__module__", "").startswith(kernel_modules):
+            return original(self, sig, target_context)
+        nrt.rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            loaded = self._load_overload(sig, target_context)
+        if loaded is None:  # not in the cache: Numba compiles it next
+            skip_numba_blas_probe()
+        return loaded
+
+    load_overload._sparsegnn_kernels = True
+    FunctionCache.load_overload = load_overload
+
+
 class _NoScipyLinalg:
     """An import finder that answers "not installed" for scipy.linalg (see below)."""
 
@@ -262,7 +306,7 @@ class _NoScipyLinalg:
 def skip_numba_blas_probe() -> None:
     """Load Numba's numpy support now, without its BLAS probe.
 
-    At the first dispatch of any kernel, Numba loads its numpy support, which probes for BLAS
+    Before it compiles anything, Numba loads its numpy support, which probes for BLAS
     by importing ``scipy.linalg`` when scipy is installed (bench/cold_start.py measures it),
     to decide whether ``np.correlate``/``np.convolve`` in jitted code may call BLAS. The
     kernels call neither. When ``scipy.linalg`` is not imported yet, the probe is answered "no

@@ -45,7 +45,9 @@ stats = kernel_stats()
 print(json.dumps({"source": KERNELS.source, "note": KERNELS.note, "package": sparsegnn.__file__,
                   "loaded": sum(h for h, _ in stats.values()),
                   "compiled": sum(m for _, m in stats.values()),
-                  "scipy_linalg": "scipy.linalg" in sys.modules, "out": out.tolist()}))
+                  "scipy_linalg": "scipy.linalg" in sys.modules,
+                  "compiler_registries": "numba.np.polynomial" in sys.modules,
+                  "out": out.tolist()}))
 """
 
 
@@ -118,8 +120,42 @@ def test_a_fresh_process_on_a_relocated_install_loads_every_kernel(bundle, tmp_p
     assert report["package"].startswith(str(site))
     assert report["source"] == "bundle"
     assert report["compiled"] == 0 and report["loaded"] > 0
-    assert not report["scipy_linalg"]
+    assert not report["scipy_linalg"] and not report["compiler_registries"]
     np.testing.assert_allclose(report["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
+
+
+def test_cached_kernels_load_without_the_compiler_set_up(tmp_path):
+    """Warm cache: the second process loads every kernel without Numba's compiler registries
+    (``lighten_numba_start_up``) and gives the output of the process that compiled them. An
+    app's own cached function keeps Numba's path in that process: it compiles, then loads."""
+    artifact = save_artifact(_gat_model(), tmp_path / "gat.sgnn")
+    inputs, x, graph = _inputs(tmp_path)
+    (tmp_path / "app_kernel.py").write_text(
+        "import numba\nimport numpy as np\n\n@numba.njit(cache=True)\n"
+        "def sorted_copy(a):\n    return np.sort(a)\n")
+    app = CHILD + """
+from app_kernel import sorted_copy
+values = np.array([3.0, 1.0, 2.0])
+assert sorted_copy(values).tolist() == [1.0, 2.0, 3.0]
+print(json.dumps({"app_loaded": sum(sorted_copy.stats.cache_hits.values())}))
+"""
+    environment = neutral_environment(NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+                                      PYTHONPATH=str(tmp_path))
+    reports = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", app, str(artifact), str(inputs)],
+                                env=environment, capture_output=True, text=True, timeout=600,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        lines = result.stdout.strip().splitlines()
+        reports.append({**json.loads(lines[-2]), **json.loads(lines[-1])})
+    compiled, loaded = reports
+    assert compiled["compiled"] > 0 and compiled["compiler_registries"]
+    assert loaded["compiled"] == 0 and loaded["loaded"] > 0
+    assert not loaded["compiler_registries"]
+    assert loaded["app_loaded"] == 1 and compiled["app_loaded"] == 0
+    assert loaded["out"] == compiled["out"]
+    np.testing.assert_allclose(loaded["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
 
 
 @pytest.mark.parametrize("field, value, reason", [
