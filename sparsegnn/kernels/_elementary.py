@@ -14,6 +14,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import config as numba_config
 from numba.extending import intrinsic, overload
 
 from ._config import FASTMATH
@@ -70,11 +71,6 @@ def _bits_to_float32_intrinsic(typingctx, bits):
     return types.float32(bits), codegen
 
 
-@overload(_bits_to_float32, inline="always")
-def _bits_to_float32_overload(bits):
-    return lambda bits: _bits_to_float32_intrinsic(bits)
-
-
 def _float32_to_bits(value):
     """The bit pattern of the float32 ``value``, as an int32."""
     return np.float32(value).view(np.int32)
@@ -91,9 +87,8 @@ def _float32_to_bits_intrinsic(typingctx, value):
     return types.int32(value), codegen
 
 
-@overload(_float32_to_bits, inline="always")
-def _float32_to_bits_overload(value):
-    return lambda value: _float32_to_bits_intrinsic(value)
+if not numba_config.DISABLE_JIT:  # compiled code calls the intrinsics themselves
+    _bits_to_float32, _float32_to_bits = _bits_to_float32_intrinsic, _float32_to_bits_intrinsic
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")

@@ -21,7 +21,7 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.core import config as numba_config
-from numba.extending import intrinsic, models, overload, register_model
+from numba.extending import intrinsic, models, register_model
 
 from ._elementary import ERF_DENOMINATOR, ERF_LIMIT, ERF_NUMERATOR
 from ._epilogue import gelu
@@ -241,100 +241,6 @@ def prefetch_row(accumulator, x, row, column):
 
 
 # ------------------------------------------------------------------------- compiled versions
-def _with_literal_count(make):
-    """An overload body for ``f(like, count)`` whose ``count`` is typed as a literal, so the
-    tuple length is known when compiling."""
-    def implementation(like, count):
-        if not isinstance(count, types.IntegerLiteral):
-            return None
-        constant = count.literal_value
-        return lambda like, count: make(like, constant)
-
-    return implementation
-
-
-@overload(vector_fma_row, inline="always")
-def _vector_fma_row_overload(accumulator, weight, x, row, column, tail):
-    return lambda accumulator, weight, x, row, column, tail: _vector_fma_row(
-        accumulator, weight, x, row, column, tail)
-
-
-@overload(vector_fma_codes, inline="always")
-def _vector_fma_codes_overload(accumulator, weight, codes, row, column):
-    return lambda accumulator, weight, codes, row, column: _vector_fma_codes(
-        accumulator, weight, codes, row, column)
-
-
-@overload(vector_dot_bytes, inline="always")
-def _vector_dot_bytes_overload(accumulator, packed, codes, row, column):
-    return lambda accumulator, packed, codes, row, column: _vector_dot_bytes(
-        accumulator, packed, codes, row, column)
-
-
-@overload(vector_max, inline="always")
-def _vector_max_overload(accumulator):
-    return lambda accumulator: _vector_max(accumulator)
-
-
-@overload(vector_byte_scores, inline="always")
-def _vector_byte_scores_overload(accumulator, offsets, scales, row, factor):
-    return lambda accumulator, offsets, scales, row, factor: _vector_byte_scores(
-        accumulator, offsets, scales, row, factor)
-
-
-@overload(vector_store_row, inline="always")
-def _vector_store_row_overload(accumulator, out, row, column, tail):
-    return lambda accumulator, out, row, column, tail: _vector_store_row(
-        accumulator, out, row, column, tail)
-
-
-@overload(vector_scale, inline="always")
-def _vector_scale_overload(accumulator, factor):
-    return lambda accumulator, factor: _vector_scale(accumulator, factor)
-
-
-@overload(vector_activate, inline="always")
-def _vector_activate_overload(accumulator, code, slope):
-    return lambda accumulator, code, slope: _vector_activate(accumulator, code, slope)
-
-
-@overload(vector_mul_row, inline="always")
-def _vector_mul_row_overload(accumulator, x, row, column, tail):
-    return lambda accumulator, x, row, column, tail: _vector_mul_row(
-        accumulator, x, row, column, tail)
-
-
-@overload(vector_add, inline="always")
-def _vector_add_overload(first, second):
-    return lambda first, second: _vector_add(first, second)
-
-
-@overload(vector_mul, inline="always")
-def _vector_mul_overload(first, second):
-    return lambda first, second: _vector_mul(first, second)
-
-
-@overload(vector_add_scalar, inline="always")
-def _vector_add_scalar_overload(accumulator, value):
-    return lambda accumulator, value: _vector_add_scalar(accumulator, value)
-
-
-@overload(transpose_tile, inline="always")
-def _transpose_tile_overload(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
-    return lambda src, src_row, src_col, dst, dst_row, dst_col, rows, cols: _transpose_tile(
-        src, src_row, src_col, dst, dst_row, dst_col, rows, cols)
-
-
-@overload(data_address, inline="always")
-def _data_address_overload(array):
-    return lambda array: _data_address(array)
-
-
-@overload(prefetch_row, inline="always")
-def _prefetch_row_overload(accumulator, x, row, column):
-    return lambda accumulator, x, row, column: _prefetch_row(accumulator, x, row, column)
-
-
 def _is_vector_tuple(value) -> bool:
     return isinstance(value, types.UniTuple) and isinstance(value.dtype, Vector)
 
@@ -904,5 +810,18 @@ def _data_address(typingctx, array):
     return types.intp(array), codegen
 
 
-overload(vector_zeros, prefer_literal=True)(_with_literal_count(_vector_zeros))
-overload(full_vector_zeros, prefer_literal=True)(_with_literal_count(_full_vector_zeros))
+
+
+
+# In compiled code, each public name is its intrinsic itself. (Wrapped as an inlined
+# ``@overload`` instead, every call site compiled a Numba function of its own and was inlined
+# again: a quarter of a model's compile time, for the same machine code.) Without the JIT, the
+# names keep their pure-Python bodies above.
+if not numba_config.DISABLE_JIT:
+    vector_zeros, full_vector_zeros = _vector_zeros, _full_vector_zeros
+    vector_fma_row, vector_fma_codes = _vector_fma_row, _vector_fma_codes
+    vector_dot_bytes, vector_byte_scores = _vector_dot_bytes, _vector_byte_scores
+    vector_max, vector_store_row, vector_mul_row = _vector_max, _vector_store_row, _vector_mul_row
+    vector_scale, vector_activate = _vector_scale, _vector_activate
+    vector_add, vector_mul, vector_add_scalar = _vector_add, _vector_mul, _vector_add_scalar
+    transpose_tile, data_address, prefetch_row = _transpose_tile, _data_address, _prefetch_row

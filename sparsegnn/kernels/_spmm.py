@@ -202,10 +202,16 @@ def _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate, self_
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _finish_other_activations(out, epilogue, start, end):
     """The activations that the sums' registers do not apply."""
+    if not applied_in_registers(epilogue[2], out.itemsize):
+        _finish_rows(out, epilogue, start, end)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _finish_rows(out, epilogue, start, end):
+    """Activation ``epilogue[2]`` over rows ``start..end`` (the bias is applied already)."""
     bias, _, code, slope = epilogue
-    if not applied_in_registers(code, out.itemsize):
-        for row in range(start, end):
-            finish_row(out, row, bias, False, code, slope)
+    for row in range(start, end):
+        finish_row(out, row, bias, False, code, slope)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -253,7 +259,8 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
     ``_sum_rows`` compiles. (Constants, not literal arguments: a dispatcher given literal
     arguments from Python re-resolves them on every call, in milliseconds.) The per-op path
     calls these; the compiled small-graph path, whose widths vary per layer inside one
-    compiled interpreter, keeps ``_sum_rows``."""
+    compiled interpreter, keeps ``_sum_rows``. Activations the registers do not apply are left
+    to the caller (``_finish_rows``), so that a model without them never compiles them."""
 
     @njit(cache=True, nogil=True, fastmath=FASTMATH)
     def _sum_rows_of_width(indptr, indices, values, x, out, reduce, epilogue, start, end,
@@ -268,7 +275,6 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
             tail = x.shape[1] - last_column - (tail_vectors - 1) * lanes
             _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
                       epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
-        _finish_other_activations(out, epilogue, start, end)
 
     return _sum_rows_of_width
 
@@ -344,9 +350,15 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
                        indptr, work, threads)
     elif x.shape[1] > 0:
         kernel = _kernel_for_width(x)
-        run_row_chunks(lambda s, e: kernel(indptr, indices, values, x, out, reduce_code,
-                                           epilogue, s, e, accumulate, self_weight),
-                       indptr, work, threads)
+        finish = not applied_in_registers(epilogue[2], x.itemsize)
+
+        def rows(start, end):
+            kernel(indptr, indices, values, x, out, reduce_code, epilogue, start, end,
+                   accumulate, self_weight)
+            if finish:
+                _finish_rows(out, epilogue, start, end)
+
+        run_row_chunks(rows, indptr, work, threads)
     return out
 
 
