@@ -12,9 +12,11 @@ __all__ = ["coo_to_csr", "csr_to_dense", "gcn_norm_csr", "row_normalized_values"
 
 
 @njit(cache=True, nogil=True)
-def _counting_sort(keys, num_keys, order_in, order_out):
-    """Stable counting sort of ``order_in`` by ``keys[order_in]`` into ``order_out``."""
-    counts = np.zeros(num_keys + 1, dtype=np.int64)
+def _counting_sort(keys, num_keys, order_in, order_out, counts):
+    """Stable counting sort of ``order_in`` by ``keys[order_in]`` into ``order_out``;
+    ``counts`` is ``num_keys + 1`` int64 of scratch."""
+    for k in range(num_keys + 1):
+        counts[k] = 0
     for i in range(order_in.shape[0]):
         counts[keys[order_in[i]] + 1] += 1
     for k in range(num_keys):
@@ -25,11 +27,14 @@ def _counting_sort(keys, num_keys, order_in, order_out):
         counts[key] += 1
 
 
+# The scratch arrays come from the caller: an allocation in compiled code compiles Numba's
+# numpy constructors in every fresh process, a tenth of a model's first compile.
 @njit(cache=True, nogil=True)
-def _coo_to_csr(src, dst, num_nodes, indptr, order):
-    by_source = np.empty_like(order)
-    _counting_sort(src, num_nodes, np.arange(src.shape[0]), by_source)
-    _counting_sort(dst, num_nodes, by_source, order)  # stable: sources stay sorted per row
+def _coo_to_csr(src, dst, num_nodes, indptr, order, by_source, counts):
+    for i in range(src.shape[0]):
+        order[i] = i
+    _counting_sort(src, num_nodes, order, by_source, counts)
+    _counting_sort(dst, num_nodes, by_source, order, counts)  # stable: sources stay sorted
     for i in range(dst.shape[0]):
         indptr[dst[i] + 1] += 1
     for v in range(num_nodes):
@@ -81,7 +86,8 @@ def coo_to_csr(src, dst, num_nodes: int, values=None):
         raise KernelArgumentError(f"node ids must lie in [0, {num_nodes})")
     indptr = np.zeros(num_nodes + 1, dtype=np.int64)
     order = np.empty(src.shape[0], dtype=np.int64)
-    _coo_to_csr(src64, dst64, num_nodes, indptr, order)
+    _coo_to_csr(src64, dst64, num_nodes, indptr, order, np.empty_like(order),
+                np.empty(num_nodes + 1, np.int64))
     if values is not None:
         values = check_values(values, src.shape[0], np.asarray(values).dtype)[order]
     return indptr, src64[order], values

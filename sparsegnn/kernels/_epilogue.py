@@ -19,13 +19,17 @@ def gelu(value):
     return _HALF * value * (_ONE + erf32(value * _ROOT_HALF))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def applied_in_registers(code, itemsize):
+def activation_in_registers(code, itemsize):
     """Whether the vector epilogues (``_intrinsics.vector_activate``) apply activation
     ``code`` in registers to values of ``itemsize`` bytes (identity needs nothing; GELU on
     float32 only: float64 keeps libm's erf); the others take a pass over each finished row
-    (``finish_row``)."""
+    (``finish_row``). Plain Python, for the wrappers: a jitted function called from Python
+    compiles a specialisation of its own."""
     return code == 0 or code == 1 or code == 3 or (code == 6 and itemsize == 4)
+
+
+# The same test inside compiled kernels.
+applied_in_registers = njit(cache=True, nogil=True, inline="always")(activation_in_registers)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")

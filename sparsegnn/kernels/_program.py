@@ -39,7 +39,7 @@ from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import VECTOR_BYTES
 from ._memory import aligned_zeros
 from ._pool import pool_segments
-from ._sparse_linear import _node_panels, _output_vectors
+from ._sparse_linear import ROW_PANEL, _node_panels, _output_vectors
 from ._spmm import _spmm_rows
 
 OP_LINEAR, OP_GIN, OP_AFFINE, OP_ACTIVATION, OP_POOL, OP_SAGE, OP_GCN, OP_INPUT_NORM = range(8)
@@ -110,7 +110,8 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
         lanes = VECTOR_BYTES // 4
         _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
-                        False, out, second, 0, h.shape[0])
+                        False, aligned_zeros(0, h.shape[1], out), np.empty(ROW_PANEL),
+                        np.empty(ROW_PANEL), out, second, 0, h.shape[0])
     if not applied_in_registers(act, out.itemsize):  # activations the vectors do not apply
         _finish_rows(out, params, -1, act)
     return out

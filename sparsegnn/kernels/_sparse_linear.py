@@ -47,7 +47,7 @@ from ._checks import (
     check_vector,
 )
 from ._config import ACTIVATIONS, FASTMATH
-from ._epilogue import applied_in_registers, finish_row
+from ._epilogue import activation_in_registers, finish_row
 from ._intrinsics import (
     VECTOR_BYTES,
     full_vector_zeros,
@@ -424,19 +424,20 @@ def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, epilogue,
-                    row_scale, normalize, out, out_second, start, end):
+                    row_scale, normalize, rows_buffer, scales, inverse_sums, out, out_second,
+                    start, end):
     """Rows ``start..end`` of the output-vector product (arguments as ``_node_panels``;
     ``w_values`` is ``(stored, lanes)``; ``out``'s width is a multiple of ``lanes`` when
     ``out_second`` has columns). Panels of ``ROW_PANEL`` rows (their inputs stay in L2; CSR
-    rows are expanded into a buffer a panel at a time), each swept by every output group."""
+    rows are expanded into a buffer a panel at a time), each swept by every output group.
+    Scratch from the caller (``output_vector_scratch``): ``rows_buffer`` zeros ``(ROW_PANEL,
+    K)`` (CSR inputs; else ``(0, K)``), ``scales`` and ``inverse_sums`` ``(ROW_PANEL,)``
+    float64."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // out.itemsize
     bias_row = bias.reshape((1, bias.shape[0]))
     has_scale = row_scale.shape[0] > 0
     sparse_input = x_indptr.shape[0] > 0
-    rows_buffer = aligned_zeros(ROW_PANEL if sparse_input else 0, x.shape[1], out)
-    scales = np.ones(ROW_PANEL, np.float64)
-    inverse_sums = np.zeros(ROW_PANEL, np.float64)
     # (target, first group, groups with whole vectors, groups in all): the tail group of each
     # target is masked, the others move whole vectors (masked stores are slow on AMD Zen).
     split_group = -(-out.shape[1] // lanes)
@@ -475,6 +476,15 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                                   column)
         if sparse_input:
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
+
+
+def output_vector_scratch(sparse_input: bool, width: int, dtype):
+    """``_output_vectors``' scratch, allocated in Python: an allocation in compiled code
+    compiles Numba's numpy constructors in every fresh process, a sizeable share of a small
+    model's first compile. ``(rows_buffer, scales, inverse_sums)``."""
+    rows_buffer = aligned_empty((ROW_PANEL if sparse_input else 0, width), dtype)
+    rows_buffer.fill(0)
+    return rows_buffer, np.empty(ROW_PANEL), np.empty(ROW_PANEL)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -625,9 +635,10 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
                              x_panel_rows, out_panel_rows, out, out_second, start, end)
             else:
                 _output_vectors(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
-                                w_values, epilogue, scale, normalize, out, out_second, start,
-                                end)
-            if not applied_in_registers(code, out.itemsize):  # the vectors did not apply it
+                                w_values, epilogue, scale, normalize,
+                                *output_vector_scratch(x_indptr.shape[0] > 0, x.shape[1], dtype),
+                                out, out_second, start, end)
+            if not activation_in_registers(code, out.itemsize):  # the vectors did not apply it
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 
         # work in the aggregations' units (gathered multiply-adds): a stored weight costs

@@ -18,7 +18,7 @@ from ._checks import (
     check_vector,
 )
 from ._config import ACTIVATIONS, FASTMATH
-from ._epilogue import applied_in_registers, finish_row
+from ._epilogue import activation_in_registers, applied_in_registers, finish_row
 from ._intrinsics import (
     CHUNK_VECTORS,
     VECTOR_BYTES,
@@ -350,7 +350,7 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
                        indptr, work, threads)
     elif x.shape[1] > 0:
         kernel = _kernel_for_width(x)
-        finish = not applied_in_registers(epilogue[2], x.itemsize)
+        finish = not activation_in_registers(epilogue[2], x.itemsize)
 
         def rows(start, end):
             kernel(indptr, indices, values, x, out, reduce_code, epilogue, start, end,
