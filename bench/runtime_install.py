@@ -78,6 +78,26 @@ def folder_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without what would let a checkout or a virtualenv leak in."""
+    return {key: value for key, value in os.environ.items()
+            if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
+def install_runtime(folder: Path) -> Path:
+    """Build the wheel and install it, bytecode compiled as pip does, into a new virtual
+    environment ``folder / "env"`` holding only its base dependencies; its interpreter."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(folder / "dist"), str(ROOT)], check=True)
+    wheel = next((folder / "dist").glob("sparsegnn-*.whl"))
+    environment = folder / "env"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True,
+                   env=clean_environment())
+    return python
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/runtime_install")
@@ -86,17 +106,10 @@ def main() -> int:
         folder = Path(temporary)
         names = prepare(folder)
         tick = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                        "--wheel-dir", str(folder / "dist"), str(ROOT)], check=True)
-        wheel = next((folder / "dist").glob("sparsegnn-*.whl"))
+        python = install_runtime(folder)
         environment = folder / "env"
-        venv.create(environment, with_pip=True)
-        python = environment / "bin" / "python"
-        # nothing of this environment's (a checkout on PYTHONPATH, its virtualenv) may leak in
-        clean = {key: value for key, value in os.environ.items()
-                 if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True,
-                       env=clean)
+        wheel = next((folder / "dist").glob("sparsegnn-*.whl"))
+        clean = clean_environment()
         installed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"],
                                    check=True, capture_output=True, text=True, env=clean).stdout
         packages = sorted(p["name"].lower() for p in json.loads(installed))
