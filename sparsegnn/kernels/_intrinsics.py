@@ -168,6 +168,12 @@ def vector_store_row(accumulator, out, row, column, tail):
         out[row, start:start + valid] = vector[:valid]
 
 
+def full_vectors(accumulator):
+    """The same vectors, typed as whole ones (as ``full_vector_zeros`` makes): their later
+    loads and stores move every lane. The lanes a masked load left out are zeros."""
+    return accumulator
+
+
 def vector_scale(accumulator, factor):
     """Every vector times ``factor``."""
     return tuple(vector * vector.dtype.type(factor) for vector in accumulator)
@@ -550,6 +556,19 @@ def _splat(context, builder, vector, value, value_type):
 
 
 @intrinsic
+def _full_vectors(typingctx, accumulator):
+    if not _is_vector_tuple(accumulator):
+        return None
+    vector = accumulator.dtype
+    whole = types.UniTuple(Vector(vector.dtype, vector.lanes, masked=False), accumulator.count)
+
+    def codegen(context, builder, signature, args):
+        return args[0]  # the same LLVM vectors: only the Numba type changes
+
+    return whole(accumulator), codegen
+
+
+@intrinsic
 def _vector_scale(typingctx, accumulator, factor):
     if not (_is_vector_tuple(accumulator) and isinstance(factor, (types.Float, types.Integer))):
         return None
@@ -822,6 +841,6 @@ if not numba_config.DISABLE_JIT:
     vector_fma_row, vector_fma_codes = _vector_fma_row, _vector_fma_codes
     vector_dot_bytes, vector_byte_scores = _vector_dot_bytes, _vector_byte_scores
     vector_max, vector_store_row, vector_mul_row = _vector_max, _vector_store_row, _vector_mul_row
-    vector_scale, vector_activate = _vector_scale, _vector_activate
+    vector_scale, vector_activate, full_vectors = _vector_scale, _vector_activate, _full_vectors
     vector_add, vector_mul, vector_add_scalar = _vector_add, _vector_mul, _vector_add_scalar
     transpose_tile, data_address, prefetch_row = _transpose_tile, _data_address, _prefetch_row

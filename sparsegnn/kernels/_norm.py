@@ -38,7 +38,7 @@ def _layer_norm_rows(x, scale, shift, eps, code, slope, out, start, end):
         for f in range(width):  # centred in float64 too: a rounded mean shifts a wide row
             normalised = x.dtype.type((x[row, f] - mean) * inverse_std)
             out[row, f] = normalised * scale[f] + shift[f]
-        finish_row(out, row, no_bias, False, code, slope)
+        finish_row(out, row, no_bias, np.bool_(False), code, slope)  # not a literal False
 
 
 def layer_norm(x, scale, shift, *, eps: float = 1e-5, activation: str | None = None,

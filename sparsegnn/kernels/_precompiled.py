@@ -323,29 +323,36 @@ def skip_numba_blas_probe() -> None:
         sys.meta_path.remove(finder)
 
 
-def kernel_stats() -> dict[str, tuple[int, int]]:
-    """``{kernel: (specialisations loaded from the cache, specialisations compiled)}`` in this
-    process so far, for every jitted function of ``sparsegnn.kernels`` called from Python
-    (the functions they call compile into them)."""
+def kernel_dispatchers() -> list:
+    """Every jitted function of ``sparsegnn.kernels`` made so far, including the kernels made
+    per layout (such as ``_spmm.WIDTH_KERNELS``' values)."""
     from numba.core.dispatcher import Dispatcher
 
-    stats = {}
+    found = []
     for name, module in list(sys.modules.items()):
         if not name.startswith("sparsegnn.kernels.") or module is None:
             continue
         kernels = list(vars(module).values())
-        for attribute in list(kernels):  # and kernels made per layout (e.g. _spmm.WIDTH_KERNELS)
+        for attribute in list(kernels):
             if isinstance(attribute, dict):
                 kernels += [value for value in attribute.values() if isinstance(value, Dispatcher)]
-        for attribute in kernels:
-            if isinstance(attribute, Dispatcher) and attribute.py_func.__module__ == name:
-                hits = sum(attribute.stats.cache_hits.values())
-                # compiled = kept specialisations not loaded from the cache
-                compiled = len(attribute.overloads) - hits
-                if hits or compiled:
-                    key = f"{name.rsplit('.', 1)[1]}.{attribute.py_func.__name__}"
-                    previous = stats.get(key, (0, 0))
-                    stats[key] = (previous[0] + hits, previous[1] + compiled)
+        found += [attribute for attribute in kernels
+                  if isinstance(attribute, Dispatcher) and attribute.py_func.__module__ == name]
+    return found
+
+
+def kernel_stats() -> dict[str, tuple[int, int]]:
+    """``{kernel: (specialisations loaded from the cache, specialisations compiled)}`` in this
+    process so far, for every jitted function of ``sparsegnn.kernels`` called from Python
+    (the functions they call compile into them)."""
+    stats = {}
+    for kernel in kernel_dispatchers():
+        hits = sum(kernel.stats.cache_hits.values())
+        compiled = len(kernel.overloads) - hits  # kept specialisations not loaded from the cache
+        if hits or compiled:
+            key = f"{kernel.py_func.__module__.rsplit('.', 1)[1]}.{kernel.py_func.__name__}"
+            previous = stats.get(key, (0, 0))
+            stats[key] = (previous[0] + hits, previous[1] + compiled)
     return stats
 
 

@@ -82,6 +82,10 @@ AFFINE_SCALE, AFFINE_SHIFT, AFFINE_ACT = _columns(OP_AFFINE)
 (SAGE_NEIGHBOR, SAGE_TRANSFORM_FIRST, SAGE_BIAS, SAGE_ACT, SAGE_ROOT, SAGE_AGGR,
  SAGE_L2_NORMALIZE) = _columns(OP_SAGE)
 GCN_MATRIX, GCN_TRANSFORM_FIRST, GCN_BIAS, GCN_ACT, GCN_IMPROVED, GCN_HOPS = _columns(OP_GCN)
+# NOT_LITERAL: a constant passed to a jitted function is typed as a literal (Literal[int](0),
+# Literal[bool](False)), and the callee compiles a specialisation for it, apart from the one
+# its variables of the same type get (the interpreter compiled its kernels twice over:
+# _sum_span 18 times for 9 widths). Constants passed on are np.int64 / np.bool_ values.
 MATRIX_PANELS, MATRIX_VECTORS = 0, 1
 MATRIX_WIDTH = 11
 LEAKY_SLOPE = LEAKY_RELU_SLOPE  # the runtime's (and torch's default) leaky ReLU slope
@@ -102,18 +106,20 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     has_bias = bias >= 0
     epilogue = (params[bias:bias + outputs] if has_bias else params[:0], has_bias, act,
                 LEAKY_SLOPE)
-    no_rows, no_values = offsets[:0], params[:0]
+    no_rows, no_indices, no_values = offsets[:0], indices[:0], params[:0]
+    zero, no = np.int64(0), np.bool_(False)  # see NOT_LITERAL
     if kind == MATRIX_PANELS:
-        _node_panels(h, no_rows, no_rows, no_values, bounds, stored, values, run, block,
-                     epilogue, no_values, False, False, False, out, second, 0, h.shape[0])
+        _node_panels(h, no_rows, no_indices, no_values, bounds, stored, values, run, block,
+                     epilogue, no_values, no, zero, zero, out, second, zero, h.shape[0])
     else:
-        lanes = VECTOR_BYTES // 4
-        _output_vectors(h, no_rows, no_rows, no_values, bounds, stored,
+        lanes = np.int64(VECTOR_BYTES // 4)
+        _output_vectors(h, no_rows, no_indices, no_values, bounds, stored,
                         values.reshape((values.shape[0] // lanes, lanes)), epilogue, no_values,
-                        False, aligned_zeros(0, h.shape[1], out), np.empty(ROW_PANEL),
-                        np.empty(ROW_PANEL), out, second, 0, h.shape[0])
+                        no, aligned_zeros(zero, h.shape[1], out), np.empty(ROW_PANEL),
+                        np.empty(ROW_PANEL), aligned_zeros(np.int64(ROW_PANEL), lanes, out), out,
+                        second, zero, h.shape[0])
     if not applied_in_registers(act, out.itemsize):  # activations the vectors do not apply
-        _finish_rows(out, params, -1, act)
+        _finish_rows(out, params, np.int64(-1), act)
     return out
 
 
@@ -128,8 +134,9 @@ def _finish_rows(out, params, bias, act):
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _aggregate(indptr, indices, values, h, reduce, self_weight):
     out = aligned_zeros(h.shape[0], h.shape[1], h)
-    epilogue = (np.empty(0, np.float32), False, 0, LEAKY_SLOPE)
-    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, 0, indptr.shape[0] - 1, False,
+    zero, no = np.int64(0), np.bool_(False)  # see NOT_LITERAL
+    epilogue = (np.empty(0, np.float32), no, zero, LEAKY_SLOPE)
+    _spmm_rows(indptr, indices, values, h, out, reduce, epilogue, zero, indptr.shape[0] - 1, no,
                self_weight)
     return out
 
@@ -143,6 +150,7 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
     last value."""
     h = x
     no_values = np.empty(0, np.float32)
+    zero, none = np.int64(0), np.int64(-1)  # see NOT_LITERAL
     gcn_improved = -1  # the flag the cached normalisation was built with (-1: none yet)
     gcn_indptr = np.empty(0, np.int64)
     gcn_indices = np.empty(0, graph_indices.dtype)
@@ -153,7 +161,7 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             h = _matmul(h, matrices, program[step, LINEAR_MATRIX], params, offsets, indices,
                         program[step, LINEAR_BIAS], program[step, LINEAR_ACT])
         elif op == OP_GIN:  # (1 + eps) x joins the neighbours' sum in registers
-            h = _aggregate(indptr, graph_indices, no_values, h, 0,
+            h = _aggregate(indptr, graph_indices, no_values, h, zero,
                            np.float64(params[program[step, GIN_ONE_PLUS_EPS]]))
         elif op == OP_AFFINE:
             scale, shift = program[step, AFFINE_SCALE], program[step, AFFINE_SHIFT]
@@ -161,11 +169,11 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             for i in range(h.shape[0]):
                 for f in range(h.shape[1]):
                     out[i, f] = h[i, f] * params[scale + f] + params[shift + f]
-            _finish_rows(out, params, -1, program[step, AFFINE_ACT])
+            _finish_rows(out, params, none, program[step, AFFINE_ACT])
             h = out
         elif op == OP_ACTIVATION:
             out = h.copy()
-            _finish_rows(out, params, -1, program[step, ACTIVATION_ACT])
+            _finish_rows(out, params, none, program[step, ACTIVATION_ACT])
             h = out
         elif op == OP_POOL:
             out = np.zeros((graph_ptr.shape[0] - 1, h.shape[1]), np.float32)
@@ -175,14 +183,14 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             neighbor, aggr = program[step, SAGE_NEIGHBOR], program[step, SAGE_AGGR]
             if aggr != 2 and program[step, SAGE_TRANSFORM_FIRST] == 1:  # commutes with sum/mean
                 out = _aggregate(indptr, graph_indices, no_values,
-                                 _matmul(h, matrices, neighbor, params, offsets, indices, -1, 0),
+                                 _matmul(h, matrices, neighbor, params, offsets, indices, none, zero),
                                  aggr, 0.0)
             else:
                 out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr, 0.0), matrices,
-                              neighbor, params, offsets, indices, -1, 0)
+                              neighbor, params, offsets, indices, none, zero)
             if program[step, SAGE_ROOT] >= 0:
                 out += _matmul(h, matrices, program[step, SAGE_ROOT], params, offsets, indices,
-                               -1, 0)
+                               none, zero)
             bias, cols = program[step, SAGE_BIAS], out.shape[1]
             if bias >= 0:
                 for i in range(out.shape[0]):
@@ -196,7 +204,7 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                     norm = max(np.sqrt(norm), 1e-12)
                     for f in range(cols):
                         out[i, f] /= norm
-            _finish_rows(out, params, -1, program[step, SAGE_ACT])
+            _finish_rows(out, params, none, program[step, SAGE_ACT])
             h = out
         elif op == OP_GCN:
             improved = program[step, GCN_IMPROVED]
@@ -206,12 +214,12 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                 gcn_values = norm_values.astype(np.float32)
                 gcn_improved = improved
             weight, transform_first = program[step, GCN_MATRIX], program[step, GCN_TRANSFORM_FIRST]
-            out = _matmul(h, matrices, weight, params, offsets, indices, -1, 0) \
+            out = _matmul(h, matrices, weight, params, offsets, indices, none, zero) \
                 if transform_first == 1 else h  # then the aggregations move fewer columns
             for _ in range(program[step, GCN_HOPS]):
-                out = _aggregate(gcn_indptr, gcn_indices, gcn_values, out, 0, 0.0)
+                out = _aggregate(gcn_indptr, gcn_indices, gcn_values, out, zero, 0.0)
             if transform_first != 1:
-                out = _matmul(out, matrices, weight, params, offsets, indices, -1, 0)
+                out = _matmul(out, matrices, weight, params, offsets, indices, none, zero)
             _finish_rows(out, params, program[step, GCN_BIAS], program[step, GCN_ACT])
             h = out
         else:  # OP_INPUT_NORM: a row summing to 0 is divided by 1

@@ -51,6 +51,7 @@ from ._epilogue import activation_in_registers, finish_row
 from ._intrinsics import (
     VECTOR_BYTES,
     full_vector_zeros,
+    full_vectors,
     transpose_tile,
     vector_activate,
     vector_add,
@@ -319,8 +320,11 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
     if block > 1:  # the last block's padding outputs read a bias too: give them zeros
         bias, has_bias, code, slope = epilogue
         padded_bias = np.zeros(bounds.shape[0] * block if has_bias else 0, bias.dtype)
-        padded_bias[:bias.shape[0]] = bias
+        for f in range(bias.shape[0] if has_bias else 0):  # (loops, not slice assignments
+            padded_bias[f] = bias[f]  # from arrays: those compile Numba's error formatting)
         epilogue = (padded_bias, has_bias, code, slope)
+    # a literal 0 passed to a jitted function compiles it again for Literal[int](0)
+    origin = np.int64(0)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         source, x_row = x, first // panel * x_panel_rows
@@ -329,7 +333,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             if sparse_input:
                 _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
                              inverse_sums)
-                _fill_dense(rows_buffer, 0, rows, xt)
+                _fill_dense(rows_buffer, origin, rows, xt)
                 _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
             else:
                 _fill_dense(x, first, rows, xt)
@@ -337,7 +341,8 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             for r in range(rows):
                 scale[0, r] = inverse_sums[r]
         elif has_scale:
-            scale[0, :rows] = row_scale[first:first + rows]
+            for r in range(rows):
+                scale[0, r] = row_scale[first + r]
         target, o_row = (out, first // panel * out_panel_rows) if out_major else (ot, 0)
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
@@ -346,7 +351,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
                                  o_row, epilogue, scale, has_scale)
         if not out_major:
-            _store_panel(ot, 0, out, first, rows)
+            _store_panel(ot, origin, out, first, rows)
             _store_panel(ot, out.shape[1], out_second, first, rows)
 
 
@@ -424,22 +429,27 @@ def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, epilogue,
-                    row_scale, normalize, rows_buffer, scales, inverse_sums, out, out_second,
-                    start, end):
+                    row_scale, normalize, rows_buffer, scales, inverse_sums, tail_buffer, out,
+                    out_second, start, end):
     """Rows ``start..end`` of the output-vector product (arguments as ``_node_panels``;
     ``w_values`` is ``(stored, lanes)``; ``out``'s width is a multiple of ``lanes`` when
     ``out_second`` has columns). Panels of ``ROW_PANEL`` rows (their inputs stay in L2; CSR
     rows are expanded into a buffer a panel at a time), each swept by every output group.
     Scratch from the caller (``output_vector_scratch``): ``rows_buffer`` zeros ``(ROW_PANEL,
     K)`` (CSR inputs; else ``(0, K)``), ``scales`` and ``inverse_sums`` ``(ROW_PANEL,)``
-    float64."""
+    float64, ``tail_buffer`` ``(ROW_PANEL, lanes)`` 64-byte aligned, of ``out``'s dtype.
+
+    Every group moves whole vectors (its stored vectors are zero-padded): the last, partial
+    group of the outputs is computed into ``tail_buffer`` and its valid columns copied out.
+    So ``_vector_group`` compiles once, not also with masked vectors, and the group's inner
+    loop has no masked loads."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // out.itemsize
     bias_row = bias.reshape((1, bias.shape[0]))
     has_scale = row_scale.shape[0] > 0
     sparse_input = x_indptr.shape[0] > 0
-    # (target, first group, groups with whole vectors, groups in all): the tail group of each
-    # target is masked, the others move whole vectors (masked stores are slow on AMD Zen).
+    # (target, first group, groups with whole vectors, groups in all); a target's last group
+    # may be partial (masked stores are slow on AMD Zen: it goes through tail_buffer).
     split_group = -(-out.shape[1] // lanes)
     parts = ((out, 0, out.shape[1] // lanes, split_group),
              (out_second, split_group, split_group + out_second.shape[1] // lanes,
@@ -460,20 +470,22 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                 full = group < whole_end
                 tail = lanes if full else target.shape[1] - (whole_end - first_group) * lanes
                 column = (group - first_group) * lanes
-                if full:
-                    zeros = full_vector_zeros(out, 1)
-                    bias_vector = vector_fma_row(zeros, 1, bias_row, 0, group * lanes, tail) \
-                        if has_bias else zeros
-                    _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
-                                  zeros, tail, scales, bias_vector, code, slope, target, first,
-                                  column)
-                else:
-                    masked = vector_zeros(out, 1)
-                    bias_vector = vector_fma_row(masked, 1, bias_row, 0, group * lanes, tail) \
-                        if has_bias else masked
-                    _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
-                                  masked, tail, scales, bias_vector, code, slope, target, first,
-                                  column)
+                zeros = full_vector_zeros(out, 1)
+                # the bias's valid lanes (a masked load), the others zero
+                bias_vector = full_vectors(vector_fma_row(
+                    vector_zeros(out, 1), 1, bias_row, 0, group * lanes, tail)) \
+                    if has_bias else zeros
+                destination, row, place = target, first, column
+                if not full:  # (np.int64: a literal 0 would compile _vector_group again)
+                    destination, row, place = tail_buffer, np.int64(0), np.int64(0)
+                _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
+                              zeros, lanes, scales, bias_vector, code, slope, destination, row,
+                              place)
+                if not full:  # the valid lanes, one masked load and store per row
+                    for r in range(rows):
+                        vector_store_row(vector_fma_row(vector_zeros(out, 1), 1, tail_buffer, r,
+                                                        0, tail),
+                                         target, first + r, column, tail)
         if sparse_input:
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
 
@@ -481,10 +493,11 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
 def output_vector_scratch(sparse_input: bool, width: int, dtype):
     """``_output_vectors``' scratch, allocated in Python: an allocation in compiled code
     compiles Numba's numpy constructors in every fresh process, a sizeable share of a small
-    model's first compile. ``(rows_buffer, scales, inverse_sums)``."""
+    model's first compile. ``(rows_buffer, scales, inverse_sums, tail_buffer)``."""
     rows_buffer = aligned_empty((ROW_PANEL if sparse_input else 0, width), dtype)
     rows_buffer.fill(0)
-    return rows_buffer, np.empty(ROW_PANEL), np.empty(ROW_PANEL)
+    tail_buffer = aligned_empty((ROW_PANEL, vector_width(np.dtype(dtype).itemsize)), dtype)
+    return rows_buffer, np.empty(ROW_PANEL), np.empty(ROW_PANEL), tail_buffer
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -595,8 +608,10 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
     x_panel_rows = x.rows if x_major else 0
     if x_major:
         rows = x.nodes
+        # empty CSR arrays of the canonical index types: CSR and dense inputs share one
+        # specialisation of each kernel
         x, x_indptr, x_indices, x_data = x.values, np.empty(0, np.int64), \
-            np.empty(0, np.int64), np.empty(0, dtype)
+            np.empty(0, np.int32), np.empty(0, dtype)
     elif isinstance(x, tuple):
         x_indptr, x_indices, x_data, width_in = x
         rows = x_indptr.shape[0] - 1
@@ -604,7 +619,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         x_data = x_data.astype(dtype, copy=False)
     else:
         rows = x.shape[0]
-        x_indptr = x_indices = np.empty(0, np.int64)
+        x_indptr, x_indices = np.empty(0, np.int64), np.empty(0, np.int32)
         x_data = np.empty(0, dtype)
     bias, _, code, slope = epilogue
     if (x_major or panel_major_out) and not panels:
@@ -653,8 +668,8 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _finish_rows(out, out_second, empty, code, slope, start, end):
     for row in range(start, end):
-        finish_row(out, row, empty, False, code, slope)
-        finish_row(out_second, row, empty, False, code, slope)
+        finish_row(out, row, empty, np.bool_(False), code, slope)  # not a literal False
+        finish_row(out_second, row, empty, np.bool_(False), code, slope)
 
 
 # ----------------------------------------------------------------------------- packing

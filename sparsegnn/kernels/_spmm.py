@@ -211,7 +211,7 @@ def _finish_rows(out, epilogue, start, end):
     """Activation ``epilogue[2]`` over rows ``start..end`` (the bias is applied already)."""
     bias, _, code, slope = epilogue
     for row in range(start, end):
-        finish_row(out, row, bias, False, code, slope)
+        finish_row(out, row, bias, np.bool_(False), code, slope)  # not a literal False
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -269,7 +269,7 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
             last_column = _sum_whole_chunks(indptr, indices, values, x, out, reduce, accumulate,
                                             self_weight, epilogue, start, end)
         else:
-            last_column = 0
+            last_column = np.int64(0)  # not a literal: _sum_span would compile for it alone
         if has_tail:
             lanes = VECTOR_BYTES // x.itemsize
             tail = x.shape[1] - last_column - (tail_vectors - 1) * lanes

@@ -158,6 +158,52 @@ print(json.dumps({"app_loaded": sum(sorted_copy.stats.cache_hits.values())}))
     np.testing.assert_allclose(loaded["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
 
 
+LITERAL_CHILD = """
+import sys
+import numpy as np
+import torch
+from numba import types
+from sparsegnn import data
+from sparsegnn.export import export_artifact
+from sparsegnn.nn.recipes import make_model
+from sparsegnn.runtime import Session
+from sparsegnn.sparse import CSRMatrix
+from sparsegnn.kernels._precompiled import kernel_dispatchers
+
+folder = sys.argv[1]
+nodes = data.load("synthetic")
+x = np.asarray(nodes.dense_x(), np.float32)
+for kind in ("gcn", "sage", "gat"):
+    torch.manual_seed(0)
+    session = Session(export_artifact(make_model(kind, nodes).eval(), f"{folder}/{kind}.sgnn"))
+    for features in (x, CSRMatrix.from_dense(x * (x > 1))):
+        session.run(features, nodes.graph)
+graphs = data.load("synthetic-graphs")
+torch.manual_seed(0)
+session = Session(export_artifact(make_model("gin", graphs).eval(), f"{folder}/gin.sgnn"))
+for count in (1, graphs.num_graphs):  # the compiled program, then the per-op path
+    graph, features, batch = graphs.select_graphs(list(range(count)))
+    session.run(np.asarray(features, np.float32), graph, batch)
+for dispatcher in kernel_dispatchers():
+    for signature in dispatcher.overloads:
+        if any(isinstance(t, types.Literal) or (isinstance(t, types.BaseTuple) and any(
+                isinstance(u, types.Literal) for u in t)) for t in signature):
+            print(dispatcher.py_func.__qualname__, signature)
+"""
+
+
+def test_no_kernel_compiles_for_a_literal_argument(tmp_path):
+    """A constant passed to a jitted function is typed as a literal (``Literal[int](0)``), and
+    the callee compiles a specialisation for that constant alone: the compiled interpreter
+    once compiled its SpMM spans twice over. Every model kind, on both paths, dense and CSR
+    features: no kernel specialisation of sparsegnn's takes a literal."""
+    result = subprocess.run([sys.executable, "-c", LITERAL_CHILD, str(tmp_path)],
+                            capture_output=True, text=True, timeout=900,
+                            env=neutral_environment())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == ""
+
+
 @pytest.mark.parametrize("field, value, reason", [
     ("numba", "0.0.1", "built with numba 0.0.1"),
     ("triple", "aarch64-unknown-linux-gnu", "it targets aarch64"),
