@@ -365,8 +365,9 @@ def _finish_row(sums, scale, bias, code, slope):
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales, bias, code,
                   slope, out, out_row, column):
-    """``out[out_row:out_row + rows, column:]`` (one vector, ``tail`` lanes) from ``rows``
-    rows of ``x`` for one output group, whose stored vectors ``bounds`` cuts into input chunks.
+    """``out[out_row:out_row + rows, column:]`` (one whole vector: ``zeros`` and ``bias`` are
+    unmasked, ``tail`` is the lane count) from ``rows`` rows of ``x`` for one output group,
+    whose stored vectors ``bounds`` cuts into input chunks.
     Chunk by chunk (its vectors stay in L1), eight rows at a time hold their sums in
     registers while the chunk streams past; partial sums wait in ``out`` between chunks."""
     blocked = rows // ROW_BLOCK * ROW_BLOCK
