@@ -18,7 +18,7 @@ from numba.core import config as numba_config
 from numba.extending import intrinsic, overload
 
 from ._config import FASTMATH
-from ._precompiled import TARGETS
+from ._precompiled import target_features
 
 __all__ = ["exp32", "expm1_32", "erf32", "ERF_NUMERATOR", "ERF_DENOMINATOR", "ERF_LIMIT"]
 
@@ -52,25 +52,11 @@ _ZERO = np.float32(0.0)
 _LN2_64 = np.float64(0.6931471805599453)
 
 
-def _target_has_fma() -> bool:
-    """Whether the CPU Numba compiles for has fused multiply-add (the host, unless
-    ``NUMBA_CPU_NAME`` names a target; Numba's cache is keyed by the same target). With it,
-    LLVM contracts the range reduction ``x - n*HIGH - n*LOW`` into exact fused operations.
-    Without it (generic x86-64, x86-64-v2), fast-math reassociation may fold that into
-    ``x - n*(HIGH + LOW)``, a rounded ln 2: 4e-6 of relative error in exp. There the reduction
-    runs in float64 instead (an unknown target counts as one without)."""
-    if numba_config.CPU_NAME is not None:
-        return "+fma" in (numba_config.CPU_FEATURES or "") \
-            or "fma" in TARGETS.get(numba_config.CPU_NAME, ())
-    import llvmlite.binding as llvm
-
-    try:
-        return bool(llvm.get_host_cpu_features().get("fma"))
-    except RuntimeError:  # LLVM cannot read the host's features
-        return False
-
-
-_FUSED = _target_has_fma()
+# Whether the CPU Numba compiles for has fused multiply-add. With it, LLVM contracts the range
+# reduction x - n*HIGH - n*LOW into exact fused operations. Without it (generic x86-64,
+# x86-64-v2), fast-math reassociation may fold that into x - n*(HIGH + LOW), a rounded ln 2:
+# 4e-6 of relative error in exp. There the reduction runs in float64 instead.
+_FUSED = "fma" in target_features()
 
 # No conditional expressions below: the functions are inlined through an overload, where
 # Numba's inliner warns about the variables that a conditional expression leaves. Clamps are
@@ -118,7 +104,7 @@ if not numba_config.DISABLE_JIT:  # compiled code calls the intrinsics themselve
 def _exp_float32(value):
     x = min(max(value, _EXP_LOW), _EXP_HIGH)
     n = np.floor(x * _LOG2E + _HALF)
-    if _FUSED:  # (a compile-time constant: see _target_has_fma)
+    if _FUSED:  # (a compile-time constant)
         r = x - n * _LN2_HIGH - n * _LN2_LOW
     else:
         r = np.float32(np.float64(x) - np.float64(n) * _LN2_64)

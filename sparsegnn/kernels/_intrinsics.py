@@ -15,7 +15,6 @@ Every function here has a pure-Python body that runs without the JIT (``NUMBA_DI
 so the kernel tests can also check the compiled kernels' Python logic.
 """
 
-import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -25,44 +24,24 @@ from numba.extending import intrinsic, models, register_model
 
 from ._elementary import ERF_DENOMINATOR, ERF_LIMIT, ERF_NUMERATOR
 from ._epilogue import gelu
-from ._precompiled import AVX512_TARGETS
+from ._precompiled import target_features
 
 # The kernels' FASTMATH as LLVM flags (contraction into FMA, reassociation), without nnan/ninf.
 _FAST_MATH = ("contract", "reassoc", "nsz", "arcp", "afn")
 
 
-def _host_features() -> dict:
-    """The host CPU's features as LLVM names them, or {} where LLVM cannot read them (read
-    once at import, for the vector width and the byte dot product both)."""
-    try:
-        return dict(llvm.get_host_cpu_features())
-    except RuntimeError:  # pragma: no cover - LLVM cannot read the host's features
-        return {}
-
-
-_HOST_FEATURES = {} if numba_config.CPU_NAME is not None else _host_features()
-
-
-def _native_vector_bytes() -> int:
-    """Bytes of the widest float vector register of the CPU Numba compiles for: 64 with
-    AVX-512, else 32 (AVX2; LLVM splits a 32-byte vector into two on 128-bit SIMD such as
-    NEON or SSE, which stays correct). The target is the host unless ``NUMBA_CPU_NAME`` names
-    another (with ``NUMBA_CPU_FEATURES``). Numba's cache is keyed by the same CPU name and
-    features, so a cached kernel always matches this width."""
-    if numba_config.CPU_NAME is not None:  # an explicit target, e.g. "generic", "x86-64-v3"
-        wide = "+avx512f" in (numba_config.CPU_FEATURES or "") \
-            or numba_config.CPU_NAME in AVX512_TARGETS
-        return 64 if wide else 32
-    return 64 if _HOST_FEATURES.get("avx512f") else 32
-
-
-VECTOR_BYTES = _native_vector_bytes()
+_TARGET_FEATURES = target_features()
+# Bytes of the widest float vector register of the CPU Numba compiles for (the host, unless
+# NUMBA_CPU_NAME names another; Numba's cache is keyed by the same target, so a cached kernel
+# always matches this width): 64 with AVX-512, else 32 (AVX2; LLVM splits a 32-byte vector
+# into two on 128-bit SIMD such as NEON or SSE, which stays correct).
+VECTOR_BYTES = 64 if "avx512f" in _TARGET_FEATURES else 32
 # Whether the host's AVX-512 has VNNI (``vpdpbusd``: 64 byte products summed into 16 int32
 # lanes per instruction) and Numba compiles for the host itself. An explicit target
 # (``NUMBA_CPU_NAME``, as a precompiled bundle sets) never gets it: code for it must run on
 # every CPU of that target.
-HAS_BYTE_DOT = VECTOR_BYTES == 64 and bool(_HOST_FEATURES.get("avx512vnni")
-                                           and _HOST_FEATURES.get("avx512bw"))
+HAS_BYTE_DOT = VECTOR_BYTES == 64 and numba_config.CPU_NAME is None \
+    and {"avx512vnni", "avx512bw"} <= _TARGET_FEATURES
 CHUNK_VECTORS = 8  # vectors per accumulator chunk: 8 of the 16 AVX2 (32 AVX-512) registers
 
 

@@ -24,6 +24,7 @@ pickles, so the runtime never loads one from anywhere but the folders named abov
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -35,7 +36,7 @@ from pathlib import Path
 
 __all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
            "CACHE_ENV", "MANIFEST", "activate", "cache_root", "lighten_numba_start_up",
-           "neutral_environment"]
+           "neutral_environment", "target_features"]
 
 BUNDLE_ENV = "SPARSEGNN_KERNELS"
 CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
@@ -52,8 +53,6 @@ _V2 = ("sse4.2", "popcnt", "ssse3", "cx16")
 _V3 = _V2 + ("avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave")
 TARGETS = {"generic": (), "x86-64-v2": _V2, "x86-64-v3": _V3,
            "x86-64-v4": _V3 + ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")}
-# Targets whose widest float vectors are 64 bytes (the kernels' SIMD width follows the target).
-AVX512_TARGETS = frozenset({"x86-64-v4"})
 
 
 class PrecompiledKernelsWarning(RuntimeWarning):
@@ -109,15 +108,43 @@ def _pin_target(target: str) -> None:
     config.reload_config()
 
 
-def _host() -> tuple[str, set[str]]:
-    """``(LLVM target triple, the host CPU's feature names)``."""
+@functools.cache
+def host_features() -> frozenset[str]:
+    """The host CPU's feature names as LLVM gives them (none where LLVM cannot read them:
+    the baseline only)."""
     import llvmlite.binding as llvm
 
     try:
-        features = {name for name, on in llvm.get_host_cpu_features().items() if on}
-    except RuntimeError:  # LLVM cannot read them: assume the baseline only
-        features = set()
-    return llvm.get_process_triple(), features
+        return frozenset(name for name, on in llvm.get_host_cpu_features().items() if on)
+    except RuntimeError:
+        return frozenset()
+
+
+def target_features() -> frozenset[str]:
+    """The features of the CPU Numba compiles for: the host's, unless ``NUMBA_CPU_NAME``
+    names a target; then the ones ``TARGETS`` lists for it (none for a name it does not list)
+    with ``NUMBA_CPU_FEATURES``' ``+name`` / ``-name`` applied. Numba keys its cache by the
+    same name and features, so what the kernels derive from these (their SIMD width, the
+    float32 exp's range reduction) always matches the cached code."""
+    from numba.core import config
+
+    if config.CPU_NAME is None:
+        return host_features()
+    features = set(TARGETS.get(config.CPU_NAME, ()))
+    for item in (config.CPU_FEATURES or "").split(","):
+        item = item.strip()
+        if item[:1] == "+":
+            features.add(item[1:])
+        elif item[:1] == "-":
+            features.discard(item[1:])
+    return frozenset(features)
+
+
+def _host() -> tuple[str, frozenset[str]]:
+    """``(LLVM target triple, the host CPU's feature names)``."""
+    import llvmlite.binding as llvm
+
+    return llvm.get_process_triple(), host_features()
 
 
 def _runtime_versions() -> dict:
