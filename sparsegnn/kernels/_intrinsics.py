@@ -225,6 +225,11 @@ def prefetch_row(accumulator, x, row, column):
     edges ahead overlaps its memory latency with the current edge's arithmetic."""
 
 
+def prefetch_row_for_write(accumulator, x, row, column):
+    """``prefetch_row`` for a span about to be written: the lines arrive owned, so the stores
+    need no read-for-ownership of their own."""
+
+
 # ------------------------------------------------------------------------- compiled versions
 def _is_vector_tuple(value) -> bool:
     return isinstance(value, types.UniTuple) and isinstance(value.dtype, Vector)
@@ -631,8 +636,7 @@ def _gelu_lanes(builder, vector_type, value):
                       arithmetic("fadd", constant(1.0), erf))
 
 
-@intrinsic
-def _prefetch_row(typingctx, accumulator, x, row, column):
+def _prefetch(typingctx, accumulator, x, row, column, write: bool):
     if not (_is_vector_tuple(accumulator) and _is_row_major(x)
             and isinstance(row, types.Integer) and isinstance(column, types.Integer)):
         return None
@@ -652,12 +656,22 @@ def _prefetch_row(typingctx, accumulator, x, row, column):
         for offset in sorted(set(range(0, span, 64)) | {span - 1}):
             address = builder.inttoptr(builder.add(base, ir.Constant(base.type, offset)),
                                        byte_pointer)
-            # read, highest temporal locality, data cache
-            builder.call(prefetch, [address, ir.Constant(i32, 0), ir.Constant(i32, 3),
+            # read or write, highest temporal locality, data cache
+            builder.call(prefetch, [address, ir.Constant(i32, int(write)), ir.Constant(i32, 3),
                                     ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
     return types.none(accumulator, x, row, column), codegen
+
+
+@intrinsic
+def _prefetch_row(typingctx, accumulator, x, row, column):
+    return _prefetch(typingctx, accumulator, x, row, column, write=False)
+
+
+@intrinsic
+def _prefetch_row_for_write(typingctx, accumulator, x, row, column):
+    return _prefetch(typingctx, accumulator, x, row, column, write=True)
 
 
 def _lane_wise(operation: str):
@@ -823,3 +837,4 @@ if not numba_config.DISABLE_JIT:
     vector_scale, vector_activate, full_vectors = _vector_scale, _vector_activate, _full_vectors
     vector_add, vector_mul, vector_add_scalar = _vector_add, _vector_mul, _vector_add_scalar
     transpose_tile, data_address, prefetch_row = _transpose_tile, _data_address, _prefetch_row
+    prefetch_row_for_write = _prefetch_row_for_write

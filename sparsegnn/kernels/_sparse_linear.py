@@ -52,6 +52,8 @@ from ._intrinsics import (
     VECTOR_BYTES,
     full_vector_zeros,
     full_vectors,
+    prefetch_row,
+    prefetch_row_for_write,
     transpose_tile,
     vector_activate,
     vector_add,
@@ -97,14 +99,22 @@ def panel_width(dtype) -> int:
 
 # ----------------------------------------------------------------------------- node panels
 @njit(cache=True, nogil=True)
-def _fill_dense(x, first, rows, xt):
+def _fill_dense(x, first, rows, xt, ahead):
     """``xt[k, p] = x[first + p, k]`` for ``p < rows``, by vector tiles (masked at the edges).
-    Rows of ``xt`` past ``x``'s width are never written, so they keep their zeros."""
+    Rows of ``xt`` past ``x``'s width are never written, so they keep their zeros.
+
+    Each tile also prefetches the same tile of the next panel's rows (``ahead`` of them, 0
+    for none): a tile reads one line from each of ``lanes`` rows, a pattern the hardware
+    prefetcher does not follow, so that without the hint the transpose waits on memory."""
     lanes = VECTOR_BYTES // x.itemsize
+    line = full_vector_zeros(x, 1)
     width = x.shape[1]
     for p in range(0, rows, lanes):
         tile_rows = min(lanes, rows - p)
+        fetched = min(lanes, ahead - p)
         for k in range(0, width, lanes):
+            for i in range(fetched):
+                prefetch_row(line, x, first + rows + p + i, k)
             transpose_tile(x, first + p, k, xt, k, p, tile_rows, min(lanes, width - k))
 
 
@@ -148,7 +158,7 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale):
+                   has_scale, fetch_row, fetch_rows):
     """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
     for every output (rows one panel wide).
 
@@ -158,10 +168,16 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
     wait in ``ot`` between chunks.
     Two independent partial sums per output (a multiply-add's latency would otherwise
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
-    wraparound (a third of the loop's instructions)."""
+    wraparound (a third of the loop's instructions).
+
+    The first chunk's outputs also prefetch the rows ``fetch_row..fetch_row + fetch_rows`` of
+    ``xt``, a few per output (the next panel, when ``xt`` is the panel-major activations: the
+    sweep reads a panel's rows in the weight's order, which the hardware prefetcher cannot
+    guess)."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, PANEL_VECTORS)
+    fetch_step = -(-fetch_rows // max(bounds.shape[0], 1))
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
     size = np.uint64(run)
@@ -169,6 +185,9 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
     for c in range(chunks):
         for m in range(bounds.shape[0]):
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
+            if c == 0:
+                for r in range(m * fetch_step, min(m * fetch_step + fetch_step, fetch_rows)):
+                    prefetch_row(zeros, xt, fetch_row + r, 0)
             s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
@@ -200,15 +219,18 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
-                         has_scale):
+                         has_scale, fetch_row, fetch_rows):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
     cuts each group's entries into input chunks; ``values`` holds ``block`` weights per entry.
-    Two vectors of nodes at a time (8 outputs x 2 vectors fill 16 registers)."""
+    Two vectors of nodes at a time (8 outputs x 2 vectors fill 16 registers); the first
+    sweep prefetches as ``_panel_outputs`` does."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, 2)
+    row_span = full_vector_zeros(xt, PANEL_VECTORS)
+    fetch_step = -(-fetch_rows // max(bounds.shape[0], 1))
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
@@ -219,6 +241,10 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
                 first, last = np.uint64(bounds[j, c]), np.uint64(bounds[j, c + 1])
                 m = j * block
                 row = o_row + m
+                if half == 0 and c == 0:
+                    for r in range(j * fetch_step,
+                                   min(j * fetch_step + fetch_step, fetch_rows)):
+                        prefetch_row(row_span, xt, fetch_row + r, 0)
                 if c == 0:
                     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
                 else:
@@ -273,14 +299,18 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
 
 
 @njit(cache=True, nogil=True)
-def _store_panel(ot, first_output, out, first, rows):
+def _store_panel(ot, first_output, out, first, rows, ahead):
     """``out[first + p, c] = ot[first_output + c, p]`` for ``p < rows``, every column of
-    ``out``."""
+    ``out``; each tile prefetches for writing the same tile of the next ``ahead`` rows (as
+    ``_fill_dense`` does for reading)."""
     lanes = VECTOR_BYTES // ot.itemsize
+    line = full_vector_zeros(ot, 1)
     width = out.shape[1]
     for c in range(0, width, lanes):
         columns = min(lanes, width - c)
         for p in range(0, rows, lanes):
+            for i in range(min(lanes, ahead - p)):
+                prefetch_row_for_write(line, out, first + rows + p + i, c)
             transpose_tile(ot, first_output + c, p, out, first + p, c, columns,
                            min(lanes, rows - p))
 
@@ -333,10 +363,10 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             if sparse_input:
                 _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
                              inverse_sums)
-                _fill_dense(rows_buffer, origin, rows, xt)
+                _fill_dense(rows_buffer, origin, rows, xt, origin)
                 _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
             else:
-                _fill_dense(x, first, rows, xt)
+                _fill_dense(x, first, rows, xt, min(panel, end - first - rows))
         if normalize:
             for r in range(rows):
                 scale[0, r] = inverse_sums[r]
@@ -344,15 +374,19 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             for r in range(rows):
                 scale[0, r] = row_scale[first + r]
         target, o_row = (out, first // panel * out_panel_rows) if out_major else (ot, 0)
+        # panel-major activations: the next panel's rows, fetched during this one's sweep
+        fetch_rows = x_panel_rows if x_major and first + panel < end else 0
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
-                           epilogue, scale, has_scale)
+                           epilogue, scale, has_scale, x_row + x_panel_rows, fetch_rows)
         else:
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
-                                 o_row, epilogue, scale, has_scale)
+                                 o_row, epilogue, scale, has_scale, x_row + x_panel_rows,
+                                 fetch_rows)
         if not out_major:
-            _store_panel(ot, origin, out, first, rows)
-            _store_panel(ot, out.shape[1], out_second, first, rows)
+            ahead = min(panel, end - first - rows)
+            _store_panel(ot, origin, out, first, rows, ahead)
+            _store_panel(ot, out.shape[1], out_second, first, rows, ahead)
 
 
 # ----------------------------------------------------------------------------- output vectors
