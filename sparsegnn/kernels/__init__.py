@@ -4,11 +4,12 @@ Each wrapper checks dtypes, shapes and index ranges before the jitted core touch
 runs the core on row chunks balanced by stored entries (see ``_parallel``).
 
 Where the compiled kernels come from (a precompiled bundle, or Numba's JIT on first use) is
-decided first, before any kernel module is imported: see ``_precompiled``.
+decided first, before any kernel module is imported: see ``_precompiled``; how they load,
+in ``_start_up``.
 """
 
 from ._precompiled import activate as _activate_kernel_source
-from ._precompiled import lighten_numba_start_up as _lighten_numba_start_up
+from ._start_up import lighten_numba_start_up as _lighten_numba_start_up
 
 KERNELS = _activate_kernel_source()
 _lighten_numba_start_up()

@@ -24,6 +24,7 @@ pickles, so the runtime never loads one from anywhere but the folders named abov
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import os
@@ -34,9 +35,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._start_up import RUNTIME_FILE
+
 __all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
-           "CACHE_ENV", "MANIFEST", "activate", "cache_root", "lighten_numba_start_up",
-           "neutral_environment", "target_features"]
+           "CACHE_ENV", "MANIFEST", "activate", "cache_root",
+           "is_cache_file", "neutral_environment", "target_features"]
 
 BUNDLE_ENV = "SPARSEGNN_KERNELS"
 CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
@@ -45,6 +48,7 @@ MANIFEST = "bundle.json"
 FORMAT = "sparsegnn.kernels"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_BUNDLE = PACKAGE_ROOT / "_precompiled"
+RUNTIME_FILE_PATTERN = RUNTIME_FILE.format(key="*")
 
 # Named targets and the host CPU features (LLVM's names) each needs. The x86-64 levels are the
 # psABI's microarchitecture levels; "generic" is the architecture's baseline (x86-64 or
@@ -216,6 +220,12 @@ def _unusable(manifest: dict) -> str | None:
     return None
 
 
+def is_cache_file(path: Path) -> bool:
+    """A file of the kernels' cache that a bundle ships: Numba's index and data files, and
+    the NRT module's object code (``_start_up``)."""
+    return path.suffix in (".nbi", ".nbc") or fnmatch.fnmatch(path.name, RUNTIME_FILE_PATTERN)
+
+
 def _seed(bundle: Path, root: Path) -> None:
     """Copy the bundle's cache files that ``root`` lacks (never overwrite: an index there may
     already list kernels compiled since), then its manifest, whose copy tells later processes
@@ -225,7 +235,7 @@ def _seed(bundle: Path, root: Path) -> None:
     if seeded.is_file() and seeded.read_bytes() == manifest:
         return
     for source in bundle.rglob("*"):
-        if source.suffix not in (".nbi", ".nbc"):
+        if not is_cache_file(source):
             continue
         target = root / source.relative_to(bundle)
         if not target.exists():
@@ -276,78 +286,6 @@ def activate() -> KernelStatus:
     _install_locator(root)
     STATUS = KernelStatus("bundle", manifest["target"], str(bundle), str(root))
     return STATUS
-
-
-def lighten_numba_start_up() -> None:
-    """Leave out what Numba does at its first dispatch that sparsegnn's kernels do not need.
-
-    * **Loading a cached kernel.** Before it loads a specialisation from its on-disk cache,
-      Numba refreshes its compiler's typing and lowering registries (importing a few dozen of
-      its modules) and initialises its runtime (NRT). Loaded machine code needs only the
-      runtime: the registries serve compiling, and Numba's compiler refreshes them itself
-      before it compiles anything. So for the cache objects of ``sparsegnn.kernels``'
-      functions, a load initialises the runtime and skips the rest; every other jitted
-      function in the process keeps Numba's own path.
-    * **Before compiling one**, :func:`skip_numba_blas_probe` (only then: a process whose
-      kernels all load from the cache never imports Numba's numpy support).
-
-    ``bench/cold_start.py`` measures the first result with it (case c). Idempotent. On a Numba
-    whose cache lacks the methods this relies on, loads keep Numba's path and the BLAS probe
-    is skipped now."""
-    from numba.core.caching import FunctionCache
-
-    original = FunctionCache.load_overload
-    if getattr(original, "_sparsegnn_kernels", False):
-        return
-    if not all(hasattr(FunctionCache, name)
-               for name in ("_load_overload", "_guard_against_spurious_io_errors")):
-        skip_numba_blas_probe()
-        return
-    from numba.core.runtime import nrt
-
-    kernel_modules = __package__ + "."
-
-    def load_overload(self, sig, target_context):
-        if not getattr(self._py_func, "__module__", "").startswith(kernel_modules):
-            return original(self, sig, target_context)
-        nrt.rtsys.initialize(target_context)
-        with self._guard_against_spurious_io_errors():
-            loaded = self._load_overload(sig, target_context)
-        if loaded is None:  # not in the cache: Numba compiles it next
-            skip_numba_blas_probe()
-        return loaded
-
-    load_overload._sparsegnn_kernels = True
-    FunctionCache.load_overload = load_overload
-
-
-class _NoScipyLinalg:
-    """An import finder that answers "not installed" for scipy.linalg (see below)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "scipy.linalg" or name.startswith("scipy.linalg."):
-            raise ImportError("scipy.linalg is left out of Numba's start-up by sparsegnn")
-        return None
-
-
-def skip_numba_blas_probe() -> None:
-    """Load Numba's numpy support now, without its BLAS probe.
-
-    Before it compiles anything, Numba loads its numpy support, which probes for BLAS
-    by importing ``scipy.linalg`` when scipy is installed (bench/cold_start.py measures it),
-    to decide whether ``np.correlate``/``np.convolve`` in jitted code may call BLAS. The
-    kernels call neither. When ``scipy.linalg`` is not imported yet, the probe is answered "no
-    BLAS" (so those two functions use Numba's own loop in this process); when it is, the
-    probe is cheap and runs as usual. Numba's ``np.dot`` and ``np.linalg`` check for scipy again when
-    they compile, unaffected."""
-    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
-        return
-    finder = _NoScipyLinalg()
-    sys.meta_path.insert(0, finder)
-    try:
-        import numba.np.arraymath  # noqa: F401 (its import runs the probe)
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def kernel_dispatchers() -> list:

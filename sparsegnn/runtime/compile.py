@@ -29,6 +29,7 @@ from ..kernels._precompiled import (
     _host,
     _runtime_versions,
     host_description,
+    is_cache_file,
     neutral_environment,
 )
 
@@ -80,7 +81,7 @@ def compile_kernels(artifacts: Sequence[str | os.PathLike], out: str | os.PathLi
         error = child.stderr.read()
         if child.wait() != 0:
             raise CompileError(f"compiling the kernels failed:\n{error[-4000:]}")
-        files = [p for p in staging.rglob("*") if p.suffix in (".nbi", ".nbc")]
+        files = [p for p in staging.rglob("*") if is_cache_file(p)]
         manifest = {"format": FORMAT, "format_version": 1, **_runtime_versions(),
                     "triple": triple, "target": target, "built_on": host_description(),
                     "artifacts": [path.name for path in paths],

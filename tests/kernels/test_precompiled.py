@@ -21,6 +21,7 @@ from sparsegnn.kernels._precompiled import (
     BUNDLE_ENV,
     CACHE_ENV,
     MANIFEST,
+    RUNTIME_FILE_PATTERN,
     TARGETS,
     kernel_stats,
     neutral_environment,
@@ -37,6 +38,7 @@ import json, sys
 import numpy as np
 from sparsegnn.kernels import KERNELS
 from sparsegnn.kernels._precompiled import kernel_stats
+from sparsegnn.kernels._start_up import runtime_source
 from sparsegnn.runtime import Session
 import sparsegnn
 data = np.load(sys.argv[2])
@@ -47,7 +49,8 @@ print(json.dumps({"source": KERNELS.source, "note": KERNELS.note, "package": spa
                   "compiled": sum(m for _, m in stats.values()),
                   "scipy_linalg": "scipy.linalg" in sys.modules,
                   "compiler_registries": "numba.np.polynomial" in sys.modules,
-                  "out": out.tolist()}))
+                  "array_support": "numba.np.arrayobj" in sys.modules,
+                  "runtime": runtime_source(), "out": out.tolist()}))
 """
 
 
@@ -104,6 +107,8 @@ def test_compile_writes_a_described_bundle(bundle):
     assert any(line.startswith("compiled gat.sgnn") for line in lines)
     # laid out by module path inside the package: nothing names the machine's folders
     assert {p.parent.relative_to(folder).as_posix() for p in folder.rglob("*.nbi")} == {"kernels"}
+    # and the NRT module's object code, built for the same target
+    assert len(list(folder.rglob(RUNTIME_FILE_PATTERN))) == 1
 
 
 def test_a_fresh_process_on_a_relocated_install_loads_every_kernel(bundle, tmp_path):
@@ -119,25 +124,43 @@ def test_a_fresh_process_on_a_relocated_install_loads_every_kernel(bundle, tmp_p
                                            "NUMBA_CACHE_DIR": str(tmp_path / "numba")}, site)
     assert report["package"].startswith(str(site))
     assert report["source"] == "bundle"
-    assert report["compiled"] == 0 and report["loaded"] > 0
+    assert report["compiled"] == 0 and report["loaded"] > 0 and report["runtime"] == "cache"
     assert not report["scipy_linalg"] and not report["compiler_registries"]
+    assert not report["array_support"]
     np.testing.assert_allclose(report["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
 
 
 def test_cached_kernels_load_without_the_compiler_set_up(tmp_path):
-    """Warm cache: the second process loads every kernel without Numba's compiler registries
-    (``lighten_numba_start_up``) and gives the output of the process that compiled them. An
-    app's own cached function keeps Numba's path in that process: it compiles, then loads."""
+    """Warm cache: the second process loads every kernel without Numba's compiler registries,
+    its array support, the kernels' linking IR or compiling NRT (``kernels._start_up``), and
+    gives the output of the process that compiled them. In that process an app's own cached
+    function keeps Numba's path (it compiles, then loads), and new code that calls a loaded
+    kernel compiles (linking the kernel's IR, parsed then) and runs."""
     artifact = save_artifact(_gat_model(), tmp_path / "gat.sgnn")
     inputs, x, graph = _inputs(tmp_path)
     (tmp_path / "app_kernel.py").write_text(
         "import numba\nimport numpy as np\n\n@numba.njit(cache=True)\n"
         "def sorted_copy(a):\n    return np.sort(a)\n")
     app = CHILD + """
+import numba
 from app_kernel import sorted_copy
+from sparsegnn.kernels._checks import _nonfinite_sum
+
+loaded_library = next(iter(_nonfinite_sum.overloads.values())).library
+unparsed = getattr(loaded_library, "_linking_bitcode", None) is not None
 values = np.array([3.0, 1.0, 2.0])
 assert sorted_copy(values).tolist() == [1.0, 2.0, 3.0]
-print(json.dumps({"app_loaded": sum(sorted_copy.stats.cache_hits.values())}))
+
+@numba.njit
+def doubled_nonfinite_sum(flat):  # links the loaded kernel into new code
+    return 2 * _nonfinite_sum(flat, np.int64(0), flat.shape[0])
+
+finite = np.asarray(data["x"], np.float32).reshape(-1)
+linked = bool(doubled_nonfinite_sum(finite) == 0
+              and np.isnan(doubled_nonfinite_sum(np.array([1, np.nan], np.float32))))
+print(json.dumps({"app_loaded": sum(sorted_copy.stats.cache_hits.values()),
+                  "unparsed": unparsed, "linked": linked,
+                  "parsed_when_linked": getattr(loaded_library, "_linking_bitcode", 0) is None}))
 """
     environment = neutral_environment(NUMBA_CACHE_DIR=str(tmp_path / "numba"),
                                       PYTHONPATH=str(tmp_path))
@@ -152,7 +175,10 @@ print(json.dumps({"app_loaded": sum(sorted_copy.stats.cache_hits.values())}))
     compiled, loaded = reports
     assert compiled["compiled"] > 0 and compiled["compiler_registries"]
     assert loaded["compiled"] == 0 and loaded["loaded"] > 0
-    assert not loaded["compiler_registries"]
+    assert not loaded["compiler_registries"] and not loaded["array_support"]
+    assert compiled["runtime"] == "compiled" and loaded["runtime"] == "cache"
+    assert loaded["unparsed"] and loaded["parsed_when_linked"] and loaded["linked"]
+    assert compiled["linked"]
     assert loaded["app_loaded"] == 1 and compiled["app_loaded"] == 0
     assert loaded["out"] == compiled["out"]
     np.testing.assert_allclose(loaded["out"], run_reference(_gat_model(), x, graph), atol=1e-5)
