@@ -37,7 +37,7 @@ from ._config import FASTMATH, LEAKY_RELU_SLOPE
 from ._convert import gcn_normalized
 from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import VECTOR_BYTES
-from ._memory import aligned_zeros
+from ._memory import aligned_empty_compiled, aligned_zeros
 from ._pool import pool_segments
 from ._sparse_linear import ROW_PANEL, _node_panels, _output_vectors
 from ._spmm import _spmm_rows
@@ -101,7 +101,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     bounds = flat.reshape((flat.shape[0] // (chunks + 1), chunks + 1))
     stored = indices[matrices[matrix, 5]:matrices[matrix, 6]]
     values = params[matrices[matrix, 7]:matrices[matrix, 8]]
-    out = aligned_zeros(h.shape[0], outputs, h)
+    out = aligned_empty_compiled(h.shape[0], outputs, h)  # both kernels write every element
     second = np.empty((h.shape[0], 0), np.float32)
     has_bias = bias >= 0
     epilogue = (params[bias:bias + outputs] if has_bias else params[:0], has_bias, act,

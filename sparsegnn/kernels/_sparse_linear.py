@@ -97,6 +97,16 @@ def panel_width(dtype) -> int:
     return PANEL_VECTORS * vector_width(np.dtype(dtype).itemsize)
 
 
+def panel_rows_computed(rows: int, dtype) -> int:
+    """Node rows the node panels compute for ``rows`` input rows: whole panels, but an input
+    of at most two vectors' worth of rows sweeps two vectors (``_panel_outputs``)."""
+    pair = 2 * vector_width(np.dtype(dtype).itemsize)
+    if rows <= pair:
+        return pair
+    panel = panel_width(dtype)
+    return -(-rows // panel) * panel
+
+
 # ----------------------------------------------------------------------------- node panels
 @njit(cache=True, nogil=True)
 def _fill_dense(x, first, rows, xt, ahead):
@@ -158,9 +168,23 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch_row, fetch_rows):
+                   has_scale, fetch_row, fetch_rows, rows):
     """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
-    for every output (rows one panel wide).
+    for every output, over the panel's first ``rows`` nodes: a panel of at most two vectors'
+    worth (a molecule's, or a chunk's last) sweeps two vectors, not the panel's four."""
+    lanes = VECTOR_BYTES // xt.itemsize
+    if rows <= 2 * lanes:
+        _sweep_outputs(full_vector_zeros(xt, 2), bounds, indices, values, run, xt, x_row, ot,
+                       o_row, epilogue, scale, has_scale, fetch_row, fetch_rows)
+    else:
+        _sweep_outputs(full_vector_zeros(xt, PANEL_VECTORS), bounds, indices, values, run, xt,
+                       x_row, ot, o_row, epilogue, scale, has_scale, fetch_row, fetch_rows)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
+                   has_scale, fetch_row, fetch_rows):
+    """``_panel_outputs`` over the nodes that ``zeros`` (a tuple of zero vectors) spans.
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
     ``PANEL_CHUNK`` inputs (one chunk for very sparse weights). Chunk by chunk, so that the
@@ -176,7 +200,7 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
     guess)."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
-    zeros = full_vector_zeros(xt, PANEL_VECTORS)
+    row_span = full_vector_zeros(xt, PANEL_VECTORS)
     fetch_step = -(-fetch_rows // max(bounds.shape[0], 1))
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
@@ -187,7 +211,7 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
             if c == 0:
                 for r in range(m * fetch_step, min(m * fetch_step + fetch_step, fetch_rows)):
-                    prefetch_row(zeros, xt, fetch_row + r, 0)
+                    prefetch_row(row_span, xt, fetch_row + r, 0)
             s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
@@ -219,13 +243,14 @@ def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue,
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
-                         has_scale, fetch_row, fetch_rows):
+                         has_scale, fetch_row, fetch_rows, rows):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
     cuts each group's entries into input chunks; ``values`` holds ``block`` weights per entry.
-    Two vectors of nodes at a time (8 outputs x 2 vectors fill 16 registers); the first
-    sweep prefetches as ``_panel_outputs`` does."""
+    Two vectors of nodes at a time (8 outputs x 2 vectors fill 16 registers), as many times
+    as the panel's first ``rows`` nodes need; the first sweep prefetches as ``_sweep_outputs``
+    does."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, 2)
@@ -234,7 +259,7 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
-    for half in range(0, PANEL_VECTORS * lanes, 2 * lanes):
+    for half in range(0, min(rows, PANEL_VECTORS * lanes), 2 * lanes):
         factors = vector_mul_row(ones, scale, 0, half, lanes)
         for c in range(chunks):
             for j in range(bounds.shape[0]):
@@ -334,10 +359,14 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
     lanes = VECTOR_BYTES // out.itemsize
     panel = PANEL_VECTORS * lanes
     # Padded so whole runs and whole tiles stay inside; rows past the inputs are zero and stay
-    # zero (a stored zero times them must not make NaN).
+    # zero (a stored zero times them must not make NaN). The rest is written panel by panel
+    # (zeroing all of it took a small input's share of the time).
     x_major, out_major = x_panel_rows > 0, out_panel_rows > 0
-    xt = aligned_zeros(0 if x_major else (x.shape[1] + run + lanes) // lanes * lanes, panel,
-                       out)
+    xt_rows = 0 if x_major else (x.shape[1] + run + lanes) // lanes * lanes
+    xt = aligned_empty_compiled(xt_rows, panel, out)
+    for k in range(min(x.shape[1], xt_rows), xt_rows):
+        for p in range(panel):
+            xt[k, p] = 0
     # CSR rows are expanded row-major first (writes along rows), then transposed by tiles:
     # scattering them straight into xt wrote one cache line per entry (several times slower
     # on wide sparse features)
@@ -360,6 +389,12 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         source, x_row = x, first // panel * x_panel_rows
         if not x_major:
             source, x_row = xt, 0
+            # the lanes a partial panel sweeps past its rows (computed, then dropped) read
+            # zeros, not stale memory (NaN or subnormal garbage slows some CPUs down)
+            swept = 2 * lanes if rows <= 2 * lanes else panel
+            for k in range(x.shape[1] if rows < swept else 0):
+                for p in range(rows, swept):
+                    xt[k, p] = 0
             if sparse_input:
                 _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
                              inverse_sums)
@@ -378,11 +413,11 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         fetch_rows = x_panel_rows if x_major and first + panel < end else 0
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
-                           epilogue, scale, has_scale, x_row + x_panel_rows, fetch_rows)
+                           epilogue, scale, has_scale, x_row + x_panel_rows, fetch_rows, rows)
         else:
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
                                  o_row, epilogue, scale, has_scale, x_row + x_panel_rows,
-                                 fetch_rows)
+                                 fetch_rows, rows)
         if not out_major:
             ahead = min(panel, end - first - rows)
             _store_panel(ot, origin, out, first, rows, ahead)

@@ -20,7 +20,7 @@ from ..kernels._program import (
     PROGRAM_WIDTH,
     encode_row,
 )
-from ..kernels._sparse_linear import panel_width
+from ..kernels._sparse_linear import panel_rows_computed, panel_width
 from ..kernels._spmm import REDUCTIONS
 from ..ops import OPS
 from .planner import MatrixPlan
@@ -28,13 +28,18 @@ from .planner import MatrixPlan
 __all__ = ["build_program", "program_rows", "Encoder"]
 
 PANEL_ROWS = panel_width(np.float32)
+PAIR_ROWS = PANEL_ROWS // 2  # two vectors' worth: what the node panels compute for fewer rows
 
 
 def program_rows(rows: int) -> int | None:
-    """The rows a compiled program is priced for, given an input's: inputs within one node
-    panel get a program of their own, priced for half a panel (a molecule fills a fraction of
-    one, which the panels compute whole); larger ones share one priced per row."""
-    return PANEL_ROWS // 2 if rows <= PANEL_ROWS else None
+    """The rows a compiled program is priced for, given an input's (the node panels compute
+    ``panel_rows_computed`` rows for it): inputs of at most ``PAIR_ROWS`` rows get a program
+    of their own (a molecule: the panels sweep two vectors), inputs within one panel another,
+    priced for three quarters of a panel (the panels compute it whole); larger ones share one
+    priced per row."""
+    if rows <= PAIR_ROWS:
+        return PAIR_ROWS
+    return PANEL_ROWS * 3 // 4 if rows <= PANEL_ROWS else None
 
 
 class _Buffer:
@@ -79,7 +84,7 @@ class Encoder:
         if plan.vectors is None:
             costs.pop("vectors", None)
         if self.rows:
-            costs["panels"] *= -(-self.rows // PANEL_ROWS) * PANEL_ROWS / self.rows
+            costs["panels"] *= panel_rows_computed(self.rows, np.float32) / self.rows
         panels = min(costs, key=costs.get) == "panels"
         weight = plan.panels if panels else plan.vectors
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,

@@ -124,22 +124,30 @@ print("ok")
 
 def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
     """A matrix whose node panels cost less per row than its output vectors still runs as
-    vectors in the program for inputs within one panel, where the panels compute a whole
-    panel (64 float32 rows with AVX-512) for a few rows; larger inputs get the panels."""
+    vectors in the program for inputs that fill part of one panel, where the panels compute
+    the whole panel (64 float32 rows with AVX-512) for them; inputs of at most two vectors'
+    worth of rows (the panels sweep two vectors) and larger inputs get the panels."""
     from sparsegnn.kernels._program import MATRIX_PANELS, MATRIX_VECTORS
+    from sparsegnn.kernels._sparse_linear import panel_rows_computed
     from sparsegnn.runtime.planner import plan_matrix
-    from sparsegnn.runtime.program import PANEL_ROWS, Encoder, program_rows
+    from sparsegnn.runtime.program import PAIR_ROWS, PANEL_ROWS, Encoder, program_rows
     from sparsegnn.runtime.tuning import Tuning
 
     matrix = np.random.default_rng(0).standard_normal((32, 32)).astype(np.float32)
     plan = plan_matrix(matrix, Tuning())
-    plan.costs.update(panels=1.0, vectors=1.5)  # panels cheaper per row, not per padded row
+    plan.costs.update(panels=1.0, vectors=1.2)  # panels cheaper per row, not per padded row
 
     def kind(rows):
         encoder = Encoder(lambda key, matrices: plan, {}, program_rows(rows))
         index = encoder.matrix("w", {})
         return encoder.table()[index][0]
 
-    assert program_rows(PANEL_ROWS) == PANEL_ROWS // 2 and program_rows(PANEL_ROWS + 1) is None
-    assert kind(5) == kind(PANEL_ROWS) == MATRIX_VECTORS
+    assert program_rows(1) == program_rows(PAIR_ROWS) == PAIR_ROWS
+    assert PAIR_ROWS < program_rows(PAIR_ROWS + 1) == program_rows(PANEL_ROWS) < PANEL_ROWS
+    assert program_rows(PANEL_ROWS + 1) is None
+    assert [panel_rows_computed(rows, np.float32) for rows in (1, PAIR_ROWS, PAIR_ROWS + 1,
+                                                                PANEL_ROWS + 1)] == \
+        [PAIR_ROWS, PAIR_ROWS, PANEL_ROWS, 2 * PANEL_ROWS]
+    assert kind(5) == kind(PAIR_ROWS) == MATRIX_PANELS
+    assert kind(PAIR_ROWS + 1) == kind(PANEL_ROWS) == MATRIX_VECTORS
     assert kind(PANEL_ROWS + 1) == kind(1000) == MATRIX_PANELS
