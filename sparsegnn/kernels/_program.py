@@ -39,12 +39,12 @@ from ._epilogue import applied_in_registers, finish_row
 from ._intrinsics import VECTOR_BYTES
 from ._memory import aligned_empty_compiled, aligned_zeros
 from ._pool import pool_segments
-from ._sparse_linear import ROW_PANEL, _node_panels, _output_vectors
+from ._sparse_linear import PANEL_VECTORS, ROW_PANEL, _node_panels, _output_vectors
 from ._spmm import _spmm_rows
 
 OP_LINEAR, OP_GIN, OP_AFFINE, OP_ACTIVATION, OP_POOL, OP_SAGE, OP_GCN, OP_INPUT_NORM = range(8)
 ROW_FIELDS = {
-    OP_LINEAR: ("matrix", "bias", "act"),
+    OP_LINEAR: ("matrix", "bias", "act", "panel_major_out"),
     OP_GIN: ("one_plus_eps",),
     OP_AFFINE: ("scale", "shift", "act"),
     OP_ACTIVATION: ("act",),
@@ -74,7 +74,7 @@ def encode_row(op: int, **fields) -> list[int]:
 
 
 # The interpreter's view of the same layout (compile-time constants for Numba).
-LINEAR_MATRIX, LINEAR_BIAS, LINEAR_ACT = _columns(OP_LINEAR)
+LINEAR_MATRIX, LINEAR_BIAS, LINEAR_ACT, LINEAR_PANEL_MAJOR_OUT = _columns(OP_LINEAR)
 (GIN_ONE_PLUS_EPS,) = _columns(OP_GIN)
 AFFINE_SCALE, AFFINE_SHIFT, AFFINE_ACT = _columns(OP_AFFINE)
 (ACTIVATION_ACT,) = _columns(OP_ACTIVATION)
@@ -92,17 +92,26 @@ LEAKY_SLOPE = LEAKY_RELU_SLOPE  # the runtime's (and torch's default) leaky ReLU
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
-    """``act(h @ M + b)`` for matrix ``matrix`` of the table, ``b`` at ``params[bias:]``
-    (``bias`` < 0: none), by its sparse kernel."""
+def _linear(h, nodes, h_panel_rows, panel_major_out, matrices, matrix, params, offsets, indices,
+            bias, act):
+    """``act(h @ M + b)`` for matrix ``matrix`` of the table and ``nodes`` rows, ``b`` at
+    ``params[bias:]`` (``bias`` < 0: none), by its sparse kernel. ``h`` is panel-major when
+    ``h_panel_rows`` > 0 (rows per panel, ``kernels._sparse_linear.PanelMajor``'s layout),
+    and the result when ``panel_major_out`` (node panels only, where the encoder marks
+    them). Returns ``(result, its rows per panel or 0)``."""
     kind, run, outputs = matrices[matrix, 0], matrices[matrix, 1], matrices[matrix, 2]
     block, chunks = matrices[matrix, 9], matrices[matrix, 10]
     flat = offsets[matrices[matrix, 3]:matrices[matrix, 4]]
     bounds = flat.reshape((flat.shape[0] // (chunks + 1), chunks + 1))
     stored = indices[matrices[matrix, 5]:matrices[matrix, 6]]
     values = params[matrices[matrix, 7]:matrices[matrix, 8]]
-    out = aligned_empty_compiled(h.shape[0], outputs, h)  # both kernels write every element
-    second = np.empty((h.shape[0], 0), np.float32)
+    out_panel_rows = max(bounds.shape[0] * block, 1) if panel_major_out else 0
+    if panel_major_out:
+        panel = PANEL_VECTORS * (VECTOR_BYTES // 4)
+        out = aligned_empty_compiled(max(-(-nodes // panel), 1) * out_panel_rows, panel, h)
+    else:
+        out = aligned_empty_compiled(nodes, outputs, h)  # both kernels write every element
+    second = np.empty((nodes, 0), np.float32)
     has_bias = bias >= 0
     epilogue = (params[bias:bias + outputs] if has_bias else params[:0], has_bias, act,
                 LEAKY_SLOPE)
@@ -110,7 +119,8 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
     zero, no = np.int64(0), np.bool_(False)  # see NOT_LITERAL
     if kind == MATRIX_PANELS:
         _node_panels(h, no_rows, no_indices, no_values, bounds, stored, values, run, block,
-                     epilogue, no_values, no, zero, zero, out, second, zero, h.shape[0])
+                     epilogue, no_values, no, h_panel_rows, out_panel_rows, out, second, zero,
+                     nodes)
     else:
         lanes = np.int64(VECTOR_BYTES // 4)
         _output_vectors(h, no_rows, no_indices, no_values, bounds, stored,
@@ -120,7 +130,7 @@ def _matmul(h, matrices, matrix, params, offsets, indices, bias, act):
                         second, zero, h.shape[0])
     if not applied_in_registers(act, out.itemsize):  # activations the vectors do not apply
         _finish_rows(out, params, np.int64(-1), act)
-    return out
+    return out, out_panel_rows
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -149,17 +159,22 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
     only). ``graph_ptr (G + 1,)`` delimits the graphs that ``OP_POOL`` reduces. Returns the
     last value."""
     h = x
+    h_panel_rows = np.int64(0)  # > 0: h is panel-major, with this many rows per panel
+    nodes = x.shape[0]
     no_values = np.empty(0, np.float32)
-    zero, none = np.int64(0), np.int64(-1)  # see NOT_LITERAL
+    zero, none, unchained = np.int64(0), np.int64(-1), np.bool_(False)  # see NOT_LITERAL
     gcn_improved = -1  # the flag the cached normalisation was built with (-1: none yet)
     gcn_indptr = np.empty(0, np.int64)
     gcn_indices = np.empty(0, graph_indices.dtype)
     gcn_values = np.empty(0, np.float32)
     for step in range(program.shape[0]):
         op = program[step, 0]
-        if op == OP_LINEAR:
-            h = _matmul(h, matrices, program[step, LINEAR_MATRIX], params, offsets, indices,
-                        program[step, LINEAR_BIAS], program[step, LINEAR_ACT])
+        if op == OP_LINEAR:  # panel-major between two node-panel products, as marked
+            h, h_panel_rows = _linear(h, nodes, h_panel_rows,
+                                      program[step, LINEAR_PANEL_MAJOR_OUT] == 1, matrices,
+                                      program[step, LINEAR_MATRIX], params, offsets, indices,
+                                      program[step, LINEAR_BIAS], program[step, LINEAR_ACT])
+            continue
         elif op == OP_GIN:  # (1 + eps) x joins the neighbours' sum in registers
             h = _aggregate(indptr, graph_indices, no_values, h, zero,
                            np.float64(params[program[step, GIN_ONE_PLUS_EPS]]))
@@ -183,14 +198,15 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
             neighbor, aggr = program[step, SAGE_NEIGHBOR], program[step, SAGE_AGGR]
             if aggr != 2 and program[step, SAGE_TRANSFORM_FIRST] == 1:  # commutes with sum/mean
                 out = _aggregate(indptr, graph_indices, no_values,
-                                 _matmul(h, matrices, neighbor, params, offsets, indices, none, zero),
-                                 aggr, 0.0)
+                                 _linear(h, nodes, zero, unchained, matrices, neighbor, params,
+                                         offsets, indices, none, zero)[0], aggr, 0.0)
             else:
-                out = _matmul(_aggregate(indptr, graph_indices, no_values, h, aggr, 0.0), matrices,
-                              neighbor, params, offsets, indices, none, zero)
+                out = _linear(_aggregate(indptr, graph_indices, no_values, h, aggr, 0.0), nodes,
+                              zero, unchained, matrices, neighbor, params, offsets, indices, none,
+                              zero)[0]
             if program[step, SAGE_ROOT] >= 0:
-                out += _matmul(h, matrices, program[step, SAGE_ROOT], params, offsets, indices,
-                               none, zero)
+                out += _linear(h, nodes, zero, unchained, matrices, program[step, SAGE_ROOT],
+                               params, offsets, indices, none, zero)[0]
             bias, cols = program[step, SAGE_BIAS], out.shape[1]
             if bias >= 0:
                 for i in range(out.shape[0]):
@@ -214,12 +230,13 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                 gcn_values = norm_values.astype(np.float32)
                 gcn_improved = improved
             weight, transform_first = program[step, GCN_MATRIX], program[step, GCN_TRANSFORM_FIRST]
-            out = _matmul(h, matrices, weight, params, offsets, indices, none, zero) \
-                if transform_first == 1 else h  # then the aggregations move fewer columns
+            out = _linear(h, nodes, zero, unchained, matrices, weight, params, offsets, indices,
+                          none, zero)[0] if transform_first == 1 else h  # fewer columns to move
             for _ in range(program[step, GCN_HOPS]):
                 out = _aggregate(gcn_indptr, gcn_indices, gcn_values, out, zero, 0.0)
             if transform_first != 1:
-                out = _matmul(out, matrices, weight, params, offsets, indices, none, zero)
+                out = _linear(out, nodes, zero, unchained, matrices, weight, params, offsets,
+                              indices, none, zero)[0]
             _finish_rows(out, params, program[step, GCN_BIAS], program[step, GCN_ACT])
             h = out
         else:  # OP_INPUT_NORM: a row summing to 0 is divided by 1
@@ -232,4 +249,5 @@ def run_program(program, matrices, params, offsets, indices, x, indptr, graph_in
                 for f in range(h.shape[1]):
                     out[i, f] = h[i, f] * scale
             h = out
+        nodes = h.shape[0]  # (pooling changes it; h is row-major after every op but a linear)
     return h

@@ -85,6 +85,7 @@ PANEL_CHUNK = 128  # inputs per chunk of a node panel: 32 KB of xt stays in L1
 # partial sums; sparser weights take all their inputs in one chunk (bench/sparsity_speedup.py)
 PANEL_CHUNK_MIN_ENTRIES = 16
 PANEL_BLOCKS = (1, 4, 8)  # outputs per entry the node panels have loops for
+PANEL_MAJOR_ACTIVATIONS = (0, 1, 3)  # identity, ReLU, leaky ReLU: applied before panel-major out
 
 
 def vector_width(itemsize: int) -> int:
@@ -694,7 +695,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
     bias, _, code, slope = epilogue
     if (x_major or panel_major_out) and not panels:
         raise KernelArgumentError("panel-major activations need a node-panel weight")
-    if panel_major_out and (code not in (0, 1, 3) or split is not None):
+    if panel_major_out and (code not in PANEL_MAJOR_ACTIVATIONS or split is not None):
         raise KernelArgumentError("panel-major outputs take identity, ReLU or leaky ReLU, "
                                   "unsplit")
     first_width = width_out if split is None else split

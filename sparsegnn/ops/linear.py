@@ -19,7 +19,8 @@ def run(rt, node, x):
 def encode(enc, node):
     a = node.attrs
     return enc.row("linear", matrix=enc.matrix(node.outputs[0], a["weight"]),
-                   bias=enc.optional(a.get("bias")), act=enc.act(a.get("activation")))
+                   bias=enc.optional(a.get("bias")), act=enc.act(a.get("activation")),
+                   panel_major_out=0)  # build_program marks the chains
 
 
 def to_onnx(g, edges, node, value: str) -> str:

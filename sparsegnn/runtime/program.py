@@ -13,14 +13,18 @@ import numpy as np
 from ..ir import Model
 from ..kernels._config import ACTIVATIONS
 from ..kernels._program import (
+    LINEAR_ACT,
+    LINEAR_MATRIX,
+    LINEAR_PANEL_MAJOR_OUT,
     MATRIX_PANELS,
     MATRIX_VECTORS,
     MATRIX_WIDTH,
     OP_CODES,
+    OP_LINEAR,
     PROGRAM_WIDTH,
     encode_row,
 )
-from ..kernels._sparse_linear import panel_rows_computed, panel_width
+from ..kernels._sparse_linear import PANEL_MAJOR_ACTIVATIONS, panel_rows_computed, panel_width
 from ..kernels._spmm import REDUCTIONS
 from ..ops import OPS
 from .planner import MatrixPlan
@@ -149,5 +153,26 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
             return None
         rows.append(row)
     program = np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH)
-    return (program, encoder.table(), encoder.params_buffer.buffer(), encoder.offsets.buffer(),
-            encoder.indices.buffer())
+    table, indices = encoder.table(), encoder.indices.buffer()
+    _chain_panels(program, table, indices)
+    return program, table, encoder.params_buffer.buffer(), encoder.offsets.buffer(), indices
+
+
+def _chain_panels(program: np.ndarray, table: np.ndarray, indices: np.ndarray) -> None:
+    """Mark each linear row whose output only feeds a linear row, both on node panels, to
+    hand its activations over panel-major (the panels' own layout: neither transposes out nor
+    in; ``Session`` does the same on the per-op path). The first must apply its activation in
+    registers, and the second's input runs must end inside its inputs (a panel-major input
+    has no padding rows). Rows follow one another: the program is a straight chain."""
+    for step in range(program.shape[0] - 1):
+        first, second = program[step], program[step + 1]
+        if first[0] != OP_LINEAR or second[0] != OP_LINEAR \
+                or first[LINEAR_ACT] not in PANEL_MAJOR_ACTIVATIONS:
+            continue
+        made, used = table[first[LINEAR_MATRIX]], table[second[LINEAR_MATRIX]]
+        if made[0] != MATRIX_PANELS or used[0] != MATRIX_PANELS:
+            continue
+        run, stored = used[1], indices[used[5]:used[6]]
+        if run > 1 and stored.shape[0] and int(stored.max()) + run > made[2]:
+            continue
+        first[LINEAR_PANEL_MAJOR_OUT] = 1
