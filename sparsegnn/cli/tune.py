@@ -13,9 +13,10 @@ def cmd_tune(args) -> int:
         source = args.out or (tuning_path() if tuning is not DEFAULT else "built-in defaults")
         print(f"tuning in use: {source}")
     else:
-        print(f"measuring the kernels on this machine ({args.rows:,} rows; the first run "
-              f"compiles them)")
-        tuning = calibrate(rows=args.rows, progress=lambda step: print(f"  {step} ..."))
+        print(f"measuring the kernels on this machine ({args.rows:,} rows, {args.rounds} "
+              f"rounds, the median of each price; the first run compiles them)")
+        tuning = calibrate(rows=args.rows, rounds=args.rounds,
+                           progress=lambda step: print(f"  {step} ..."))
         path = save_tuning(tuning, args.out)
         print(f"wrote {path}")
     for name, value in tuning.to_json().items():
@@ -49,6 +50,9 @@ def register(commands) -> None:
                     "then use it; without it, they use figures measured on the development "
                     "machine). Needs only numpy + numba.")
     tune.add_argument("--rows", type=int, default=8192, help="rows of the synthetic layers")
+    tune.add_argument("--rounds", type=int, default=5,
+                      help="measure this many times and keep each price's median (a busy "
+                           "spell of a shared machine skews one round)")
     tune.add_argument("--out", type=Path, default=None,
                       help="write (or with --show, read) this file instead of the cache")
     tune.add_argument("--show", action="store_true",

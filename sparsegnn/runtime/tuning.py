@@ -43,8 +43,8 @@ import numpy as np
 
 from .._fileio import atomic_write_text
 
-__all__ = ["Tuning", "TuningError", "DEFAULT", "calibrate", "load_tuning", "save_tuning",
-           "tuning_path", "machine_key", "median_seconds"]
+__all__ = ["Tuning", "TuningError", "DEFAULT", "MEASURED", "calibrate", "load_tuning",
+           "save_tuning", "tuning_path", "machine_key", "median_seconds"]
 
 FORMAT = "sparsegnn.tuning"
 FORMAT_VERSION = 1
@@ -232,16 +232,34 @@ def _masked(rng, shape, density: float, block: int = 1) -> np.ndarray:
     return (rng.standard_normal(shape) * mask).astype(np.float32)
 
 
+MEASURED = ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
+            "vector_element", "spmm_madd", "csr_fill", "blas_call", "kernel_call")
+
+
 def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None] | None = None,
-              seed: int = 0) -> Tuning:
+              seed: int = 0, rounds: int = 1) -> Tuning:
     """Measure the cost model's coefficients here, on synthetic layers of ``rows`` nodes.
 
     Each sparse kernel is timed at four densities of a 256 x 256 layer (an unstructured weight
     for node panels, one-vector output blocks for output vectors) and the two unknowns of its
     price are fitted by least squares; CSR features are 2 % dense over 1,024 inputs; BLAS and
     the per-call costs are timed on products that BLAS keeps on one thread. Takes a few
-    seconds after the kernels are compiled. The session's thresholds keep their defaults.
+    seconds per round after the kernels are compiled. With ``rounds`` > 1, each coefficient is
+    the median of the rounds' fits: one busy spell of a shared machine skews a round (a
+    node-panel price twice the others' was seen here). The session's thresholds keep their
+    defaults.
     """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    fits = [_calibrate_once(rows, repeat, progress if r == 0 else None, seed)
+            for r in range(rounds)]
+    medians = {name: float(np.median([getattr(fit, name) for fit in fits]))
+               for name in MEASURED}
+    return fits[0].replace(**medians)
+
+
+def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | None,
+                    seed: int) -> Tuning:
     from ..kernels._config import ACTIVATIONS
     from ..kernels._intrinsics import VECTOR_BYTES
     from ..kernels._memory import aligned_empty

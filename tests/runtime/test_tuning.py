@@ -12,6 +12,7 @@ import pytest
 from sparsegnn.runtime.planner import plan_matrix
 from sparsegnn.runtime.tuning import (
     DEFAULT,
+    MEASURED,
     TuningError,
     calibrate,
     load_tuning,
@@ -92,11 +93,27 @@ def test_the_planner_runs_the_cheapest_priced_kernel(density, rows, rng):
 
 def test_calibration_measures_positive_finite_prices():
     measured = calibrate(rows=512, repeat=3)
-    for name in ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
-                 "vector_element", "spmm_madd", "csr_fill", "blas_call", "kernel_call"):
+    for name in MEASURED:
         value = getattr(measured, name)
         assert value > 0 and math.isfinite(value), name
     assert measured.machine["rows"] == 512
+
+
+def test_calibration_rounds_keep_each_price_median(monkeypatch):
+    """Several rounds: each measured price is the median of the rounds' (a skewed round does
+    not move it), the thresholds stay the defaults."""
+    import sparsegnn.runtime.tuning as tuning_module
+
+    rounds = iter([DEFAULT.replace(panel_madd=0.01, vector_madd=0.5),
+                   DEFAULT.replace(panel_madd=0.09, vector_madd=0.3),  # a busy spell
+                   DEFAULT.replace(panel_madd=0.02, vector_madd=0.4)])
+    monkeypatch.setattr(tuning_module, "_calibrate_once", lambda *args: next(rounds))
+    measured = calibrate(rounds=3)
+    assert measured.panel_madd == 0.02 and measured.vector_madd == 0.4
+    assert measured.dense_madd == DEFAULT.dense_madd
+    assert measured.program_max_nodes == DEFAULT.program_max_nodes
+    with pytest.raises(ValueError, match="rounds"):
+        calibrate(rounds=0)
 
 
 def test_session_refuses_a_tuning_of_the_wrong_type(tmp_path):
