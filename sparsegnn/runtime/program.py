@@ -33,12 +33,21 @@ __all__ = ["build_program", "program_rows", "Encoder"]
 
 PANEL_ROWS = panel_width(np.float32)
 PAIR_ROWS = PANEL_ROWS // 2  # two vectors' worth: what the node panels compute for fewer rows
+# A two-vector sweep does half a panel's multiply-adds but keeps its per-entry index and value
+# loads and the panel's fixed work, so it is priced as three vectors' worth of rows
+# (architecture.md, "compiled path": node panels against output vectors on 24 and 64 rows).
+PAIR_PRICE_ROWS = 3 * PANEL_ROWS // 4
+
+
+def panel_rows_priced(rows: int) -> int:
+    """The rows whose price the node panels pay for an input of ``rows`` rows."""
+    return PAIR_PRICE_ROWS if rows <= PAIR_ROWS else panel_rows_computed(rows, np.float32)
 
 
 def program_rows(rows: int) -> int | None:
-    """The rows a compiled program is priced for, given an input's (the node panels compute
-    ``panel_rows_computed`` rows for it): inputs of at most ``PAIR_ROWS`` rows get a program
-    of their own (a molecule: the panels sweep two vectors), inputs within one panel another,
+    """The rows a compiled program is priced for, given an input's (the node panels pay for
+    ``panel_rows_priced`` rows of it): inputs of at most ``PAIR_ROWS`` rows get a program of
+    their own (a molecule: the panels sweep two vectors), inputs within one panel another,
     priced for three quarters of a panel (the panels compute it whole); larger ones share one
     priced per row."""
     if rows <= PAIR_ROWS:
@@ -88,7 +97,7 @@ class Encoder:
         if plan.vectors is None:
             costs.pop("vectors", None)
         if self.rows:
-            costs["panels"] *= panel_rows_computed(self.rows, np.float32) / self.rows
+            costs["panels"] *= panel_rows_priced(self.rows) / self.rows
         panels = min(costs, key=costs.get) == "panels"
         weight = plan.panels if panels else plan.vectors
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,

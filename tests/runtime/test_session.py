@@ -123,24 +123,22 @@ print("ok")
 
 
 def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
-    """A matrix whose node panels cost less per row than its output vectors still runs as
-    vectors in the program for inputs that fill part of one panel, where the panels compute
-    the whole panel (64 float32 rows with AVX-512) for them; inputs of at most two vectors'
-    worth of rows (the panels sweep two vectors) and larger inputs get the panels."""
+    """The compiled path prices a matrix's node panels for the rows they compute or pay for:
+    whole panels for inputs that fill part of one (64 float32 rows with AVX-512), a two-vector
+    sweep priced above its half panel for inputs of at most two vectors' worth of rows, per
+    row above one panel. So a matrix whose panels cost less per row than its output vectors
+    runs as vectors where the padding outweighs that margin, and as panels elsewhere."""
     from sparsegnn.kernels._program import MATRIX_PANELS, MATRIX_VECTORS
     from sparsegnn.kernels._sparse_linear import panel_rows_computed
     from sparsegnn.runtime.planner import plan_matrix
-    from sparsegnn.runtime.program import PAIR_ROWS, PANEL_ROWS, Encoder, program_rows
+    from sparsegnn.runtime.program import (
+        PAIR_ROWS,
+        PANEL_ROWS,
+        Encoder,
+        panel_rows_priced,
+        program_rows,
+    )
     from sparsegnn.runtime.tuning import Tuning
-
-    matrix = np.random.default_rng(0).standard_normal((32, 32)).astype(np.float32)
-    plan = plan_matrix(matrix, Tuning())
-    plan.costs.update(panels=1.0, vectors=1.2)  # panels cheaper per row, not per padded row
-
-    def kind(rows):
-        encoder = Encoder(lambda key, matrices: plan, {}, program_rows(rows))
-        index = encoder.matrix("w", {})
-        return encoder.table()[index][0]
 
     assert program_rows(1) == program_rows(PAIR_ROWS) == PAIR_ROWS
     assert PAIR_ROWS < program_rows(PAIR_ROWS + 1) == program_rows(PANEL_ROWS) < PANEL_ROWS
@@ -148,6 +146,24 @@ def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
     assert [panel_rows_computed(rows, np.float32) for rows in (1, PAIR_ROWS, PAIR_ROWS + 1,
                                                                 PANEL_ROWS + 1)] == \
         [PAIR_ROWS, PAIR_ROWS, PANEL_ROWS, 2 * PANEL_ROWS]
-    assert kind(5) == kind(PAIR_ROWS) == MATRIX_PANELS
-    assert kind(PAIR_ROWS + 1) == kind(PANEL_ROWS) == MATRIX_VECTORS
-    assert kind(PANEL_ROWS + 1) == kind(1000) == MATRIX_PANELS
+    pair = panel_rows_priced(PAIR_ROWS) / PAIR_ROWS  # the price factors of each program
+    partial = panel_rows_priced(program_rows(PANEL_ROWS)) / program_rows(PANEL_ROWS)
+    assert 1 < pair < 2 and 1 < partial < 2
+    matrix = np.random.default_rng(0).standard_normal((32, 32)).astype(np.float32)
+    plan = plan_matrix(matrix, Tuning())
+
+    def kinds(vectors: float) -> list[int]:  # panels cost 1 per row
+        plan.costs.update(panels=1.0, vectors=vectors)
+        found = []
+        for rows in (5, PAIR_ROWS, PAIR_ROWS + 1, PANEL_ROWS, PANEL_ROWS + 1, 1000):
+            encoder = Encoder(lambda key, matrices: plan, {}, program_rows(rows))
+            index = encoder.matrix("w", {})
+            found.append(encoder.table()[index][0])
+        return found
+
+    panels, vectors = MATRIX_PANELS, MATRIX_VECTORS
+    assert kinds(0.99) == [vectors] * 6
+    assert kinds(1.01 * max(pair, partial)) == [panels] * 6
+    if pair > partial:
+        assert kinds((pair + partial) / 2) == [vectors, vectors] + [panels] * 4
+    assert kinds(0.99 * min(pair, partial)) == [vectors] * 4 + [panels] * 2
