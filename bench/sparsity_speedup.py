@@ -158,8 +158,12 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
             planned = _kernel_label(kind, plan.panels if kind == "panels" else plan.vectors)
             kept = np.count_nonzero(matrix) / matrix.size
             variants = []
-            for kernel, options in PATTERN_KERNELS.get(pattern, [("panels", {})]):
-                packed = pack_weight(matrix, kernel, **options)
+            kernels = [(kernel, pack_weight(matrix, kernel, **options))
+                       for kernel, options in PATTERN_KERNELS.get(pattern, [("panels", {})])]
+            if kind != "blas" and planned not in {_kernel_label(k, p) for k, p in kernels}:
+                # the cost model picked another packing (4 outputs per entry for a 1x8 matrix)
+                kernels.append((kind, plan.panels if kind == "panels" else plan.vectors))
+            for kernel, packed in kernels:
                 label = _kernel_label(kernel, packed)
                 variants.append((label, label == planned,
                                  lambda packed=packed, x=x: sparse_linear(x, packed)))
