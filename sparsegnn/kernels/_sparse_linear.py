@@ -588,6 +588,12 @@ class NodePanelWeight(NamedTuple):
     inputs: int
     outputs: int
 
+    def reads_panel_major(self) -> bool:
+        """Whether panel-major activations (no padding rows past the inputs) can feed these
+        panels: every input run ends inside the inputs."""
+        return self.run == 1 or not self.indices.shape[0] \
+            or int(self.indices.max()) + self.run <= self.inputs
+
 
 class OutputVectorWeight(NamedTuple):
     """Per group of ``lanes`` consecutive outputs, the inputs whose row of ``M`` holds a

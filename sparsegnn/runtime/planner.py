@@ -105,11 +105,7 @@ class MatrixPlan:
     def can_chain(self, rows: int) -> bool:
         """Whether the node panels run ``rows`` rows here and can read them panel-major (no
         input run overhangs the last input: a panel-major input has no padding rows)."""
-        if self.kind(rows) != "panels":
-            return False
-        panels = self.panels
-        return panels.run == 1 or not panels.indices.shape[0] or \
-            int(panels.indices.max()) + panels.run <= self.inputs
+        return self.kind(rows) == "panels" and self.panels.reads_panel_major()
 
     def panels_input(self, x, epilogue, threads, panel_major_out: bool = False):
         """The node panels on dense or ``PanelMajor`` ``x``, to either layout (the caller

@@ -87,6 +87,7 @@ class Encoder:
         self.params_buffer, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
                                                           _Buffer(np.int32))
         self.matrices: list[list[int]] = []
+        self.reads_panel_major: list[bool] = []  # per matrix: panels that panel-major can feed
 
     def matrix(self, key: str, stored: dict) -> int:
         """The id of ``x @ M`` in the matrix table, with the kernel its plan prices cheapest
@@ -100,6 +101,7 @@ class Encoder:
             costs["panels"] *= panel_rows_priced(self.rows) / self.rows
         panels = min(costs, key=costs.get) == "panels"
         weight = plan.panels if panels else plan.vectors
+        self.reads_panel_major.append(panels and plan.panels.reads_panel_major())
         self.matrices.append([MATRIX_PANELS if panels else MATRIX_VECTORS,
                               plan.panels.run if panels else 1, weight.outputs,
                               *self.offsets.span(weight.bounds),
@@ -162,26 +164,22 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
             return None
         rows.append(row)
     program = np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH)
-    table, indices = encoder.table(), encoder.indices.buffer()
-    _chain_panels(program, table, indices)
-    return program, table, encoder.params_buffer.buffer(), encoder.offsets.buffer(), indices
+    table = encoder.table()
+    _chain_panels(program, table, encoder.reads_panel_major)
+    return (program, table, encoder.params_buffer.buffer(), encoder.offsets.buffer(),
+            encoder.indices.buffer())
 
 
-def _chain_panels(program: np.ndarray, table: np.ndarray, indices: np.ndarray) -> None:
+def _chain_panels(program: np.ndarray, table: np.ndarray, reads_panel_major: list) -> None:
     """Mark each linear row whose output only feeds a linear row, both on node panels, to
     hand its activations over panel-major (the panels' own layout: neither transposes out nor
     in; ``Session`` does the same on the per-op path). The first must apply its activation in
-    registers, and the second's input runs must end inside its inputs (a panel-major input
-    has no padding rows). Rows follow one another: the program is a straight chain."""
+    registers, and the second must read panel-major (``NodePanelWeight.reads_panel_major``).
+    Rows follow one another: the program is a straight chain."""
     for step in range(program.shape[0] - 1):
         first, second = program[step], program[step + 1]
-        if first[0] != OP_LINEAR or second[0] != OP_LINEAR \
-                or first[LINEAR_ACT] not in PANEL_MAJOR_ACTIVATIONS:
-            continue
-        made, used = table[first[LINEAR_MATRIX]], table[second[LINEAR_MATRIX]]
-        if made[0] != MATRIX_PANELS or used[0] != MATRIX_PANELS:
-            continue
-        run, stored = used[1], indices[used[5]:used[6]]
-        if run > 1 and stored.shape[0] and int(stored.max()) + run > made[2]:
-            continue
-        first[LINEAR_PANEL_MAJOR_OUT] = 1
+        if first[0] == OP_LINEAR and second[0] == OP_LINEAR \
+                and first[LINEAR_ACT] in PANEL_MAJOR_ACTIVATIONS \
+                and table[first[LINEAR_MATRIX]][0] == MATRIX_PANELS \
+                and reads_panel_major[second[LINEAR_MATRIX]]:
+            first[LINEAR_PANEL_MAJOR_OUT] = 1

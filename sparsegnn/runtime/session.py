@@ -22,7 +22,7 @@ from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
-from ..kernels._sparse_linear import PanelMajor
+from ..kernels._sparse_linear import PANEL_MAJOR_ACTIVATIONS, PanelMajor
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..ops import OPS
 from ..sparse import CSRMatrix, SparseFormatError, canonical_index_arrays
@@ -273,8 +273,8 @@ class Session:
                 consumers.setdefault(name, []).append(node)
         outputs = {spec["name"] for spec in self.model.outputs}
         return {node.outputs[0]: consumers[node.outputs[0]][0] for node in self.model.nodes
-                if node.op == "linear" and node.attrs.get("activation", "identity") in
-                ("identity", "relu", "leaky_relu") and node.outputs[0] not in outputs
+                if node.op == "linear" and ACTIVATIONS[node.attrs.get("activation") or "identity"]
+                in PANEL_MAJOR_ACTIVATIONS and node.outputs[0] not in outputs
                 and len(consumers.get(node.outputs[0], [])) == 1
                 and consumers[node.outputs[0]][0].op == "linear"}
 
