@@ -124,16 +124,21 @@ x = np.ones((5, 6), np.float32)
 graph = Graph(np.array([0, 1, 2, 3, 4, 5]), np.array([1, 2, 3, 4, 0]), 5)
 features = CSRMatrix.from_dense(x)
 good = Graph(np.array([0, 1, 2, 3, 4, 5]), np.array([1, 2, 3, 4, 0]), 5)
+weighted = Graph(good.indptr, good.indices, 5, np.ones(5, np.float32))
+nan_features = CSRMatrix.from_dense(x)
 graph.indices[0] = 2**40
 features.indices[0] = 2**40
-for args in ((x, graph), (features, good)):
+weighted.edge_weight[0] = np.nan
+nan_features.data[0] = np.inf
+for args in ((x, graph), (features, good), (x, weighted), (nan_features, good)):
     try:
         session.run(*args)
     except InputError as exc:
         print("InputError:", exc)
 """
     stdout = run_in_child(code)
-    assert stdout.count("InputError:") == 2, stdout
+    assert stdout.count("InputError:") == 4, stdout
+    assert stdout.count("finite") == 2, stdout
 
 
 def test_attribute_values_must_be_of_their_type(gcn_artifact):

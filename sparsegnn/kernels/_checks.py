@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..sparse import SparseFormatError, check_csr
+from ..sparse import INDEX_DTYPES, SparseFormatError, check_csr
 from ._config import PARALLEL_MIN_ELEMENTS, PARALLEL_MIN_WORK
 from ._parallel import run_row_chunks
 
 __all__ = ["FLOAT_DTYPES", "check_dense", "check_values", "check_vector", "check_csr",
-           "activation_code", "KernelArgumentError", "all_finite"]
+           "activation_code", "KernelArgumentError", "all_finite", "valid_csr_structure"]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -63,6 +63,36 @@ def check_graph_csr(indptr, indices, num_rows: int, num_cols: int, name: str):
     indptr, indices, _ = check_csr(indptr, indices, num_rows, num_cols, name=name,
                                    error=KernelArgumentError)
     return indptr, indices
+
+
+@njit(cache=True, nogil=True)
+def _csr_faults(indptr, indices, num_cols):
+    """How many CSR rules ``(indptr, indices)`` breaks over ``num_cols`` columns (0: none):
+    ``indptr`` starts at 0, never decreases and ends at the number of indices; every index
+    lies in ``[0, num_cols)``. Counted without an early exit, so that both loops vectorise."""
+    rows = indptr.shape[0] - 1
+    if rows < 0 or indptr[0] != 0 or indptr[rows] != indices.shape[0]:
+        return 1
+    faults = 0
+    for r in range(rows):
+        faults += np.int64(indptr[r + 1] < indptr[r])
+    limit = np.uint64(num_cols)
+    for e in range(indices.shape[0]):
+        faults += np.int64(np.uint64(indices[e]) >= limit)  # a negative index wraps past it
+    return faults
+
+
+def valid_csr_structure(indptr, indices, num_rows: int, num_cols: int) -> bool:
+    """Whether ``indptr`` and ``indices`` are C-contiguous 1-D int32 / int64 arrays that form
+    a CSR structure of ``num_rows`` rows over ``num_cols`` columns: one compiled pass, for
+    inputs checked on every call (the runtime's graph and features). False also where the
+    arrays would only need converting: ``check_csr`` then converts them or words the fault."""
+    return (type(indptr) is np.ndarray and type(indices) is np.ndarray
+            and indptr.ndim == 1 and indices.ndim == 1
+            and indptr.dtype in INDEX_DTYPES and indices.dtype in INDEX_DTYPES
+            and indptr.flags.c_contiguous and indices.flags.c_contiguous
+            and indptr.shape[0] == num_rows + 1
+            and _csr_faults(indptr, indices, num_cols) == 0)
 
 
 # Only reassociation (so the sum vectorises): other fast-math flags let LLVM fold v - v to 0.

@@ -17,7 +17,7 @@ from ..artifact import load_artifact
 from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
 from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr, layer_norm
-from ..kernels._checks import KernelArgumentError, all_finite
+from ..kernels._checks import KernelArgumentError, all_finite, valid_csr_structure
 from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
 from ..kernels._pool import pool_segments, sorted_batch_offsets
@@ -364,10 +364,7 @@ class Session:
     # ----------------------------------------------------------------------------- inputs
     def _features(self, x):
         if isinstance(x, CSRMatrix):  # re-checked: its arrays are the caller's, and mutable
-            try:
-                features = CSRMatrix(x.indptr, x.indices, x.data, x.shape)
-            except (SparseFormatError, TypeError, ValueError) as exc:
-                raise InputError(f"x: {exc}") from None
+            features = self._checked_csr_features(x)
         elif hasattr(x, "tocsr"):
             try:
                 features = CSRMatrix.from_scipy_like(x)
@@ -398,6 +395,27 @@ class Session:
                 features = csr_to_dense(features)
         return features
 
+    def _checked_csr_features(self, x: CSRMatrix) -> CSRMatrix:
+        """``x`` re-checked, with float32 values: one compiled pass over the structure and one
+        over the values where its arrays have the runtime's types already (the common case),
+        else ``CSRMatrix``'s own validation, which converts them or names what is wrong."""
+        shape = x.shape
+        data = x.data
+        if type(data) is np.ndarray and data.dtype.kind == "f" and data.ndim == 1 \
+                and isinstance(shape, tuple) and len(shape) == 2 \
+                and all(type(n) is int and n >= 0 for n in shape) \
+                and valid_csr_structure(x.indptr, x.indices, *shape) \
+                and data.shape == x.indices.shape:
+            with np.errstate(over="ignore"):  # values beyond float32 fail the finite check
+                data = np.ascontiguousarray(data, dtype=np.float32)
+            if not all_finite(data, self.num_threads):
+                raise InputError("x: CSRMatrix: values must be finite (found NaN or inf)")
+            return CSRMatrix._trusted(x.indptr, x.indices, data, shape)
+        try:
+            return CSRMatrix(x.indptr, x.indices, x.data, shape)
+        except (SparseFormatError, TypeError, ValueError) as exc:
+            raise InputError(f"x: {exc}") from None
+
     def _graph(self, graph, num_nodes: int) -> _Graph:
         if graph is None:
             if self._stored is None:
@@ -412,13 +430,13 @@ class Session:
                 if graph.num_nodes != num_nodes:
                     raise InputError(f"graph has {graph.num_nodes} nodes, x has {num_nodes} rows")
                 # re-checked: its arrays are the caller's and may have changed since it was built
-                graph = Graph(graph.indptr, graph.indices, num_nodes, graph.edge_weight)
-                return _Graph(graph.indptr, graph.indices, graph.edge_weight, num_nodes)
+                return self._checked_graph(graph.indptr, graph.indices, graph.edge_weight,
+                                           num_nodes)
             if isinstance(graph, tuple):
                 if len(graph) not in (2, 3):
                     raise InputError("a CSR graph is (indptr, indices) or (indptr, indices, weights)")
-                checked = Graph(graph[0], graph[1], num_nodes, graph[2] if len(graph) == 3 else None)
-                return _Graph(checked.indptr, checked.indices, checked.edge_weight, num_nodes)
+                return self._checked_graph(graph[0], graph[1],
+                                           graph[2] if len(graph) == 3 else None, num_nodes)
             edge_index = np.asarray(graph)
             if edge_index.ndim != 2 or edge_index.shape[0] != 2:
                 raise InputError(f"edge_index must have shape (2, num_edges), got {edge_index.shape}")
@@ -428,6 +446,20 @@ class Session:
             return _Graph(indptr, indices, None, num_nodes)
         except (GraphError, KernelArgumentError) as exc:
             raise InputError(f"graph: {exc}") from None
+
+    def _checked_graph(self, indptr, indices, weight, num_nodes: int) -> _Graph:
+        """A CSR graph from the caller's arrays, checked in one compiled pass where they are
+        index arrays already and the weights (if any) floats of the right shape; otherwise by
+        ``Graph``, which converts them or names what is wrong. (On a molecule, ``Graph``'s numpy
+        checks took longer than the model.)"""
+        if valid_csr_structure(indptr, indices, num_nodes, num_nodes) and (
+                weight is None or (type(weight) is np.ndarray and weight.dtype.kind == "f"
+                                   and weight.shape == indices.shape
+                                   and weight.flags.c_contiguous
+                                   and all_finite(weight, self.num_threads))):
+            return _Graph(indptr, indices, weight, num_nodes)
+        checked = Graph(indptr, indices, num_nodes, weight)
+        return _Graph(checked.indptr, checked.indices, checked.edge_weight, num_nodes)
 
     def _batch(self, batch, num_nodes: int):
         if not self._needs_batch:

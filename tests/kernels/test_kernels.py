@@ -31,7 +31,7 @@ from sparsegnn.kernels import (
     sparse_linear,
     spmm_csr,
 )
-from sparsegnn.kernels._checks import all_finite
+from sparsegnn.kernels._checks import all_finite, valid_csr_structure
 from sparsegnn.kernels._config import (
     ACTIVATIONS,
     FASTMATH,
@@ -44,7 +44,7 @@ from sparsegnn.kernels._epilogue import finish_row, gelu
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
-from sparsegnn.sparse import CSRMatrix
+from sparsegnn.sparse import CSRMatrix, SparseFormatError, check_csr
 
 from ..reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
 from ..strategies import csr_graphs, dense, edge_lists, float_dtypes, patterned_matrices
@@ -504,6 +504,52 @@ def test_all_finite_matches_numpy(shape, dtype, bad, position, seed):
         values.reshape(-1)[int(position * (values.size - 1))] = bad
     assert all_finite(values) == bool(np.isfinite(values).all())
     assert all_finite(values, threads=1) == all_finite(values, threads=2)
+
+
+@given(g=csr_graphs(), fault=st.sampled_from(
+    [None, "negative index", "index past the end", "decreasing indptr", "indptr[0]", "indptr[-1]",
+     "int16 indices", "float indptr", "strided indices", "short indptr", "list"]),
+    position=st.floats(0, 1))
+def test_valid_csr_structure_agrees_with_check_csr(g, fault, position):
+    """The runtime's one-pass check accepts exactly what ``check_csr`` accepts unchanged:
+    int32 / int64 C-contiguous arrays that form a CSR structure."""
+    indptr, indices, num_rows, num_cols = (a.copy() if isinstance(a, np.ndarray) else a for a in g)
+    where = int(position * max(indices.shape[0] - 1, 0))
+    if fault == "negative index" and indices.size:
+        indices[where] = -1
+    elif fault == "index past the end" and indices.size:
+        indices[where] = num_cols
+    elif fault == "decreasing indptr" and num_rows >= 2 and indptr[-1] > 0:
+        row = 1 + int(position * (num_rows - 2))
+        indptr[row] = indptr[-1] + 1  # rises past the end, then falls back to it
+    elif fault == "indptr[0]":
+        indptr[0] = 1
+    elif fault == "indptr[-1]":
+        indptr[-1] += 1
+    elif fault == "int16 indices":
+        indices = indices.astype(np.int16)
+    elif fault == "float indptr":
+        indptr = indptr.astype(np.float64)
+    elif fault == "strided indices":
+        indices = np.repeat(indices, 2)[::2]
+    elif fault == "short indptr":
+        indptr = indptr[:-1]
+    elif fault == "list":
+        indptr = indptr.tolist()
+    try:
+        checked_indptr, checked_indices, _ = check_csr(indptr, indices, num_rows, num_cols)
+        accepted_unchanged = checked_indptr is indptr and checked_indices is indices
+    except SparseFormatError:
+        accepted_unchanged = False
+    assert valid_csr_structure(indptr, indices, num_rows, num_cols) == accepted_unchanged
+
+
+def test_valid_csr_structure_sees_indices_that_wrap_as_unsigned():
+    """An index of -1 or 2**40 must fail the range check, not wrap into it."""
+    for indices in (np.array([-1], np.int32), np.array([-1], np.int64),
+                    np.array([2**40], np.int64), np.array([-(2**62)], np.int64)):
+        assert not valid_csr_structure(np.array([0, 1], indices.dtype), indices, 1, 3)
+    assert valid_csr_structure(np.array([0, 1], np.int32), np.array([2], np.int32), 1, 3)
 
 
 @given(rows=st.sampled_from([0, 1, 5, 70]), width=st.integers(0, 70), dtype=float_dtypes,
