@@ -16,18 +16,24 @@ from ._intrinsics import data_address
 __all__ = ["aligned_empty", "aligned_zeros", "aligned_empty_compiled"]
 
 
+@njit(cache=True, nogil=True)
+def _address(array) -> int:
+    return data_address(array)
+
+
 def aligned_empty(shape: tuple[int, int], dtype) -> np.ndarray:
     """An uninitialised C-contiguous 2-D array whose data starts on a 64-byte boundary, from
-    Python (plain arithmetic and ``__array_interface__``: ``np.prod`` and ``.ctypes`` cost
-    microseconds, a small layer's whole product)."""
+    Python: plain arithmetic, the address from compiled code and one ``ndarray`` over a
+    slightly larger buffer. (``np.prod``, ``.ctypes``, ``__array_interface__`` and a slice,
+    view and reshape each cost about a microsecond, and the runtime allocates every layer's
+    output this way.)"""
     dtype = np.dtype(dtype)
     rows, cols = shape
     size = rows * cols * dtype.itemsize
     if size < 4096:  # small arrays come from numpy's own cache; misalignment costs nothing here
         return np.empty(shape, dtype)
     raw = np.empty(size + 64, np.uint8)
-    offset = -raw.__array_interface__["data"][0] % 64
-    return raw[offset:offset + size].view(dtype).reshape(shape)
+    return np.ndarray((rows, cols), dtype, raw, -_address(raw) % 64)
 
 
 @njit(cache=True, nogil=True)

@@ -59,24 +59,6 @@ PREFETCH_MIN_BYTES = 1 << 20
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _row_scale(indptr, values, row, reduce):
-    """What a reduced row is multiplied by: 1 / entry count (mean), 1 / the row's value sum
-    (``VALUE_MEAN``; a zero sum divides by 1, as ``input_norm``), the destination's ``D^-1/2``
-    (``GCN_SYMMETRIC``), else 1."""
-    if reduce == GCN_SYMMETRIC:
-        return values[row]
-    first, last = indptr[row], indptr[row + 1]
-    if reduce == VALUE_MEAN and values.shape[0] > 0:
-        total = values.dtype.type(0)  # of the values' own type: the sum vectorises
-        for e in range(first, last):
-            total += values[e]
-        return 1.0 / total if total != 0 else 1.0
-    if (reduce == 1 or reduce == VALUE_MEAN) and last > first:  # unweighted: by the count
-        return 1.0 / (last - first)
-    return 1.0
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue, start,
               end, zeros, column, tail):
     """Sum-type reductions of rows ``start..end`` over the columns from ``column`` that the
@@ -110,29 +92,46 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
             sums = vector_fma_row(sums, values[row], x, row, column, tail)
         if self_weight != 0:
             sums = vector_fma_row(sums, self_weight, x, row, column, tail)
+        # What the row's sum is multiplied by: 1 / entry count (mean, and VALUE_MEAN without
+        # values), 1 / the row's value sum (VALUE_MEAN; a zero sum divides by 1, as
+        # input_norm), the destination's D^-1/2 (GCN_SYMMETRIC). Worked out in each weight
+        # source's branch: a helper called per row (LLVM kept the call), or a second loop for
+        # the value sum, each cost as much as the row's entries on Cora.
+        scale = 1.0
+        count = last - first
         if weights == _EDGE_WEIGHTS:
+            value_sum = values.dtype.type(0)  # of the values' own type, as torch sums them
             for e in range(first, last):
                 if prefetch and e < ahead:  # rows a few entries ahead
                     prefetch_row(sums, x, indices[e + distance], column)
+                value_sum += values[e]
                 sums = vector_fma_row(sums, values[e], x, indices[e], column, tail)
+            if reduce == VALUE_MEAN and value_sum != 0:
+                scale = 1.0 / value_sum
+            elif reduce == 1 and count > 0:
+                scale = 1.0 / count
         elif weights == _NODE_WEIGHTS:
             for e in range(first, last):
                 if prefetch and e < ahead:
                     prefetch_row(sums, x, indices[e + distance], column)
                 source = np.uint64(indices[e])
                 sums = vector_fma_row(sums, values[source], x, source, column, tail)
+            scale = values[row]
         else:
             for e in range(first, last):
                 if prefetch and e < ahead:
                     prefetch_row(sums, x, indices[e + distance], column)
                 sums = vector_fma_row(sums, 1, x, indices[e], column, tail)
+            if reduce != 0 and count > 0:
+                scale = 1.0 / count
         if reduce != 0:
-            sums = vector_scale(sums, _row_scale(indptr, values, row, reduce))
+            sums = vector_scale(sums, scale)
         if has_bias:
             sums = vector_fma_row(sums, 1, bias_row, 0, column, tail)
         if accumulate:
             sums = vector_fma_row(sums, 1, out, row, column, tail)
-        sums = vector_activate(sums, code, slope)
+        if code != 0:
+            sums = vector_activate(sums, code, slope)
         vector_store_row(sums, out, row, column, tail)
 
 

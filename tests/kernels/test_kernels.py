@@ -41,6 +41,7 @@ from sparsegnn.kernels._config import (
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
 from sparsegnn.kernels._elementary import erf32, exp32, expm1_32
 from sparsegnn.kernels._epilogue import finish_row, gelu
+from sparsegnn.kernels._memory import aligned_empty
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
@@ -493,6 +494,20 @@ def test_parallel_and_serial_results_agree(rng):
         set_num_threads(None)
     parallel = spmm_csr(graph.indptr, graph.indices, None, x, num_rows=num_rows, threads=4)
     np.testing.assert_array_equal(parallel, serial)
+
+
+@given(rows=st.integers(0, 3000), cols=st.integers(0, 70), dtype=float_dtypes)
+def test_aligned_empty_is_a_writable_c_array_on_a_64_byte_boundary(rows, cols, dtype):
+    """Large enough to leave numpy's small-array cache, it starts on a cache line; either way
+    it has the shape and dtype asked for, is C-contiguous, writable and owns its rows alone."""
+    out = aligned_empty((rows, cols), dtype)
+    assert out.shape == (rows, cols) and out.dtype == dtype and out.flags.c_contiguous
+    if out.nbytes >= 4096:
+        assert out.__array_interface__["data"][0] % 64 == 0
+    out[...] = 1
+    other = aligned_empty((rows, cols), dtype)
+    other[...] = 2
+    assert np.all(out == 1)
 
 
 @given(shape=st.sampled_from([(0, 3), (1, 1), (7, 5), (PARALLEL_MIN_ELEMENTS // 64 + 3, 64)]),
