@@ -34,9 +34,12 @@ __all__ = ["build_program", "program_rows", "Encoder"]
 PANEL_ROWS = panel_width(np.float32)
 PAIR_ROWS = PANEL_ROWS // 2  # two vectors' worth: what the node panels compute for fewer rows
 # A two-vector sweep does half a panel's multiply-adds but keeps its per-entry index and value
-# loads and the panel's fixed work, so it is priced as three vectors' worth of rows
-# (architecture.md, "compiled path": node panels against output vectors on 24 and 64 rows).
-PAIR_PRICE_ROWS = 3 * PANEL_ROWS // 4
+# loads and the panel's fixed work, so it is priced as two and a half vectors' worth of rows,
+# whatever the rows of the input (at most two vectors' worth), while the output vectors are
+# priced for the input's own rows (architecture.md, "compiled path": node panels against
+# output vectors on 24 rows; a price of 37-38 rows fits all three densities measured there,
+# and 40 leans towards the output vectors, the dense model's kernel).
+PAIR_PRICE_ROWS = 5 * PANEL_ROWS // 8
 
 
 def panel_rows_priced(rows: int) -> int:
@@ -46,12 +49,13 @@ def panel_rows_priced(rows: int) -> int:
 
 def program_rows(rows: int) -> int | None:
     """The rows a compiled program is priced for, given an input's (the node panels pay for
-    ``panel_rows_priced`` rows of it): inputs of at most ``PAIR_ROWS`` rows get a program of
-    their own (a molecule: the panels sweep two vectors), inputs within one panel another,
-    priced for three quarters of a panel (the panels compute it whole); larger ones share one
-    priced per row."""
+    ``panel_rows_priced`` rows of it): an input of at most ``PAIR_ROWS`` rows (a molecule: the
+    panels sweep two vectors) is priced for its own rows, since the panels' price is the same
+    for all of them and the output vectors' grows with them; inputs within one panel share a
+    program priced for three quarters of a panel (the panels compute it whole); larger ones
+    share one priced per row."""
     if rows <= PAIR_ROWS:
-        return PAIR_ROWS
+        return max(rows, 1)
     return PANEL_ROWS * 3 // 4 if rows <= PANEL_ROWS else None
 
 

@@ -125,9 +125,10 @@ print("ok")
 def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
     """The compiled path prices a matrix's node panels for the rows they compute or pay for:
     whole panels for inputs that fill part of one (64 float32 rows with AVX-512), a two-vector
-    sweep priced above its half panel for inputs of at most two vectors' worth of rows, per
-    row above one panel. So a matrix whose panels cost less per row than its output vectors
-    runs as vectors where the padding outweighs that margin, and as panels elsewhere."""
+    sweep at a fixed price above its half panel for inputs of at most two vectors' worth of
+    rows (each such size priced for its own rows, against output vectors that cost per row),
+    per row above one panel. So a matrix whose panels cost less per row than its output
+    vectors runs as vectors where the padding outweighs that margin, and as panels elsewhere."""
     from sparsegnn.kernels._program import MATRIX_PANELS, MATRIX_VECTORS
     from sparsegnn.kernels._sparse_linear import panel_rows_computed
     from sparsegnn.runtime.planner import plan_matrix
@@ -140,30 +141,52 @@ def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
     )
     from sparsegnn.runtime.tuning import Tuning
 
-    assert program_rows(1) == program_rows(PAIR_ROWS) == PAIR_ROWS
+    assert [program_rows(rows) for rows in (0, 1, 5, PAIR_ROWS)] == [1, 1, 5, PAIR_ROWS]
     assert PAIR_ROWS < program_rows(PAIR_ROWS + 1) == program_rows(PANEL_ROWS) < PANEL_ROWS
     assert program_rows(PANEL_ROWS + 1) is None
     assert [panel_rows_computed(rows, np.float32) for rows in (1, PAIR_ROWS, PAIR_ROWS + 1,
                                                                 PANEL_ROWS + 1)] == \
         [PAIR_ROWS, PAIR_ROWS, PANEL_ROWS, 2 * PANEL_ROWS]
-    pair = panel_rows_priced(PAIR_ROWS) / PAIR_ROWS  # the price factors of each program
-    partial = panel_rows_priced(program_rows(PANEL_ROWS)) / program_rows(PANEL_ROWS)
-    assert 1 < pair < 2 and 1 < partial < 2
+    all_rows = (5, PAIR_ROWS - 8, PAIR_ROWS, PAIR_ROWS + 1, PANEL_ROWS, PANEL_ROWS + 1, 1000)
+    # the price factor of the panels in each input's program (1: priced per row)
+    factors = [panel_rows_priced(program_rows(rows)) / program_rows(rows)
+               if program_rows(rows) else 1.0 for rows in all_rows]
+    assert 1 < factors[2] < 2 and 1 < factors[4] < 2  # a full pair, three quarters of a panel
+    assert factors[0] > factors[1] > factors[2]  # fewer rows: the sweep's fixed price weighs more
     matrix = np.random.default_rng(0).standard_normal((32, 32)).astype(np.float32)
     plan = plan_matrix(matrix, Tuning())
 
     def kinds(vectors: float) -> list[int]:  # panels cost 1 per row
         plan.costs.update(panels=1.0, vectors=vectors)
         found = []
-        for rows in (5, PAIR_ROWS, PAIR_ROWS + 1, PANEL_ROWS, PANEL_ROWS + 1, 1000):
+        for rows in all_rows:
             encoder = Encoder(lambda key, matrices: plan, {}, program_rows(rows))
             index = encoder.matrix("w", {})
             found.append(encoder.table()[index][0])
         return found
 
-    panels, vectors = MATRIX_PANELS, MATRIX_VECTORS
-    assert kinds(0.99) == [vectors] * 6
-    assert kinds(1.01 * max(pair, partial)) == [panels] * 6
-    if pair > partial:
-        assert kinds((pair + partial) / 2) == [vectors, vectors] + [panels] * 4
-    assert kinds(0.99 * min(pair, partial)) == [vectors] * 4 + [panels] * 2
+    for vectors in (0.99, *(1.01 * f for f in factors), *(0.99 * f for f in factors)):
+        assert kinds(vectors) == [MATRIX_PANELS if factor < vectors else MATRIX_VECTORS
+                                  for factor in factors], vectors
+
+
+def test_molecules_of_each_size_share_identical_programs(tmp_path):
+    """Each input size up to two vectors' worth of rows is priced for itself; sizes whose
+    kernels come out the same share one program (a program holds the model's weights)."""
+    from sparsegnn.kernels._program import MATRIX_PANELS
+    from sparsegnn.runtime.program import PAIR_ROWS
+
+    dataset = data.load("synthetic-graphs")
+    torch.manual_seed(0)
+    dense = Session(export_artifact(make_model("gin", dataset).eval(), tmp_path / "d.sgnn"))
+    programs = [dense._compiled_program(rows) for rows in range(1, PAIR_ROWS + 1)]
+    kinds = [tuple(program[1][:, 0]) for program in programs]  # each matrix's kernel
+    for first, first_kinds in zip(programs, kinds):
+        for second, second_kinds in zip(programs, kinds):
+            assert (first is second) == (first_kinds == second_kinds)
+    assert len(dense._programs) == PAIR_ROWS and len({id(p) for p in programs}) < PAIR_ROWS
+    # the panels' price is fixed and the vectors' grows with the rows: once on panels, a
+    # matrix stays on them for larger inputs
+    for smaller, larger in zip(kinds, kinds[1:]):
+        assert all(a == larger_kind or larger_kind == MATRIX_PANELS
+                   for a, larger_kind in zip(smaller, larger))
