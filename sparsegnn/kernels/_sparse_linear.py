@@ -733,9 +733,12 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
             if not activation_in_registers(code, out.itemsize):  # the vectors did not apply it
                 _finish_rows(out, out_second, bias[:0], code, slope, start, end)
 
-        # work in the aggregations' units (gathered multiply-adds): a stored weight costs
-        # about a twelfth of one, a transposed element two
-        work = rows * (w_values.size // 12 + 2 * (weight.inputs + width_out))
+        # work in the aggregations' units (gathered multiply-adds), as the pool splits on:
+        # a stored weight counts a sixth of one, a transposed element four. (Counted at half
+        # that, a GIN-128 layer on a batch of 64 molecules at 50 % stayed on one thread while
+        # its dense self split, and the pruned model ran slower on two threads:
+        # bench/sparsity_speedup.py.)
+        work = rows * (w_values.size // 6 + 4 * (weight.inputs + width_out))
         run_row_chunks(run, np.arange(bounds.shape[0], dtype=np.int64), work, threads)
     if panel_major_out:
         return major
