@@ -1,9 +1,8 @@
 """The timing helpers the benchmark scripts share (the runtime's tuning times with `median_seconds` too)."""
 
-import time
-
 import numpy as np
 
+from sparsegnn.benchmark.stats import measure_interleaved
 from sparsegnn.runtime.tuning import median_seconds
 
 __all__ = ["median_seconds", "median_ms", "interleaved_medians"]
@@ -17,12 +16,6 @@ def interleaved_medians(calls, repeat: int = 20) -> list[float]:
     """Median wall seconds of each of ``calls``, timed in turn within every round (after one
     warm-up call each), so that a slow spell of a shared machine slows them all alike: their
     ratios hold where back-to-back blocks of calls would each catch different load."""
-    for call in calls:
-        call()
-    times = [[] for _ in calls]
-    for _ in range(repeat):
-        for call, spent in zip(calls, times):
-            started = time.perf_counter()
-            call()
-            spent.append(time.perf_counter() - started)
+    times = measure_interleaved(calls, warmup=1, min_rounds=repeat, max_rounds=repeat,
+                                min_seconds=0.0)
     return [float(np.median(spent)) for spent in times]

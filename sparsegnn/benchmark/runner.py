@@ -27,9 +27,9 @@ from .._fileio import atomic_write_text
 from ..data.dataset import Dataset
 from ..metrics import score_outputs
 from ..sparse import CSRMatrix
-from .backends import BACKENDS, Absent, ModelFiles, Workload, make_backend
+from .backends import BACKENDS, RUNTIME_BACKENDS, Absent, ModelFiles, Workload, make_backend
 from .schema import SCHEMA, markdown, validate
-from .stats import machine_info, measure, proc_status_mb, summarize
+from .stats import machine_info, measure, measure_interleaved, proc_status_mb, summarize
 
 __all__ = ["Settings", "run_bench", "write_outputs", "eval_workloads", "save_workload",
            "load_workload"]
@@ -184,8 +184,14 @@ def _score(outputs: np.ndarray, inputs: _Inputs) -> float | None:
     return None if np.isnan(score) else score
 
 
+# Each runtime backend of a pruned model and the unpruned model at the same threads: timed
+# against each other call by call once both have run (``_time_dense_self``).
+DENSE_SELF_PAIRS = (("sparsegnn-1t", "sparsegnn-dense-1t"), ("sparsegnn", "sparsegnn-dense"))
+
+
 def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settings,
-                   folder: Path) -> tuple[dict, np.ndarray | None]:
+                   folder: Path) -> tuple[dict, np.ndarray | None, object]:
+    """``(run, evaluation outputs or None, the latency call or None)``."""
     name = backend.name
     run = {"model": files.label, "backend": name}
     cold = peak = problem = None
@@ -195,15 +201,15 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
                                                    settings.child_timeout_s,
                                                    settings.memory_limit_mb)
         except _OverMemory as exc:
-            return dict(run, status="absent", reason=str(exc)), None
+            return dict(run, status="absent", reason=str(exc)), None, None
     try:
         backend.load(files)
         latency_call = _cycle([backend.prepare(w) for w in inputs.latency])
         eval_calls = [backend.prepare(w) for w in inputs.evaluation]
     except Absent as exc:
-        return dict(run, status="absent", reason=str(exc)), None
+        return dict(run, status="absent", reason=str(exc)), None, None
     except Exception as exc:  # a backend that breaks is reported, and the others still run
-        return dict(run, status="failed", reason=f"{type(exc).__name__}: {exc}"), None
+        return dict(run, status="failed", reason=f"{type(exc).__name__}: {exc}"), None, None
     try:
         outputs = np.concatenate([np.asarray(call()) for call in eval_calls])
         stats = summarize(measure(latency_call, warmup=settings.warmup,
@@ -216,7 +222,7 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
         else:
             throughput = 1e3 / stats["p50"]
     except Exception as exc:
-        return dict(run, status="failed", reason=f"{type(exc).__name__}: {exc}"), None
+        return dict(run, status="failed", reason=f"{type(exc).__name__}: {exc}"), None, None
     if problem:
         run["process_metrics_problem"] = problem
     run.update(status="ok", threads=backend.threads, input=backend.input, latency_ms=stats,
@@ -224,7 +230,25 @@ def _bench_backend(backend, files: ModelFiles, inputs: _Inputs, settings: Settin
                score=(score := _score(outputs, inputs)), metric=inputs.metric,
                accuracy=score if inputs.metric == "accuracy" else None, max_abs_diff=None,
                file_bytes=backend.file_bytes, cold_start_s=cold, peak_rss_mb=peak)
-    return run, outputs
+    return run, outputs, latency_call
+
+
+def _time_dense_self(runs: dict, calls: dict, settings: Settings) -> None:
+    """For each runtime backend of a pruned model whose dense self ran at the same threads,
+    the two timed in turn call by call (``measure_interleaved``): ``run["dense_self"]`` holds
+    both p50s (ms) and their ratio. The backends' own p50s come from blocks timed one after
+    the other, whose ratio on a shared machine strays by the load each block caught."""
+    for pruned, dense in DENSE_SELF_PAIRS:
+        if pruned not in calls or dense not in calls:
+            continue
+        dense_times, pruned_times = measure_interleaved(
+            [calls[dense], calls[pruned]], warmup=settings.warmup,
+            min_rounds=settings.min_repeat, max_rounds=settings.max_repeat,
+            min_seconds=settings.min_seconds)
+        dense_p50, pruned_p50 = (1e3 * float(np.median(t)) for t in (dense_times, pruned_times))
+        runs[pruned]["dense_self"] = {"p50": pruned_p50, "dense_p50": dense_p50,
+                                      "ratio": dense_p50 / pruned_p50,
+                                      "rounds": len(dense_times)}
 
 
 class _Progress:
@@ -295,11 +319,15 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
                           else eval_workloads(dataset, settings, files.graph)}
                 result["settings"]["workload"] = inputs[True].description
                 reference = None
+                model_runs, runtime_calls = {}, {}
                 for name in names:
                     bar.step(f"{files.label}: {name}")
                     backend = make_backend(name)
-                    run, outputs = _bench_backend(backend, files, inputs[backend.pruned],
-                                                  settings, Path(scratch))
+                    run, outputs, call = _bench_backend(backend, files, inputs[backend.pruned],
+                                                        settings, Path(scratch))
+                    model_runs[name] = run
+                    if call is not None and name in RUNTIME_BACKENDS:
+                        runtime_calls[name] = call
                     comparable = backend.pruned or (files.dense_checkpoint is None and files.graph is None)
                     if outputs is not None and comparable:
                         if reference is None:
@@ -307,6 +335,7 @@ def run_bench(models: list[ModelFiles], dataset: Dataset, *, backends: list[str]
                             entry["reference_backend"] = name
                         run["max_abs_diff"] = float(np.abs(outputs - reference[1]).max(initial=0))
                     result["runs"].append(run)
+                _time_dense_self(model_runs, runtime_calls, settings)
     finally:
         bar.close()
     return validate(result)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..metrics import format_score
 
 __all__ = ["SCHEMA", "STATUSES", "BenchSchemaError", "validate", "load_result", "markdown",
-           "merge", "run_row", "reference_p50", "dense_self_p50"]
+           "merge", "run_row", "reference_p50", "dense_self_p50", "dense_self_ratio"]
 
 SCHEMA = "sparsegnn-bench/1"
 STATUSES = ("ok", "absent", "failed")
@@ -71,6 +71,9 @@ def validate(result: dict) -> dict:
         if not stats["p50"] <= stats["p95"] <= stats["p99"]:
             raise BenchSchemaError(f"{where}.latency_ms: percentiles out of order: {stats}")
         _require(run["throughput"], f"{where}.throughput", {"value": _NUMBER, "unit": str})
+        if "dense_self" in run:
+            _require(run["dense_self"], f"{where}.dense_self",
+                     {"p50": _NUMBER, "dense_p50": _NUMBER, "ratio": _NUMBER, "rounds": int})
     return result
 
 
@@ -114,7 +117,7 @@ def run_row(run: dict, reference_p50: float | None, dense_self_p50: float | None
         return [run["backend"], f"{run['status']}: {run['reason']}"] + [""] * (len(HEADER) - 2)
     stats = run["latency_ms"]
     speedup = reference_p50 / stats["p50"] if reference_p50 else None
-    over_dense = dense_self_p50 / stats["p50"] if dense_self_p50 else None
+    over_dense = dense_self_ratio(run, dense_self_p50)
     throughput = run["throughput"]
     return [run["backend"], run.get("input") or "–", str(run["threads"]), _fmt(stats["p50"], 3),
             _fmt(stats["p95"], 3), _fmt(stats["p99"], 3), _fmt(speedup, 2, suffix="×"),
@@ -143,6 +146,14 @@ def reference_p50(runs: list[dict], backend: str = "torch-dense") -> float | Non
     return None
 
 
+def dense_self_ratio(run: dict, dense_self_p50: float | None = None) -> float | None:
+    """A pruned model's speed-up over its dense self: the ratio timed call by call against it
+    (``dense_self``), else (results written before that) the ratio of the two p50s."""
+    if "dense_self" in run:
+        return run["dense_self"]["ratio"]
+    return dense_self_p50 / run["latency_ms"]["p50"] if dense_self_p50 else None
+
+
 def dense_self_p50(runs: list[dict], run: dict) -> float | None:
     """The p50 of the unpruned model in the sparsegnn runtime at ``run``'s thread count
     (sparsegnn-dense-1t for one thread, sparsegnn-dense for all), if it ran."""
@@ -164,7 +175,8 @@ def markdown(result: dict) -> str:
              f"Measured {result['created']}. Workload: {result['settings'].get('workload', '')}. "
              "Latencies after warm-up; speed-ups are p50 ratios in the same run, against dense "
              "PyTorch eager and against the unpruned model in the sparsegnn runtime "
-             "at the same thread count (sparsegnn-dense, sparsegnn-dense-1t); \"input\" is the form "
+             "at the same thread count (sparsegnn-dense, sparsegnn-dense-1t; the two timed in "
+             "turn call by call); \"input\" is the form "
              "of features and graph each backend was given; cold start and peak RSS come from a "
              "fresh process per backend.", ""]
     for model in result["models"]:

@@ -12,7 +12,8 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["measure", "summarize", "machine_info", "peak_rss_mb", "proc_status_mb", "LIBRARIES"]
+__all__ = ["measure", "measure_interleaved", "summarize", "machine_info", "peak_rss_mb",
+           "proc_status_mb", "LIBRARIES"]
 
 LIBRARIES = ("sparsegnn", "numpy", "numba", "torch", "torch_geometric", "torch_scatter",
              "torch_sparse", "onnx", "onnxruntime", "scipy")
@@ -34,6 +35,30 @@ def measure(call: Callable[[], object], *, warmup: int = 3, min_repeat: int = 10
         tick = time.perf_counter()
         call()
         times.append(time.perf_counter() - tick)
+    return times
+
+
+def measure_interleaved(calls: list[Callable[[], object]], *, warmup: int = 3,
+                        min_rounds: int = 10, max_rounds: int = 200,
+                        min_seconds: float = 1.0) -> list[list[float]]:
+    """Wall times (seconds) of each of ``calls``, timed in turn within every round: ``warmup``
+    untimed rounds, then at least ``min_rounds`` rounds, continuing until ``min_seconds`` have
+    passed or ``max_rounds`` were made. On a shared machine a slow spell then slows every call
+    alike, so the ratio of two medians holds where back-to-back blocks of calls would each
+    catch different load."""
+    if min_rounds < 1 or max_rounds < min_rounds:
+        raise ValueError(f"need 1 <= min_rounds <= max_rounds, got {min_rounds}, {max_rounds}")
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    started = time.perf_counter()
+    while len(times[0]) < max_rounds and (len(times[0]) < min_rounds
+                                          or time.perf_counter() - started < min_seconds):
+        for call, spent in zip(calls, times):
+            tick = time.perf_counter()
+            call()
+            spent.append(time.perf_counter() - tick)
     return times
 
 

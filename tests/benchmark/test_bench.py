@@ -18,6 +18,7 @@ from sparsegnn.benchmark import (
     ModelFiles,
     Settings,
     load_result,
+    markdown,
     merge,
     run_bench,
     validate,
@@ -26,8 +27,14 @@ from sparsegnn.benchmark import (
 from sparsegnn.benchmark.backends import Absent, make_backend
 from sparsegnn.benchmark.plots import pareto_front
 from sparsegnn.benchmark.prepare import artifact_models, prepare_checkpoints
-from sparsegnn.benchmark.schema import dense_self_p50
-from sparsegnn.benchmark.stats import machine_info, measure, peak_rss_mb, summarize
+from sparsegnn.benchmark.schema import dense_self_p50, dense_self_ratio
+from sparsegnn.benchmark.stats import (
+    machine_info,
+    measure,
+    measure_interleaved,
+    peak_rss_mb,
+    summarize,
+)
 from sparsegnn.cli import main
 from sparsegnn.nn import evaluate, save_checkpoint
 from sparsegnn.nn.recipes import make_model
@@ -59,6 +66,19 @@ def test_measure_honours_warmup_and_repeat_bounds():
     assert len(times) == 4  # max_repeat stops a long min_seconds
     with pytest.raises(ValueError):
         measure(lambda: None, min_repeat=5, max_repeat=2)
+
+
+def test_measure_interleaved_times_the_calls_in_turn():
+    order = []
+    first, second = (lambda: order.append("a")), (lambda: order.append("b"))
+    times = measure_interleaved([first, second], warmup=1, min_rounds=3, max_rounds=5,
+                                min_seconds=0)
+    assert [len(t) for t in times] == [3, 3] and order == ["a", "b"] * 4  # one warm-up round
+    times = measure_interleaved([first], warmup=0, min_rounds=1, max_rounds=4,
+                                min_seconds=3600)
+    assert len(times[0]) == 4  # max_rounds stops a long min_seconds
+    with pytest.raises(ValueError):
+        measure_interleaved([first], min_rounds=5, max_rounds=2)
 
 
 def test_machine_info_names_cpu_cores_and_libraries():
@@ -130,6 +150,14 @@ def test_every_backend_agrees_and_reports_the_schema(node_models):
     for name in ("sparsegnn-dense", "sparsegnn-dense-1t"):
         assert runs[("pruned", name)]["accuracy"] == pytest.approx(
             runs[("pruned", "torch-dense")]["accuracy"], abs=1e-6)
+    # the pruned model's runtime backends were timed call by call against its dense self at
+    # the same threads, and the tables show that ratio
+    for name in ("sparsegnn-1t", "sparsegnn"):
+        paired = runs[("pruned", name)]["dense_self"]
+        assert paired["ratio"] == pytest.approx(paired["dense_p50"] / paired["p50"])
+        assert paired["rounds"] >= QUICK.min_repeat
+        assert f"{paired['ratio']:.2f}×" in markdown(result)
+        assert "dense_self" not in runs[("dense", name)]  # no pruned_from: no dense self
     # every table says what each backend was given: sparse features where a peer takes them
     assert runs[("pruned", "torch-sparse")]["input"].startswith("CSR x, CSR adjacency")
     assert runs[("pruned", "pyg-csr")]["input"] == "CSR x, CSR adj_t"  # PyG's GCN takes CSR x
@@ -328,6 +356,11 @@ def test_speedup_over_the_dense_self_compares_the_same_thread_count():
     assert dense_self_p50(runs, runs[2]) == 6.0  # one thread against one thread: 3x
     assert dense_self_p50(runs, runs[3]) == 4.0  # all threads against all threads: 4x
     assert dense_self_p50(runs[1:], runs[2]) is None  # no one-thread dense self ran
+    # the ratio timed call by call, where it was; else the ratio of the two blocks' p50s
+    assert dense_self_ratio(runs[2], dense_self_p50(runs, runs[2])) == 3.0
+    runs[2]["dense_self"] = {"p50": 2.5, "dense_p50": 5.0, "ratio": 2.0, "rounds": 10}
+    assert dense_self_ratio(runs[2], dense_self_p50(runs, runs[2])) == 2.0
+    assert dense_self_ratio(runs[3]) is None
 
 
 def test_absent_reason_for_a_model_without_a_checkpoint():
