@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from sparsegnn._fileio import atomic_write_text
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WORK = HERE.parent / "runs" / "bench-suite"
@@ -105,8 +107,9 @@ def run_scale() -> None:
 
     result = measure_scale([1e5, 1e6, 1e7])
     (RESULTS / "scale").mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale" / "scale.json").write_text(json.dumps(result, indent=2))
-    (RESULTS / "scale" / "scale.md").write_text(
+    atomic_write_text(RESULTS / "scale" / "scale.json", json.dumps(result, indent=2))
+    atomic_write_text(
+        RESULTS / "scale" / "scale.md",
         f"# Scale sweep: {result['model']} on {result['graphs']}\n\n"
         f"Machine: {result['machine']['cpu']}, {result['machine']['logical_cores']} cores.\n\n"
         + scale_markdown(result) + "\n")
@@ -120,7 +123,7 @@ def run_spmm() -> None:
 
     result = dict(measure_spmm(), machine_info=machine_info())
     (RESULTS / "spmm").mkdir(parents=True, exist_ok=True)
-    (RESULTS / "spmm" / "spmm.json").write_text(json.dumps(result, indent=2))
+    atomic_write_text(RESULTS / "spmm" / "spmm.json", json.dumps(result, indent=2))
     lines = ["# CSR SpMM vs STREAM triad and torch.sparse.mm", "",
              f"{result['rows']:,} rows, {result['nonzeros']:,} nonzeros, F={result['features']}, "
              f"{result['kernel_threads']} threads; {result['machine_info']['cpu']}.", "",
@@ -129,7 +132,7 @@ def run_spmm() -> None:
               for k, v in result["median_ms"].items()]
     lines += ["", f"SpMM bandwidth / triad bandwidth: {result['spmm_over_triad_bandwidth']:.2f}; "
               f"torch.sparse.mm time / SpMM time: {result['torch_time_over_spmm_time']:.2f}×", ""]
-    (RESULTS / "spmm" / "spmm.md").write_text("\n".join(lines))
+    atomic_write_text(RESULTS / "spmm" / "spmm.md", "\n".join(lines))
 
 
 def _headline(result: dict) -> list[str]:
@@ -230,16 +233,16 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     # The duration of the last full run survives partial (--only) reruns.
     timing = RESULTS / "full-run.json"
     if total_seconds is not None:
-        timing.write_text(json.dumps({"minutes": round(total_seconds / 60, 1),
-                                      "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
-                                      "retrained": retrained}, indent=2) + "\n")
+        atomic_write_text(timing, json.dumps({"minutes": round(total_seconds / 60, 1),
+                                              "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
+                                              "retrained": retrained}, indent=2) + "\n")
     if timing.exists():
         last = json.loads(timing.read_text())
         how = "training and pruning every model from scratch" if last["retrained"] else \
             "reusing cached checkpoints"
         lines += ["", f"The last full run (`python bench/run_all.py`, {how}) took "
                   f"{last['minutes']:.0f} minutes; it finished {last['finished']}."]
-    (RESULTS / "README.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "README.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:

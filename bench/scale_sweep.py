@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sparsegnn._fileio import atomic_write_text
 from sparsegnn.benchmark.stats import machine_info, measure, summarize
 from sparsegnn.graph import Graph
 
@@ -135,7 +136,7 @@ def main() -> None:
     result = measure_scale(args.edges)
     print(scale_markdown(result))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        atomic_write_text(args.json, json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
