@@ -100,7 +100,7 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
         scale = 1.0
         count = last - first
         if weights == _EDGE_WEIGHTS:
-            value_sum = values.dtype.type(0)  # of the values' own type, as torch sums them
+            value_sum = values.dtype.type(0)  # VALUE_MEAN's divisor, in the values' own type
             for e in range(first, last):
                 if prefetch and e < ahead:  # rows a few entries ahead
                     prefetch_row(sums, x, indices[e + distance], column)
