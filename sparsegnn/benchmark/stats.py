@@ -23,19 +23,9 @@ def measure(call: Callable[[], object], *, warmup: int = 3, min_repeat: int = 10
             max_repeat: int = 200, min_seconds: float = 1.0) -> list[float]:
     """Wall times (seconds) of ``call()``: ``warmup`` untimed calls (compilation, caches), then
     at least ``min_repeat`` timed calls, continuing until ``min_seconds`` have passed or
-    ``max_repeat`` calls were made."""
-    if min_repeat < 1 or max_repeat < min_repeat:
-        raise ValueError(f"need 1 <= min_repeat <= max_repeat, got {min_repeat}, {max_repeat}")
-    for _ in range(warmup):
-        call()
-    times: list[float] = []
-    started = time.perf_counter()
-    while len(times) < max_repeat and (len(times) < min_repeat
-                                        or time.perf_counter() - started < min_seconds):
-        tick = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - tick)
-    return times
+    ``max_repeat`` calls were made (``measure_interleaved`` of one call)."""
+    return measure_interleaved([call], warmup=warmup, min_rounds=min_repeat,
+                               max_rounds=max_repeat, min_seconds=min_seconds)[0]
 
 
 def measure_interleaved(calls: list[Callable[[], object]], *, warmup: int = 3,
