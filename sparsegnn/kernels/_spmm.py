@@ -18,6 +18,7 @@ from ._checks import (
     check_vector,
 )
 from ._config import ACTIVATIONS, FASTMATH
+from ._convert import live_rows
 from ._epilogue import activation_in_registers, applied_in_registers, finish_row
 from ._intrinsics import (
     CHUNK_VECTORS,
@@ -33,7 +34,7 @@ from ._intrinsics import (
 from ._memory import aligned_empty
 from ._parallel import run_row_chunks
 
-__all__ = ["spmm_csr", "csr_dense_matmul", "REDUCTIONS"]
+__all__ = ["spmm_csr", "csr_dense_matmul", "live_csr_products", "REDUCTIONS"]
 
 REDUCTIONS = {"sum": 0, "mean": 1, "max": 2}
 
@@ -359,6 +360,40 @@ def spmm_csr_unchecked(indptr, indices, values, x, num_rows: int, reduce_code: i
 
         run_row_chunks(rows, indptr, work, threads)
     return out
+
+
+def live_csr_products(indptr, indices, data, remap, weights, normalize: bool, epilogues,
+                      threads: int | None) -> list[np.ndarray]:
+    """``act(X @ M + bias)`` for checked CSR features ``X (N, K)`` (float32 ``data``) and the
+    live rows of one matrix ``M (K, outputs)``, or of each of its column parts: ``weights``
+    holds the rows of each part that ``remap (K,)`` int32 numbers (-1: a row of zeros, whose
+    entries are dropped), ``epilogues`` one fused epilogue per part. With ``normalize``, each
+    row of ``X`` is divided by its sum first (``input_norm``).
+
+    Each row chunk narrows its rows to the live entries (``live_rows``) and sums them while
+    they are in cache: one read of the entries of dead rows instead of a multiply-add of the
+    whole output row per entry. Returns one ``(N, outputs)`` array per part."""
+    rows = indptr.shape[0] - 1
+    outs = [aligned_empty((rows, weight.shape[1]), weight.dtype) for weight in weights]
+    kernels = [_kernel_for_width(weight) for weight in weights]
+
+    def run(start, end):
+        stored = int(indptr[end] - indptr[start]) + 1
+        live_indptr = np.empty(end - start + 1, np.int64)
+        live_indices, live_data = np.empty(stored, np.int32), np.empty(stored, data.dtype)
+        live_rows(indptr, indices, data, remap, normalize, start, end, live_indptr,
+                  live_indices, live_data)
+        for weight, out, kernel, epilogue in zip(weights, outs, kernels, epilogues):
+            view = out[start:end]
+            kernel(live_indptr, live_indices, live_data, weight, view, 0, epilogue, 0,
+                   end - start, False, 0.0)
+            if not activation_in_registers(epilogue[2], weight.itemsize):
+                _finish_rows(view, epilogue, 0, end - start)
+
+    # an entry costs about a 16-wide multiply-add to narrow (the pool's unit)
+    work = indices.shape[0] * (16 + sum(weight.shape[1] for weight in weights))
+    run_row_chunks(run, indptr, work, threads)
+    return outs
 
 
 def csr_dense_matmul(indptr, indices, values, weight, *, num_rows: int, bias=None,

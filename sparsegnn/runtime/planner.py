@@ -24,11 +24,11 @@ from ..kernels._sparse_linear import (
     pack_output_vectors,
     sparse_linear_unchecked,
 )
-from ..kernels._spmm import VALUE_MEAN, spmm_csr_unchecked
+from ..kernels._spmm import VALUE_MEAN, live_csr_products, spmm_csr_unchecked
 from ..sparse import CSRMatrix
 from .tuning import Tuning
 
-__all__ = ["MatrixPlan", "plan_matrix", "KERNELS", "apply_activation"]
+__all__ = ["LiveRows", "MatrixPlan", "plan_matrix", "KERNELS", "apply_activation"]
 
 KERNELS = ("blas", "panels", "vectors")
 
@@ -52,6 +52,19 @@ def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
 
 
 @dataclass
+class LiveRows:
+    """The rows of a matrix that hold a nonzero, for CSR features: their entries are the only
+    ones that add to ``x @ M`` (``kernels._spmm.live_csr_products``). ``remap (inputs,)``
+    int32 numbers the live rows (-1: an empty row), ``dense (live, outputs)`` holds them,
+    ``parts`` its two column ranges when the outputs are split; ``fraction`` is live / all."""
+
+    remap: np.ndarray
+    dense: np.ndarray
+    parts: tuple[np.ndarray, np.ndarray] | None
+    fraction: float
+
+
+@dataclass
 class MatrixPlan:
     """``x @ M`` for one weight matrix ``M (inputs, outputs)``.
 
@@ -61,7 +74,9 @@ class MatrixPlan:
     (``vectors`` is None where the outputs are split inside a vector; the vectors of a dense
     matrix are all its rows, the session's dense kernel). ``parts`` holds ``dense``'s two
     column ranges as arrays of their own when the outputs are split (CSR features gather
-    their rows). Every array starts on a 64-byte boundary: gathered rows are loaded whole."""
+    their rows). ``live`` holds the rows with a nonzero where dropping the features' entries
+    of the others can pay (``LiveRows``). Every array starts on a 64-byte boundary: gathered
+    rows are loaded whole."""
 
     dense: np.ndarray
     costs: dict
@@ -69,6 +84,7 @@ class MatrixPlan:
     vectors: OutputVectorWeight | None
     tuning: Tuning
     parts: tuple[np.ndarray, np.ndarray] | None = None
+    live: LiveRows | None = None
 
     @property
     def inputs(self) -> int:
@@ -129,10 +145,14 @@ class MatrixPlan:
     # ------------------------------------------------------------------------- CSR inputs
     def csr_kind(self, rows: int, entries: int, split: int | None = None) -> str:
         """The kernel for CSR features with ``entries`` stored values over ``rows`` rows:
-        ``spmm`` (the features' rows gather rows of the dense matrix) or a sparse kernel that
-        expands each panel of rows."""
+        ``spmm`` (the features' rows gather rows of the dense matrix), ``live`` (the same
+        after dropping the entries of the matrix's empty rows, priced as if the entries
+        spread evenly over the inputs) or a sparse kernel that expands each panel of rows."""
         tuning = self.tuning
         costs = {"spmm": entries * self.outputs * tuning.spmm_madd}
+        if self.live is not None:
+            costs["live"] = entries * (tuning.csr_narrow
+                                       + self.live.fraction * self.outputs * tuning.spmm_madd)
         fill = rows * self.inputs * tuning.csr_fill  # rows expanded instead of transposed
         costs["panels"] = rows * (self.costs["panels"] - self.inputs * tuning.panel_element) + fill
         if self.vectors is not None and (split is None or split % _lanes() == 0):
@@ -145,21 +165,34 @@ class MatrixPlan:
         each row of ``x`` by its sum first (``input_norm``: a zero sum by 1)."""
         rows = x.shape[0]
         kind = self.csr_kind(rows, x.nnz, split)
+        if kind == "live":
+            live = self.live
+            if split is None:
+                return live_csr_products(x.indptr, x.indices, x.data, live.remap, [live.dense],
+                                         row_normalize, [epilogue], threads)[0]
+            return tuple(live_csr_products(x.indptr, x.indices, x.data, live.remap,
+                                           list(live.parts), row_normalize,
+                                           _split_epilogues(epilogue, split), threads))
         if kind == "spmm":
             reduce = VALUE_MEAN if row_normalize else 0
             if split is None:
                 return spmm_csr_unchecked(x.indptr, x.indices, x.data, self.dense, rows, reduce,
                                           epilogue, threads)
-            bias, has_bias, code, slope = epilogue
-            return tuple(spmm_csr_unchecked(
-                x.indptr, x.indices, x.data, part, rows, reduce,
-                (bias[columns], has_bias, code, slope), threads)
-                for part, columns in zip(self._parts(split),
-                                         (slice(None, split), slice(split, None))))
+            return tuple(spmm_csr_unchecked(x.indptr, x.indices, x.data, part, rows, reduce,
+                                            part_epilogue, threads)
+                         for part, part_epilogue in zip(self._parts(split),
+                                                        _split_epilogues(epilogue, split)))
         weight = self.panels if kind == "panels" else self.vectors
         return sparse_linear_unchecked((x.indptr, x.indices, x.data, self.inputs), weight,
                                        epilogue, normalize_rows=row_normalize, split=split,
                                        threads=threads)
+
+
+def _split_epilogues(epilogue, split: int) -> list[tuple]:
+    """The fused epilogue of each of the outputs' two column ranges."""
+    bias, has_bias, code, slope = epilogue
+    return [(bias[columns], has_bias, code, slope)
+            for columns in (slice(None, split), slice(split, None))]
 
 
 def _finish(out, row_scale, bias, has_bias, code, slope):
@@ -207,4 +240,21 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     parts = None if split is None else (_aligned_copy(dense[:, :split]),
                                         _aligned_copy(dense[:, split:]))
     return MatrixPlan(dense=dense, costs=costs, panels=panels, vectors=vectors, tuning=tuning,
-                      parts=parts)
+                      parts=parts, live=_live_rows(dense, tuning, split))
+
+
+def _live_rows(dense: np.ndarray, tuning: Tuning, split: int | None) -> LiveRows | None:
+    """The matrix's rows with a nonzero, where narrowing CSR features to them can cost less
+    than the multiply-adds of the other rows' entries (so never for a matrix without empty
+    rows); else None, and no copy."""
+    inputs, outputs = dense.shape
+    kept = np.flatnonzero(np.any(dense != 0, axis=1))
+    fraction = kept.size / max(inputs, 1)
+    if (1 - fraction) * outputs * tuning.spmm_madd <= tuning.csr_narrow:
+        return None
+    remap = np.full(inputs, -1, np.int32)
+    remap[kept] = np.arange(kept.size, dtype=np.int32)
+    rows = _aligned_copy(dense[kept])
+    parts = None if split is None else (_aligned_copy(rows[:, :split]),
+                                        _aligned_copy(rows[:, split:]))
+    return LiveRows(remap=remap, dense=rows, parts=parts, fraction=fraction)

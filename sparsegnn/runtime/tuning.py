@@ -17,6 +17,8 @@ node panels (unstructured)         ``kernel_call + rows * stored * panel_madd + 
 output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes *
                                    vector_madd + rows * outputs * vector_element``
 CSR features x dense ``M``         ``entries * outputs * spmm_madd``
+the same, empty rows of ``M``      ``entries * (csr_narrow + live * outputs * spmm_madd)``
+dropped first                      (``live``: the share of ``M``'s rows with a nonzero)
 a sparse kernel on CSR features    its dense-input price, with ``rows * inputs * csr_fill``
                                    for expanding the rows instead of reading them
 =================================  =========================================================
@@ -61,7 +63,7 @@ class Tuning:
     Attributes
     ----------
     dense_madd, panel_madd, panel_block_madd, panel_element, vector_madd, vector_element,
-    spmm_madd, csr_fill, blas_call, kernel_call :
+    spmm_madd, csr_narrow, csr_fill, blas_call, kernel_call :
         The cost model's coefficients (the last two per call, from Python).
     csr_input_max_density, csr_input_max_density_wide :
         Advice to apps (``Session.csr_input_max_density``): sparse features up to this density
@@ -93,6 +95,7 @@ class Tuning:
     vector_madd: float = 0.0074
     vector_element: float = 0.32
     spmm_madd: float = 0.05
+    csr_narrow: float = 1.0
     csr_fill: float = 0.13
     blas_call: float = 980.0
     kernel_call: float = 6800.0
@@ -233,7 +236,7 @@ def _masked(rng, shape, density: float, block: int = 1) -> np.ndarray:
 
 
 MEASURED = ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
-            "vector_element", "spmm_madd", "csr_fill", "blas_call", "kernel_call")
+            "vector_element", "spmm_madd", "csr_narrow", "csr_fill", "blas_call", "kernel_call")
 
 
 def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None] | None = None,
@@ -261,6 +264,7 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
 def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | None,
                     seed: int) -> Tuning:
     from ..kernels._config import ACTIVATIONS
+    from ..kernels._convert import live_rows
     from ..kernels._intrinsics import VECTOR_BYTES
     from ..kernels._memory import aligned_empty
     from ..kernels._sparse_linear import (
@@ -328,6 +332,12 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
     spmm = median_seconds(lambda: spmm_csr_unchecked(indptr, indices, data, narrow, rows, 0,
                                                       epilogue, None), repeat) * 1e9
     spmm_madd = spmm / (data.size * 64)
+    # dropping the entries of every other input (an empty weight row), per entry read
+    remap = np.where(np.arange(wide) % 2 == 0, np.arange(wide) // 2, -1).astype(np.int32)
+    live = (np.empty(rows + 1, np.int64), np.empty(data.size + 1, np.int32),
+            np.empty(data.size + 1, np.float32))
+    csr_narrow = median_seconds(lambda: live_rows(indptr, indices, data, remap, True, 0, rows,
+                                                  *live), repeat) * 1e9 / data.size
     weight = pack_node_panels(_masked(rng, (wide, 64), 0.01))
     csr_panels = median_seconds(lambda: sparse_linear_unchecked(
         (indptr, indices, data, wide), weight, epilogue), repeat) * 1e9
@@ -338,6 +348,6 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
                   panel_madd=panel_madd, panel_block_madd=panel_block_madd,
                   panel_element=panel_element,
                   vector_madd=vector_madd, vector_element=vector_element, spmm_madd=spmm_madd,
-                  csr_fill=csr_fill,
+                  csr_narrow=csr_narrow, csr_fill=csr_fill,
                   machine={"key": machine_key(), "cpu": _cpu_model(), "rows": rows,
                            "measured": time.strftime("%Y-%m-%dT%H:%M:%S")})

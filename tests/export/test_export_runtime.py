@@ -407,6 +407,40 @@ def test_patterned_models_export_and_run_everywhere(kind, pattern, expected_form
         np.testing.assert_allclose(outputs, expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kind", ["sage", "gat"])
+def test_csr_features_skip_the_empty_rows_of_a_pruned_weight(kind, datasets_root, tmp_path,
+                                                             monkeypatch):
+    """Pruned in 1x16 blocks, most rows of the first weight (64 or 2 x 64 outputs) are empty:
+    the planner drops Cora's feature entries on those rows before the product, priced so by
+    the default tuning, and the outputs stay torch's on one thread and two."""
+    from sparsegnn.kernels import _spmm
+    from sparsegnn.prune import MaskSet, magnitude, prune_weights
+    from sparsegnn.runtime import planner
+
+    calls = []
+    original = _spmm.live_csr_products
+
+    def spy(*args):
+        calls.append(args[4][0].shape)
+        return original(*args)
+
+    monkeypatch.setattr(planner, "live_csr_products", spy)
+    dataset = data.load("cora", datasets_root)
+    torch.manual_seed(0)
+    model = build_model(model_config(kind, dataset))
+    prune_weights(model, magnitude(model), 0.95, scope="layer", pattern="1x16").apply(model)
+    MaskSet.bake(model)
+    model.eval()
+    expected = _torch_output(model, dataset)
+    path = export_artifact(model, tmp_path / "model.sgnn", pattern="1x16")
+    for threads in (1, 2):
+        session = Session(path, num_threads=threads)
+        np.testing.assert_allclose(session.run(dataset.x, dataset.graph), expected, atol=1e-4,
+                                   rtol=1e-4)
+    # the live rows of the first weight only: fewer rows than Cora's 1,433 features
+    assert len(calls) == 2 and all(0 < shape[0] < dataset.x.shape[1] for shape in calls)
+
+
 def _rewrite_manifest(path, tmp_path, edit):
     """A copy of an artifact with its manifest edited (checksums, the manifest's own included,
     recomputed: only the deeper checks can catch the edit)."""

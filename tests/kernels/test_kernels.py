@@ -44,7 +44,12 @@ from sparsegnn.kernels._epilogue import finish_row, gelu
 from sparsegnn.kernels._memory import aligned_empty
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
-from sparsegnn.kernels._spmm import GCN_SYMMETRIC, VALUE_MEAN, spmm_csr_unchecked
+from sparsegnn.kernels._spmm import (
+    GCN_SYMMETRIC,
+    VALUE_MEAN,
+    live_csr_products,
+    spmm_csr_unchecked,
+)
 from sparsegnn.sparse import CSRMatrix, SparseFormatError, check_csr
 
 from ..reference import ACTIVATION_REFERENCES, assert_matches, gat_reference, run_in_threads, spmm_reference
@@ -107,6 +112,61 @@ def test_value_mean_equals_row_normalised_values_times_x(g, width, dtype, weight
     out = spmm_csr_unchecked(indptr, indices, np.empty(0, dtype) if values is None else values,
                              x, num_rows, VALUE_MEAN, epilogue, None)
     assert_matches(out, expected, atol=TOL[dtype])
+
+
+def _live_product_case(g, outputs, split, normalize, activation, seed):
+    """CSR features and a weight with some rows empty, run through ``live_csr_products``,
+    and the float64 reference of the whole product (empty rows included)."""
+    indptr, indices, num_rows, num_cols = g
+    rng = np.random.default_rng(seed)
+    values = np.abs(dense(seed, (indices.shape[0],), np.float32))
+    values[rng.random(values.shape[0]) < 0.2] = 0  # stored zeros: some rows sum to 0
+    weight = dense(seed + 1, (num_cols, outputs), np.float32)
+    weight[rng.random(num_cols) < 0.5] = 0  # empty rows: their entries are dropped
+    kept = np.flatnonzero(np.any(weight != 0, axis=1))
+    remap = np.full(num_cols, -1, np.int32)
+    remap[kept] = np.arange(kept.size)
+    bias = dense(seed + 2, (outputs,), np.float32)
+    cuts = [0, split, outputs] if split else [0, outputs]
+    parts = [np.ascontiguousarray(weight[kept, a:b]) for a, b in zip(cuts, cuts[1:])]
+    epilogues = [(bias[a:b], True, ACTIVATIONS[activation], 0.01) for a, b in zip(cuts, cuts[1:])]
+    matrix = sp.csr_matrix((values.astype(np.float64), indices, indptr),
+                           shape=(num_rows, num_cols))
+    if normalize:
+        sums = np.asarray(matrix.sum(axis=1)).ravel()
+        sums[sums == 0] = 1
+        matrix = sp.diags(1 / sums) @ matrix
+    expected = ACTIVATION_REFERENCES[activation](matrix @ weight.astype(np.float64) + bias)
+    outs = live_csr_products(indptr, indices, values, remap, parts, normalize, epilogues, 2)
+    return outs, [expected[:, a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+@given(g=csr_graphs(max_rows=12, max_cols=12, max_nnz=60), outputs=st.integers(1, 40),
+       split=st.booleans(), normalize=st.booleans(),
+       activation=st.sampled_from(["identity", "relu", "tanh"]), seed=st.integers(0, 1000))
+def test_live_csr_products_match_scipy(g, outputs, split, normalize, activation, seed):
+    """CSR features times the live rows of a weight (the entries of its empty rows dropped
+    first), optionally row-normalised over all entries and split into two column ranges,
+    against scipy on the whole weight: rows without entries, rows whose every entry is
+    dropped, rows summing to zero."""
+    outs, expected = _live_product_case(g, outputs, outputs // 2 if split and outputs > 1
+                                        else None, normalize, activation, seed)
+    for out, reference in zip(outs, expected):
+        assert out.dtype == np.float32
+        assert_matches(out, reference.astype(np.float32), atol=1e-4)
+
+
+def test_live_csr_products_split_rows_over_threads():
+    """Enough work to run on two threads: each row chunk narrows its own rows."""
+    rng = np.random.default_rng(5)
+    rows, cols, nnz = 4000, 300, 48_000
+    indices = rng.integers(0, cols, nnz).astype(np.int32)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(np.sort(rng.integers(0, rows, nnz)),
+                                                         minlength=rows))]).astype(np.int64)
+    assert nnz * (16 + 128) > PARALLEL_MIN_WORK
+    outs, expected = _live_product_case((indptr, indices, rows, cols), 128, 64, True, "relu", 3)
+    for out, reference in zip(outs, expected):
+        assert_matches(out, reference.astype(np.float32), atol=1e-4)
 
 
 @given(g=csr_graphs(square=True), width=spmm_widths,

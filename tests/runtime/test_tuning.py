@@ -91,6 +91,44 @@ def test_the_planner_runs_the_cheapest_priced_kernel(density, rows, rng):
         assert plan.kind(rows) == min(costs, key=costs.get)
 
 
+def _csr_costs(plan, rows, entries):
+    """The planner's price of each kernel for CSR features of ``entries`` stored values over
+    ``rows`` rows, from the tuning's formulas (module docstring)."""
+    t, dense = plan.tuning, plan.dense
+    inputs, outputs = dense.shape
+    per_row = {kind: (cost - t.kernel_call) / rows for kind, cost in _costs(plan, rows).items()
+               if kind != "blas"}
+    costs = {kind: rows * (cost - inputs * t.panel_element * (kind == "panels"))
+             + rows * inputs * t.csr_fill for kind, cost in per_row.items()}
+    costs["spmm"] = entries * outputs * t.spmm_madd
+    live = np.any(dense != 0, axis=1).mean()
+    if (1 - live) * outputs * t.spmm_madd > t.csr_narrow:
+        costs["live"] = entries * (t.csr_narrow + live * outputs * t.spmm_madd)
+    return costs
+
+
+@pytest.mark.parametrize("empty_rows", [0.0, 0.5, 0.97])
+@pytest.mark.parametrize("outputs", [16, 128])
+def test_csr_features_run_the_cheapest_priced_kernel(empty_rows, outputs, rng):
+    """CSR features: gathering the weight's rows, after dropping the entries of its empty rows
+    where that can pay (the live rows kept, renumbered), or expanding the rows for a sparse
+    kernel, whichever the tuning prices cheapest."""
+    dense = (rng.standard_normal((300, outputs)) * (rng.random((300, outputs)) < 0.3)) \
+        .astype(np.float32)
+    dense[rng.random(300) < empty_rows] = 0
+    for tuning in (DEFAULT, DEFAULT.replace(csr_narrow=1e-3), DEFAULT.replace(spmm_madd=1e-4),
+                   DEFAULT.replace(csr_fill=1e-5)):
+        plan = plan_matrix(dense, tuning)
+        for rows, entries in ((1, 3), (2000, 8000), (2000, 400_000)):
+            costs = _csr_costs(plan, rows, entries)
+            assert plan.csr_kind(rows, entries) == min(costs, key=costs.get)
+        assert (plan.live is not None) == ("live" in costs)
+        if plan.live is not None:
+            kept = np.flatnonzero(np.any(dense != 0, axis=1))
+            np.testing.assert_array_equal(np.flatnonzero(plan.live.remap >= 0), kept)
+            np.testing.assert_array_equal(plan.live.dense[plan.live.remap[kept]], dense[kept])
+
+
 def test_calibration_measures_positive_finite_prices():
     measured = calibrate(rows=512, repeat=3)
     for name in MEASURED:
