@@ -6,8 +6,8 @@ the CSR features times a 64-wide weight (the first GCN layer on sparse x) next t
 and the runtime's output-vector kernel on the dense features, and each followed by the GCN
 SpMM (BLAS's spinning worker threads slow what follows: ``runtime.planner``); the finite check
 of the dense features next to numpy's; GCN normalisation (copy or fused scales); CSR -> dense
-next to ``toarray``; GAT's fused attention (8 heads x 8 channels, self loops) and the
-fused layer norm with GELU at F = 64.
+next to ``toarray``; GAT's fused attention (8 heads x 8 channels, and 1 head x 15; self
+loops) and the fused layer norm with GELU at F = 64.
 """
 
 from __future__ import annotations
@@ -90,12 +90,13 @@ def main() -> None:
     time("CSR -> dense (csr_to_dense)", lambda: csr_to_dense(features))
     time("CSR -> dense (CSRMatrix.toarray)", lambda: features.toarray(np.float32))
     looped = graph.add_self_loops(remaining=True)
-    projected = rng.standard_normal((rows, 8, 8)).astype(np.float32)
-    scores = rng.standard_normal((2, rows, 8)).astype(np.float32)
-    for threads in (1, 2):
-        time(f"GAT attention, 8 heads x 8, {threads} thread(s)",
-             lambda t=threads: gat_aggregate(looped.indptr, looped.indices, scores[0], scores[1],
-                                             projected, threads=t))
+    for heads, channels in ((8, 8), (1, 15)):  # a hidden layer, an output layer
+        projected = rng.standard_normal((rows, heads, channels)).astype(np.float32)
+        scores = rng.standard_normal((2, rows, heads)).astype(np.float32)
+        for threads in (1, 2):
+            time(f"GAT attention, {heads} head(s) x {channels}, {threads} thread(s)",
+                 lambda t=threads, p=projected, s=scores: gat_aggregate(
+                     looped.indptr, looped.indices, s[0], s[1], p, threads=t))
     ones, zeros = np.ones(64, np.float32), np.zeros(64, np.float32)
     time("layer norm + GELU, F=64, 1 thread",
          lambda: layer_norm(h64, ones, zeros, activation="gelu", threads=1))

@@ -10,22 +10,26 @@ from numba import njit
 from ._checks import KernelArgumentError, check_dense, check_graph_csr
 from ._config import FASTMATH
 from ._elementary import exp32
-from ._intrinsics import VECTOR_BYTES, vector_fma_row, vector_store_row, vector_zeros
+from ._intrinsics import VECTOR_BYTES, vector_add, vector_fma_row, vector_store_row, vector_zeros
 from ._memory import aligned_zeros
 from ._parallel import run_row_chunks
 
 __all__ = ["edge_softmax", "gat_aggregate"]
 
+# An edge's score, exp and share of the sum, per head, in the pool's unit of work (one
+# gathered multiply-add; bench/kernel_parts.py times the attention).
+EDGE_HEAD_WORK = 32
+
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _row_weights(indptr, indices, score_src, score_dst, slope, row, weights, offset, peaks,
-                 totals):
+def _row_weights(indptr, indices, score_src, score_dst, heads, slope, row, weights, offset,
+                 peaks, totals):
     """The unnormalised softmax weights of ``row``'s in-edges, every head at once, into
     ``weights[offset + k, h]`` for its ``k``-th edge, and their sums into ``totals (heads,)``
     (``peaks (heads,)`` is scratch). Each edge's scores are computed once: a pass for the
-    scores and each head's peak, one for the weights (exp, vectorised over heads)."""
+    scores and each head's peak, one for the weights (exp, vectorised over heads, or over
+    the edges when ``heads`` is a literal 1: see ``_heads_literal``)."""
     first, last = indptr[row], indptr[row + 1]
-    heads = score_src.shape[1]
     for h in range(heads):
         peaks[h] = -np.inf
     for k in range(last - first):
@@ -44,18 +48,72 @@ def _row_weights(indptr, indices, score_src, score_dst, slope, row, weights, off
             totals[h] += weight
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _softmax_span(indptr, indices, score_src, score_dst, heads, slope, alpha, start, end, peaks,
+                  totals):
+    for row in range(start, end):
+        first = indptr[row]
+        _row_weights(indptr, indices, score_src, score_dst, heads, slope, row, alpha, first,
+                     peaks, totals)
+        for e in range(first, indptr[row + 1]):
+            for h in range(heads):
+                alpha[e, h] /= totals[h]
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _softmax_rows(indptr, indices, score_src, score_dst, slope, alpha, start, end):
     heads = score_src.shape[1]
     peaks = np.empty(heads, dtype=score_src.dtype)
     totals = np.empty(heads, dtype=score_src.dtype)
+    slope = score_src.dtype.type(slope)  # a float64 slope would widen every score
+    if heads == 1:  # see _gat_rows
+        _softmax_span(indptr, indices, score_src, score_dst, 1, slope, alpha, start, end, peaks,
+                      totals)
+    else:
+        _softmax_span(indptr, indices, score_src, score_dst, heads, slope, alpha, start, end,
+                      peaks, totals)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _gat_span(indptr, indices, score_src, score_dst, flat, heads, slope, out, start, end,
+              weights, peaks, totals):
+    """``_gat_rows`` over its rows, with its scratch: ``heads`` may be a literal."""
+    channels = flat.shape[1] // heads
+    in_register = channels <= VECTOR_BYTES // flat.itemsize
+    one, two = np.uint64(1), np.uint64(2)
     for row in range(start, end):
-        first = indptr[row]
-        _row_weights(indptr, indices, score_src, score_dst, slope, row, alpha, first, peaks,
-                     totals)
-        for e in range(first, indptr[row + 1]):
-            for h in range(heads):
-                alpha[e, h] /= totals[h]
+        first, last = indptr[row], indptr[row + 1]
+        if last == first:
+            continue
+        _row_weights(indptr, indices, score_src, score_dst, heads, slope, row, weights, 0,
+                     peaks, totals)
+        count = np.uint64(last - first)
+        start_entry = np.uint64(first)
+        for h in range(heads):
+            scale = 1.0 / totals[h]
+            column = h * channels
+            if in_register:
+                # two partial sums: one would wait a multiply-add's latency per edge
+                even = vector_zeros(flat, 1)
+                odd = even
+                k = np.uint64(0)
+                while k + two <= count:
+                    even = vector_fma_row(even, weights[k, h] * scale, flat,
+                                          np.uint64(indices[start_entry + k]), column, channels)
+                    odd = vector_fma_row(odd, weights[k + one, h] * scale, flat,
+                                         np.uint64(indices[start_entry + k + one]), column,
+                                         channels)
+                    k += two
+                if k < count:
+                    even = vector_fma_row(even, weights[k, h] * scale, flat,
+                                          np.uint64(indices[start_entry + k]), column, channels)
+                vector_store_row(vector_add(even, odd), out, row, column, channels)
+            else:
+                for k in range(count):
+                    source = np.uint64(indices[start_entry + k])
+                    weight = weights[k, h] * scale
+                    for c in range(column, column + channels):
+                        out[row, c] += weight * flat[source, c]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -63,36 +121,24 @@ def _gat_rows(indptr, indices, score_src, score_dst, flat, heads, slope, out, st
     """Rows ``start..end`` of the fused GAT aggregation over ``flat (N, heads * channels)``
     into ``out (rows, heads * channels)``: each row's softmax weights into a scratch row
     (``_row_weights``), then one walk over its edges per head for the weighted sum, which runs
-    in a vector register where a head's channels fit one (masked to them)."""
-    channels = flat.shape[1] // heads
-    in_register = channels <= VECTOR_BYTES // flat.itemsize
+    in a vector register where a head's channels fit one (masked to them).
+
+    One head (a GAT's output layer, usually) runs with ``heads`` a literal 1: the loops over
+    heads then vanish and the exps vectorise over the row's edges instead
+    (bench/kernel_parts.py times both kinds of layer)."""
     widest = 0
     for row in range(start, end):
         widest = max(widest, indptr[row + 1] - indptr[row])
     weights = np.empty((widest, heads), dtype=score_src.dtype)
     peaks = np.empty(heads, dtype=score_src.dtype)
     totals = np.empty(heads, dtype=score_src.dtype)
-    for row in range(start, end):
-        first, last = indptr[row], indptr[row + 1]
-        if last == first:
-            continue
-        _row_weights(indptr, indices, score_src, score_dst, slope, row, weights, 0, peaks,
-                     totals)
-        for h in range(heads):
-            scale = 1.0 / totals[h]
-            column = h * channels
-            if in_register:
-                sums = vector_zeros(flat, 1)
-                for k in range(last - first):
-                    sums = vector_fma_row(sums, weights[k, h] * scale, flat,
-                                          np.uint64(indices[first + k]), column, channels)
-                vector_store_row(sums, out, row, column, channels)
-            else:
-                for k in range(last - first):
-                    source = np.uint64(indices[first + k])
-                    weight = weights[k, h] * scale
-                    for c in range(column, column + channels):
-                        out[row, c] += weight * flat[source, c]
+    slope = score_src.dtype.type(slope)  # a float64 slope would widen every score
+    if heads == 1:
+        _gat_span(indptr, indices, score_src, score_dst, flat, 1, slope, out, start, end,
+                  weights, peaks, totals)
+    else:
+        _gat_span(indptr, indices, score_src, score_dst, flat, heads, slope, out, start, end,
+                  weights, peaks, totals)
 
 
 def _check_scores(indptr, indices, score_src, score_dst, num_rows):
@@ -118,7 +164,7 @@ def edge_softmax(indptr, indices, score_src, score_dst, *, negative_slope: float
     alpha = np.zeros((indices.shape[0], score_src.shape[1]), dtype=score_src.dtype)
     run_row_chunks(lambda s, e: _softmax_rows(indptr, indices, score_src, score_dst,
                                               negative_slope, alpha, s, e),
-                   indptr, indices.shape[0] * score_src.shape[1] * 4, threads)
+                   indptr, indices.shape[0] * score_src.shape[1] * EDGE_HEAD_WORK, threads)
     return alpha
 
 
@@ -143,5 +189,5 @@ def gat_aggregate(indptr, indices, score_src, score_dst, x, *, negative_slope: f
     out = aligned_zeros(num_rows, heads * channels, flat)
     run_row_chunks(lambda s, e: _gat_rows(indptr, indices, score_src, score_dst, flat, heads,
                                           negative_slope, out, s, e),
-                   indptr, indices.shape[0] * heads * channels, threads)
+                   indptr, indices.shape[0] * heads * (channels + EDGE_HEAD_WORK), threads)
     return out.reshape(num_rows, heads, channels)
