@@ -60,10 +60,9 @@ def run(rt, node, x):
     else:
         projected = rt.matmul(x, a["weight"], key)
     projected = projected.reshape(-1, heads, channels)
-    score_src = np.einsum("nhc,hc->nh", projected, rt.tensor(a["att_src"]))
-    score_dst = np.einsum("nhc,hc->nh", projected, rt.tensor(a["att_dst"]))
     indptr, indices, _ = rt.graph.looped() if a["add_self_loops"] else rt.graph.plain()
-    out = rt.attend(indptr, indices, score_src, score_dst, projected, a["negative_slope"])
+    out = rt.attend(indptr, indices, projected, rt.tensor(a["att_src"]), rt.tensor(a["att_dst"]),
+                    a["negative_slope"])
     out = out.reshape(-1, heads * channels) if a["concat"] else out.mean(axis=1)
     if residual is not None:
         out += residual

@@ -16,7 +16,8 @@ import numpy as np
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
 from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
-from ..kernels import coo_to_csr, gat_aggregate, gcn_norm_csr, layer_norm
+from ..kernels import coo_to_csr, gcn_norm_csr, layer_norm
+from ..kernels._attention import attention_scores, gat_aggregate_unchecked
 from ..kernels._checks import KernelArgumentError, all_finite, valid_csr_structure
 from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
 from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
@@ -179,10 +180,16 @@ class RunContext:
         """Rows normalised, scaled, shifted and activated in one fused kernel: ``(N, F)``."""
         return layer_norm(x, scale, shift, eps=eps, activation=activation, threads=self.threads)
 
-    def attend(self, indptr, indices, score_src, score_dst, projected, negative_slope):
-        """GAT's softmax-weighted sum over in-edges: ``(N, heads, channels)``."""
-        return gat_aggregate(indptr, indices, score_src, score_dst, projected,
-                             negative_slope=negative_slope, threads=self.threads)
+    def attend(self, indptr, indices, projected, att_src, att_dst, negative_slope):
+        """GAT's softmax-weighted sum over in-edges of ``projected (N, heads, channels)``, each
+        edge scored with ``att_src, att_dst (heads, channels)``: ``(N, heads, channels)``. The
+        graph was checked once per run, the rest is the session's own: no checks here."""
+        projected = np.ascontiguousarray(projected, dtype=np.float32)
+        score_src, score_dst = attention_scores(
+            projected, np.ascontiguousarray(att_src, np.float32),
+            np.ascontiguousarray(att_dst, np.float32), self.threads)
+        return gat_aggregate_unchecked(indptr, indices, score_src, score_dst, projected,
+                                       negative_slope, self.threads)
 
     def pool(self, x, reduce: str) -> np.ndarray:
         """Each graph's rows reduced into one: ``(G, F)`` (graph offsets were computed once,

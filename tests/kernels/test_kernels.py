@@ -31,6 +31,7 @@ from sparsegnn.kernels import (
     sparse_linear,
     spmm_csr,
 )
+from sparsegnn.kernels._attention import attention_scores
 from sparsegnn.kernels._checks import all_finite, valid_csr_structure
 from sparsegnn.kernels._config import (
     ACTIVATIONS,
@@ -466,6 +467,16 @@ def test_gat_softmax_and_aggregation_match_reference(g, heads, channels, dtype, 
                    alpha.astype(dtype), atol=TOL[dtype])
     assert_matches(gat_aggregate(indptr, indices, score_src, score_dst, x),
                    expected.astype(dtype), atol=TOL[dtype])
+
+
+@given(rows=st.integers(0, 40), heads=st.integers(1, 4), channels=st.integers(1, 17),
+       seed=st.integers(0, 1000))
+def test_attention_scores_match_einsum(rows, heads, channels, seed):
+    projected = dense(seed, (rows, heads, channels), np.float32)
+    att_src, att_dst = dense(seed + 1, (2, heads, channels), np.float32)
+    score_src, score_dst = attention_scores(projected, att_src, att_dst, 2)
+    assert_matches(score_src, np.einsum("nhc,hc->nh", projected, att_src), atol=1e-5)
+    assert_matches(score_dst, np.einsum("nhc,hc->nh", projected, att_dst), atol=1e-5)
 
 
 def test_gat_matches_torch_layer(rng):
