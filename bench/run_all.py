@@ -6,7 +6,8 @@ through the ``sparsegnn`` CLI (checkpoints are kept in ``runs/bench-suite/`` and
 runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and writes
 ``bench/results/<case>/bench.{json,md}`` and PNG plots. ``sparsity`` writes the pruned-vs-dense
 speed-ups (``bench/sparsity_speedup.py``), ``ratio_noise`` how far such a ratio strays by noise
-(``bench/ratio_noise.py``), ``scale`` the power-law scale sweep and ``spmm`` the
+(``bench/ratio_noise.py``), ``pruning_floor`` how far pruning can speed up the Cora GCN at most
+(``bench/pruning_floor.py``), ``scale`` the power-law scale sweep and ``spmm`` the
 SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
 whatever results exist, with the headline ratios.
 """
@@ -70,7 +71,7 @@ CASES = {
     "gin-proteins": ("gin", "proteins", GRAPH_VARIANTS, [], []),
     "gin-nci1": ("gin", "nci1", GRAPH_VARIANTS, [], []),
 }
-EXTRA = ("sparsity", "ratio_noise", "scale", "spmm")
+EXTRA = ("sparsity", "ratio_noise", "pruning_floor", "scale", "spmm")
 
 
 def _cli(argv: list[str]) -> None:
@@ -214,6 +215,10 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     noise = RESULTS / "ratio_noise" / "ratio_noise.md"
     if noise.exists():
         lines += ["### The noise of a ratio (`bench/ratio_noise.py`)", "", noise.read_text(), ""]
+    floor = RESULTS / "pruning_floor" / "pruning_floor.md"
+    if floor.exists():
+        lines += ["### How far pruning can speed up the Cora GCN (`bench/pruning_floor.py`)", "",
+                  floor.read_text(), ""]
     scale = RESULTS / "scale" / "scale.json"
     if scale.exists():
         from scale_sweep import scale_markdown
@@ -265,6 +270,10 @@ def main() -> None:
             from ratio_noise import run as run_ratio_noise
 
             run_ratio_noise(RESULTS / "ratio_noise")
+        elif case == "pruning_floor":
+            from pruning_floor import run as run_pruning_floor
+
+            run_pruning_floor(RESULTS / "pruning_floor")
         elif case == "scale":
             run_scale()
         elif case == "spmm":

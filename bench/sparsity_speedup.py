@@ -10,8 +10,11 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   BLAS and the kernel are timed in alternating blocks (five rounds; BLAS's spinning worker
   threads let go idle, then the kernel called untimed for 50 ms, before each kernel block),
   and the median of the rounds' ratios is reported: each round's ratio comes from one spell
-  of a shared machine. The kernel that this machine's cost model (``sparsegnn tune``) picks is
-  marked.
+  of a shared machine. Not call by call, as the models are: with OpenBLAS's workers made to
+  sleep at once (``OPENBLAS_THREAD_TIMEOUT=4``), a 98 % layer timed in turns with BLAS still
+  ran 1.8 ms against 1.3 ms in blocks of its own calls in the same process, BLAS 7.1-7.2 ms
+  either way: BLAS's buffers evict the memory-bound kernel's activations between calls. The
+  kernel that this machine's cost model (``sparsegnn tune``) picks is marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
   without the transposes.
