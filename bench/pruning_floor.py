@@ -19,16 +19,16 @@ Run: ``python bench/pruning_floor.py [--timings 5] [--repeat 101]``; writes
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from _timing import interleaved_medians  # bench/ is on sys.path when a script runs
+from _timing import (  # bench/ is on sys.path when a script runs
+    interleaved_medians,
+    repeated_timings_main,
+    write_result,
+)
 from sparsity_speedup import THREADS, _prune, machine, model_inputs
-
-from sparsegnn._fileio import atomic_write_text
 
 LABEL = "gcn cora, 40 % edges pruned"  # of sparsity_speedup.MODELS
 FLOOR_SPARSITY = 0.999
@@ -89,24 +89,11 @@ def markdown(result: dict) -> str:
 
 def run(out: Path, timings: int = 5, repeat: int = 101) -> dict:
     """Measure and write ``pruning_floor.{json,md}`` to ``out``."""
-    result = measure(timings, repeat)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "pruning_floor.json", json.dumps(result, indent=1))
-    atomic_write_text(out / "pruning_floor.md", markdown(result))
-    print(f"wrote {out}/pruning_floor.{{json,md}}")
-    return result
+    return write_result(out, "pruning_floor", measure(timings, repeat), markdown)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timings", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=101, help="calls per timing")
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "pruning_floor")
-    args = parser.parse_args()
-    if args.timings < 1 or args.repeat < 1:
-        parser.error("--timings and --repeat must be positive")
-    run(args.out, args.timings, args.repeat)
+    repeated_timings_main(__doc__, "pruning_floor", measure, markdown, timings=5, repeat=101)
 
 
 if __name__ == "__main__":

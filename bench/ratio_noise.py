@@ -15,16 +15,16 @@ Run: ``python bench/ratio_noise.py [--timings 36] [--repeat 21]``; writes
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from _timing import interleaved_medians  # bench/ is on sys.path when a script runs
+from _timing import (  # bench/ is on sys.path when a script runs
+    interleaved_medians,
+    repeated_timings_main,
+    write_result,
+)
 from sparsity_speedup import THREADS, machine, model_inputs
-
-from sparsegnn._fileio import atomic_write_text
 
 LABELS = ("gcn cora, 40 % edges pruned", "gin-128 proteins, batch 1")  # of sparsity_speedup
 
@@ -71,27 +71,13 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timings", type=int, default=36)
-    parser.add_argument("--repeat", type=int, default=21, help="calls per timing, as the "
-                        "sparsity bench")
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "ratio_noise")
-    args = parser.parse_args()
-    if args.timings < 1 or args.repeat < 1:
-        parser.error("--timings and --repeat must be positive")
-    run(args.out, args.timings, args.repeat)
-
-
 def run(out: Path, timings: int = 36, repeat: int = 21) -> dict:
     """Measure and write ``ratio_noise.{json,md}`` to ``out``."""
-    result = measure(timings, repeat)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "ratio_noise.json", json.dumps(result, indent=1))
-    atomic_write_text(out / "ratio_noise.md", markdown(result))
-    print(f"wrote {out}/ratio_noise.{{json,md}}")
-    return result
+    return write_result(out, "ratio_noise", measure(timings, repeat), markdown)
+
+
+def main() -> None:
+    repeated_timings_main(__doc__, "ratio_noise", measure, markdown, timings=36, repeat=21)
 
 
 if __name__ == "__main__":
