@@ -28,7 +28,7 @@ def _row_weights(indptr, indices, score_src, score_dst, heads, slope, row, weigh
     ``weights[offset + k, h]`` for its ``k``-th edge, and their sums into ``totals (heads,)``
     (``peaks (heads,)`` is scratch). Each edge's scores are computed once: a pass for the
     scores and each head's peak, one for the weights (exp, vectorised over heads, or over
-    the edges when ``heads`` is a literal 1: see ``_heads_literal``)."""
+    the edges when ``heads`` is a literal 1: see ``_gat_rows``)."""
     first, last = indptr[row], indptr[row + 1]
     for h in range(heads):
         peaks[h] = -np.inf

@@ -191,7 +191,6 @@ def row_normalized_values(indptr, values):
     return out
 
 
-
 # ----------------------------------------------------------------------------- live entries
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def live_rows(indptr, indices, data, remap, normalize, start, end, live_indptr, live_indices,

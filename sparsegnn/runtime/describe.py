@@ -53,6 +53,9 @@ def describe_artifact(path) -> list[str]:
                              f"{value.get('pattern', 'unstructured')} sparsity "
                              f"{100 * sparsity:.1f}% ({stored:,} B) -> {plan.kind(1 << 20)} "
                              f"({costs})")
+                if plan.live is not None:
+                    parts.append(f"CSR features drop the entries of its "
+                                 f"{100 * (1 - plan.live.fraction):.0f}% empty rows")
             elif key in ("activation", "aggr", "reduce", "heads", "concat", "eps"):
                 parts.append(f"{key}={value}")
         lines.append("  ".join(parts))

@@ -14,6 +14,7 @@ from sparsegnn.nn import build_model
 from sparsegnn.nn.recipes import model_config
 from sparsegnn.ops.reference import run_reference
 from sparsegnn.runtime import Session
+from sparsegnn.runtime.describe import describe_artifact
 from sparsegnn.sparse import CSRMatrix
 
 from ..reference import randomise_batch_norms
@@ -439,6 +440,8 @@ def test_csr_features_skip_the_empty_rows_of_a_pruned_weight(kind, datasets_root
                                    rtol=1e-4)
     # the live rows of the first weight only: fewer rows than Cora's 1,433 features
     assert len(calls) == 2 and all(0 < shape[0] < dataset.x.shape[1] for shape in calls)
+    first_layer = next(line for line in describe_artifact(path) if "1433x" in line)
+    assert "CSR features drop the entries of its" in first_layer  # what inspect prints
 
 
 def _rewrite_manifest(path, tmp_path, edit):
