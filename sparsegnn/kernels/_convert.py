@@ -9,7 +9,8 @@ from numba import njit
 from ._checks import KernelArgumentError, check_graph_csr, check_values
 from ._config import FASTMATH
 
-__all__ = ["coo_to_csr", "csr_to_dense", "gcn_norm_csr", "live_rows", "row_normalized_values"]
+__all__ = ["coo_to_csr", "csr_to_dense", "gcn_norm_csr", "live_rows", "row_normalized_values",
+           "with_self_loops"]
 
 
 @njit(cache=True, nogil=True)
@@ -173,6 +174,37 @@ def gcn_normalized(indptr, indices, values, improved):
             out_indices[position] = row
             out_values[position] = loop_weight[row] * scale * scale
     return out_indptr, out_indices, out_values
+
+
+@njit(cache=True, nogil=True)
+def with_self_loops(indptr, indices):
+    """The structure of ``gcn_normalized``'s graph without its weights: every row with exactly
+    one self loop, in source order (existing loops collapse into it). For GAT, whose attention
+    needs the looped graph's edges only (computing the GCN weights it drops took as long as
+    the structure). Returns ``(indptr (N + 1,) int64, indices)`` of ``indices``' type."""
+    num_nodes = indptr.shape[0] - 1
+    out_indptr = np.zeros(num_nodes + 1, np.int64)
+    for row in range(num_nodes):
+        kept = 0
+        for e in range(indptr[row], indptr[row + 1]):
+            kept += indices[e] != row
+        out_indptr[row + 1] = out_indptr[row] + kept + 1
+    out_indices = np.empty(out_indptr[num_nodes], indices.dtype)
+    for row in range(num_nodes):
+        position, placed = out_indptr[row], False
+        for e in range(indptr[row], indptr[row + 1]):
+            source = indices[e]
+            if source == row:
+                continue
+            if not placed and source > row:  # keep the row sorted: the loop goes in order
+                out_indices[position] = row
+                position += 1
+                placed = True
+            out_indices[position] = source
+            position += 1
+        if not placed:
+            out_indices[position] = row
+    return out_indptr, out_indices
 
 
 @njit(cache=True, nogil=True)

@@ -20,7 +20,12 @@ from ..kernels import coo_to_csr, gcn_norm_csr, layer_norm
 from ..kernels._attention import attention_scores, gat_aggregate_unchecked
 from ..kernels._checks import KernelArgumentError, all_finite, valid_csr_structure
 from ..kernels._config import ACTIVATIONS, LEAKY_RELU_SLOPE
-from ..kernels._convert import csr_to_dense, gcn_degree_scales, row_normalized_values
+from ..kernels._convert import (
+    csr_to_dense,
+    gcn_degree_scales,
+    row_normalized_values,
+    with_self_loops,
+)
 from ..kernels._pool import pool_segments, sorted_batch_offsets
 from ..kernels._program import run_program
 from ..kernels._sparse_linear import PANEL_MAJOR_ACTIVATIONS, PanelMajor
@@ -133,7 +138,7 @@ class _Graph:
         """``(indptr, indices, None)`` with one self loop per node, no weights (GAT's
         ``add_self_loops``)."""
         if "looped" not in self.cache:
-            indptr, indices, _ = gcn_norm_csr(self.indptr, self.indices, None, num_nodes=self.num_nodes)
+            indptr, indices = with_self_loops(self.indptr, self.indices)
             self.cache["looped"] = (*canonical_index_arrays(indptr, indices, self.num_nodes), None)
         return self.cache["looped"]
 

@@ -39,7 +39,7 @@ from sparsegnn.kernels._config import (
     PARALLEL_MIN_ELEMENTS,
     PARALLEL_MIN_WORK,
 )
-from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales
+from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales, with_self_loops
 from sparsegnn.kernels._elementary import erf32, exp32, expm1_32
 from sparsegnn.kernels._epilogue import finish_row, gelu
 from sparsegnn.kernels._memory import aligned_empty
@@ -526,6 +526,19 @@ def test_coo_to_csr_matches_graph(edges):
     np.testing.assert_array_equal(indptr, graph.indptr)
     np.testing.assert_array_equal(indices, graph.indices)
     np.testing.assert_array_equal(permuted, graph.edge_weight)  # stable within equal edges
+
+
+@given(edges=edge_lists())
+def test_with_self_loops_is_add_remaining_self_loops(edges):
+    """GAT's looped graph: exactly one self loop per node (existing ones collapsed), rows kept
+    sorted, the other edges (duplicates included) as they were: ``Graph.add_self_loops``."""
+    edge_index, num_nodes = edges
+    graph = Graph.from_edge_index(edge_index, num_nodes)
+    expected = graph.add_self_loops(remaining=True)
+    indptr, indices = with_self_loops(graph.indptr, graph.indices)
+    np.testing.assert_array_equal(indptr, expected.indptr)
+    np.testing.assert_array_equal(indices, expected.indices)
+    assert indices.dtype == graph.indices.dtype
 
 
 @given(edges=edge_lists(), weighted=st.booleans(), improved=st.booleans())
