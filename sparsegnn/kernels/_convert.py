@@ -128,60 +128,12 @@ def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
     return (1.0 / np.sqrt(np.diff(indptr) + 1.0)).astype(np.float32)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def gcn_normalized(indptr, indices, values, improved):
-    """``gcn_norm_csr`` on checked arrays (``values`` float64, empty: unweighted), callable
-    from other compiled code. Two passes over the edges: degrees and row sizes, then the
-    normalised rows (the self loop inserted in source order)."""
-    num_nodes = indptr.shape[0] - 1
-    weighted = values.shape[0] > 0
-    loop_weight = np.full(num_nodes, 2.0 if improved and weighted else 1.0)
-    degree = np.empty(num_nodes)
-    out_indptr = np.zeros(num_nodes + 1, np.int64)
-    for row in range(num_nodes):
-        kept, total = 0, 0.0
-        for e in range(indptr[row], indptr[row + 1]):
-            weight = values[e] if weighted else 1.0
-            if indices[e] == row:
-                loop_weight[row] = weight  # existing loops collapse into one, the last kept
-            else:
-                kept += 1
-                total += weight
-        degree[row] = total + loop_weight[row]
-        out_indptr[row + 1] = out_indptr[row] + kept + 1
-    # One square root per node, not per edge. As PyG: degree 0 gives 0, a negative one NaN.
-    inverse_root = np.zeros(num_nodes)
-    for row in range(num_nodes):
-        if degree[row] != 0:
-            inverse_root[row] = 1.0 / np.sqrt(degree[row])
-    out_indices = np.empty(out_indptr[num_nodes], indices.dtype)  # the input's index type
-    out_values = np.empty(out_indptr[num_nodes], np.float64)
-    for row in range(num_nodes):
-        position, scale, placed = out_indptr[row], inverse_root[row], False
-        for e in range(indptr[row], indptr[row + 1]):
-            source = indices[e]
-            if source == row:
-                continue
-            if not placed and source > row:  # keep the row sorted: the loop goes in order
-                out_indices[position] = row
-                out_values[position] = loop_weight[row] * scale * scale
-                position += 1
-                placed = True
-            out_indices[position] = source
-            out_values[position] = (values[e] if weighted else 1.0) * scale * inverse_root[source]
-            position += 1
-        if not placed:
-            out_indices[position] = row
-            out_values[position] = loop_weight[row] * scale * scale
-    return out_indptr, out_indices, out_values
-
-
 @njit(cache=True, nogil=True)
 def with_self_loops(indptr, indices):
-    """The structure of ``gcn_normalized``'s graph without its weights: every row with exactly
-    one self loop, in source order (existing loops collapse into it). For GAT, whose attention
-    needs the looped graph's edges only (computing the GCN weights it drops took as long as
-    the structure). Returns ``(indptr (N + 1,) int64, indices)`` of ``indices``' type."""
+    """A checked CSR graph with exactly one self loop per row, inserted in source order
+    (existing loops collapse into it): ``gcn_normalized``'s structure, and all of what GAT's
+    attention needs (computing the GCN weights alongside took as long as the structure).
+    Returns ``(indptr (N + 1,) int64, indices)`` of ``indices``' type."""
     num_nodes = indptr.shape[0] - 1
     out_indptr = np.zeros(num_nodes + 1, np.int64)
     for row in range(num_nodes):
@@ -205,6 +157,47 @@ def with_self_loops(indptr, indices):
         if not placed:
             out_indices[position] = row
     return out_indptr, out_indices
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def gcn_normalized(indptr, indices, values, improved):
+    """``gcn_norm_csr`` on checked arrays (``values`` float64, empty: unweighted), callable
+    from other compiled code: the degrees, the looped structure (``with_self_loops``), then
+    the normalised weights in its order."""
+    num_nodes = indptr.shape[0] - 1
+    weighted = values.shape[0] > 0
+    loop_weight = np.full(num_nodes, 2.0 if improved and weighted else 1.0)
+    degree = np.empty(num_nodes)
+    for row in range(num_nodes):
+        total = 0.0
+        for e in range(indptr[row], indptr[row + 1]):
+            weight = values[e] if weighted else 1.0
+            if indices[e] == row:
+                loop_weight[row] = weight  # existing loops collapse into one, the last kept
+            else:
+                total += weight
+        degree[row] = total + loop_weight[row]
+    # One square root per node, not per edge. As PyG: degree 0 gives 0, a negative one NaN.
+    inverse_root = np.zeros(num_nodes)
+    for row in range(num_nodes):
+        if degree[row] != 0:
+            inverse_root[row] = 1.0 / np.sqrt(degree[row])
+    out_indptr, out_indices = with_self_loops(indptr, indices)
+    out_values = np.empty(out_indices.shape[0], np.float64)
+    for row in range(num_nodes):
+        position, scale = out_indptr[row], inverse_root[row]
+        for e in range(indptr[row], indptr[row + 1]):
+            source = indices[e]
+            if source == row:
+                continue
+            if out_indices[position] == row:  # the loop's place: no other entry is row
+                out_values[position] = loop_weight[row] * scale * scale
+                position += 1
+            out_values[position] = (values[e] if weighted else 1.0) * scale * inverse_root[source]
+            position += 1
+        if position < out_indptr[row + 1]:  # the loop comes last
+            out_values[position] = loop_weight[row] * scale * scale
+    return out_indptr, out_indices, out_values
 
 
 @njit(cache=True, nogil=True)
