@@ -206,8 +206,8 @@ def transpose_tile(src, src_row, src_col, dst, dst_row, dst_col, rows, cols):
     Both arrays are 2-D C-contiguous of one float dtype. The ``lanes`` rows of ``dst`` from
     ``dst_row`` are written whole when ``rows == cols == lanes``; otherwise only the ``cols``
     rows of the tile, each masked to ``rows`` lanes, so nothing outside the tile is read or
-    written. Compiled, a whole tile is ``lanes`` loads, ``lanes * log2(lanes)`` shuffles and
-    ``lanes`` stores."""
+    written. Compiled, a whole tile is ``lanes`` loads, ``lanes * log2(lanes)`` shuffles
+    (``transpose_network``) and ``lanes`` stores."""
     dst[dst_row:dst_row + cols, dst_col:dst_col + rows] = \
         src[src_row:src_row + rows, src_col:src_col + cols].T
 
@@ -711,14 +711,6 @@ def _vector_add_scalar(typingctx, accumulator, value):
     return accumulator(accumulator, value), codegen
 
 
-def _interleave(builder, first, second, lanes: int, high: bool):
-    """Lanes ``a0 b0 a1 b1 ...`` of the low (or high) halves of two vectors."""
-    i32 = ir.IntType(32)
-    base = lanes // 2 if high else 0
-    order = [index for i in range(lanes // 2) for index in (base + i, lanes + base + i)]
-    return builder.shuffle_vector(first, second, ir.Constant(ir.VectorType(i32, lanes), order))
-
-
 def _tile_pointers(context, builder, array_type, array, first_row, row_type, column,
                    column_type, vector_type):
     """``pointer(i)``: emits the pointer to the vector at ``array[first_row + i, column]``,
@@ -736,18 +728,83 @@ def _tile_pointers(context, builder, array_type, array, first_row, row_type, col
     return pointer
 
 
-def _transpose_vectors(builder, rows: list, lanes: int) -> list:
-    """``lanes`` vectors (rows of a tile) -> the tile's columns: log2(lanes) rounds of
-    interleaving the first half of the rows with the second half (the perfect-shuffle
-    transpose; LLVM turns each interleave into one two-source permute on AVX-512)."""
-    for _ in range(lanes.bit_length() - 1):
-        half = lanes // 2
-        shuffled = []
-        for j in range(half):
-            shuffled.append(_interleave(builder, rows[j], rows[j + half], lanes, False))
-            shuffled.append(_interleave(builder, rows[j], rows[j + half], lanes, True))
-        rows = shuffled
-    return rows
+BLOCK_BYTES = 16  # the 128-bit blocks that x86's cheap shuffles stay inside
+
+
+def transpose_network(lanes: int, block: int) -> tuple[list, list]:
+    """The shuffles that turn ``lanes`` vectors (a tile's rows) into the tile's columns, for
+    vectors of ``lanes`` elements in 128-bit blocks of ``block`` elements: ``(rounds,
+    columns)``, where each round lists ``(first, second, order)`` (a two-source shuffle of the
+    previous round's vectors, as LLVM's ``shufflevector`` takes it) and the last round's
+    vector ``i`` holds column ``columns[i]``.
+
+    First ``log2(block)`` rounds of interleaving within each block (``unpcklps``/``unpcklpd``
+    on x86), then ``log2(lanes / block)`` rounds that pick whole blocks (``vshuff32x4``,
+    ``vperm2f128``). Every shuffle stays in-lane or moves 128-bit blocks: cheaper than the
+    two-source element permutes of the plain perfect shuffle (the copy-bound transposes of
+    ``bench/sparsity_speedup.py``'s layers run as fast as a plain copy with these)."""
+    blocks = lanes // block
+    rounds = []
+    width = 1  # elements per interleaved group
+    while width < block:
+        half = block // 2
+        step = []
+        for low in (True, False):
+            order = []
+            for b in range(blocks):
+                base = b * block + (0 if low else half)
+                for g in range(0, half, width):
+                    order += [base + g + i for i in range(width)]
+                    order += [lanes + base + g + i for i in range(width)]
+            step.append(order)
+        rounds.append([(2 * i, 2 * i + 1, order)
+                       for order in step for i in range(lanes // 2)])
+        width *= 2
+    tile = np.arange(lanes * lanes).reshape(lanes, lanes)  # labels: row * lanes + column
+    vectors = list(tile)
+    for step in rounds:
+        vectors = [np.concatenate([vectors[a], vectors[b]])[order] for a, b, order in step]
+    # Each vector now holds, in every block b, the rows of one group of ``block`` rows at the
+    # same position c of block b's columns: for each c, its ``blocks`` vectors in row-group
+    # order make a blocks x blocks matrix of blocks to transpose, by rounds that pair
+    # neighbours and keep their even blocks, then their odd ones.
+    groups: dict = {}
+    for index, vector in enumerate(vectors):
+        groups.setdefault(int(vector[0] % block), []).append((int(vector[0] // lanes), index))
+    members = [[index for _, index in sorted(group)] for _, group in sorted(groups.items())]
+    picks = [[source + b * block + e for source in (0, lanes)
+              for b in range(parity, blocks, 2) for e in range(block)] for parity in (0, 1)]
+    for _ in range(blocks.bit_length() - 1):
+        step, regrouped = [], []
+        for group in members:
+            regrouped.append(list(range(len(step), len(step) + len(group))))
+            step += [(group[2 * i], group[2 * i + 1], order)
+                     for order in picks for i in range(len(group) // 2)]
+        rounds.append(step)
+        members = regrouped
+        vectors = [np.concatenate([vectors[a], vectors[b]])[order] for a, b, order in step]
+    columns = []
+    for vector in vectors:
+        column = int(vector[0] % lanes)
+        if not np.array_equal(vector, tile[:, column]):
+            raise AssertionError(f"transpose network for {lanes} lanes is wrong")
+        columns.append(column)
+    return rounds, columns
+
+
+def _transpose_vectors(builder, rows: list, lanes: int, element_bytes: int) -> list:
+    """``lanes`` vectors (rows of a tile) -> the tile's columns, in column order
+    (``transpose_network``)."""
+    i32 = ir.IntType(32)
+    rounds, columns = transpose_network(lanes, max(1, min(lanes, BLOCK_BYTES // element_bytes)))
+    for step in rounds:
+        rows = [builder.shuffle_vector(rows[a], rows[b],
+                                       ir.Constant(ir.VectorType(i32, lanes), order))
+                for a, b, order in step]
+    ordered = [None] * lanes
+    for vector, column in zip(rows, columns):
+        ordered[column] = vector
+    return ordered
 
 
 @intrinsic
@@ -789,7 +846,7 @@ def _transpose_codegen(context, builder, signature, args, vector) -> None:
     with builder.if_else(full, likely=True) as (whole, partial):
         with whole:
             loaded = [builder.load(source(i), align=element_bytes) for i in range(lanes)]
-            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes)):
+            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes, element_bytes)):
                 builder.store(value, target(j), align=element_bytes)
         with partial:  # an edge tile: masked rows in, masked rows out
             zero = ir.Constant(i32, 0)
@@ -802,7 +859,7 @@ def _transpose_codegen(context, builder, signature, args, vector) -> None:
                                                   _lane_mask(builder, lanes, valid),
                                                   ir.Constant(vector_type, None)]))
             store = _masked_intrinsic(builder, "store", vector_type)
-            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes)):
+            for j, value in enumerate(_transpose_vectors(builder, loaded, lanes, element_bytes)):
                 valid = builder.select(builder.icmp_signed("<", ir.Constant(i32, j), valid_cols),
                                        valid_rows, zero)
                 builder.call(store, [value, target(j), ir.Constant(i32, element_bytes),

@@ -110,22 +110,16 @@ def panel_rows_computed(rows: int, dtype) -> int:
 
 # ----------------------------------------------------------------------------- node panels
 @njit(cache=True, nogil=True)
-def _fill_dense(x, first, rows, xt, ahead):
-    """``xt[k, p] = x[first + p, k]`` for ``p < rows``, by vector tiles (masked at the edges).
-    Rows of ``xt`` past ``x``'s width are never written, so they keep their zeros.
-
-    Each tile also prefetches the same tile of the next panel's rows (``ahead`` of them, 0
-    for none): a tile reads one line from each of ``lanes`` rows, a pattern the hardware
-    prefetcher does not follow, so that without the hint the transpose waits on memory."""
+def _fill_dense(x, first, rows, xt):
+    """``xt[k, p] = x[first + p, k]`` for ``p < rows``, by vector tiles (masked at the edges),
+    16 rows at a time. Rows of ``xt`` past ``x``'s width are never written, so they keep their
+    zeros. (The sweep before prefetches the rows: a tile reads one line from each of
+    ``lanes`` rows, a pattern the hardware prefetcher does not follow.)"""
     lanes = VECTOR_BYTES // x.itemsize
-    line = full_vector_zeros(x, 1)
     width = x.shape[1]
     for p in range(0, rows, lanes):
         tile_rows = min(lanes, rows - p)
-        fetched = min(lanes, ahead - p)
         for k in range(0, width, lanes):
-            for i in range(fetched):
-                prefetch_row(line, x, first + rows + p + i, k)
             transpose_tile(x, first + p, k, xt, k, p, tile_rows, min(lanes, width - k))
 
 
@@ -156,6 +150,18 @@ def _clear_rows(indptr, indices, first, rows, buffer):
             target[np.uint64(indices[e])] = 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_share(span, fetch, first_row, spans, part, step):
+    """Prefetches spans ``part * step ..`` (at most ``step`` of them, below ``spans``) of the
+    rows from ``first_row`` of ``fetch``, a span being ``span``'s vectors of one row and the
+    spans counted row by row: a sweep's outputs each take one share, so that the next panel's
+    activations arrive while this panel's multiply-adds run."""
+    width = len(span) * (VECTOR_BYTES // fetch.itemsize)
+    per_row = -(-fetch.shape[1] // width)
+    for u in range(part * step, min(part * step + step, spans)):
+        prefetch_row(span, fetch, first_row + u // per_row, u % per_row * width)
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _finish(sums, scale, has_scale, bias, code, slope):
     """Row scale (a vector tuple over the panel's nodes), bias, then the activations that
@@ -169,22 +175,22 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch_row, fetch_rows, rows):
+                   has_scale, fetch, fetch_row, fetch_spans, rows):
     """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
     for every output, over the panel's first ``rows`` nodes: a panel of at most two vectors'
     worth (a molecule's, or a chunk's last) sweeps two vectors, not the panel's four."""
     lanes = VECTOR_BYTES // xt.itemsize
     if rows <= 2 * lanes:
         _sweep_outputs(full_vector_zeros(xt, 2), bounds, indices, values, run, xt, x_row, ot,
-                       o_row, epilogue, scale, has_scale, fetch_row, fetch_rows)
+                       o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_spans)
     else:
         _sweep_outputs(full_vector_zeros(xt, PANEL_VECTORS), bounds, indices, values, run, xt,
-                       x_row, ot, o_row, epilogue, scale, has_scale, fetch_row, fetch_rows)
+                       x_row, ot, o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_spans)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch_row, fetch_rows):
+                   has_scale, fetch, fetch_row, fetch_spans):
     """``_panel_outputs`` over the nodes that ``zeros`` (a tuple of zero vectors) spans.
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
@@ -195,14 +201,15 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
     wraparound (a third of the loop's instructions).
 
-    The first chunk's outputs also prefetch the rows ``fetch_row..fetch_row + fetch_rows`` of
-    ``xt``, a few per output (the next panel, when ``xt`` is the panel-major activations: the
-    sweep reads a panel's rows in the weight's order, which the hardware prefetcher cannot
-    guess)."""
+    The first chunk's outputs also prefetch ``fetch_spans`` spans of ``fetch`` from row
+    ``fetch_row`` on, a few per output (``_prefetch_share``): the next panel's activations,
+    row-major or panel-major. The sweep reads a panel-major panel's rows in the weight's order
+    and the transpose of a row-major one reads a line of each row, neither of which the
+    hardware prefetcher guesses."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = -(-fetch_rows // max(bounds.shape[0], 1))
+    fetch_step = -(-fetch_spans // max(bounds.shape[0], 1))
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
     size = np.uint64(run)
@@ -211,8 +218,7 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
         for m in range(bounds.shape[0]):
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
             if c == 0:
-                for r in range(m * fetch_step, min(m * fetch_step + fetch_step, fetch_rows)):
-                    prefetch_row(row_span, xt, fetch_row + r, 0)
+                _prefetch_share(row_span, fetch, fetch_row, fetch_spans, m, fetch_step)
             s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
@@ -244,7 +250,7 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
-                         has_scale, fetch_row, fetch_rows, rows):
+                         has_scale, fetch, fetch_row, fetch_spans, rows):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
@@ -256,7 +262,7 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, 2)
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = -(-fetch_rows // max(bounds.shape[0], 1))
+    fetch_step = -(-fetch_spans // max(bounds.shape[0], 1))
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
@@ -268,9 +274,7 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
                 m = j * block
                 row = o_row + m
                 if half == 0 and c == 0:
-                    for r in range(j * fetch_step,
-                                   min(j * fetch_step + fetch_step, fetch_rows)):
-                        prefetch_row(row_span, xt, fetch_row + r, 0)
+                    _prefetch_share(row_span, fetch, fetch_row, fetch_spans, j, fetch_step)
                 if c == 0:
                     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
                 else:
@@ -327,18 +331,19 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
 @njit(cache=True, nogil=True)
 def _store_panel(ot, first_output, out, first, rows, ahead):
     """``out[first + p, c] = ot[first_output + c, p]`` for ``p < rows``, every column of
-    ``out``; each tile prefetches for writing the same tile of the next ``ahead`` rows (as
-    ``_fill_dense`` does for reading)."""
+    ``out``: ``lanes`` whole rows at a time, so the writes run along memory. Each tile
+    prefetches for writing the same tile of the next ``ahead`` rows, whose lines are then
+    owned by the time the next panel is stored."""
     lanes = VECTOR_BYTES // ot.itemsize
     line = full_vector_zeros(ot, 1)
     width = out.shape[1]
-    for c in range(0, width, lanes):
-        columns = min(lanes, width - c)
-        for p in range(0, rows, lanes):
+    for p in range(0, rows, lanes):
+        tile_rows = min(lanes, rows - p)
+        for c in range(0, width, lanes):
             for i in range(min(lanes, ahead - p)):
                 prefetch_row_for_write(line, out, first + rows + p + i, c)
-            transpose_tile(ot, first_output + c, p, out, first + p, c, columns,
-                           min(lanes, rows - p))
+            transpose_tile(ot, first_output + c, p, out, first + p, c, min(lanes, width - c),
+                           tile_rows)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -385,6 +390,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         epilogue = (padded_bias, has_bias, code, slope)
     # a literal 0 passed to a jitted function compiles it again for Literal[int](0)
     origin = np.int64(0)
+    x_spans = -(-x.shape[1] // panel)  # prefetched spans (a panel's width each) per x row
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         source, x_row = x, first // panel * x_panel_rows
@@ -399,10 +405,10 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             if sparse_input:
                 _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
                              inverse_sums)
-                _fill_dense(rows_buffer, origin, rows, xt, origin)
+                _fill_dense(rows_buffer, origin, rows, xt)
                 _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
-            else:
-                _fill_dense(x, first, rows, xt, min(panel, end - first - rows))
+            else:  # (prefetched during the previous panel's sweep)
+                _fill_dense(x, first, rows, xt)
         if normalize:
             for r in range(rows):
                 scale[0, r] = inverse_sums[r]
@@ -410,15 +416,20 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             for r in range(rows):
                 scale[0, r] = row_scale[first + r]
         target, o_row = (out, first // panel * out_panel_rows) if out_major else (ot, 0)
-        # panel-major activations: the next panel's rows, fetched during this one's sweep
-        fetch_rows = x_panel_rows if x_major and first + panel < end else 0
+        # the next panel's activations (its rows of ``x``, whichever the layout), fetched
+        # during this one's sweep: the multiply-adds then hide their wait on memory
+        next_rows = min(panel, end - first - rows)
+        if x_major:
+            fetch_row, fetch_spans = x_row + x_panel_rows, x_panel_rows if next_rows else 0
+        else:
+            fetch_row, fetch_spans = first + rows, 0 if sparse_input else next_rows * x_spans
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
-                           epilogue, scale, has_scale, x_row + x_panel_rows, fetch_rows, rows)
+                           epilogue, scale, has_scale, x, fetch_row, fetch_spans, rows)
         else:
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
-                                 o_row, epilogue, scale, has_scale, x_row + x_panel_rows,
-                                 fetch_rows, rows)
+                                 o_row, epilogue, scale, has_scale, x, fetch_row, fetch_spans,
+                                 rows)
         if not out_major:
             ahead = min(panel, end - first - rows)
             _store_panel(ot, origin, out, first, rows, ahead)

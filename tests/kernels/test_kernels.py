@@ -42,6 +42,7 @@ from sparsegnn.kernels._config import (
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales, with_self_loops
 from sparsegnn.kernels._elementary import erf32, exp32, expm1_32
 from sparsegnn.kernels._epilogue import finish_row, gelu
+from sparsegnn.kernels._intrinsics import transpose_network, transpose_tile, vector_lanes
 from sparsegnn.kernels._memory import aligned_empty
 from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
@@ -198,6 +199,47 @@ def test_gcn_degree_scales_refuse_graphs_with_self_loops():
     assert gcn_degree_scales(indptr, indices) is None
     assert_matches(gcn_degree_scales(np.array([0, 1, 2]), np.array([1, 0])),
                    np.full(2, 1 / np.sqrt(2), np.float32), atol=1e-7)
+
+
+@pytest.mark.parametrize("lanes,block", [(2, 2), (4, 2), (4, 4), (8, 2), (8, 4), (16, 4),
+                                         (16, 16), (32, 4)])
+def test_transpose_network_turns_rows_into_columns(lanes, block):
+    """The shuffle rounds, replayed on numpy vectors, leave each tile column in one vector,
+    and every shuffle keeps elements inside their 128-bit block or moves whole blocks."""
+    rounds, columns = transpose_network(lanes, block)
+    tile = np.random.default_rng(lanes).standard_normal((lanes, lanes))
+    vectors = list(tile)
+    for step in rounds:
+        assert len(step) == lanes
+        vectors = [np.concatenate([vectors[a], vectors[b]])[order] for a, b, order in step]
+        for _, _, order in step:
+            order = np.asarray(order)
+            in_block = order % lanes // block == np.arange(lanes) // block
+            whole_blocks = (order % block == np.arange(lanes) % block)
+            assert in_block.all() or whole_blocks.all()
+    assert sorted(columns) == list(range(lanes))
+    for vector, column in zip(vectors, columns):
+        np.testing.assert_array_equal(vector, tile[:, column])
+
+
+@njit
+def _transpose_tiles(src, dst, rows, cols):
+    transpose_tile(src, 1, 2, dst, 3, 1, rows, cols)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_tile_whole_and_edge_tiles(dtype):
+    """Compiled ``transpose_tile`` against numpy's ``.T`` for whole and edge tiles at an
+    offset, writing nothing outside the tile."""
+    lanes = vector_lanes(np.dtype(dtype).itemsize)
+    rng = np.random.default_rng(1)
+    src = rng.standard_normal((lanes + 3, lanes + 4)).astype(dtype)
+    for rows, cols in [(lanes, lanes), (lanes - 1, lanes), (lanes, 1), (3, lanes - 2), (1, 1)]:
+        dst = np.full((lanes + 5, lanes + 3), -7.0, dtype)
+        _transpose_tiles(src, dst, rows, cols)
+        expected = np.full_like(dst, -7.0)
+        expected[3:3 + cols, 1:1 + rows] = src[1:1 + rows, 2:2 + cols].T
+        np.testing.assert_array_equal(dst, expected)
 
 
 @given(weight=patterned_matrices(), rows=st.sampled_from([0, 1, 7, 8, 9, 63, 64, 65, 150]),
