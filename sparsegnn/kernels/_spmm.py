@@ -26,6 +26,7 @@ from ._intrinsics import (
     full_vector_zeros,
     prefetch_row,
     vector_activate,
+    vector_add,
     vector_fma_row,
     vector_scale,
     vector_store_row,
@@ -57,6 +58,7 @@ _UNWEIGHTED, _EDGE_WEIGHTS, _NODE_WEIGHTS = 0, 1, 2
 # features) the extra instructions only cost time, so smaller sources go without.
 PREFETCH_DISTANCE = 8
 PREFETCH_MIN_BYTES = 1 << 20
+PAIRED_MAX_VECTORS = 4  # spans summed with two partial sums (see _sum_span)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -100,31 +102,68 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
         # the value sum, each cost as much as the row's entries on Cora.
         scale = 1.0
         count = last - first
+        # Narrow spans sum alternate entries into two partial sums: one chain of multiply-adds
+        # would wait out each one's latency (a bag-of-words row of 18 entries, 16 wide, is one
+        # vector per entry). Wide spans have enough independent vectors, and twice their
+        # registers would spill on AVX2; they, and an odd entry, take the single-sum loops.
+        paired = len(zeros) <= PAIRED_MAX_VECTORS
+        other = zeros
+        e, two, one = first, np.uint64(2), np.uint64(1)
         if weights == _EDGE_WEIGHTS:
             value_sum = values.dtype.type(0)  # VALUE_MEAN's divisor, in the values' own type
-            for e in range(first, last):
-                if prefetch and e < ahead:  # rows a few entries ahead
+            other_sum = values.dtype.type(0)
+            while paired and e + two <= last:
+                if prefetch and e + one < ahead:  # rows a few entries ahead
                     prefetch_row(sums, x, indices[e + distance], column)
+                    prefetch_row(sums, x, indices[e + distance + one], column)
                 value_sum += values[e]
+                other_sum += values[e + one]
                 sums = vector_fma_row(sums, values[e], x, indices[e], column, tail)
+                other = vector_fma_row(other, values[e + one], x, indices[e + one], column,
+                                       tail)
+                e += two
+            for rest in range(e, last):
+                if prefetch and rest < ahead:
+                    prefetch_row(sums, x, indices[rest + distance], column)
+                value_sum += values[rest]
+                sums = vector_fma_row(sums, values[rest], x, indices[rest], column, tail)
+            value_sum += other_sum
             if reduce == VALUE_MEAN and value_sum != 0:
                 scale = 1.0 / value_sum
             elif reduce == 1 and count > 0:
                 scale = 1.0 / count
         elif weights == _NODE_WEIGHTS:
-            for e in range(first, last):
-                if prefetch and e < ahead:
+            while paired and e + two <= last:
+                if prefetch and e + one < ahead:
                     prefetch_row(sums, x, indices[e + distance], column)
-                source = np.uint64(indices[e])
+                    prefetch_row(sums, x, indices[e + distance + one], column)
+                source, next_source = np.uint64(indices[e]), np.uint64(indices[e + one])
+                sums = vector_fma_row(sums, values[source], x, source, column, tail)
+                other = vector_fma_row(other, values[next_source], x, next_source, column,
+                                       tail)
+                e += two
+            for rest in range(e, last):
+                if prefetch and rest < ahead:
+                    prefetch_row(sums, x, indices[rest + distance], column)
+                source = np.uint64(indices[rest])
                 sums = vector_fma_row(sums, values[source], x, source, column, tail)
             scale = values[row]
         else:
-            for e in range(first, last):
-                if prefetch and e < ahead:
+            while paired and e + two <= last:
+                if prefetch and e + one < ahead:
                     prefetch_row(sums, x, indices[e + distance], column)
+                    prefetch_row(sums, x, indices[e + distance + one], column)
                 sums = vector_fma_row(sums, 1, x, indices[e], column, tail)
+                other = vector_fma_row(other, 1, x, indices[e + one], column, tail)
+                e += two
+            for rest in range(e, last):
+                if prefetch and rest < ahead:
+                    prefetch_row(sums, x, indices[rest + distance], column)
+                sums = vector_fma_row(sums, 1, x, indices[rest], column, tail)
             if reduce != 0 and count > 0:
                 scale = 1.0 / count
+        if paired:
+            sums = vector_add(sums, other)
         if reduce != 0:
             sums = vector_scale(sums, scale)
         if has_bias:
