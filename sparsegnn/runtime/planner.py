@@ -230,7 +230,10 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     # (an unstructured matrix packed in blocks stores many zeros, and prices itself out)
     candidates = [pack_node_panels(dense, run)] if run > 1 else \
         [pack_node_panels(dense, 1, block) for block in PANEL_BLOCKS]
-    panels = min(candidates, key=panel_cost)
+    # On a tie (blocks of 8 outputs store no more zeros than blocks of 4: 1x8 or 1x16
+    # pruning), the wider block: the same multiply-adds from half the loads and entries
+    # (bench/sparsity_speedup.py's 1x8 rows time both)
+    panels = min(candidates, key=lambda weight: (panel_cost(weight), -weight.block))
     costs = {"blas": inputs * outputs * tuning.dense_madd, "panels": panel_cost(panels)}
     vectors = None
     if split is None or split % _lanes() == 0:

@@ -13,7 +13,8 @@ BLAS (``x @ M``, dense)            ``blas_call + rows * inputs * outputs * dense
                                    ``planner``)
 node panels (unstructured)         ``kernel_call + rows * stored * panel_madd + rows *
                                    (inputs + outputs) * panel_element`` (entries of 4 or 8
-                                   outputs: ``panel_block_madd`` per stored value)
+                                   outputs: ``panel_block_madd`` per stored value; a
+                                   tie goes to 8)
 output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes *
                                    vector_madd + rows * outputs * vector_element``
 CSR features x dense ``M``         ``entries * outputs * spmm_madd``

@@ -182,3 +182,19 @@ def test_thresholds_live_in_the_tuning_and_a_session_can_override_them(tmp_path)
     stored = Tuning().to_json()
     del stored["wide_outputs"], stored["blas_threaded_work"]
     assert Tuning.from_json(stored) == Tuning()
+
+
+@pytest.mark.parametrize("width,block", [(1, 1), (4, 4), (8, 8), (16, 8)])
+def test_panels_take_the_widest_block_that_stores_no_more_zeros(width, block, rng):
+    """Blocks of ``width`` outputs kept whole (1xW pruning): packing them 8 per entry stores no
+    more values than 4 per entry for W >= 8, and the planner takes the wider block; for
+    1x4 the 8-wide packing stores zeros, and 4 wins; unstructured stays 1 per entry."""
+    inputs, outputs = 64, 48
+    keep = rng.random((inputs, outputs // width)) < 0.1
+    dense = (rng.standard_normal((inputs, outputs)) * np.repeat(keep, width, axis=1)) \
+        .astype(np.float32)
+    if width == 1:
+        dense[rng.random(dense.shape) < 0.5] = 0
+    plan = plan_matrix(dense, DEFAULT)
+    assert plan.panels.block == block
+    assert plan.panels.values.size == np.count_nonzero(dense)  # no zeros stored
