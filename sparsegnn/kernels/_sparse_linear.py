@@ -151,15 +151,30 @@ def _clear_rows(indptr, indices, first, rows, buffer):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _prefetch_share(span, fetch, first_row, spans, part, step):
-    """Prefetches spans ``part * step ..`` (at most ``step`` of them, below ``spans``) of the
-    rows from ``first_row`` of ``fetch``, a span being ``span``'s vectors of one row and the
-    spans counted row by row: a sweep's outputs each take one share, so that the next panel's
-    activations arrive while this panel's multiply-adds run."""
+def _prefetch_share(span, fetch, row, column, end_row, step):
+    """Prefetches the next ``step`` spans of ``fetch``'s rows below ``end_row``, from
+    ``(row, column)`` on, a span being ``span``'s vectors of one row; returns where the next
+    share starts. A sweep's outputs each take one share, so that the next panel's activations
+    arrive while this panel's multiply-adds run. (A cursor, not a span number: dividing it
+    into row and column cost more than the sweep's stores on a very sparse weight.)"""
     width = len(span) * (VECTOR_BYTES // fetch.itemsize)
-    per_row = -(-fetch.shape[1] // width)
-    for u in range(part * step, min(part * step + step, spans)):
-        prefetch_row(span, fetch, first_row + u // per_row, u % per_row * width)
+    for _ in range(step):
+        if row >= end_row:
+            break
+        prefetch_row(span, fetch, row, column)
+        column += width
+        if column >= fetch.shape[1]:
+            row, column = row + 1, 0
+    return row, column
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _share_size(span, fetch, first_row, end_row, shares):
+    """Spans per share when ``shares`` outputs split rows ``first_row..end_row`` of
+    ``fetch`` (``_prefetch_share``)."""
+    width = len(span) * (VECTOR_BYTES // fetch.itemsize)
+    spans = max(end_row - first_row, 0) * -(-fetch.shape[1] // width)
+    return -(-spans // max(shares, 1))
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -175,22 +190,22 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch, fetch_row, fetch_spans, rows):
+                   has_scale, fetch, fetch_row, fetch_end, rows):
     """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
     for every output, over the panel's first ``rows`` nodes: a panel of at most two vectors'
     worth (a molecule's, or a chunk's last) sweeps two vectors, not the panel's four."""
     lanes = VECTOR_BYTES // xt.itemsize
     if rows <= 2 * lanes:
         _sweep_outputs(full_vector_zeros(xt, 2), bounds, indices, values, run, xt, x_row, ot,
-                       o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_spans)
+                       o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_end)
     else:
         _sweep_outputs(full_vector_zeros(xt, PANEL_VECTORS), bounds, indices, values, run, xt,
-                       x_row, ot, o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_spans)
+                       x_row, ot, o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_end)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch, fetch_row, fetch_spans):
+                   has_scale, fetch, fetch_row, fetch_end):
     """``_panel_outputs`` over the nodes that ``zeros`` (a tuple of zero vectors) spans.
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
@@ -201,15 +216,16 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
     wraparound (a third of the loop's instructions).
 
-    The first chunk's outputs also prefetch ``fetch_spans`` spans of ``fetch`` from row
-    ``fetch_row`` on, a few per output (``_prefetch_share``): the next panel's activations,
+    The first chunk's outputs also prefetch rows ``fetch_row..fetch_end`` of ``fetch``, a
+    few spans per output (``_prefetch_share``): the next panel's activations,
     row-major or panel-major. The sweep reads a panel-major panel's rows in the weight's order
     and the transpose of a row-major one reads a line of each row, neither of which the
     hardware prefetcher guesses."""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = -(-fetch_spans // max(bounds.shape[0], 1))
+    fetch_step = _share_size(row_span, fetch, fetch_row, fetch_end, bounds.shape[0])
+    fetch_at = (fetch_row, 0)
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
     size = np.uint64(run)
@@ -218,7 +234,8 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
         for m in range(bounds.shape[0]):
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
             if c == 0:
-                _prefetch_share(row_span, fetch, fetch_row, fetch_spans, m, fetch_step)
+                fetch_at = _prefetch_share(row_span, fetch, fetch_at[0], fetch_at[1], fetch_end,
+                                           fetch_step)
             s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
@@ -250,7 +267,7 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
-                         has_scale, fetch, fetch_row, fetch_spans, rows):
+                         has_scale, fetch, fetch_row, fetch_end, rows):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
@@ -262,7 +279,8 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, 2)
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = -(-fetch_spans // max(bounds.shape[0], 1))
+    fetch_step = _share_size(row_span, fetch, fetch_row, fetch_end, bounds.shape[0])
+    fetch_at = (fetch_row, 0)
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
@@ -274,7 +292,8 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
                 m = j * block
                 row = o_row + m
                 if half == 0 and c == 0:
-                    _prefetch_share(row_span, fetch, fetch_row, fetch_spans, j, fetch_step)
+                    fetch_at = _prefetch_share(row_span, fetch, fetch_at[0], fetch_at[1],
+                                               fetch_end, fetch_step)
                 if c == 0:
                     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
                 else:
@@ -390,7 +409,6 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         epilogue = (padded_bias, has_bias, code, slope)
     # a literal 0 passed to a jitted function compiles it again for Literal[int](0)
     origin = np.int64(0)
-    x_spans = -(-x.shape[1] // panel)  # prefetched spans (a panel's width each) per x row
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         source, x_row = x, first // panel * x_panel_rows
@@ -420,15 +438,17 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         # during this one's sweep: the multiply-adds then hide their wait on memory
         next_rows = min(panel, end - first - rows)
         if x_major:
-            fetch_row, fetch_spans = x_row + x_panel_rows, x_panel_rows if next_rows else 0
+            fetch_row = x_row + x_panel_rows
+            fetch_end = fetch_row + (x_panel_rows if next_rows else 0)
         else:
-            fetch_row, fetch_spans = first + rows, 0 if sparse_input else next_rows * x_spans
+            fetch_row = first + rows
+            fetch_end = fetch_row + (0 if sparse_input else next_rows)
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
-                           epilogue, scale, has_scale, x, fetch_row, fetch_spans, rows)
+                           epilogue, scale, has_scale, x, fetch_row, fetch_end, rows)
         else:
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
-                                 o_row, epilogue, scale, has_scale, x, fetch_row, fetch_spans,
+                                 o_row, epilogue, scale, has_scale, x, fetch_row, fetch_end,
                                  rows)
         if not out_major:
             ahead = min(panel, end - first - rows)
