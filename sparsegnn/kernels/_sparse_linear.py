@@ -155,8 +155,8 @@ def _prefetch_share(span, fetch, row, column, end_row, step):
     """Prefetches the next ``step`` spans of ``fetch``'s rows below ``end_row``, from
     ``(row, column)`` on, a span being ``span``'s vectors of one row; returns where the next
     share starts. A sweep's outputs each take one share, so that the next panel's activations
-    arrive while this panel's multiply-adds run. (A cursor, not a span number: dividing it
-    into row and column cost more than the sweep's stores on a very sparse weight.)"""
+    arrive while this panel's multiply-adds run. (A cursor, not a span number: dividing one
+    into row and column per output was a large share of a very sparse layer's time.)"""
     width = len(span) * (VECTOR_BYTES // fetch.itemsize)
     for _ in range(step):
         if row >= end_row:
