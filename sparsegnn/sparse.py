@@ -19,6 +19,7 @@ import numpy as np
 __all__ = ["CSRMatrix", "SparseFormatError", "check_csr", "as_index_array", "narrowest_index_dtype"]
 
 INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+INT32_MAX = 2**31 - 1  # np.iinfo(np.int32).max, a constant: the runtime asks on every call
 
 
 def narrowest_index_dtype(largest: int) -> np.dtype:
@@ -124,7 +125,7 @@ def canonical_index_arrays(indptr: np.ndarray, indices: np.ndarray, num_cols: in
     """``indptr`` as int64 and ``indices`` as int32 (int64 when ``num_cols`` exceeds int32):
     the one index signature the runtime hands its kernels, so each compiles once whatever
     index types its inputs came with (copies only arrays of another type)."""
-    index_dtype = np.int32 if num_cols <= np.iinfo(np.int32).max else np.int64
+    index_dtype = np.int32 if num_cols <= INT32_MAX else np.int64
     return indptr.astype(np.int64, copy=False), indices.astype(index_dtype, copy=False)
 
 

@@ -107,14 +107,19 @@ def gcn_norm_csr(indptr, indices, values=None, *, num_nodes: int, improved: bool
 
 
 @njit(cache=True, nogil=True)
-def _count_self_loops(indptr, indices):
-    """A count rather than a search with an early exit, and unsigned entry positions, so the
-    loop vectorises (bench/kernel_parts.py measures it as ``gcn_degree_scales``)."""
-    count = 0
+def _degree_scales(indptr, indices, scales):
+    """``scales[v] = (entries of row v + 1) ^ -1/2`` in float32, and the number of self loops
+    (numpy's ``diff``, ``sqrt``, division and cast took longer; bench/kernel_parts.py
+    measures it as ``gcn_degree_scales``). The loops are counted rather than searched with
+    an early exit, over unsigned entry positions, so the count vectorises."""
+    loops = 0
     for row in range(indptr.shape[0] - 1):
         for e in range(np.uint64(indptr[row]), np.uint64(indptr[row + 1])):
-            count += indices[e] == row
-    return count
+            loops += indices[e] == row
+    one = np.float32(1)
+    for row in range(scales.shape[0]):  # float32: a float64 root and division took longer
+        scales[row] = one / np.sqrt(np.float32(indptr[row + 1] - indptr[row]) + one)
+    return loops
 
 
 def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
@@ -123,9 +128,8 @@ def gcn_degree_scales(indptr, indices) -> np.ndarray | None:
     as it goes (``_spmm.GCN_SYMMETRIC``) instead of reading a normalised copy. None when the
     graph has a self loop (``gcn_norm_csr`` then builds the copy): an existing loop replaces
     the added one, which the row sizes alone cannot tell."""
-    if _count_self_loops(indptr, indices):
-        return None
-    return (1.0 / np.sqrt(np.diff(indptr) + 1.0)).astype(np.float32)
+    scales = np.empty(indptr.shape[0] - 1, np.float32)
+    return None if _degree_scales(indptr, indices, scales) else scales
 
 
 @njit(cache=True, nogil=True)

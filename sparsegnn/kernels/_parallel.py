@@ -17,7 +17,7 @@ import numpy as np
 
 from ._config import PARALLEL_MIN_WORK
 
-__all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks"]
+__all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks", "runs_serially"]
 
 _state = {"threads": None, "pool": None, "default": None}
 _lock = threading.Lock()
@@ -68,14 +68,20 @@ def row_chunks(indptr: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
+def runs_serially(work: int, threads: int | None = None) -> bool:
+    """Whether ``run_row_chunks`` runs ``work`` on the calling thread alone (one thread
+    allowed, or too little work to split): a caller can then skip planning the split."""
+    return (threads or get_num_threads()) == 1 or work < PARALLEL_MIN_WORK
+
+
 def run_row_chunks(kernel: Callable[[int, int], None], indptr: np.ndarray, work: int,
                    threads: int | None = None) -> None:
     """Call ``kernel(start, end)`` over row ranges covering every row, in parallel when ``work``
     is large enough. ``kernel`` must only write rows in its own range."""
-    threads = threads or get_num_threads()
-    if threads == 1 or work < PARALLEL_MIN_WORK or indptr.shape[0] <= 2:
+    if runs_serially(work, threads) or indptr.shape[0] <= 2:
         kernel(0, indptr.shape[0] - 1)
         return
+    threads = threads or get_num_threads()
     chunks = row_chunks(indptr, threads)
     futures = [_pool(threads).submit(kernel, start, end) for start, end in chunks[1:]]
     kernel(*chunks[0])  # the caller works too instead of waiting idle

@@ -33,6 +33,7 @@ outputs into two arrays (two weights on one input).
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -66,7 +67,7 @@ from ._intrinsics import (
     vector_zeros,
 )
 from ._memory import aligned_empty, aligned_empty_compiled, aligned_zeros
-from ._parallel import run_row_chunks
+from ._parallel import run_row_chunks, runs_serially
 
 __all__ = ["NodePanelWeight", "OutputVectorWeight", "PanelMajor", "sparse_linear",
            "sparse_linear_unchecked",
@@ -592,14 +593,27 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
 
 
+_thread_scratch = threading.local()
+
+
 def output_vector_scratch(sparse_input: bool, width: int, dtype):
     """``_output_vectors``' scratch, allocated in Python: an allocation in compiled code
     compiles Numba's numpy constructors in every fresh process, a sizeable share of a small
-    model's first compile. ``(rows_buffer, scales, inverse_sums, tail_buffer)``."""
-    rows_buffer = aligned_empty((ROW_PANEL if sparse_input else 0, width), dtype)
-    rows_buffer.fill(0)
-    tail_buffer = aligned_empty((ROW_PANEL, vector_width(np.dtype(dtype).itemsize)), dtype)
-    return rows_buffer, np.empty(ROW_PANEL), np.empty(ROW_PANEL), tail_buffer
+    model's first compile. ``(rows_buffer, scales, inverse_sums, tail_buffer)``. The small
+    buffers are kept per thread and dtype (written before they are read; allocating them
+    took a small layer's share of the call), ``rows_buffer`` is allocated per call."""
+    dtype = np.dtype(dtype)
+    kept = getattr(_thread_scratch, "buffers", None)
+    if kept is None or kept[0] != dtype:
+        tail_buffer = aligned_empty((ROW_PANEL, vector_width(dtype.itemsize)), dtype)
+        kept = _thread_scratch.buffers = (dtype, np.empty(ROW_PANEL), np.empty(ROW_PANEL),
+                                          tail_buffer)
+    if sparse_input:
+        rows_buffer = aligned_empty((ROW_PANEL, width), dtype)
+        rows_buffer.fill(0)
+    else:  # unused by dense inputs
+        rows_buffer = np.empty((0, width), dtype)
+    return rows_buffer, kept[1], kept[2], kept[3]
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -747,11 +761,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
     scale = np.empty(0, dtype) if row_scale is None else row_scale.astype(dtype, copy=False)
     normalize = bool(normalize_rows) and x_indptr.shape[0] > 0
     if rows:
-        step = panel_width(dtype) if panels else ROW_BLOCK
-        bounds = np.minimum(np.arange(0, rows + step, step, dtype=np.int64), rows)
-
-        def run(first_step, last_step):
-            start, end = int(bounds[first_step]), int(bounds[last_step])
+        def run(start, end):  # rows start..end: whole panels or row blocks, but maybe the last
             if panels:
                 _node_panels(x, x_indptr, x_indices, x_data, weight.bounds, weight.indices,
                              w_values, weight.run, weight.block, epilogue, scale, normalize,
@@ -770,7 +780,13 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         # its dense self split, and the pruned model ran slower on two threads:
         # bench/sparsity_speedup.py.)
         work = rows * (w_values.size // 6 + 4 * (weight.inputs + width_out))
-        run_row_chunks(run, np.arange(bounds.shape[0], dtype=np.int64), work, threads)
+        if runs_serially(work, threads):  # no split to plan: a small input's share of the call
+            run(0, rows)
+        else:
+            step = panel_width(dtype) if panels else ROW_BLOCK
+            bounds = np.minimum(np.arange(0, rows + step, step, dtype=np.int64), rows)
+            run_row_chunks(lambda first, last: run(int(bounds[first]), int(bounds[last])),
+                           np.arange(bounds.shape[0], dtype=np.int64), work, threads)
     if panel_major_out:
         return major
     return out if split is None else (out, out_second)
