@@ -80,6 +80,13 @@ def full_vector_zeros(like, count):
     return vector_zeros(like, count)
 
 
+def vector_halves(like, low, high):
+    """One whole vector of ``like``'s float dtype: ``low`` in the first half of its lanes,
+    ``high`` in the second (two heads' weights against a row of two heads' channels)."""
+    half = vector_lanes(like.itemsize) // 2
+    return (np.array([low] * half + [high] * half, like.dtype),)
+
+
 def vector_fma_row(accumulator, weight, x, row, column, tail):
     """``accumulator + weight * x[row, column:]``: vector ``i`` gets the ``lanes`` elements from
     ``column + i * lanes``, the last one only its first ``tail`` (the rest are 0).
@@ -337,6 +344,31 @@ def _is_span_call(accumulator, x, row, column, tail) -> bool:
     return (_is_vector_tuple(accumulator) and _is_row_major(x)
             and x.dtype == accumulator.dtype.dtype
             and all(isinstance(t, types.Integer) for t in (row, column, tail)))
+
+
+@intrinsic
+def _vector_halves(typingctx, like, low, high):
+    if not (isinstance(like, types.Array) and isinstance(like.dtype, types.Float)
+            and all(isinstance(t, (types.Float, types.Integer)) for t in (low, high))):
+        return None
+    vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8), masked=False)
+    result = types.UniTuple(vector, 1)
+
+    def codegen(context, builder, signature, args):
+        _, low_type, high_type = signature.args
+        vector_type = context.get_value_type(vector)
+        i32 = ir.IntType(32)
+        pair = builder.insert_element(
+            ir.Constant(vector_type, None),
+            context.cast(builder, args[1], low_type, vector.dtype), ir.Constant(i32, 0))
+        pair = builder.insert_element(
+            pair, context.cast(builder, args[2], high_type, vector.dtype), ir.Constant(i32, 1))
+        half = vector.lanes // 2
+        spread = builder.shuffle_vector(pair, pair, ir.Constant(ir.VectorType(i32, vector.lanes),
+                                                                [0] * half + [1] * half))
+        return context.make_tuple(builder, result, [spread])
+
+    return result(like, low, high), codegen
 
 
 @intrinsic
@@ -893,5 +925,6 @@ if not numba_config.DISABLE_JIT:
     vector_max, vector_store_row, vector_mul_row = _vector_max, _vector_store_row, _vector_mul_row
     vector_scale, vector_activate, full_vectors = _vector_scale, _vector_activate, _full_vectors
     vector_add, vector_mul, vector_add_scalar = _vector_add, _vector_mul, _vector_add_scalar
+    vector_halves = _vector_halves
     transpose_tile, data_address, prefetch_row = _transpose_tile, _data_address, _prefetch_row
     prefetch_row_for_write = _prefetch_row_for_write

@@ -494,11 +494,13 @@ def test_gelu_against_exact_gelu():
     assert np.isnan(nan[0, 0])
 
 
-@given(g=csr_graphs(), heads=st.integers(1, 3), channels=st.sampled_from([1, 3, 8, 9, 17, 33]),
+@given(g=csr_graphs(), heads=st.integers(1, 3),
+       channels=st.sampled_from([1, 3, 4, 8, 9, 17, 33]),
        dtype=float_dtypes,
        seed=st.integers(0, 1000))
 def test_gat_softmax_and_aggregation_match_reference(g, heads, channels, dtype, seed):
-    """Against the reference for channel counts that fill part of a vector register, all of
+    """Against the reference for channel counts that fill part of a vector register, half of
+    one (two heads share a register: 8 float32 or 4 float64 channels with AVX-512), all of
     one, or more than one (the register path and the plain loop)."""
     indptr, indices, num_rows, num_cols = g
     score_src = dense(seed, (num_cols, heads), dtype) * 3
@@ -509,6 +511,28 @@ def test_gat_softmax_and_aggregation_match_reference(g, heads, channels, dtype, 
                    alpha.astype(dtype), atol=TOL[dtype])
     assert_matches(gat_aggregate(indptr, indices, score_src, score_dst, x),
                    expected.astype(dtype), atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("heads, channels", [(1, 15), (3, 8), (8, 8), (20, 2)])
+def test_gat_aggregation_across_blocks_and_far_below_the_bound(rng, heads, channels):
+    """Rows spread over many of the fused kernel's blocks of ``BLOCK_ENTRIES`` edge-heads, and
+    rows whose scores all sit far below the bound the one-pass exps are shifted by (one source
+    scores 300 in every head: the rows without it underflow and are worked out again from
+    their own peak), with more heads than a vector holds: against the float64 reference."""
+    from sparsegnn.kernels._attention import BLOCK_ENTRIES
+
+    nodes = 3000
+    graph = Graph.from_edge_index(rng.integers(0, nodes, (2, 4 * BLOCK_ENTRIES // heads + 500)),
+                                  nodes).add_self_loops(remaining=True)
+    score_src = (rng.standard_normal((nodes, heads)) * 3).astype(np.float32)
+    score_src[7] = 300.0
+    score_dst = (rng.standard_normal((nodes, heads)) * 3).astype(np.float32)
+    x = rng.standard_normal((nodes, heads, channels)).astype(np.float32)
+    _, expected = gat_reference(graph.indptr, graph.indices, score_src, score_dst, x, 0.2)
+    for threads in (1, 2):
+        out = gat_aggregate(graph.indptr, graph.indices, score_src, score_dst, x,
+                            threads=threads)
+        assert_matches(out, expected.astype(np.float32), atol=1e-5)
 
 
 @given(rows=st.integers(0, 40), heads=st.integers(1, 4), channels=st.integers(1, 17),
