@@ -132,6 +132,16 @@ def _weight_sums(weights, offset, count, totals):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _add_head_pair(sums, weights, k, head, low, high, flat, source, column):
+    """``sums`` plus the whole vector ``flat[source, column:]`` (heads ``head`` and ``head + 1``,
+    half a vector each), its halves weighted by edge ``k``'s weights of either head times
+    ``low`` / ``high`` (the heads' 1 / sum)."""
+    lanes = VECTOR_BYTES // flat.itemsize
+    pair = vector_halves(flat, weights[k, head] * low, weights[k, head + 1] * high)
+    return vector_add(sums, vector_mul_row(pair, flat, np.uint64(source), column, lanes))
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _gat_span(indptr, indices, score_src, score_dst, source_peaks, flat, heads, slope, out,
               start, end, weights, peaks, totals, head_sums):
     """``_gat_rows`` over its rows, with its scratch: ``heads`` may be a literal. Rows go in
@@ -139,8 +149,8 @@ def _gat_span(indptr, indices, score_src, score_dst, source_peaks, flat, heads, 
     (``_shifted_scores``), their exps in one flat loop over the block, then per row each
     head's sum and weighted sum. A head whose weights sum below ``UNDERFLOW_SUM`` (the bound
     sat far above the row's own peak) is worked out again from the exact peak
-    (``_row_weights``). (Row by row, a max pass and exps in short loops over a row's edges
-    took about twice as long: bench/kernel_parts.py times the attention.)"""
+    (``_row_weights``). (Row by row, with a max pass and exps in short loops over a row's
+    edges, the weights were slower: bench/kernel_parts.py times the attention.)"""
     channels = flat.shape[1] // heads
     lanes = VECTOR_BYTES // flat.itemsize
     in_register = channels <= lanes
@@ -164,10 +174,9 @@ def _gat_span(indptr, indices, score_src, score_dst, source_peaks, flat, heads, 
                 continue
             offset = np.uint64(first - base)
             count = np.uint64(last - first)
-            _weight_sums(weights, offset, count, head_sums)
+            _weight_sums(weights, offset, count, head_sums)  # totals is its row
             underflow = False
             for h in range(heads):
-                totals[h] = head_sums[0, h]
                 underflow |= totals[h] < UNDERFLOW_SUM
             if underflow:
                 _row_weights(indptr, indices, score_src, score_dst, heads, slope, row,
@@ -183,20 +192,14 @@ def _gat_span(indptr, indices, score_src, score_dst, source_peaks, flat, heads, 
                 odd = even
                 k = np.uint64(0)
                 while k + two <= count:
-                    even = vector_add(even, vector_mul_row(
-                        vector_halves(flat, weights[offset + k, paired] * low,
-                                      weights[offset + k, paired + 1] * high),
-                        flat, np.uint64(indices[start_entry + k]), column, lanes))
-                    odd = vector_add(odd, vector_mul_row(
-                        vector_halves(flat, weights[offset + k + one, paired] * low,
-                                      weights[offset + k + one, paired + 1] * high),
-                        flat, np.uint64(indices[start_entry + k + one]), column, lanes))
+                    even = _add_head_pair(even, weights, offset + k, paired, low, high, flat,
+                                          indices[start_entry + k], column)
+                    odd = _add_head_pair(odd, weights, offset + k + one, paired, low, high,
+                                         flat, indices[start_entry + k + one], column)
                     k += two
                 if k < count:
-                    even = vector_add(even, vector_mul_row(
-                        vector_halves(flat, weights[offset + k, paired] * low,
-                                      weights[offset + k, paired + 1] * high),
-                        flat, np.uint64(indices[start_entry + k]), column, lanes))
+                    even = _add_head_pair(even, weights, offset + k, paired, low, high, flat,
+                                          indices[start_entry + k], column)
                 vector_store_row(vector_add(even, odd), out, row, column, lanes)
                 paired += 2
             for h in range(paired, heads):
@@ -236,7 +239,7 @@ def _gat_rows(indptr, indices, score_src, score_dst, source_peaks, flat, heads, 
     into ``out (rows, heads * channels)``: the softmax weights of a block of rows into a
     scratch block (``_gat_span``), then one walk over each row's edges per head for the
     weighted sum, which runs in a vector register where a head's channels fit one (masked to
-    them). ``source_peaks (heads,)``: each head's largest ``score_src``.
+    them). ``source_peaks (1, heads)``: each head's largest ``score_src``.
 
     One head (a GAT's output layer, usually) runs with ``heads`` a literal 1: the loops over
     heads then vanish (bench/kernel_parts.py times both kinds of layer)."""
@@ -245,8 +248,8 @@ def _gat_rows(indptr, indices, score_src, score_dst, source_peaks, flat, heads, 
         widest = max(widest, indptr[row + 1] - indptr[row])
     weights = np.empty((max(widest, BLOCK_ENTRIES // heads, 1), heads), dtype=score_src.dtype)
     peaks = np.empty(heads, dtype=score_src.dtype)
-    totals = np.empty(heads, dtype=score_src.dtype)
-    head_sums = np.empty((1, heads), dtype=score_src.dtype)
+    head_sums = np.empty((1, heads), dtype=score_src.dtype)  # the vector sums' store
+    totals = head_sums[0]
     slope = score_src.dtype.type(slope)  # a float64 slope would widen every score
     if heads == 1:
         _gat_span(indptr, indices, score_src, score_dst, source_peaks, flat, 1, slope, out,
