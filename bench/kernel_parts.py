@@ -1,7 +1,10 @@
 """The runtime's per-call pieces on Amazon Computers, each timed alone (same process).
 
 Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
-median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads;
+median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads
+(on AVX2, F = 10 loads its last vector masked, a microcoded ``vmaskmovps``), and at F = 16 with
+its last vector known whole when the kernel compiles (the per-op path) or checked per entry
+(what a masked load does where masks are not native, the small-graph path's kernel);
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
 and the runtime's output-vector kernel on the dense features, and each followed by the GCN
 SpMM (BLAS's spinning worker threads slow what follows: ``runtime.planner``); the finite check
@@ -23,8 +26,9 @@ from sparsegnn import data
 from sparsegnn.kernels import gat_aggregate, layer_norm
 from sparsegnn.kernels._checks import all_finite
 from sparsegnn.kernels._convert import csr_to_dense, gcn_degree_scales, gcn_norm_csr
+from sparsegnn.kernels._intrinsics import VECTOR_BYTES
 from sparsegnn.kernels._sparse_linear import pack_output_vectors, sparse_linear_unchecked
-from sparsegnn.kernels._spmm import GCN_SYMMETRIC, spmm_csr_unchecked
+from sparsegnn.kernels._spmm import GCN_SYMMETRIC, _width_kernel, spmm_csr_unchecked
 
 NO_EPILOGUE = (np.empty(0, np.float32), False, 0, 0.01)
 
@@ -53,6 +57,14 @@ def main() -> None:
             time(f"graph SpMM, F={width}, {threads} thread(s)",
                  lambda h=h, t=threads: spmm_csr_unchecked(indptr, indices, values, h, rows, 0,
                                                            NO_EPILOGUE, t))
+    h16 = rng.random((rows, 16), dtype=np.float32)
+    out16 = np.empty_like(h16)
+    vectors16 = 16 * 4 // VECTOR_BYTES
+    for whole, how in ((True, "whole, compiled in"), (False, "checked per entry")):
+        kernel = _width_kernel(False, True, vectors16, whole)
+        time(f"graph SpMM, F=16, 1 thread, last vector {how}",
+             lambda k=kernel: k(indptr, indices, values, h16, out16, 0, NO_EPILOGUE, 0, rows,
+                                False, 0.0))
     weight = rng.standard_normal((features.shape[1], 64)).astype(np.float32)
     sparse_values = features.data.astype(np.float32)
     for threads in (1, 2):

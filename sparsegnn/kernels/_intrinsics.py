@@ -332,12 +332,42 @@ def _load_span(context, builder, vector, count, array_type, array, row_type, row
     for i, pointer in enumerate(pointers):
         if i < len(pointers) - 1 or not vector.masked:
             loaded.append(builder.load(pointer, align=element_bytes))
-        else:  # the last vector: only its valid lanes touch memory
-            loaded.append(builder.call(_masked_intrinsic(builder, "load", vector_type),
-                                       [pointer, ir.Constant(i32, element_bytes),
-                                        _lane_mask(builder, vector.lanes, valid),
-                                        ir.Constant(vector_type, None)]))
+            continue
+
+        def masked_load(pointer=pointer):  # the last vector: only its valid lanes touch memory
+            return builder.call(_masked_intrinsic(builder, "load", vector_type),
+                                [pointer, ir.Constant(i32, element_bytes),
+                                 _lane_mask(builder, vector.lanes, valid),
+                                 ir.Constant(vector_type, None)])
+
+        loaded.append(_unless_whole(builder, vector, valid, masked_load,
+                                    lambda pointer=pointer: builder.load(pointer,
+                                                                         align=element_bytes)))
     return loaded
+
+
+def _unless_whole(builder, vector, valid, masked, whole):
+    """``masked()``'s value, or where every lane is valid and masking is not native to the CPU
+    (AVX2's ``vmaskmovps`` is microcoded: on AMD Zen 1 it cost a 16-wide SpMM over sparse
+    features more than the multiply-adds), ``whole()``'s, behind a branch on ``valid`` that
+    stays predicted in a kernel's loops (bench/kernel_parts.py: the branch per entry, against
+    kernels compiled for a whole tail)."""
+    if VECTOR_BYTES == 64:  # AVX-512 masks are free
+        return masked()
+    is_whole = builder.icmp_signed("==", valid, ir.Constant(valid.type, vector.lanes))
+    with builder.if_else(is_whole, likely=True) as (then, otherwise):
+        with then:
+            whole_value = whole()
+            whole_block = builder.block
+        with otherwise:
+            masked_value = masked()
+            masked_block = builder.block
+    if whole_value is None:
+        return None
+    merged = builder.phi(whole_value.type)
+    merged.add_incoming(whole_value, whole_block)
+    merged.add_incoming(masked_value, masked_block)
+    return merged
 
 
 def _is_span_call(accumulator, x, row, column, tail) -> bool:
@@ -553,9 +583,14 @@ def _vector_store_row(typingctx, accumulator, out, row, column, tail):
             if i < len(pointers) - 1 or not vector.masked:
                 builder.store(value, pointer, align=element_bytes)
             else:
-                builder.call(_masked_intrinsic(builder, "store", vector_type),
-                             [value, pointer, ir.Constant(i32, element_bytes),
-                              _lane_mask(builder, vector.lanes, valid)])
+                _unless_whole(
+                    builder, vector, valid,
+                    lambda value=value, pointer=pointer: builder.call(
+                        _masked_intrinsic(builder, "store", vector_type),
+                        [value, pointer, ir.Constant(i32, element_bytes),
+                         _lane_mask(builder, vector.lanes, valid)]) and None,
+                    lambda value=value, pointer=pointer: builder.store(
+                        value, pointer, align=element_bytes) and None)
         return context.get_dummy_value()
 
     return types.none(accumulator, out, row, column, tail), codegen

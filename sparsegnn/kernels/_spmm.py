@@ -289,10 +289,12 @@ def _spmm_rows(indptr, indices, values, x, out, reduce, epilogue, start, end, ac
               end)
 
 
-def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
+def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int, whole_tail: bool):
     """``_sum_rows`` for one row layout, fixed when it compiles: whether rows span whole chunks
     of ``CHUNK_VECTORS`` vectors (``full_chunks``), and whether columns are left after them
-    (``has_tail``), in ``tail_vectors`` vectors. The three are the closure's constants, so
+    (``has_tail``), in ``tail_vectors`` vectors, the last one whole or not (``whole_tail``: a
+    whole one loads without the mask check of ``_intrinsics._unless_whole`` per entry,
+    bench/kernel_parts.py). The four are the closure's constants, so
     Numba drops the branches a layout does not take before typing them, and each kernel
     compiles only the ``_sum_span`` specialisations its width uses, not all nine that
     ``_sum_rows`` compiles. (Constants, not literal arguments: a dispatcher given literal
@@ -312,14 +314,19 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int):
         if has_tail:
             lanes = VECTOR_BYTES // x.itemsize
             tail = x.shape[1] - last_column - (tail_vectors - 1) * lanes
-            _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
-                      epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
+            if whole_tail:
+                _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
+                          epilogue, start, end, full_vector_zeros(x, tail_vectors), last_column,
+                          tail)
+            else:
+                _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
+                          epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
 
     return _sum_rows_of_width
 
 
 # One kernel per row layout met so far: (full_chunks, has_tail, tail_vectors) -> dispatcher.
-WIDTH_KERNELS: dict[tuple[bool, bool, int], object] = {}
+WIDTH_KERNELS: dict[tuple[bool, bool, int, bool], object] = {}
 
 
 def _kernel_for_width(x: np.ndarray):
@@ -328,7 +335,8 @@ def _kernel_for_width(x: np.ndarray):
     chunk = CHUNK_VECTORS * lanes
     tail_vectors = -(-(x.shape[1] % chunk) // lanes)
     # without a tail, one kernel whatever the count (it is not used)
-    layout = (x.shape[1] >= chunk, tail_vectors > 0, max(tail_vectors, 1))
+    layout = (x.shape[1] >= chunk, tail_vectors > 0, max(tail_vectors, 1),
+              x.shape[1] % lanes == 0)
     kernel = WIDTH_KERNELS.get(layout)
     if kernel is None:
         kernel = WIDTH_KERNELS.setdefault(layout, _width_kernel(*layout))
