@@ -2,9 +2,10 @@
 
 Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
 median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads
-(on AVX2, F = 10 loads its last vector masked, a microcoded ``vmaskmovps``), and at F = 16 with
-its last vector known whole when the kernel compiles (the per-op path) or checked per entry
-(what a masked load does where masks are not native, the small-graph path's kernel);
+(on AVX2, F = 10's partial last vector loads whole, into the next row, except at the end of the
+array, where it takes a microcoded ``vmaskmovps``), and at F = 16 with its last vector known
+whole when the kernel compiles (the per-op path) or checked per entry (what a masked load does
+where masks are not native, the small-graph path's kernel);
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
 and the runtime's output-vector kernel on the dense features, and each followed by the GCN
 SpMM (BLAS's spinning worker threads slow what follows: ``runtime.planner``); the finite check

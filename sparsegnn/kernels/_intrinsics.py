@@ -54,11 +54,15 @@ class Vector(types.Type):
     """An LLVM SIMD vector of ``lanes`` floats of ``dtype`` (a Numba value in registers).
 
     ``masked``: in a tuple, the last vector loads and stores only its valid lanes; tuples of
-    unmasked vectors always move whole vectors (masked stores are slow on AMD Zen)."""
+    unmasked vectors always move whole vectors (masked stores are slow on AMD Zen).
+    ``overread`` (masked tuples, without AVX-512): the last vector loads whole wherever that
+    stays inside the array (it reads the next row's first elements), so its lanes past the
+    valid ones hold any value: only for kernels that keep lanes apart and store masked."""
 
-    def __init__(self, dtype, lanes: int, masked: bool = True):
-        self.dtype, self.lanes, self.masked = dtype, lanes, masked
-        super().__init__(name=f"Vector({dtype} x {lanes}{'' if masked else ', full'})")
+    def __init__(self, dtype, lanes: int, masked: bool = True, overread: bool = False):
+        self.dtype, self.lanes, self.masked, self.overread = dtype, lanes, masked, overread
+        kind = (", overread" if overread else "") if masked else ", full"
+        super().__init__(name=f"Vector({dtype} x {lanes}{kind})")
 
 
 @register_model(Vector)
@@ -77,6 +81,13 @@ def vector_zeros(like, count):
 def full_vector_zeros(like, count):
     """As ``vector_zeros``, for spans whose vectors are all whole (``tail`` is then ignored
     by the compiled intrinsics: callers pass the lane count)."""
+    return vector_zeros(like, count)
+
+
+def overread_vector_zeros(like, count):
+    """As ``vector_zeros``, for kernels whose lanes never mix and whose stores are masked: a
+    partial last vector may load whole where the array goes on past it (``Vector.overread``;
+    the lanes past ``tail`` then hold any value, zeros here)."""
     return vector_zeros(like, count)
 
 
@@ -246,12 +257,12 @@ def _is_row_major(array) -> bool:
     return isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C"
 
 
-def _zeros(like, count, masked: bool):
+def _zeros(like, count, masked: bool, overread: bool = False):
     """Signature and codegen of a tuple of ``count`` zero vectors, or None."""
     if not (isinstance(like, types.Array) and isinstance(like.dtype, (types.Float, types.Integer))
             and isinstance(count, types.IntegerLiteral) and count.literal_value > 0):
         return None
-    vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8), masked)
+    vector = Vector(like.dtype, vector_lanes(like.dtype.bitwidth // 8), masked, overread)
     result = types.UniTuple(vector, count.literal_value)
 
     def codegen(context, builder, signature, args):
@@ -269,6 +280,11 @@ def _vector_zeros(typingctx, like, count):
 @intrinsic
 def _full_vector_zeros(typingctx, like, count):
     return _zeros(like, count, masked=False)
+
+
+@intrinsic
+def _overread_vector_zeros(typingctx, like, count):
+    return _zeros(like, count, masked=True, overread=VECTOR_BYTES < 64)
 
 
 def _row_address(context, builder, array_type, array, row_type, row, column_type, column):
@@ -322,7 +338,8 @@ def _vector_addresses(context, builder, vector, count, array_type, array, row_ty
 def _load_span(context, builder, vector, count, array_type, array, row_type, row, column_type,
                column, tail_type, tail):
     """The ``count`` vectors of ``array[row, column:]``; the last one loads only ``tail``
-    lanes (masked) unless the vector type is unmasked."""
+    lanes (masked) unless the vector type is unmasked, or overread where the whole vector
+    lies inside the array (a C array: its ``nitems`` elements from ``data``)."""
     vector_type, pointers = _vector_addresses(context, builder, vector, count, array_type, array,
                                               row_type, row, column_type, column)
     element_bytes = _element_bytes(context, vector)
@@ -340,21 +357,34 @@ def _load_span(context, builder, vector, count, array_type, array, row_type, row
                                  _lane_mask(builder, vector.lanes, valid),
                                  ir.Constant(vector_type, None)])
 
+        inside = None
+        if vector.overread:
+            view = context.make_array(array_type)(context, builder, array)
+            start = builder.ptrtoint(view.data, cgutils.intp_t)
+            end = builder.add(start, builder.mul(view.nitems,
+                                                 ir.Constant(cgutils.intp_t, element_bytes)))
+            vector_end = builder.add(builder.ptrtoint(pointer, cgutils.intp_t),
+                                     ir.Constant(cgutils.intp_t, vector.lanes * element_bytes))
+            inside = builder.icmp_unsigned("<=", vector_end, end)
         loaded.append(_unless_whole(builder, vector, valid, masked_load,
                                     lambda pointer=pointer: builder.load(pointer,
-                                                                         align=element_bytes)))
+                                                                         align=element_bytes),
+                                    inside))
     return loaded
 
 
-def _unless_whole(builder, vector, valid, masked, whole):
+def _unless_whole(builder, vector, valid, masked, whole, inside=None):
     """``masked()``'s value, or where every lane is valid and masking is not native to the CPU
     (AVX2's ``vmaskmovps`` is microcoded: on AMD Zen 1 it cost a 16-wide SpMM over sparse
     features more than the multiply-adds), ``whole()``'s, behind a branch on ``valid`` that
     stays predicted in a kernel's loops (bench/kernel_parts.py: the branch per entry, against
-    kernels compiled for a whole tail)."""
+    kernels compiled for a whole tail). ``inside`` (an i1, overread loads): the whole vector
+    may be read although not all its lanes are valid."""
     if VECTOR_BYTES == 64:  # AVX-512 masks are free
         return masked()
     is_whole = builder.icmp_signed("==", valid, ir.Constant(valid.type, vector.lanes))
+    if inside is not None:
+        is_whole = builder.or_(is_whole, inside)
     with builder.if_else(is_whole, likely=True) as (then, otherwise):
         with then:
             whole_value = whole()
@@ -955,6 +985,7 @@ def _data_address(typingctx, array):
 # names keep their pure-Python bodies above.
 if not numba_config.DISABLE_JIT:
     vector_zeros, full_vector_zeros = _vector_zeros, _full_vector_zeros
+    overread_vector_zeros = _overread_vector_zeros
     vector_fma_row, vector_fma_codes = _vector_fma_row, _vector_fma_codes
     vector_dot_bytes, vector_byte_scores = _vector_dot_bytes, _vector_byte_scores
     vector_max, vector_store_row, vector_mul_row = _vector_max, _vector_store_row, _vector_mul_row

@@ -24,13 +24,13 @@ from ._intrinsics import (
     CHUNK_VECTORS,
     VECTOR_BYTES,
     full_vector_zeros,
+    overread_vector_zeros,
     prefetch_row,
     vector_activate,
     vector_add,
     vector_fma_row,
     vector_scale,
     vector_store_row,
-    vector_zeros,
 )
 from ._memory import aligned_empty
 from ._parallel import run_row_chunks
@@ -192,35 +192,35 @@ def _sum_rows(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
     if vectors == 1:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 1), last_column, tail)
+                  overread_vector_zeros(x, 1), last_column, tail)
     elif vectors == 2:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 2), last_column, tail)
+                  overread_vector_zeros(x, 2), last_column, tail)
     elif vectors == 3:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 3), last_column, tail)
+                  overread_vector_zeros(x, 3), last_column, tail)
     elif vectors == 4:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 4), last_column, tail)
+                  overread_vector_zeros(x, 4), last_column, tail)
     elif vectors == 5:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 5), last_column, tail)
+                  overread_vector_zeros(x, 5), last_column, tail)
     elif vectors == 6:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 6), last_column, tail)
+                  overread_vector_zeros(x, 6), last_column, tail)
     elif vectors == 7:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, 7), last_column, tail)
+                  overread_vector_zeros(x, 7), last_column, tail)
     elif vectors == CHUNK_VECTORS:
         _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, epilogue,
                   start, end,
-                  vector_zeros(x, CHUNK_VECTORS), last_column, tail)
+                  overread_vector_zeros(x, CHUNK_VECTORS), last_column, tail)
     _finish_other_activations(out, epilogue, start, end)
 
 
@@ -320,7 +320,8 @@ def _width_kernel(full_chunks: bool, has_tail: bool, tail_vectors: int, whole_ta
                           tail)
             else:
                 _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight,
-                          epilogue, start, end, vector_zeros(x, tail_vectors), last_column, tail)
+                          epilogue, start, end, overread_vector_zeros(x, tail_vectors),
+                          last_column, tail)
 
     return _sum_rows_of_width
 
