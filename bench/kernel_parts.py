@@ -3,9 +3,10 @@
 Run: ``python bench/kernel_parts.py [--dataset amazon-computers] [--repeat 21]``. Prints the
 median of: graph SpMM over the GCN-normalised graph at F = 64, 16 and 10 on 1 and 2 threads
 (on AVX2, F = 10's partial last vector loads whole, into the next row, except at the end of the
-array, where it takes a microcoded ``vmaskmovps``), and at F = 16 with its last vector known
+array, where it loads in pieces), and at F = 16 with its last vector known
 whole when the kernel compiles (the per-op path) or checked per entry (what a masked load does
-where masks are not native, the small-graph path's kernel);
+where masks are not native, the small-graph path's kernel); the fused GCN SpMM at F = 7 with a
+bias (a GCN output layer: partial vectors, which AVX2 stores in pieces);
 the CSR features times a 64-wide weight (the first GCN layer on sparse x) next to numpy's BLAS
 and the runtime's output-vector kernel on the dense features, and each followed by the GCN
 SpMM (BLAS's spinning worker threads slow what follows: ``runtime.planner``); the finite check
@@ -66,6 +67,13 @@ def main() -> None:
         time(f"graph SpMM, F=16, 1 thread, last vector {how}",
              lambda k=kernel: k(indptr, indices, values, h16, out16, 0, NO_EPILOGUE, 0, rows,
                                 False, 0.0))
+    # a GCN output layer's aggregation: partial vectors loaded and stored, a bias
+    scales = gcn_degree_scales(graph.indptr, graph.indices)
+    h7 = rng.random((rows, 7), dtype=np.float32)
+    bias7 = (rng.random(7, dtype=np.float32), True, 0, 0.01)
+    time("GCN SpMM, F=7, bias fused, 1 thread",
+         lambda: spmm_csr_unchecked(graph.indptr, graph.indices, scales, h7, rows, GCN_SYMMETRIC,
+                                    bias7, 1))
     weight = rng.standard_normal((features.shape[1], 64)).astype(np.float32)
     sparse_values = features.data.astype(np.float32)
     for threads in (1, 2):
@@ -83,7 +91,6 @@ def main() -> None:
         time(f"dense features x W, output vectors, {threads} thread(s)",
              lambda t=threads: vector_product(t))
     # BLAS worker threads keep spinning after a call: what that does to the SpMM that follows
-    scales = gcn_degree_scales(graph.indptr, graph.indices)
 
     def then_aggregate(product):
         spmm_csr_unchecked(graph.indptr, graph.indices, scales, product, rows, GCN_SYMMETRIC,

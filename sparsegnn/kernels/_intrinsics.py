@@ -326,6 +326,111 @@ def _masked_intrinsic(builder, name: str, vector_type):
     return cgutils.get_or_insert_function(builder.module, signature, f"llvm.masked.{name}.{suffix}")
 
 
+def _lane_pieces(lanes: int, count: int):
+    """``(offset, size)`` of whole sub-vectors of halving sizes that cover lanes ``0..count``."""
+    pieces, offset, size = [], 0, lanes
+    while size:
+        if count & size:
+            pieces.append((offset, size))
+            offset += size
+        size //= 2
+    return pieces
+
+
+def _per_lane_count(builder, vector_type, pointer, valid, piece):
+    """``piece(count, address)`` emitted once per lane count ``1..lanes``, behind a switch on
+    ``valid`` (an i32, clamped to ``0..lanes``; 0 runs none); returns ``[(value, block)]`` of
+    the cases, and the default's block, with the builder at the join."""
+    lanes = vector_type.count
+    i32 = ir.IntType(32)
+    count = builder.select(builder.icmp_signed(">", valid, ir.Constant(i32, lanes)),
+                           ir.Constant(i32, lanes), valid)
+    address = builder.ptrtoint(pointer, cgutils.intp_t)
+    entry = builder.block
+    join = builder.append_basic_block("lanes.join")
+    switch = builder.switch(count, join)
+    results = []
+    for n in range(1, lanes + 1):
+        block = builder.append_basic_block(f"lanes.{n}")
+        switch.add_case(ir.Constant(i32, n), block)
+        builder.position_at_end(block)
+        value = piece(n, address)
+        results.append((value, builder.block))
+        builder.branch(join)
+    builder.position_at_end(join)
+    return results, entry
+
+
+def _piece_pointer(builder, address, offset: int, size: int, element, element_bytes: int):
+    piece_type = element if size == 1 else ir.VectorType(element, size)
+    return builder.inttoptr(builder.add(address, ir.Constant(address.type, offset * element_bytes)),
+                            piece_type.as_pointer())
+
+
+def _load_lanes(builder, vector_type, pointer, valid, element_bytes: int):
+    """The first ``valid`` lanes (an i32) of the vector at ``pointer``, the others zero, with no
+    memory read past them: a masked load with AVX-512; else plain loads of whole sub-vectors of
+    halving sizes (AVX2's ``vmaskmovps`` is microcoded on AMD Zen: bench/kernel_parts.py)."""
+    if VECTOR_BYTES == 64:
+        return builder.call(_masked_intrinsic(builder, "load", vector_type),
+                            [pointer, ir.Constant(ir.IntType(32), element_bytes),
+                             _lane_mask(builder, vector_type.count, valid),
+                             ir.Constant(vector_type, None)])
+    lanes, element, i32 = vector_type.count, vector_type.element, ir.IntType(32)
+    zeros = ir.Constant(vector_type, [0.0] * lanes)
+
+    def piece(count, address):
+        value = zeros
+        for offset, size in _lane_pieces(lanes, count):
+            loaded = builder.load(_piece_pointer(builder, address, offset, size, element,
+                                                 element_bytes), align=element_bytes)
+            if size == 1:
+                value = builder.insert_element(value, loaded, ir.Constant(i32, offset))
+            elif size == lanes:
+                value = loaded
+            else:  # widen the piece, then put its lanes in place
+                wide = builder.shuffle_vector(loaded, loaded, ir.Constant(
+                    ir.VectorType(i32, lanes), [i % size for i in range(lanes)]))
+                value = builder.shuffle_vector(value, wide, ir.Constant(
+                    ir.VectorType(i32, lanes),
+                    [lanes + i - offset if offset <= i < offset + size else i
+                     for i in range(lanes)]))
+        return value
+
+    results, entry = _per_lane_count(builder, vector_type, pointer, valid, piece)
+    merged = builder.phi(vector_type)
+    merged.add_incoming(zeros, entry)
+    for value, block in results:
+        merged.add_incoming(value, block)
+    return merged
+
+
+def _store_lanes(builder, value, pointer, valid, element_bytes: int) -> None:
+    """Store the first ``valid`` lanes (an i32) of ``value`` at ``pointer``, nothing past them:
+    a masked store with AVX-512, else plain stores of whole sub-vectors (``_load_lanes``)."""
+    vector_type = value.type
+    if VECTOR_BYTES == 64:
+        builder.call(_masked_intrinsic(builder, "store", vector_type),
+                     [value, pointer, ir.Constant(ir.IntType(32), element_bytes),
+                      _lane_mask(builder, vector_type.count, valid)])
+        return
+    lanes, element, i32 = vector_type.count, vector_type.element, ir.IntType(32)
+
+    def piece(count, address):
+        for offset, size in _lane_pieces(lanes, count):
+            if size == 1:
+                part = builder.extract_element(value, ir.Constant(i32, offset))
+            elif size == lanes:
+                part = value
+            else:
+                part = builder.shuffle_vector(value, value, ir.Constant(
+                    ir.VectorType(i32, size), list(range(offset, offset + size))))
+            builder.store(part, _piece_pointer(builder, address, offset, size, element,
+                                               element_bytes), align=element_bytes)
+
+    _per_lane_count(builder, vector_type, pointer, valid, piece)
+
+
 def _vector_addresses(context, builder, vector, count, array_type, array, row_type, row,
                       column_type, column):
     vector_type = context.get_value_type(vector)
@@ -343,7 +448,6 @@ def _load_span(context, builder, vector, count, array_type, array, row_type, row
     vector_type, pointers = _vector_addresses(context, builder, vector, count, array_type, array,
                                               row_type, row, column_type, column)
     element_bytes = _element_bytes(context, vector)
-    i32 = ir.IntType(32)
     valid = context.cast(builder, tail, tail_type, types.int32)
     loaded = []
     for i, pointer in enumerate(pointers):
@@ -352,10 +456,7 @@ def _load_span(context, builder, vector, count, array_type, array, row_type, row
             continue
 
         def masked_load(pointer=pointer):  # the last vector: only its valid lanes touch memory
-            return builder.call(_masked_intrinsic(builder, "load", vector_type),
-                                [pointer, ir.Constant(i32, element_bytes),
-                                 _lane_mask(builder, vector.lanes, valid),
-                                 ir.Constant(vector_type, None)])
+            return _load_lanes(builder, vector_type, pointer, valid, element_bytes)
 
         inside = None
         if vector.overread:
@@ -606,7 +707,6 @@ def _vector_store_row(typingctx, accumulator, out, row, column, tail):
                                                   out_type, out_value, row_type, row_value,
                                                   column_type, column_value)
         element_bytes = _element_bytes(context, vector)
-        i32 = ir.IntType(32)
         valid = context.cast(builder, tail_value, tail_type, types.int32)
         for i, pointer in enumerate(pointers):
             value = builder.extract_value(sums, i)
@@ -615,10 +715,8 @@ def _vector_store_row(typingctx, accumulator, out, row, column, tail):
             else:
                 _unless_whole(
                     builder, vector, valid,
-                    lambda value=value, pointer=pointer: builder.call(
-                        _masked_intrinsic(builder, "store", vector_type),
-                        [value, pointer, ir.Constant(i32, element_bytes),
-                         _lane_mask(builder, vector.lanes, valid)]) and None,
+                    lambda value=value, pointer=pointer: _store_lanes(
+                        builder, value, pointer, valid, element_bytes),
                     lambda value=value, pointer=pointer: builder.store(
                         value, pointer, align=element_bytes) and None)
         return context.get_dummy_value()
@@ -947,20 +1045,15 @@ def _transpose_codegen(context, builder, signature, args, vector) -> None:
                 builder.store(value, target(j), align=element_bytes)
         with partial:  # an edge tile: masked rows in, masked rows out
             zero = ir.Constant(i32, 0)
-            load = _masked_intrinsic(builder, "load", vector_type)
             loaded = []
             for i in range(lanes):
                 valid = builder.select(builder.icmp_signed("<", ir.Constant(i32, i), valid_rows),
                                        valid_cols, zero)
-                loaded.append(builder.call(load, [source(i), ir.Constant(i32, element_bytes),
-                                                  _lane_mask(builder, lanes, valid),
-                                                  ir.Constant(vector_type, None)]))
-            store = _masked_intrinsic(builder, "store", vector_type)
+                loaded.append(_load_lanes(builder, vector_type, source(i), valid, element_bytes))
             for j, value in enumerate(_transpose_vectors(builder, loaded, lanes, element_bytes)):
                 valid = builder.select(builder.icmp_signed("<", ir.Constant(i32, j), valid_cols),
                                        valid_rows, zero)
-                builder.call(store, [value, target(j), ir.Constant(i32, element_bytes),
-                                     _lane_mask(builder, lanes, valid)])
+                _store_lanes(builder, value, target(j), valid, element_bytes)
 
 
 

@@ -53,6 +53,7 @@ from ._intrinsics import (
     VECTOR_BYTES,
     full_vector_zeros,
     full_vectors,
+    overread_vector_zeros,
     prefetch_row,
     prefetch_row_for_write,
     transpose_tile,
@@ -584,10 +585,11 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                 _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
                               zeros, lanes, scales, bias_vector, code, slope, destination, row,
                               place)
-                if not full:  # the valid lanes, one masked load and store per row
+                if not full:  # the valid lanes: a whole load (the buffer's rows are whole
+                    # vectors), a masked store per row
                     for r in range(rows):
-                        vector_store_row(vector_fma_row(vector_zeros(out, 1), 1, tail_buffer, r,
-                                                        0, tail),
+                        vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
+                                                        tail_buffer, r, 0, tail),
                                          target, first + r, column, tail)
         if sparse_input:
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)

@@ -88,6 +88,10 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
     # Unpacked once: taking an array out of a tuple updates its reference count.
     bias, has_bias, code, slope = epilogue
     bias_row = bias.reshape((1, bias.shape[0]))
+    # Narrow spans load the bias once (a partial last vector costs more per row than its
+    # multiply-adds on AVX2); wide ones per row, as the registers are all taken.
+    hoisted = has_bias and len(zeros) <= PAIRED_MAX_VECTORS
+    biases = vector_fma_row(zeros, 1, bias_row, 0, column, tail) if hoisted else zeros
     for row in range(start, end):
         first, last = np.uint64(indptr[row]), np.uint64(indptr[row + 1])
         sums = zeros
@@ -166,7 +170,9 @@ def _sum_span(indptr, indices, values, x, out, reduce, accumulate, self_weight, 
             sums = vector_add(sums, other)
         if reduce != 0:
             sums = vector_scale(sums, scale)
-        if has_bias:
+        if hoisted:
+            sums = vector_add(sums, biases)
+        elif has_bias:
             sums = vector_fma_row(sums, 1, bias_row, 0, column, tail)
         if accumulate:
             sums = vector_fma_row(sums, 1, out, row, column, tail)

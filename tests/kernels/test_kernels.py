@@ -98,35 +98,51 @@ from sparsegnn.kernels._intrinsics import vector_lanes
 from sparsegnn.kernels._spmm import GCN_SYMMETRIC, spmm_csr_unchecked
 
 page = mmap.PAGESIZE
-memory = mmap.mmap(-1, 2 * page)
-start = ctypes.addressof(ctypes.c_char.from_buffer(memory))
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-assert libc.mprotect(start + page, page, 0) == 0, ctypes.get_errno()  # PROT_NONE
+maps = []
+
+def guarded(shape, dtype):
+    # an array whose last element is followed by an inaccessible page
+    memory = mmap.mmap(-1, 2 * page)
+    maps.append(memory)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    assert libc.mprotect(start + page, page, 0) == 0, ctypes.get_errno()  # PROT_NONE
+    size = int(np.prod(shape))
+    return np.frombuffer(memory, dtype, size, page - size * np.dtype(dtype).itemsize).reshape(shape)
+
 for dtype in (np.float32, np.float64):
     lanes = vector_lanes(np.dtype(dtype).itemsize)
     for width in range(1, 2 * lanes + 2):
         rows = 3
-        nbytes = rows * width * np.dtype(dtype).itemsize
-        x = np.frombuffer(memory, dtype, rows * width, page - nbytes).reshape(rows, width)
+        x, bias, residual = guarded((rows, width), dtype), guarded((width,), dtype), \
+            guarded((rows, width), dtype)
         x[:] = np.arange(x.size).reshape(x.shape) + 1
+        bias[:] = -np.arange(width) - 0.5
         # every row gathers the last row of x, which ends at the guard page
         indptr, indices = np.array([0, 2, 3, 5]), np.array([2, 2, 2, 1, 2])
         out = spmm_csr(indptr, indices, None, x, num_rows=3)
         np.testing.assert_allclose(out, [2 * x[2], x[2], x[1] + x[2]])
         scales = np.ones(rows, dtype)
+        sums = np.array([2 * x[2] + x[0], x[2] + x[1], x[1] + 2 * x[2]])
         fused = spmm_csr_unchecked(indptr, indices, scales, x, 3, GCN_SYMMETRIC,
                                    (np.empty(0, dtype), False, 0, 0.0), 1)
-        np.testing.assert_allclose(fused, [2 * x[2] + x[0], x[2] + x[1], x[1] + 2 * x[2]])
+        np.testing.assert_allclose(fused, sums)
+        # the bias and an output written in place (a residual) end at guard pages too
+        residual[:] = np.arange(residual.size).reshape(residual.shape) * 0.25
+        expected = sums + bias + residual
+        spmm_csr_unchecked(indptr, indices, scales, x, 3, GCN_SYMMETRIC, (bias, True, 0, 0.0),
+                           1, residual)
+        np.testing.assert_allclose(residual, expected)
 print("ok")
 """
 
 
-def test_spmm_reads_nothing_past_the_source_array():
-    """Partial last vectors may load whole where the array goes on (``overread`` tuples): a
-    source that ends at an inaccessible page, gathered at its last row for every width with a
-    partial vector, must neither fault nor differ from numpy (a subprocess: a fault would
-    kill pytest)."""
+def test_spmm_touches_nothing_past_its_arrays():
+    """Partial last vectors may load whole where the array goes on (``overread`` tuples), and
+    without AVX-512 load and store in pieces: a source, bias and in-place output that each end
+    at an inaccessible page, for every width with a partial vector, must neither fault nor
+    differ from numpy (a subprocess: a fault would kill pytest)."""
     result = subprocess.run([sys.executable, "-c", _GUARD_PAGE_SCRIPT], capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0 and result.stdout.strip() == "ok", \
