@@ -426,6 +426,8 @@ def test_csr_features_skip_the_empty_rows_of_a_pruned_weight(kind, datasets_root
         return original(*args)
 
     monkeypatch.setattr(planner, "live_csr_products", spy)
+    # the default tuning, not one that `sparsegnn tune` cached on this machine
+    monkeypatch.setenv("SPARSEGNN_CACHE", str(tmp_path / "no-cache"))
     dataset = data.load("cora", datasets_root)
     torch.manual_seed(0)
     model = build_model(model_config(kind, dataset))
