@@ -476,8 +476,8 @@ def _load_span(context, builder, vector, count, array_type, array, row_type, row
 
 def _unless_whole(builder, vector, valid, masked, whole, inside=None):
     """``masked()``'s value, or where every lane is valid and masking is not native to the CPU
-    (AVX2's ``vmaskmovps`` is microcoded: on AMD Zen 1 it cost a 16-wide SpMM over sparse
-    features more than the multiply-adds), ``whole()``'s, behind a branch on ``valid`` that
+    (there ``masked()`` is ``_load_lanes`` / ``_store_lanes``' switch on the lane count),
+    ``whole()``'s, behind a branch on ``valid`` that
     stays predicted in a kernel's loops (bench/kernel_parts.py: the branch per entry, against
     kernels compiled for a whole tail). ``inside`` (an i1, overread loads): the whole vector
     may be read although not all its lanes are valid."""

@@ -586,7 +586,7 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                               zeros, lanes, scales, bias_vector, code, slope, destination, row,
                               place)
                 if not full:  # the valid lanes: a whole load (the buffer's rows are whole
-                    # vectors), a masked store per row
+                    # vectors), a partial store per row
                     for r in range(rows):
                         vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
                                                         tail_buffer, r, 0, tail),
