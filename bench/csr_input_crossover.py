@@ -5,8 +5,9 @@ Run: ``python bench/csr_input_crossover.py``. 10,000 rows, 1,433 inputs like Cor
 
 - an app holding sparse features: keep them sparse, or dense? (``csr`` against ``BLAS``);
 - the runtime given a CSR ``x``: multiply it as it is, or expand it first? (``csr`` against
-  ``expand + BLAS``; expanding writes the whole dense array, page faults included). The
-  runtime's ``CSR_INPUT_MAX_DENSITY`` thresholds come from this column.
+  ``expand + BLAS``; expanding writes the whole dense array, page faults included: the
+  runtime expands a CSR ``x`` above ``Tuning.csr_input_expand_density``). The session's advice
+  to apps, ``Session.csr_input_max_density``, is priced per model from the machine's tuning.
 """
 
 

@@ -212,6 +212,14 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     if sparsity.exists():
         lines += ["## Pruned against dense (`bench/sparsity_speedup.py`)", "",
                   sparsity.read_text(), "![speed-up against sparsity](sparsity/sparsity.png)", ""]
+    # the same bench on an AVX2-only CPU (`--quick --out bench/results/sparsity-avx2`, and
+    # `--only layer` for the full layer table): the kernels' vector width changes the ratios
+    avx2 = RESULTS / "sparsity-avx2"
+    if (avx2 / "sparsity.md").exists():
+        lines += ["### On an AVX2-only CPU", "", (avx2 / "sparsity.md").read_text(),
+                  "![speed-up against sparsity, AVX2](sparsity-avx2/sparsity.png)", ""]
+        if (avx2 / "layer-full.md").exists():
+            lines += ["#### The full layer table", "", (avx2 / "layer-full.md").read_text(), ""]
     noise = RESULTS / "ratio_noise" / "ratio_noise.md"
     if noise.exists():
         lines += ["### The noise of a ratio (`bench/ratio_noise.py`)", "", noise.read_text(), ""]

@@ -7,6 +7,7 @@ features, so the sparse product moves the fewer columns).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..artifact import load_artifact
 from ..graph import Graph, GraphError
-from ..ir import STORED_GRAPH, Model, matrix_block, matrix_to_dense
+from ..ir import MATRIX_FORMATS, STORED_GRAPH, Model, matrix_block, matrix_shape, matrix_to_dense
 from ..kernels import coo_to_csr, gcn_norm_csr, layer_norm
 from ..kernels._attention import attention_scores, gat_aggregate_unchecked
 from ..kernels._checks import KernelArgumentError, all_finite, valid_csr_structure
@@ -225,10 +226,10 @@ class Session:
     Attributes
     ----------
     csr_input_max_density : float
-        Sparse features up to this density run faster given as CSR than dense
-        (``tuning.csr_input_max_density``, or ``_wide`` when the first layer has 64 or more
-        outputs); an app with denser features should keep them dense. (A CSR ``x`` denser
-        than ``tuning.csr_input_expand_density`` is expanded on arrival.)
+        Sparse features up to this density run faster given as CSR than dense, priced for
+        the model's first weights by this machine's tuning (worked out at its first use); an
+        app with denser features should keep them dense. (A CSR ``x`` denser than
+        ``tuning.csr_input_expand_density`` is expanded on arrival.)
 
     Examples
     --------
@@ -256,7 +257,6 @@ class Session:
         x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
         self._feature_width = int(x_spec["shape"][1])
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
-        self.csr_input_max_density = self._csr_input_max_density()
         self._dense_weights: dict[str, np.ndarray] = {}
         self._plans: dict[str, MatrixPlan] = {}
         self._lock = threading.Lock()
@@ -362,16 +362,32 @@ class Session:
         hidden = np.maximum(product @ tensors["decoder.0.weight"] + tensors["decoder.0.bias"], 0)
         return (hidden @ tensors["decoder.1.weight"] + tensors["decoder.1.bias"])[:, 0]
 
-    def _csr_input_max_density(self) -> float:
-        """Densest sparse ``x`` worth keeping in CSR: it depends on the width of the first
-        weight applied to it (the first layer's output width)."""
+    @functools.cached_property
+    def csr_input_max_density(self) -> float:
+        """Densest sparse ``x`` worth keeping in CSR, priced by this machine's tuning for the
+        first weights applied to ``x`` (every matrix of the first node that holds one as wide
+        as ``x``, such as GraphSAGE's two): the density at which the CSR features' product
+        (``MatrixPlan.csr_kind``'s cheaper of ``spmm`` and ``live``) costs as much per row as
+        the cheapest kernel on dense rows. BLAS is left out of that price: on a graph large
+        enough for the choice to matter, the session keeps products off BLAS's threads
+        (``Tuning.blas_threaded_work``). At most ``csr_input_expand_density`` (a denser CSR
+        ``x`` is expanded on arrival); ``tuning.csr_input_max_density`` for a model whose
+        first op takes no weight."""
+        tuning, width = self.tuning, self._feature_width
         for node in self.model.nodes:
-            matrix = node.attrs.get("weight") or node.attrs.get("weight_neighbor")
-            if matrix is not None and matrix["shape"][1] >= self.tuning.wide_outputs:
-                return self.tuning.csr_input_max_density_wide
-            if matrix is not None:
-                break
-        return self.tuning.csr_input_max_density
+            matrices = [value for value in node.attrs.values()
+                        if isinstance(value, dict) and value.get("format") in MATRIX_FORMATS
+                        and matrix_shape(value)[0] == width]
+            if not matrices or width == 0:
+                continue
+            plan = plan_matrix(np.hstack([matrix_to_dense(m, self._tensors) for m in matrices]),
+                               tuning)
+            dense_row = min(cost for kind, cost in plan.costs.items() if kind != "blas")
+            outputs = plan.outputs * tuning.spmm_madd  # per stored feature value
+            per_entry = outputs if plan.live is None else \
+                min(outputs, tuning.csr_narrow + plan.live.fraction * outputs)
+            return min(dense_row / (width * per_entry), tuning.csr_input_expand_density)
+        return tuning.csr_input_max_density
 
     # ----------------------------------------------------------------------------- inputs
     def _features(self, x):

@@ -66,12 +66,10 @@ class Tuning:
     dense_madd, panel_madd, panel_block_madd, panel_element, vector_madd, vector_element,
     spmm_madd, csr_narrow, csr_fill, blas_call, kernel_call :
         The cost model's coefficients (the last two per call, from Python).
-    csr_input_max_density, csr_input_max_density_wide :
-        Advice to apps (``Session.csr_input_max_density``): sparse features up to this density
-        run faster given as CSR than dense (``_wide`` when the first layer has at least
-        ``wide_outputs`` outputs; bench/csr_input_crossover.py).
-    wide_outputs :
-        The first layer's output width from which ``csr_input_max_density_wide`` applies.
+    csr_input_max_density :
+        Advice to apps for a model whose first op applies no weight to the features (else
+        ``Session.csr_input_max_density`` prices the first weights): sparse features up to
+        this density run faster given as CSR than dense (bench/csr_input_crossover.py).
     csr_input_expand_density :
         A CSR ``x`` denser than this is expanded to dense on arrival.
     program_max_nodes, program_max_edges :
@@ -101,9 +99,7 @@ class Tuning:
     blas_call: float = 980.0
     kernel_call: float = 6800.0
     csr_input_max_density: float = 0.2
-    csr_input_max_density_wide: float = 0.35
     csr_input_expand_density: float = 0.5
-    wide_outputs: int = 64
     program_max_nodes: int = 1024
     program_max_edges: int = 32768
     blas_threaded_work: int = 4 * 65536
@@ -121,8 +117,7 @@ class Tuning:
             elif isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value) or value <= 0:
                 raise TuningError(f"{spec.name} must be a positive finite number, got {value!r}")
-        for name in ("csr_input_max_density", "csr_input_max_density_wide",
-                     "csr_input_expand_density"):
+        for name in ("csr_input_max_density", "csr_input_expand_density"):
             if getattr(self, name) > 1:
                 raise TuningError(f"{name} is a density in (0, 1], got {getattr(self, name)}")
 
@@ -138,6 +133,7 @@ class Tuning:
         if not isinstance(data, dict):
             raise TuningError(f"a tuning must be a JSON object, got {type(data).__name__}")
         known = {spec.name for spec in dataclasses.fields(cls)}
+        data = {name: value for name, value in data.items() if name not in RETIRED}
         unknown = sorted(set(data) - known)
         if unknown:
             raise TuningError(f"unknown tuning fields {unknown}; expected some of {sorted(known)}")
@@ -145,6 +141,9 @@ class Tuning:
 
 
 DEFAULT = Tuning()
+# Fields older tunings hold that no longer mean anything: ignored when a file is read (the
+# session now prices its first weights for the CSR-features advice).
+RETIRED = ("csr_input_max_density_wide", "wide_outputs")
 
 
 # ----------------------------------------------------------------------------- the cache

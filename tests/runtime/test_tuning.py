@@ -163,7 +163,8 @@ def test_session_refuses_a_tuning_of_the_wrong_type(tmp_path):
 
 def test_thresholds_live_in_the_tuning_and_a_session_can_override_them(tmp_path):
     """The session's size thresholds are fields of its Tuning: an app (or a calibration) sets
-    them per session, and an older tuning file without them still loads."""
+    them per session, and an older tuning file without them, or with fields since retired,
+    still loads."""
     import torch
 
     from sparsegnn.export import export_artifact
@@ -173,15 +174,54 @@ def test_thresholds_live_in_the_tuning_and_a_session_can_override_them(tmp_path)
 
     torch.manual_seed(0)
     path = export_artifact(GCN(20, 64, 2, 3).eval(), tmp_path / "gcn.sgnn")
-    default = Session(path, tuning=Tuning())
-    assert default.csr_input_max_density == Tuning().csr_input_max_density_wide
-    narrow = Session(path, tuning=Tuning(wide_outputs=65))
-    assert narrow.csr_input_max_density == Tuning().csr_input_max_density
     no_blas = Session(path, tuning=Tuning(blas_threaded_work=0))
     assert no_blas._plan("v0", (no_blas.model.nodes[0].attrs["weight"],)).kind(1) != "blas"
+    capped = Session(path, tuning=Tuning(csr_input_expand_density=0.01))
+    assert capped.csr_input_max_density == 0.01
     stored = Tuning().to_json()
-    del stored["wide_outputs"], stored["blas_threaded_work"]
+    del stored["blas_threaded_work"]
+    stored.update(wide_outputs=64, csr_input_max_density_wide=0.35)  # retired fields
     assert Tuning.from_json(stored) == Tuning()
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.9])
+def test_csr_features_advice_is_where_the_plans_prices_cross(tmp_path, sparsity):
+    """``Session.csr_input_max_density`` is the feature density at which the planner prices
+    the CSR features' product of the first layer (``csr_kind``'s cheaper of the two CSR
+    products) the same as its cheapest kernel on dense rows, BLAS aside: CSR features
+    just below it are multiplied as CSR, and the advice falls as the first weight is pruned
+    (dense rows get cheaper, a CSR entry does not)."""
+    import torch
+
+    from sparsegnn.export import export_artifact
+    from sparsegnn.ir import matrix_to_dense
+    from sparsegnn.nn import GCN
+    from sparsegnn.prune import MaskSet, magnitude, prune_weights
+    from sparsegnn.runtime import Session
+    from sparsegnn.runtime.tuning import Tuning
+
+    torch.manual_seed(0)
+    model = GCN(300, 32, 2, 3).eval()
+    if sparsity:
+        prune_weights(model, magnitude(model), sparsity).apply(model)
+        MaskSet.bake(model)
+    path = export_artifact(model, tmp_path / "gcn.sgnn")
+    tuning = Tuning(csr_input_expand_density=1.0)
+    session = Session(path, tuning=tuning)
+    advice = session.csr_input_max_density
+    first = session.model.nodes[1] if session.model.nodes[0].op == "input_norm" \
+        else session.model.nodes[0]
+    plan = plan_matrix(matrix_to_dense(first.attrs["weight"], session._tensors), tuning)
+    rows = 1000
+    dense_price = rows * min(cost for kind, cost in plan.costs.items() if kind != "blas")
+    spmm_price = advice * rows * 300 * plan.outputs * tuning.spmm_madd
+    live_price = np.inf if plan.live is None else advice * rows * 300 * (
+        tuning.csr_narrow + plan.live.fraction * plan.outputs * tuning.spmm_madd)
+    assert min(spmm_price, live_price) == pytest.approx(dense_price, rel=1e-9)
+    assert plan.csr_kind(rows, int(0.9 * advice * rows * 300)) in ("spmm", "live")
+    if sparsity:
+        dense_model_path = export_artifact(GCN(300, 32, 2, 3).eval(), tmp_path / "dense.sgnn")
+        assert advice < Session(dense_model_path, tuning=tuning).csr_input_max_density
 
 
 @pytest.mark.parametrize("width,block", [(1, 1), (4, 4), (8, 8), (16, 8)])
