@@ -153,7 +153,8 @@ class MatrixPlan:
         if self.live is not None:
             costs["live"] = entries * (tuning.csr_narrow
                                        + self.live.fraction * self.outputs * tuning.spmm_madd)
-        fill = rows * self.inputs * tuning.csr_fill  # rows expanded instead of transposed
+        # rows expanded instead of transposed: each element, and each stored value scattered
+        fill = rows * self.inputs * tuning.csr_fill + entries * tuning.csr_expand
         costs["panels"] = rows * (self.costs["panels"] - self.inputs * tuning.panel_element) + fill
         if self.vectors is not None and (split is None or split % _lanes() == 0):
             costs["vectors"] = rows * self.costs["vectors"] + fill

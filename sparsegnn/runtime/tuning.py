@@ -20,8 +20,9 @@ output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes
 CSR features x dense ``M``         ``entries * outputs * spmm_madd``
 the same, empty rows of ``M``      ``entries * (csr_narrow + live * outputs * spmm_madd)``
 dropped first                      (``live``: the share of ``M``'s rows with a nonzero)
-a sparse kernel on CSR features    its dense-input price, with ``rows * inputs * csr_fill``
-                                   for expanding the rows instead of reading them
+a sparse kernel on CSR features    its dense-input price, with ``rows * inputs * csr_fill
+                                   + entries * csr_expand`` for expanding the rows instead of
+                                   reading them
 =================================  =========================================================
 
 ``sparsegnn tune`` (``calibrate``) measures the coefficients on the machine and caches them
@@ -64,8 +65,12 @@ class Tuning:
     Attributes
     ----------
     dense_madd, panel_madd, panel_block_madd, panel_element, vector_madd, vector_element,
-    spmm_madd, csr_narrow, csr_fill, blas_call, kernel_call :
-        The cost model's coefficients (the last two per call, from Python).
+    spmm_madd, csr_narrow, csr_fill, csr_expand, blas_call, kernel_call :
+        The cost model's coefficients (the last two per call, from Python). ``csr_expand``,
+        per stored feature value expanded into a panel's rows and cleared again, was measured
+        on the AVX2 development machine (the others' defaults on the AVX-512 one): before it,
+        the expansion was priced per element only, and 35 %-dense features (Amazon Computers)
+        ran expanded, slower than gathered.
     csr_input_max_density :
         Advice to apps for a model whose first op applies no weight to the features (else
         ``Session.csr_input_max_density`` prices the first weights): sparse features up to
@@ -96,6 +101,7 @@ class Tuning:
     spmm_madd: float = 0.05
     csr_narrow: float = 1.0
     csr_fill: float = 0.13
+    csr_expand: float = 2.1
     blas_call: float = 980.0
     kernel_call: float = 6800.0
     csr_input_max_density: float = 0.2
@@ -236,7 +242,8 @@ def _masked(rng, shape, density: float, block: int = 1) -> np.ndarray:
 
 
 MEASURED = ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
-            "vector_element", "spmm_madd", "csr_narrow", "csr_fill", "blas_call", "kernel_call")
+            "vector_element", "spmm_madd", "csr_narrow", "csr_fill", "csr_expand", "blas_call",
+            "kernel_call")
 
 
 def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None] | None = None,
@@ -338,16 +345,28 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
             np.empty(data.size + 1, np.float32))
     csr_narrow = median_seconds(lambda: live_rows(indptr, indices, data, remap, True, 0, rows,
                                                   *live), repeat) * 1e9 / data.size
+    # the node panels on CSR features expanded a panel of rows at a time, at two densities:
+    # what each element of the expanded rows costs, and each stored value on top
     weight = pack_node_panels(_masked(rng, (wide, 64), 0.01))
-    csr_panels = median_seconds(lambda: sparse_linear_unchecked(
-        (indptr, indices, data, wide), weight, epilogue), repeat) * 1e9
     known = rows * weight.values.size * panel_madd + rows * 64 * panel_element
-    csr_fill = max((csr_panels - known) / (rows * wide), 1e-6)
+    expansions = []
+    for density in (0.02, 0.3):
+        dense_features = _masked(rng, (rows, wide), density)
+        stored = np.count_nonzero(dense_features, axis=1)
+        row_ids, columns = np.nonzero(dense_features)
+        csr = (np.concatenate([[0], np.cumsum(stored)]).astype(np.int64),
+               columns.astype(np.int32), dense_features[row_ids, columns], wide)
+        seconds = median_seconds(lambda csr=csr: sparse_linear_unchecked(csr, weight, epilogue),
+                                 repeat)
+        expansions.append((row_ids.size, seconds * 1e9 - known))
+    (sparse_entries, sparse_ns), (dense_entries, dense_ns) = expansions
+    csr_expand = max((dense_ns - sparse_ns) / (dense_entries - sparse_entries), 1e-6)
+    csr_fill = max((sparse_ns - sparse_entries * csr_expand) / (rows * wide), 1e-6)
 
     return Tuning(dense_madd=dense_madd, blas_call=blas_call, kernel_call=kernel_call,
                   panel_madd=panel_madd, panel_block_madd=panel_block_madd,
                   panel_element=panel_element,
                   vector_madd=vector_madd, vector_element=vector_element, spmm_madd=spmm_madd,
-                  csr_narrow=csr_narrow, csr_fill=csr_fill,
+                  csr_narrow=csr_narrow, csr_fill=csr_fill, csr_expand=csr_expand,
                   machine={"key": machine_key(), "cpu": _cpu_model(), "rows": rows,
                            "measured": time.strftime("%Y-%m-%dT%H:%M:%S")})

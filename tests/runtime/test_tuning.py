@@ -99,7 +99,8 @@ def _csr_costs(plan, rows, entries):
     per_row = {kind: (cost - t.kernel_call) / rows for kind, cost in _costs(plan, rows).items()
                if kind != "blas"}
     costs = {kind: rows * (cost - inputs * t.panel_element * (kind == "panels"))
-             + rows * inputs * t.csr_fill for kind, cost in per_row.items()}
+             + rows * inputs * t.csr_fill + entries * t.csr_expand
+             for kind, cost in per_row.items()}
     costs["spmm"] = entries * outputs * t.spmm_madd
     live = np.any(dense != 0, axis=1).mean()
     if (1 - live) * outputs * t.spmm_madd > t.csr_narrow:
@@ -117,7 +118,7 @@ def test_csr_features_run_the_cheapest_priced_kernel(empty_rows, outputs, rng):
         .astype(np.float32)
     dense[rng.random(300) < empty_rows] = 0
     for tuning in (DEFAULT, DEFAULT.replace(csr_narrow=1e-3), DEFAULT.replace(spmm_madd=1e-4),
-                   DEFAULT.replace(csr_fill=1e-5)):
+                   DEFAULT.replace(csr_fill=1e-5), DEFAULT.replace(csr_fill=1e-5, csr_expand=1e-5)):
         plan = plan_matrix(dense, tuning)
         for rows, entries in ((1, 3), (2000, 8000), (2000, 400_000)):
             costs = _csr_costs(plan, rows, entries)
