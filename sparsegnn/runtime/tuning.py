@@ -241,6 +241,14 @@ def _masked(rng, shape, density: float, block: int = 1) -> np.ndarray:
     return (rng.standard_normal(shape) * mask).astype(np.float32)
 
 
+def _masked_csr(rng, shape, density: float):
+    """``_masked``'s matrix as CSR arrays: ``(indptr int64, indices int32, data float32)``."""
+    matrix = _masked(rng, shape, density)
+    row_ids, columns = np.nonzero(matrix)
+    indptr = np.concatenate([[0], np.cumsum(np.count_nonzero(matrix, axis=1))])
+    return indptr.astype(np.int64), columns.astype(np.int32), matrix[row_ids, columns]
+
+
 MEASURED = ("dense_madd", "panel_madd", "panel_block_madd", "panel_element", "vector_madd",
             "vector_element", "spmm_madd", "csr_narrow", "csr_fill", "csr_expand", "blas_call",
             "kernel_call")
@@ -252,7 +260,8 @@ def calibrate(rows: int = 8192, repeat: int = 15, progress: Callable[[str], None
 
     Each sparse kernel is timed at four densities of a 256 x 256 layer (an unstructured weight
     for node panels, one-vector output blocks for output vectors) and the two unknowns of its
-    price are fitted by least squares; CSR features are 2 % dense over 1,024 inputs; BLAS and
+    price are fitted by least squares; CSR features are 2 % dense over 1,024 inputs (and 30 %
+    too for the price of expanding them, per element and per stored value); BLAS and
     the per-call costs are timed on products that BLAS keeps on one thread. Takes a few
     seconds per round after the kernels are compiled. With ``rounds`` > 1, each coefficient is
     the median of the rounds' fits: one busy spell of a shared machine skews a round (a
@@ -331,10 +340,7 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
 
     report("CSR features")
     wide = 1024
-    features = _masked(rng, (rows, wide), 0.02)
-    indptr = np.concatenate([[0], np.cumsum(np.count_nonzero(features, axis=1))]).astype(np.int64)
-    row_ids, columns = np.nonzero(features)
-    indices, data = columns.astype(np.int32), features[row_ids, columns]
+    indptr, indices, data = _masked_csr(rng, (rows, wide), 0.02)
     narrow = rng.standard_normal((wide, 64)).astype(np.float32)
     spmm = median_seconds(lambda: spmm_csr_unchecked(indptr, indices, data, narrow, rows, 0,
                                                       epilogue, None), repeat) * 1e9
@@ -351,14 +357,10 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
     known = rows * weight.values.size * panel_madd + rows * 64 * panel_element
     expansions = []
     for density in (0.02, 0.3):
-        dense_features = _masked(rng, (rows, wide), density)
-        stored = np.count_nonzero(dense_features, axis=1)
-        row_ids, columns = np.nonzero(dense_features)
-        csr = (np.concatenate([[0], np.cumsum(stored)]).astype(np.int64),
-               columns.astype(np.int32), dense_features[row_ids, columns], wide)
+        csr = (*_masked_csr(rng, (rows, wide), density), wide)
         seconds = median_seconds(lambda csr=csr: sparse_linear_unchecked(csr, weight, epilogue),
                                  repeat)
-        expansions.append((row_ids.size, seconds * 1e9 - known))
+        expansions.append((csr[1].size, seconds * 1e9 - known))
     (sparse_entries, sparse_ns), (dense_entries, dense_ns) = expansions
     csr_expand = max((dense_ns - sparse_ns) / (dense_entries - sparse_entries), 1e-6)
     csr_fill = max((sparse_ns - sparse_entries * csr_expand) / (rows * wide), 1e-6)
