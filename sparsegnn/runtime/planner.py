@@ -149,16 +149,22 @@ class MatrixPlan:
         after dropping the entries of the matrix's empty rows, priced as if the entries
         spread evenly over the inputs) or a sparse kernel that expands each panel of rows."""
         tuning = self.tuning
-        costs = {"spmm": entries * self.outputs * tuning.spmm_madd}
-        if self.live is not None:
-            costs["live"] = entries * (tuning.csr_narrow
-                                       + self.live.fraction * self.outputs * tuning.spmm_madd)
+        costs = {kind: entries * price for kind, price in self.csr_entry_prices().items()}
         # rows expanded instead of transposed: each element, and each stored value scattered
         fill = rows * self.inputs * tuning.csr_fill + entries * tuning.csr_expand
         costs["panels"] = rows * (self.costs["panels"] - self.inputs * tuning.panel_element) + fill
         if self.vectors is not None and (split is None or split % _lanes() == 0):
             costs["vectors"] = rows * self.costs["vectors"] + fill
         return min(costs, key=costs.get)
+
+    def csr_entry_prices(self) -> dict:
+        """The CSR-features products priced per stored feature value: ``spmm`` (a gathered
+        row of the matrix) and, where kept, ``live`` (the entry dropped or kept first)."""
+        tuning = self.tuning
+        prices = {"spmm": self.outputs * tuning.spmm_madd}
+        if self.live is not None:
+            prices["live"] = tuning.csr_narrow + self.live.fraction * prices["spmm"]
+        return prices
 
     def csr_input(self, x: CSRMatrix, epilogue, threads, row_normalize: bool = False,
                   split: int | None = None):

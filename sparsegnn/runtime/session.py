@@ -383,9 +383,7 @@ class Session:
             plan = plan_matrix(np.hstack([matrix_to_dense(m, self._tensors) for m in matrices]),
                                tuning)
             dense_row = min(cost for kind, cost in plan.costs.items() if kind != "blas")
-            outputs = plan.outputs * tuning.spmm_madd  # per stored feature value
-            per_entry = outputs if plan.live is None else \
-                min(outputs, tuning.csr_narrow + plan.live.fraction * outputs)
+            per_entry = min(plan.csr_entry_prices().values())
             return min(dense_row / (width * per_entry), tuning.csr_input_expand_density)
         return tuning.csr_input_max_density
 
