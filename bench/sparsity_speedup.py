@@ -17,7 +17,10 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   kernel that this machine's cost model (``sparsegnn tune``) picks is marked.
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
-  without the transposes.
+  without the transposes. Two floors per size, timed the same way: a plain copy of the
+  activations into an output as large (what any kernel reading row-major activations and
+  writing row-major outputs pays at least) and the node panels with one stored weight (that,
+  plus their transposes): the speed-up a sparsity can reach on this machine's memory.
 - **Whole models**: each model with untrained weights (speed does not depend on their values)
   pruned per layer by magnitude to each sparsity and pattern, exported, and run by
   ``Session`` on the dataset's own features (CSR where the dataset stores them so, as an app
@@ -177,18 +180,7 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
                                      lambda packed=packed, fm=x_major: sparse_linear(
                                          fm, packed, panel_major_out=True)))
             for name, chosen, call in variants:
-                # BLAS in a block just before each of the kernel's (not in turns: OpenBLAS's
-                # workers spin ~0.1 s after a call and would slow the kernel), in a few
-                # rounds: each round's ratio comes from one spell of a shared machine, and
-                # the median ratio is reported
-                blas_times, kernel_times = [], []
-                for _ in range(LAYER_ROUNDS):
-                    blas_times.append(median_seconds(blas_call, per_round))
-                    time.sleep(BLAS_IDLE_SECONDS)
-                    _busy(call, WARM_SECONDS)  # a core that slept starts slow
-                    kernel_times.append(median_seconds(call, per_round))
-                speedup = float(np.median(np.divide(blas_times, kernel_times)))
-                blas, seconds = float(np.median(blas_times)), float(np.median(kernel_times))
+                speedup, blas, seconds = _over_blas(call, blas_call, per_round)
                 rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
                                  "measured_sparsity": 1 - kept, "kernel": name,
                                  "planned": chosen, "planner_choice": planned,
@@ -197,7 +189,38 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
                 print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: "
                       f"{1e3 * seconds:8.2f} ms ({name}{', planned' * chosen}), BLAS "
                       f"{1e3 * blas:8.2f} ms -> {speedup:5.2f}x")
+        # What no row-major kernel beats at this size: reading the activations and writing
+        # an output as large (a plain copy), and the node panels with a single stored weight
+        # (their transposes in and out, and the memory traffic, without multiply-adds).
+        copy_out = aligned_empty((rows, width), np.float32)
+        one_weight = np.zeros((width, width), np.float32)
+        one_weight[0, 0] = 1.0
+        single = pack_weight(one_weight, "panels")
+        for name, call in (("copy of the activations (np.copyto)",
+                            lambda x=x, o=copy_out: np.copyto(o, x)),
+                           ("panels, one stored weight",
+                            lambda x=x, w=single: sparse_linear(x, w))):
+            speedup, blas, seconds = _over_blas(call, blas_call, per_round)
+            rows_out.append({"rows": rows, "floor": name, "blas_ms": 1e3 * blas,
+                             "sparse_ms": 1e3 * seconds, "speedup": speedup})
+            print(f"layer N={rows:,} floor, {name}: {1e3 * seconds:8.2f} ms, BLAS "
+                  f"{1e3 * blas:8.2f} ms -> {speedup:5.2f}x")
     return rows_out
+
+
+def _over_blas(call, blas_call, per_round: int) -> tuple[float, float, float]:
+    """``(speed-up, BLAS seconds, call seconds)``: BLAS in a block just before each of the
+    call's (not in turns: OpenBLAS's workers spin ~0.1 s after a call and would slow the
+    kernel), in ``LAYER_ROUNDS`` rounds; each round's ratio comes from one spell of a shared
+    machine, and the median ratio is reported."""
+    blas_times, kernel_times = [], []
+    for _ in range(LAYER_ROUNDS):
+        blas_times.append(median_seconds(blas_call, per_round))
+        time.sleep(BLAS_IDLE_SECONDS)
+        _busy(call, WARM_SECONDS)  # a core that slept starts slow
+        kernel_times.append(median_seconds(call, per_round))
+    return (float(np.median(np.divide(blas_times, kernel_times))),
+            float(np.median(blas_times)), float(np.median(kernel_times)))
 
 
 # ----------------------------------------------------------------------------- whole models
@@ -365,7 +388,8 @@ def markdown(result: dict) -> str:
     lines = [f"Measured on {m['cpu']}, {m['threads']} threads, {m['simd_bits']}-bit SIMD, "
              f"{m['date']} (`python bench/sparsity_speedup.py`).", ""]
     for rows in sorted({r["rows"] for r in result["layer"]}):
-        part = [r for r in result["layer"] if r["rows"] == rows]
+        part = [r for r in result["layer"] if r["rows"] == rows and "floor" not in r]
+        floors = [r for r in result["layer"] if r["rows"] == rows and "floor" in r]
         blas = np.median([r["blas_ms"] for r in part])
         sparsities = sorted({r["sparsity"] for r in part})
         lines += [f"One layer, {rows:,} x 256 @ 256 x 256, dense activations: speed-up over "
@@ -382,6 +406,12 @@ def markdown(result: dict) -> str:
             f"{1 / (1 - s):.0f}x" if s < 1 else "" for s in sparsities) + " |")
         lines += ["", "\\* the kernel this machine's cost model picks for the layer (`sparsegnn "
                   "tune`); a pattern and sparsity without one goes to BLAS.", ""]
+        if floors:  # results written before the floors were measured have none
+            lines += ["Floors, timed the same way: " + "; ".join(
+                f"{r['floor']} {r['speedup']:.2f}x ({r['sparse_ms']:.2f} ms)" for r in floors)
+                + ". A row-major kernel reads the activations and writes the outputs, so it "
+                "runs no faster than the copy; the second adds the node panels' transposes.",
+                ""]
     for label, threads in dict.fromkeys((r["model"], r["threads"]) for r in result["models"]):
         part = [r for r in result["models"] if r["model"] == label and r["threads"] == threads]
         dense = next(r for r in part if r["pattern"] == "dense")
@@ -428,7 +458,11 @@ def plot(result: dict, path: Path) -> None:
                                 squeeze=False)
     for axis, (kind, key) in zip(axes.flat, panels):
         if kind == "layer":
-            part = [r for r in result["layer"] if r["rows"] == key]
+            part = [r for r in result["layer"] if r["rows"] == key and "floor" not in r]
+            for floor, style in zip((r for r in result["layer"]
+                                     if r["rows"] == key and "floor" in r), ("--", "-.")):
+                axis.axhline(floor["speedup"], color="grey", linestyle=style,
+                             label=f"floor: {floor['floor']}")
             title = f"one layer, {key:,} x 256 x 256 (vs BLAS)"
         else:
             part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"
