@@ -88,16 +88,11 @@ MODELS = {  # label: (kind, dataset, overrides, graphs per call (graph tasks), e
 
 
 def machine() -> dict:
+    from sparsegnn.benchmark.stats import cpu_description
     from sparsegnn.kernels._intrinsics import VECTOR_BYTES
 
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "threads": len(os.sched_getaffinity(0)), "simd_bits": VECTOR_BYTES * 8,
+    return {"cpu": cpu_description(), "threads": len(os.sched_getaffinity(0)),
+            "simd_bits": VECTOR_BYTES * 8,
             "python": platform.python_version(), "numpy": np.__version__,
             "date": time.strftime("%Y-%m-%d %H:%M")}
 

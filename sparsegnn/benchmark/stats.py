@@ -12,7 +12,7 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["measure", "measure_interleaved", "summarize", "machine_info", "peak_rss_mb",
+__all__ = ["measure", "measure_interleaved", "summarize", "machine_info", "cpu_description", "peak_rss_mb",
            "proc_status_mb", "LIBRARIES"]
 
 LIBRARIES = ("sparsegnn", "numpy", "numba", "torch", "torch_geometric", "torch_scatter",
@@ -93,15 +93,33 @@ def peak_rss_mb() -> float | None:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith(("model name", "Hardware", "Processor")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def cpu_description(cpuinfo: str | None = None) -> str:
+    """The CPU's model name, with its family and model numbers and its widest x86 vector
+    extension where ``cpuinfo`` (default: ``/proc/cpuinfo``'s text) gives them. Virtual
+    machines often report only the vendor's line ("AMD EPYC" for a Zen 1 and a Zen 4 alike),
+    and results measured on each must not read as one machine's."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():  # the first processor's value of each field
+        key, colon, value = line.partition(":")
+        if colon:
+            fields.setdefault(key.strip(), value.strip())
+    name = next((fields[k] for k in ("model name", "Hardware", "Processor") if fields.get(k)),
+                platform.processor() or platform.machine())
+    details = []
+    if fields.get("cpu family") and fields.get("model"):
+        details.append(f"family {fields['cpu family']} model {fields['model']}")
+    flags = set(fields.get("flags", "").split())
+    simd = next((label for flag, label in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                                           ("avx", "AVX")) if flag in flags), None)
+    if simd:
+        details.append(simd)
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def _memory_gib() -> float | None:
@@ -138,7 +156,7 @@ def machine_info() -> dict:
         "hostname": platform.node(),
         "system": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_description(),
         "logical_cores": os.cpu_count(),
         "usable_cores": usable,
         "memory_gib": _memory_gib(),

@@ -29,6 +29,7 @@ from sparsegnn.benchmark.plots import pareto_front
 from sparsegnn.benchmark.prepare import artifact_models, prepare_checkpoints
 from sparsegnn.benchmark.schema import dense_self_p50, dense_self_ratio
 from sparsegnn.benchmark.stats import (
+    cpu_description,
     machine_info,
     measure,
     measure_interleaved,
@@ -87,6 +88,22 @@ def test_machine_info_names_cpu_cores_and_libraries():
     assert info["libraries"]["numpy"] == np.__version__
     assert info["libraries"]["torch"] == torch.__version__
     assert peak_rss_mb() > 10  # this process holds torch
+
+
+def test_cpu_description_tells_apart_cpus_with_one_model_name():
+    # the first lines of /proc/cpuinfo on the two development VMs (Zen 1 and Zen 4), which
+    # both name themselves "AMD EPYC"
+    zen1 = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 23\nmodel\t\t: 1\n"
+            "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2 bmi2\n\n"
+            "processor\t: 1\ncpu family\t: 23\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n")
+    zen4 = zen1.replace(": 23", ": 25").replace(": 1\n", ": 17\n").replace(
+        "avx2 bmi2", "avx2 bmi2 avx512f avx512vl avx512_vnni")
+    assert cpu_description(zen1) == "AMD EPYC (family 23 model 1, AVX2)"
+    assert cpu_description(zen4) == "AMD EPYC (family 25 model 17, AVX-512)"
+    arm = "processor\t: 0\nFeatures\t: fp asimd\nCPU part\t: 0xd0c\n\nHardware\t: Graviton\n"
+    assert cpu_description(arm) == "Graviton"  # no family, model or x86 vector flags to add
+    assert cpu_description("")  # an unreadable cpuinfo still names something
+    assert machine_info()["cpu"] == cpu_description()
 
 
 def test_pareto_front_keeps_exactly_the_undominated_points():
