@@ -378,13 +378,18 @@ def edge_section(repeat: int) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- output
+def _layer_rows(result: dict, rows: int) -> tuple[list[dict], list[dict]]:
+    """The layer section's rows at ``rows`` nodes: ``(kernels, floors)``."""
+    part = [r for r in result["layer"] if r["rows"] == rows]
+    return [r for r in part if "floor" not in r], [r for r in part if "floor" in r]
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"Measured on {m['cpu']}, {m['threads']} threads, {m['simd_bits']}-bit SIMD, "
              f"{m['date']} (`python bench/sparsity_speedup.py`).", ""]
     for rows in sorted({r["rows"] for r in result["layer"]}):
-        part = [r for r in result["layer"] if r["rows"] == rows and "floor" not in r]
-        floors = [r for r in result["layer"] if r["rows"] == rows and "floor" in r]
+        part, floors = _layer_rows(result, rows)
         blas = np.median([r["blas_ms"] for r in part])
         sparsities = sorted({r["sparsity"] for r in part})
         lines += [f"One layer, {rows:,} x 256 @ 256 x 256, dense activations: speed-up over "
@@ -453,9 +458,8 @@ def plot(result: dict, path: Path) -> None:
                                 squeeze=False)
     for axis, (kind, key) in zip(axes.flat, panels):
         if kind == "layer":
-            part = [r for r in result["layer"] if r["rows"] == key and "floor" not in r]
-            for floor, style in zip((r for r in result["layer"]
-                                     if r["rows"] == key and "floor" in r), ("--", "-.")):
+            part, floors = _layer_rows(result, key)
+            for floor, style in zip(floors, ("--", "-.")):
                 axis.axhline(floor["speedup"], color="grey", linestyle=style,
                              label=f"floor: {floor['floor']}")
             title = f"one layer, {key:,} x 256 x 256 (vs BLAS)"

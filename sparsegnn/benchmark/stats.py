@@ -12,8 +12,8 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["measure", "measure_interleaved", "summarize", "machine_info", "cpu_description", "peak_rss_mb",
-           "proc_status_mb", "LIBRARIES"]
+__all__ = ["measure", "measure_interleaved", "summarize", "machine_info", "cpu_description",
+           "peak_rss_mb", "proc_status_mb", "LIBRARIES"]
 
 LIBRARIES = ("sparsegnn", "numpy", "numba", "torch", "torch_geometric", "torch_scatter",
              "torch_sparse", "onnx", "onnxruntime", "scipy")
