@@ -536,15 +536,15 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                     row_scale, normalize, rows_buffer, scales, inverse_sums, tail_buffer, out,
                     out_second, start, end):
     """Rows ``start..end`` of the output-vector product (arguments as ``_node_panels``;
-    ``w_values`` is ``(stored, lanes)``; ``out``'s width is a multiple of ``lanes`` when
-    ``out_second`` has columns). Panels of ``ROW_PANEL`` rows (their inputs stay in L2; CSR
+    ``w_values`` is ``(stored, lanes)``; its groups cut the columns of ``out`` and then
+    ``out_second`` as one row). Panels of ``ROW_PANEL`` rows (their inputs stay in L2; CSR
     rows are expanded into a buffer a panel at a time), each swept by every output group.
     Scratch from the caller (``output_vector_scratch``): ``rows_buffer`` zeros ``(ROW_PANEL,
     K)`` (CSR inputs; else ``(0, K)``), ``scales`` and ``inverse_sums`` ``(ROW_PANEL,)``
     float64, ``tail_buffer`` ``(ROW_PANEL, lanes)`` 64-byte aligned, of ``out``'s dtype.
 
-    Every group moves whole vectors (its stored vectors are zero-padded): the last, partial
-    group of the outputs is computed into ``tail_buffer`` and its valid columns copied out.
+    Every group moves whole vectors (its stored vectors are zero-padded): a partial group, or
+    one across the split, is computed into ``tail_buffer`` and its valid columns copied out.
     So ``_vector_group`` compiles once, not also with masked vectors, and the group's inner
     loop has no masked loads."""
     bias, has_bias, code, slope = epilogue
@@ -552,12 +552,12 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
     bias_row = bias.reshape((1, bias.shape[0]))
     has_scale = row_scale.shape[0] > 0
     sparse_input = x_indptr.shape[0] > 0
-    # (target, first group, groups with whole vectors, groups in all); a target's last group
-    # may be partial (masked stores are slow on AMD Zen: it goes through tail_buffer).
-    split_group = -(-out.shape[1] // lanes)
-    parts = ((out, 0, out.shape[1] // lanes, split_group),
-             (out_second, split_group, split_group + out_second.shape[1] // lanes,
-              bounds.shape[0]))
+    # The groups cut the outputs of both targets as one row: columns below ``split`` go to
+    # ``out``, the rest to ``out_second``. A group that fills a whole vector of one target is
+    # stored there; one that is partial or straddles the split (masked stores are slow on
+    # AMD Zen) goes through tail_buffer, whose valid lanes are copied to each target.
+    split = out.shape[1]
+    outputs = split + out_second.shape[1]
     for first in range(start, end, ROW_PANEL):
         rows = min(ROW_PANEL, end - first)
         source, source_row = x, first
@@ -569,28 +569,37 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                 scales[r] = inverse_sums[r]
             else:
                 scales[r] = row_scale[first + r] if has_scale else 1.0
-        for target, first_group, whole_end, group_end in parts:
-            for group in range(first_group, group_end):
-                full = group < whole_end
-                tail = lanes if full else target.shape[1] - (whole_end - first_group) * lanes
-                column = (group - first_group) * lanes
-                zeros = full_vector_zeros(out, 1)
-                # the bias's valid lanes (a masked load), the others zero
-                bias_vector = full_vectors(vector_fma_row(
-                    vector_zeros(out, 1), 1, bias_row, 0, group * lanes, tail)) \
-                    if has_bias else zeros
-                destination, row, place = target, first, column
-                if not full:  # (np.int64: a literal 0 would compile _vector_group again)
-                    destination, row, place = tail_buffer, np.int64(0), np.int64(0)
-                _vector_group(source, source_row, rows, w_indices, w_values, bounds[group],
-                              zeros, lanes, scales, bias_vector, code, slope, destination, row,
-                              place)
-                if not full:  # the valid lanes: a whole load (the buffer's rows are whole
-                    # vectors), a partial store per row
-                    for r in range(rows):
+        for group in range(bounds.shape[0]):
+            begin = group * lanes
+            valid = min(lanes, outputs - begin)
+            zeros = full_vector_zeros(out, 1)
+            # the bias's valid lanes (a masked load), the others zero
+            bias_vector = full_vectors(vector_fma_row(
+                vector_zeros(out, 1), 1, bias_row, 0, begin, valid)) if has_bias else zeros
+            # (np.int64 rows and columns: a literal 0 would compile _vector_group again)
+            buffered = False
+            if begin + lanes <= split:
+                destination, row, place = out, first, np.int64(begin)
+            elif begin >= split and valid == lanes:
+                destination, row, place = out_second, first, np.int64(begin - split)
+            else:
+                destination, row, place = tail_buffer, np.int64(0), np.int64(0)
+                buffered = True
+            _vector_group(source, source_row, rows, w_indices, w_values, bounds[group], zeros,
+                          lanes, scales, bias_vector, code, slope, destination, row, place)
+            if buffered:  # a whole load per row (the buffer's rows are
+                # whole vectors), a partial store to each target it reaches
+                before = max(min(split - begin, valid), 0)
+                for r in range(rows):
+                    if before > 0:
                         vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
-                                                        tail_buffer, r, 0, tail),
-                                         target, first + r, column, tail)
+                                                        tail_buffer, r, 0, before),
+                                         out, first + r, begin, before)
+                    if valid > before:
+                        vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
+                                                        tail_buffer, r, before, valid - before),
+                                         out_second, first + r, begin + before - split,
+                                         valid - before)
         if sparse_input:
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
 
@@ -715,8 +724,7 @@ def sparse_linear_unchecked(x, weight, epilogue, *, row_scale=None, normalize_ro
         CSR ``x`` only: divide each row by its sum (rows summing to 0 give 0), as the rows
         are expanded (``input_norm`` without a pass of its own).
     split : int, optional
-        Return ``(out[:, :split], out[:, split:])`` as two C-contiguous arrays (for output
-        vectors, ``split`` must be a multiple of ``vector_width``).
+        Return ``(out[:, :split], out[:, split:])`` as two C-contiguous arrays.
 
     panel_major_out : bool
         Node panels only, identity / ReLU / leaky ReLU: return a ``PanelMajor`` (the split
@@ -955,12 +963,8 @@ def sparse_linear(x, weight, *, bias=None, activation: str | None = None,
                                       f"{x.dtype} {x.shape}")
         rows, operand = x.shape[0], x
     scale = None if row_scale is None else check_values(row_scale, rows, dtype, "row_scale")
-    if split is not None:
-        lanes = vector_width(dtype.itemsize)
-        if not 0 <= split <= weight.outputs or (
-                isinstance(weight, OutputVectorWeight) and split % lanes):
-            raise KernelArgumentError(f"split must lie in [0, {weight.outputs}] (a multiple of "
-                                      f"{lanes} for output vectors), got {split}")
+    if split is not None and not 0 <= split <= weight.outputs:
+        raise KernelArgumentError(f"split must lie in [0, {weight.outputs}], got {split}")
     epilogue = (check_vector(bias, weight.outputs, dtype, "bias"), bias is not None,
                 activation_code(activation, ACTIVATIONS), float(negative_slope))
     return sparse_linear_unchecked(operand, weight, epilogue, row_scale=scale, split=split,

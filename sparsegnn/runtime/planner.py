@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels._epilogue import finish_row
-from ..kernels._intrinsics import VECTOR_BYTES
 from ..kernels._memory import aligned_empty
 from ..kernels._sparse_linear import (
     PANEL_BLOCKS,
@@ -71,17 +70,16 @@ class MatrixPlan:
     ``costs`` holds each candidate kernel's predicted nanoseconds per row of dense input
     (``inspect`` and ``bench`` report it); ``dense`` is the matrix itself (BLAS, and CSR
     features times it); ``panels`` / ``vectors`` are its packings for the sparse kernels
-    (``vectors`` is None where the outputs are split inside a vector; the vectors of a dense
-    matrix are all its rows, the session's dense kernel). ``parts`` holds ``dense``'s two
-    column ranges as arrays of their own when the outputs are split (CSR features gather
-    their rows). ``live`` holds the rows with a nonzero where dropping the features' entries
-    of the others can pay (``LiveRows``). Every array starts on a 64-byte boundary: gathered
-    rows are loaded whole."""
+    (the vectors of a dense matrix are all its rows, the session's dense kernel). ``parts``
+    holds ``dense``'s two column ranges as arrays of their own when the outputs are split
+    (CSR features gather their rows). ``live`` holds the rows with a nonzero where dropping
+    the features' entries of the others can pay (``LiveRows``). Every array starts on a
+    64-byte boundary: gathered rows are loaded whole."""
 
     dense: np.ndarray
     costs: dict
     panels: NodePanelWeight
-    vectors: OutputVectorWeight | None
+    vectors: OutputVectorWeight
     tuning: Tuning
     parts: tuple[np.ndarray, np.ndarray] | None = None
     live: LiveRows | None = None
@@ -153,8 +151,7 @@ class MatrixPlan:
         # rows expanded instead of transposed: each element, and each stored value scattered
         fill = rows * self.inputs * tuning.csr_fill + entries * tuning.csr_expand
         costs["panels"] = rows * (self.costs["panels"] - self.inputs * tuning.panel_element) + fill
-        if self.vectors is not None and (split is None or split % _lanes() == 0):
-            costs["vectors"] = rows * self.costs["vectors"] + fill
+        costs["vectors"] = rows * self.costs["vectors"] + fill
         return min(costs, key=costs.get)
 
     def csr_entry_prices(self) -> dict:
@@ -216,16 +213,11 @@ def _aligned_copy(matrix: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lanes() -> int:
-    return VECTOR_BYTES // 4
-
-
 def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
                 split: int | None = None) -> MatrixPlan:
     """Price ``dense (inputs, outputs)`` float32 per row on every kernel. ``run`` is the
     length of the input runs the pruner kept together (the ``Rx1`` patterns); ``split`` a
-    column at which the outputs will be cut in two (output vectors need it at a vector
-    boundary)."""
+    column at which the outputs will be cut in two."""
     dense = _aligned_copy(dense)
     inputs, outputs = dense.shape
 
@@ -242,11 +234,8 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     # (bench/sparsity_speedup.py's 1x8 rows time both)
     panels = min(candidates, key=lambda weight: (panel_cost(weight), -weight.block))
     costs = {"blas": inputs * outputs * tuning.dense_madd, "panels": panel_cost(panels)}
-    vectors = None
-    if split is None or split % _lanes() == 0:
-        vectors = pack_output_vectors(dense)
-        costs["vectors"] = vectors.values.size * tuning.vector_madd \
-            + outputs * tuning.vector_element
+    vectors = pack_output_vectors(dense)
+    costs["vectors"] = vectors.values.size * tuning.vector_madd + outputs * tuning.vector_element
     parts = None if split is None else (_aligned_copy(dense[:, :split]),
                                         _aligned_copy(dense[:, split:]))
     return MatrixPlan(dense=dense, costs=costs, panels=panels, vectors=vectors, tuning=tuning,

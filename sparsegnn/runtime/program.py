@@ -99,8 +99,6 @@ class Encoder:
         ``rows`` given, the node panels pay for every row of the panels those rows fill."""
         plan = self.plan(key, (stored,))
         costs = {kind: cost for kind, cost in plan.costs.items() if kind != "blas"}
-        if plan.vectors is None:
-            costs.pop("vectors", None)
         if self.rows:
             costs["panels"] *= panel_rows_priced(self.rows) / self.rows
         panels = min(costs, key=costs.get) == "panels"

@@ -219,13 +219,9 @@ def test_every_weight_kernel_matches_torch(kind, kernel, datasets_root, tmp_path
     MUTAG and at node level on Cora's CSR features, where input_norm is fused."""
     from sparsegnn.runtime.planner import MatrixPlan
 
-    def forced(plan, dense_choice):  # output vectors cannot split inside a vector
-        return "panels" if kernel == "vectors" and plan.vectors is None else dense_choice
-
     csr_kernel = "spmm" if kernel == "blas" else kernel
-    monkeypatch.setattr(MatrixPlan, "kind", lambda self, rows: forced(self, kernel))
-    monkeypatch.setattr(MatrixPlan, "csr_kind",
-                        lambda self, rows, entries, split=None: forced(self, csr_kernel))
+    monkeypatch.setattr(MatrixPlan, "kind", lambda self, rows: kernel)
+    monkeypatch.setattr(MatrixPlan, "csr_kind", lambda self, rows, entries, split=None: csr_kernel)
     for name in ("mutag", "cora"):
         dataset = data.load(name, datasets_root)
         model = _model(kind, dataset, "batch-norm", 0.9)

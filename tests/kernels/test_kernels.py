@@ -356,17 +356,21 @@ def test_sparse_linear_sweeps_inputs_in_chunks(density, kernel, options):
 
 
 @given(weight=patterned_matrices(), rows=st.sampled_from([0, 5, 70]),
-       kernel=st.sampled_from(["panels", "vectors"]), seed=st.integers(0, 1000))
-def test_sparse_linear_split_outputs(weight, rows, kernel, seed):
+       kernel=st.sampled_from(["panels", "vectors"]), cut=st.floats(0, 1),
+       seed=st.integers(0, 1000))
+def test_sparse_linear_split_outputs(weight, rows, kernel, cut, seed):
     """Two weights on one input (GraphSAGE's, GAT's projection and residual) run as one product
-    whose columns are returned as two arrays."""
+    whose columns are returned as two arrays, cut anywhere: inside a vector too, where the
+    output vectors route a group across the cut through their buffer (bias and ReLU
+    included)."""
     matrix, pattern = weight
-    lanes = 64 // matrix.dtype.itemsize
-    split = (matrix.shape[1] // lanes) * lanes if kernel == "vectors" else matrix.shape[1] // 2
+    split = round(cut * matrix.shape[1])
     x = dense(seed, (rows, matrix.shape[0]), matrix.dtype)
+    bias = dense(seed + 1, (matrix.shape[1],), matrix.dtype)
     block = {"1x4": 4, "1x8": 8}.get(pattern, 1) if kernel == "panels" else 1
-    first, second = sparse_linear(x, pack_weight(matrix, kernel, block=block), split=split)
-    expected = x.astype(np.float64) @ matrix.astype(np.float64)
+    first, second = sparse_linear(x, pack_weight(matrix, kernel, block=block), bias=bias,
+                                  activation="relu", split=split)
+    expected = np.maximum(x.astype(np.float64) @ matrix.astype(np.float64) + bias, 0)
     assert first.flags.c_contiguous and second.flags.c_contiguous
     assert_matches(first, expected[:, :split].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)
     assert_matches(second, expected[:, split:].astype(matrix.dtype), atol=TOL[matrix.dtype.type] * 10)
