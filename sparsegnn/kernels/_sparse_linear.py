@@ -531,6 +531,15 @@ def _vector_group(x, row, rows, w_indices, w_values, bounds, zeros, tail, scales
             vector_store_row(sums, out, target, column, tail)
 
 
+@njit(cache=True, nogil=True)
+def _copy_lanes(buffer, rows, lane, count, target, first, column):
+    """``target[first + r, column:column + count] = buffer[r, lane:lane + count]`` for
+    ``r < rows`` (at most one vector): a masked load and a partial store per row."""
+    for r in range(rows):
+        vector_store_row(vector_fma_row(overread_vector_zeros(buffer, 1), 1, buffer, r, lane,
+                                        count), target, first + r, column, count)
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, epilogue,
                     row_scale, normalize, rows_buffer, scales, inverse_sums, tail_buffer, out,
@@ -587,19 +596,13 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
                 buffered = True
             _vector_group(source, source_row, rows, w_indices, w_values, bounds[group], zeros,
                           lanes, scales, bias_vector, code, slope, destination, row, place)
-            if buffered:  # a whole load per row (the buffer's rows are
-                # whole vectors), a partial store to each target it reaches
+            if buffered:  # the lanes before the split to out, the rest to out_second
                 before = max(min(split - begin, valid), 0)
-                for r in range(rows):
-                    if before > 0:
-                        vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
-                                                        tail_buffer, r, 0, before),
-                                         out, first + r, begin, before)
-                    if valid > before:
-                        vector_store_row(vector_fma_row(overread_vector_zeros(out, 1), 1,
-                                                        tail_buffer, r, before, valid - before),
-                                         out_second, first + r, begin + before - split,
-                                         valid - before)
+                if before > 0:
+                    _copy_lanes(tail_buffer, rows, 0, before, out, first, begin)
+                if valid > before:
+                    _copy_lanes(tail_buffer, rows, before, valid - before, out_second, first,
+                                begin + before - split)
         if sparse_input:
             _clear_rows(x_indptr, x_indices, first, rows, rows_buffer)
 
