@@ -153,29 +153,10 @@ def _clear_rows(indptr, indices, first, rows, buffer):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _prefetch_share(span, fetch, row, column, end_row, step):
-    """Prefetches the next ``step`` spans of ``fetch``'s rows below ``end_row``, from
-    ``(row, column)`` on, a span being ``span``'s vectors of one row; returns where the next
-    share starts. A sweep's outputs each take one share, so that the next panel's activations
-    arrive while this panel's multiply-adds run. (A cursor, not a span number: dividing one
-    into row and column per output was a large share of a very sparse layer's time.)"""
-    width = len(span) * (VECTOR_BYTES // fetch.itemsize)
-    for _ in range(step):
-        if row >= end_row:
-            break
-        prefetch_row(span, fetch, row, column)
-        column += width
-        if column >= fetch.shape[1]:
-            row, column = row + 1, 0
-    return row, column
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _share_size(span, fetch, first_row, end_row, shares):
-    """Spans per share when ``shares`` outputs split rows ``first_row..end_row`` of
-    ``fetch`` (``_prefetch_share``)."""
-    width = len(span) * (VECTOR_BYTES // fetch.itemsize)
-    spans = max(end_row - first_row, 0) * -(-fetch.shape[1] // width)
+def _share_size(fetch_at, fetch_stop, width, shares):
+    """Spans of ``width`` elements per output when ``shares`` outputs split the prefetch of
+    elements ``fetch_at..fetch_stop`` (see ``_sweep_outputs``)."""
+    spans = -(-max(fetch_stop - fetch_at, 0) // width)
     return -(-spans // max(shares, 1))
 
 
@@ -192,22 +173,23 @@ def _finish(sums, scale, has_scale, bias, code, slope):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_outputs(bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch, fetch_row, fetch_end, rows):
+                   has_scale, fetch, fetch_at, fetch_stop, rows):
     """``ot[o_row + m] = finish(sum over output m's stored weights of w * xt[x_row + k])``
     for every output, over the panel's first ``rows`` nodes: a panel of at most two vectors'
     worth (a molecule's, or a chunk's last) sweeps two vectors, not the panel's four."""
     lanes = VECTOR_BYTES // xt.itemsize
     if rows <= 2 * lanes:
         _sweep_outputs(full_vector_zeros(xt, 2), bounds, indices, values, run, xt, x_row, ot,
-                       o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_end)
+                       o_row, epilogue, scale, has_scale, fetch, fetch_at, fetch_stop)
     else:
         _sweep_outputs(full_vector_zeros(xt, PANEL_VECTORS), bounds, indices, values, run, xt,
-                       x_row, ot, o_row, epilogue, scale, has_scale, fetch, fetch_row, fetch_end)
+                       x_row, ot, o_row, epilogue, scale, has_scale, fetch, fetch_at,
+                       fetch_stop)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, epilogue, scale,
-                   has_scale, fetch, fetch_row, fetch_end):
+                   has_scale, fetch, fetch_at, fetch_stop):
     """``_panel_outputs`` over the nodes that ``zeros`` (a tuple of zero vectors) spans.
 
     ``bounds (outputs, chunks + 1)`` cuts each output's stored runs into chunks of
@@ -218,16 +200,18 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
     serialise the loop). Positions are unsigned, so Numba indexes without its negative-index
     wraparound (a third of the loop's instructions).
 
-    The first chunk's outputs also prefetch rows ``fetch_row..fetch_end`` of ``fetch``, a
-    few spans per output (``_prefetch_share``): the next panel's activations,
-    row-major or panel-major. The sweep reads a panel-major panel's rows in the weight's order
-    and the transpose of a row-major one reads a line of each row, neither of which the
-    hardware prefetcher guesses."""
+    The first chunk's outputs also prefetch elements ``fetch_at..fetch_stop`` of ``fetch``
+    (one row: a flat view of the activations), a few spans per output: the next panel's
+    activations, which lie together in memory whichever the layout. The sweep reads a
+    panel-major panel's rows in the weight's order and the transpose of a row-major one reads
+    a line of each row, neither of which the hardware prefetcher guesses. (The prefetch loop
+    is written out in the sweep: a helper taking ``fetch`` counted references with atomic
+    instructions on every output, most of a very sparse layer's sweep.)"""
     bias, has_bias, code, slope = epilogue
     lanes = VECTOR_BYTES // xt.itemsize
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = _share_size(row_span, fetch, fetch_row, fetch_end, bounds.shape[0])
-    fetch_at = (fetch_row, 0)
+    fetch_width = PANEL_VECTORS * lanes
+    fetch_step = _share_size(fetch_at, fetch_stop, fetch_width, bounds.shape[0])
     factors = vector_mul_row(vector_add_scalar(zeros, 1), scale, 0, 0, lanes)
     one, two = np.uint64(1), np.uint64(2)
     size = np.uint64(run)
@@ -235,9 +219,10 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
     for c in range(chunks):
         for m in range(bounds.shape[0]):
             first, last = np.uint64(bounds[m, c]), np.uint64(bounds[m, c + 1])
-            if c == 0:
-                fetch_at = _prefetch_share(row_span, fetch, fetch_at[0], fetch_at[1], fetch_end,
-                                           fetch_step)
+            for _ in range(fetch_step if c == 0 else 0):
+                if fetch_at < fetch_stop:
+                    prefetch_row(row_span, fetch, 0, fetch_at)
+                fetch_at += fetch_width
             s0 = zeros if c == 0 else vector_fma_row(zeros, 1, ot, o_row + m, 0, lanes)
             s1 = zeros
             if run == 1:
@@ -269,7 +254,7 @@ def _sweep_outputs(zeros, bounds, indices, values, run, xt, x_row, ot, o_row, ep
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, epilogue, scale,
-                         has_scale, fetch, fetch_row, fetch_end, rows):
+                         has_scale, fetch, fetch_at, fetch_stop, rows):
     """``_panel_outputs`` for blocks of ``block`` (4 or 8) consecutive outputs per stored
     input: each load of ``xt[k]`` feeds ``block`` multiply-adds (one per output), so the loop
     is bound by the multiply-adds rather than by the loads. ``bounds (groups, chunks + 1)``
@@ -281,8 +266,8 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
     lanes = VECTOR_BYTES // xt.itemsize
     zeros = full_vector_zeros(xt, 2)
     row_span = full_vector_zeros(xt, PANEL_VECTORS)
-    fetch_step = _share_size(row_span, fetch, fetch_row, fetch_end, bounds.shape[0])
-    fetch_at = (fetch_row, 0)
+    fetch_width = PANEL_VECTORS * lanes
+    fetch_step = _share_size(fetch_at, fetch_stop, fetch_width, bounds.shape[0])
     ones = vector_add_scalar(zeros, 1)
     size = np.uint64(block)
     chunks = bounds.shape[1] - 1
@@ -293,9 +278,10 @@ def _panel_output_blocks(bounds, indices, values, block, xt, x_row, ot, o_row, e
                 first, last = np.uint64(bounds[j, c]), np.uint64(bounds[j, c + 1])
                 m = j * block
                 row = o_row + m
-                if half == 0 and c == 0:
-                    fetch_at = _prefetch_share(row_span, fetch, fetch_at[0], fetch_at[1],
-                                               fetch_end, fetch_step)
+                for _ in range(fetch_step if half == 0 and c == 0 else 0):
+                    if fetch_at < fetch_stop:
+                        prefetch_row(row_span, fetch, 0, fetch_at)
+                    fetch_at += fetch_width
                 if c == 0:
                     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zeros
                 else:
@@ -411,6 +397,7 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         epilogue = (padded_bias, has_bias, code, slope)
     # a literal 0 passed to a jitted function compiles it again for Literal[int](0)
     origin = np.int64(0)
+    flat_x = x.reshape((1, x.size))  # what the sweeps prefetch, by element
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         source, x_row = x, first // panel * x_panel_rows
@@ -436,8 +423,8 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
             for r in range(rows):
                 scale[0, r] = row_scale[first + r]
         target, o_row = (out, first // panel * out_panel_rows) if out_major else (ot, 0)
-        # the next panel's activations (its rows of ``x``, whichever the layout), fetched
-        # during this one's sweep: the multiply-adds then hide their wait on memory
+        # the next panel's activations (its rows of ``x``, whichever the layout: they lie
+        # together), fetched during this one's sweep: the multiply-adds then hide their wait
         next_rows = min(panel, end - first - rows)
         if x_major:
             fetch_row = x_row + x_panel_rows
@@ -445,13 +432,14 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
         else:
             fetch_row = first + rows
             fetch_end = fetch_row + (0 if sparse_input else next_rows)
+        fetch_at, fetch_stop = fetch_row * x.shape[1], fetch_end * x.shape[1]
         if block == 1:
             _panel_outputs(bounds, w_indices, w_values, run, source, x_row, target, o_row,
-                           epilogue, scale, has_scale, x, fetch_row, fetch_end, rows)
+                           epilogue, scale, has_scale, flat_x, fetch_at, fetch_stop, rows)
         else:
             _panel_output_blocks(bounds, w_indices, w_values, block, source, x_row, target,
-                                 o_row, epilogue, scale, has_scale, x, fetch_row, fetch_end,
-                                 rows)
+                                 o_row, epilogue, scale, has_scale, flat_x, fetch_at,
+                                 fetch_stop, rows)
         if not out_major:
             ahead = min(panel, end - first - rows)
             _store_panel(ot, origin, out, first, rows, ahead)
