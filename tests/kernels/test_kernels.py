@@ -252,6 +252,25 @@ def test_gcn_symmetric_matches_the_normalised_graph(g, width, activation, seed):
     assert_matches(out, ACTIVATION_REFERENCES[activation](expected).astype(np.float32), atol=1e-4)
 
 
+@given(g=csr_graphs(square=True), data=st.data())
+def test_gcn_degree_scales_against_numpy(g, data):
+    """``D^-1/2`` of ``A + I`` from the row sizes on the graph without its self loops, and None
+    once a loop is put back in any row (empty rows around it included), against numpy."""
+    indptr, indices, num_rows, _ = g
+    if num_rows == 0:
+        return
+    rows = np.repeat(np.arange(num_rows), np.diff(indptr))
+    keep = indices != rows
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=num_rows))])
+    indices = indices[keep]
+    assert_matches(gcn_degree_scales(indptr, indices),
+                   (1 / np.sqrt(np.diff(indptr) + 1.0)).astype(np.float32), atol=1e-6)
+    row = data.draw(st.integers(0, num_rows - 1))
+    at = data.draw(st.integers(int(indptr[row]), int(indptr[row + 1])))
+    looped = np.insert(indices, at, row).astype(indices.dtype)
+    assert gcn_degree_scales(indptr + (np.arange(num_rows + 1) > row), looped) is None
+
+
 def test_gcn_degree_scales_refuse_graphs_with_self_loops():
     """An existing self loop replaces the added one, so the fused path must not be taken."""
     indptr, indices = np.array([0, 1, 3]), np.array([1, 0, 1])
