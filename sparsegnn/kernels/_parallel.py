@@ -2,16 +2,21 @@
 
 Numba's own ``parallel=True`` was measured here to cost ~0.4 s per kernel to load from cache and
 its default threading layer aborts the process when two Python threads enter parallel code at
-once. Serial kernels that release the GIL, run on a shared thread pool over disjoint row ranges,
-start instantly and are safe to call from any number of Python threads.
+once. Serial kernels that release the GIL, run by a few worker threads over disjoint row
+ranges, start instantly and are safe to call from any number of Python threads.
+
+A worker is handed its chunk through two plain locks, not a ``ThreadPoolExecutor``: an
+executor's queue and future wait on Python-level conditions, several per task, each run under
+the GIL that the calling thread needs too, and every split call paid for them (twice the
+round trip of the locks; ``bench/panel_parts.py`` times the round trip).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from bisect import bisect_left
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -19,7 +24,7 @@ from ._config import PARALLEL_MIN_WORK
 
 __all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks", "runs_serially"]
 
-_state = {"threads": None, "pool": None, "default": None}
+_state = {"threads": None, "default": None, "workers": [], "idle": []}
 _lock = threading.Lock()
 
 
@@ -48,24 +53,94 @@ def set_num_threads(threads: int | None) -> None:
         _state["threads"] = threads
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+class _Worker:
+    """A daemon thread that runs one ``kernel(start, end)`` per ``submit``; ``wait`` returns
+    when it is done."""
+
+    def __init__(self, number: int):
+        self._start, self._done = threading.Lock(), threading.Lock()
+        self._start.acquire()  # held while there is no task: the thread waits on it
+        self._done.acquire()  # held until the task is done: the caller waits on it
+        self._task: tuple | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._serve, name=f"sparsegnn-{number}", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._start.acquire()
+            kernel, start, end = self._task
+            try:
+                kernel(start, end)
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                self._error = exc
+            self._task = None
+            self._done.release()
+
+    def submit(self, kernel: Callable[[int, int], None], start: int, end: int) -> None:
+        self._task = (kernel, start, end)
+        self._start.release()
+
+    def wait(self) -> BaseException | None:
+        """Block until the task is done, even through a ``KeyboardInterrupt`` (the task writes
+        its rows until then); the interrupt, else what the task raised, else None."""
+        interrupted = None
+        while True:
+            try:
+                self._done.acquire()
+                break
+            except BaseException as exc:
+                interrupted = exc
+        error, self._error = self._error, None
+        return interrupted or error
+
+
+def _take_workers(count: int) -> list[_Worker]:
+    """Up to ``count`` idle workers, making them until ``count`` exist; fewer when other
+    Python threads hold them (their chunks then run on the caller: no more threads than the
+    cores asked for per call)."""
     with _lock:
-        pool = _state["pool"]
-        if pool is None or pool._max_workers < threads:
-            _state["pool"] = ThreadPoolExecutor(max_workers=threads,
-                                                thread_name_prefix="sparsegnn")
-        return _state["pool"]
+        workers, idle = _state["workers"], _state["idle"]
+        while len(workers) < count:
+            workers.append(_Worker(len(workers)))
+            idle.append(workers[-1])
+        taken = idle[max(len(idle) - count, 0):]
+        del idle[len(idle) - len(taken):]
+    return taken
+
+
+def _return_workers(taken: list[_Worker]) -> None:
+    with _lock:
+        _state["idle"].extend(taken)
+
+
+def _forget_workers() -> None:
+    """In a forked child: the parent's worker threads do not exist there."""
+    global _lock
+    _lock = threading.Lock()
+    _state["workers"], _state["idle"] = [], []
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
 
 
 def row_chunks(indptr: np.ndarray, parts: int) -> list[tuple[int, int]]:
-    """Split rows into ``parts`` contiguous ranges of about equal cost (entries + rows)."""
+    """Split rows into ``parts`` contiguous ranges of about equal cost (entries + rows),
+    by binary search over the rows (a few scalar reads, not a pass over ``indptr``)."""
     num_rows = indptr.shape[0] - 1
     if parts <= 1 or num_rows <= 1:
         return [(0, num_rows)]
-    cost = indptr.astype(np.int64) + np.arange(num_rows + 1)
-    targets = np.linspace(0, cost[-1], parts + 1)[1:-1]
-    bounds = np.unique(np.concatenate([[0], np.searchsorted(cost, targets), [num_rows]]))
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    first = int(indptr[0])
+    total = int(indptr[num_rows]) - first + num_rows
+
+    def scaled_cost(row: int) -> int:  # entries and rows before ``row``, times ``parts``
+        return (int(indptr[row]) - first + row) * parts
+
+    # cut ``part``: the first row whose cost reaches ``part / parts`` of the total (exactly)
+    cuts = [bisect_left(range(num_rows + 1), total * part, key=scaled_cost)
+            for part in range(1, parts)]
+    bounds = [0, *cuts, num_rows]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def runs_serially(work: int, threads: int | None = None) -> bool:
@@ -83,7 +158,15 @@ def run_row_chunks(kernel: Callable[[int, int], None], indptr: np.ndarray, work:
         return
     threads = threads or get_num_threads()
     chunks = row_chunks(indptr, threads)
-    futures = [_pool(threads).submit(kernel, start, end) for start, end in chunks[1:]]
-    kernel(*chunks[0])  # the caller works too instead of waiting idle
-    for future in futures:
-        future.result()
+    workers = _take_workers(len(chunks) - 1)
+    try:
+        for worker, (start, end) in zip(workers, chunks[1:]):
+            worker.submit(kernel, start, end)
+        for start, end in [chunks[0], *chunks[len(workers) + 1:]]:
+            kernel(start, end)  # the caller works too instead of waiting idle
+    finally:  # every worker done before the caller returns or raises: none writes on after
+        errors = [worker.wait() for worker in workers]
+        _return_workers(workers)
+    error = next((e for e in errors if e is not None), None)
+    if error is not None:
+        raise error
