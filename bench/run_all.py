@@ -7,7 +7,8 @@ runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and w
 ``bench/results/<case>/bench.{json,md}`` and PNG plots. ``sparsity`` writes the pruned-vs-dense
 speed-ups (``bench/sparsity_speedup.py``), ``ratio_noise`` how far such a ratio strays by noise
 (``bench/ratio_noise.py``), ``pruning_floor`` how far pruning can speed up the Cora GCN at most
-(``bench/pruning_floor.py``), ``scale`` the power-law scale sweep and ``spmm`` the
+(``bench/pruning_floor.py``), ``panel_parts`` where a very sparse layer's time goes
+(``bench/panel_parts.py``), ``scale`` the power-law scale sweep and ``spmm`` the
 SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
 whatever results exist, with the headline ratios.
 """
@@ -71,7 +72,7 @@ CASES = {
     "gin-proteins": ("gin", "proteins", GRAPH_VARIANTS, [], []),
     "gin-nci1": ("gin", "nci1", GRAPH_VARIANTS, [], []),
 }
-EXTRA = ("sparsity", "ratio_noise", "pruning_floor", "scale", "spmm")
+EXTRA = ("sparsity", "ratio_noise", "pruning_floor", "panel_parts", "scale", "spmm")
 
 
 def _cli(argv: list[str]) -> None:
@@ -227,6 +228,10 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     if floor.exists():
         lines += ["### How far pruning can speed up the Cora GCN (`bench/pruning_floor.py`)", "",
                   floor.read_text(), ""]
+    parts = RESULTS / "panel_parts" / "panel_parts.md"
+    if parts.exists():
+        lines += ["### Where a very sparse layer's time goes (`bench/panel_parts.py`)", "",
+                  parts.read_text(), ""]
     scale = RESULTS / "scale" / "scale.json"
     if scale.exists():
         from scale_sweep import scale_markdown
@@ -282,6 +287,10 @@ def main() -> None:
             from pruning_floor import run as run_pruning_floor
 
             run_pruning_floor(RESULTS / "pruning_floor")
+        elif case == "panel_parts":
+            from panel_parts import run as run_panel_parts
+
+            run_panel_parts(RESULTS / "panel_parts")
         elif case == "scale":
             run_scale()
         elif case == "spmm":
