@@ -17,6 +17,10 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 # multiply-adds for the weight kernels) a kernel runs in the calling thread: handing a chunk to
 # the pool costs a thread wake-up, which on a VM can take as long as a small graph's whole
 # kernel (GraphSAGE on Cora ran twice as long on two threads as on one; see bench/results).
-PARALLEL_MIN_WORK = 1 << 22
+# Halved from 1 << 22 once the workers were handed their chunks through locks (a cheaper
+# round trip): timed in turns on two threads, a GIN-128 on 64 molecules at 90 % ran faster,
+# the GCN and GraphSAGE cases of bench/run_all.py no slower; halved again, GraphSAGE on Cora
+# and CiteSeer ran slower (docs/architecture.md, Threading).
+PARALLEL_MIN_WORK = 1 << 21
 # A pass over values (the finiteness check) is split from this many elements.
 PARALLEL_MIN_ELEMENTS = 1 << 21
