@@ -158,14 +158,16 @@ def run_row_chunks(kernel: Callable[[int, int], None], indptr: np.ndarray, work:
         return
     threads = threads or get_num_threads()
     chunks = row_chunks(indptr, threads)
-    workers = _take_workers(len(chunks) - 1)
+    workers, submitted = _take_workers(len(chunks) - 1), []
     try:
         for worker, (start, end) in zip(workers, chunks[1:]):
             worker.submit(kernel, start, end)
+            submitted.append(worker)
         for start, end in [chunks[0], *chunks[len(workers) + 1:]]:
             kernel(start, end)  # the caller works too instead of waiting idle
     finally:  # every worker done before the caller returns or raises: none writes on after
-        errors = [worker.wait() for worker in workers]
+        # (only those handed a task: one interrupted before its task would wait forever)
+        errors = [worker.wait() for worker in submitted]
         _return_workers(workers)
     error = next((e for e in errors if e is not None), None)
     if error is not None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sparsegnn.kernels import _parallel
 from sparsegnn.kernels._parallel import row_chunks, run_row_chunks
 
 SPLIT = 1 << 40  # work far above the threshold: always split when threads allow
@@ -77,6 +78,33 @@ def test_the_caller_raises_only_once_its_workers_are_done():
     with pytest.raises(KeyError):
         run_row_chunks(kernel, np.arange(101), SPLIT, 2)
     assert finished == [50]  # the worker was waited for, not left writing its rows
+
+
+def test_an_interrupt_while_handing_out_chunks_waits_only_on_workers_handed_one(monkeypatch):
+    """A worker interrupted before it got its chunk has nothing to finish: waiting on it
+    would block the caller forever."""
+    original = _parallel._Worker.submit
+    handed = []
+
+    def submit(self, kernel, start, end):
+        if handed:
+            raise KeyboardInterrupt
+        handed.append(start)
+        original(self, kernel, start, end)
+
+    monkeypatch.setattr(_parallel._Worker, "submit", submit)
+    outcome = []
+
+    def call():
+        try:
+            run_row_chunks(lambda start, end: None, np.arange(301), SPLIT, 3)
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(10)
+    assert outcome == ["interrupted"] and handed == [100]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
