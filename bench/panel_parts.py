@@ -44,7 +44,7 @@ from sparsity_speedup import THREADS, machine
 
 from sparsegnn.kernels import pack_weight, sparse_linear
 from sparsegnn.kernels._memory import aligned_empty
-from sparsegnn.kernels._parallel import run_row_chunks
+from sparsegnn.kernels._parallel import row_chunks, run_row_chunks
 from sparsegnn.kernels._sparse_linear import (
     _fill_dense,
     _panel_outputs,
@@ -98,7 +98,8 @@ def measure(timings: int, repeat: int) -> dict:
     out = aligned_empty((ROWS, WIDTH), np.float32)
     scale = np.ones((1, panel), np.float32)
     threads = THREADS[-1]  # every core
-    cut = ROWS // panel // 2 * panel  # where the pool splits two threads' panels
+    # where the pool splits the panels between two threads (as sparse_linear asks it to)
+    cut = row_chunks(np.arange(-(-ROWS // panel) + 1), 2)[1][0] * panel
     packed = {}
     for name, matrix in _weights(rng).items():
         packed[name] = pack_weight(matrix, "panels")

@@ -44,7 +44,6 @@ from sparsegnn.kernels._elementary import erf32, exp32, expm1_32
 from sparsegnn.kernels._epilogue import finish_row, gelu
 from sparsegnn.kernels._intrinsics import transpose_network, transpose_tile, vector_lanes
 from sparsegnn.kernels._memory import aligned_empty
-from sparsegnn.kernels._parallel import row_chunks
 from sparsegnn.kernels._sparse_linear import INPUT_CHUNK, PANEL_CHUNK, PANEL_VECTORS, vector_width
 from sparsegnn.kernels._spmm import (
     GCN_SYMMETRIC,
@@ -703,15 +702,6 @@ def test_gcn_norm_matches_graph_gcn_norm(edges, weighted, improved):
     assert_matches(dense_actual, dense_expected, atol=1e-6)
     assert np.all([np.all(np.diff(indices[indptr[r]:indptr[r + 1]]) >= 0)
                    for r in range(num_nodes)])
-
-
-def test_row_chunks_cover_every_row_and_balance_entries():
-    degrees = np.array([1000] + [1] * 999)  # one hub row: a power-law worst case
-    indptr = np.concatenate([[0], np.cumsum(degrees)])
-    chunks = row_chunks(indptr, 4)
-    assert chunks[0][0] == 0 and chunks[-1][1] == 1000
-    assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:]))
-    assert chunks[0] == (0, 1)  # the hub gets a chunk of its own
 
 
 def test_parallel_and_serial_results_agree(rng):

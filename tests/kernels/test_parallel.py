@@ -37,6 +37,15 @@ def test_row_chunks_cut_where_numpy_finds_each_share_of_the_cost(degrees, offset
     assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(chunks[:-1], chunks[1:]))
 
 
+def test_row_chunks_cover_every_row_and_balance_entries():
+    degrees = np.array([1000] + [1] * 999)  # one hub row: a power-law worst case
+    indptr = np.concatenate([[0], np.cumsum(degrees)])
+    chunks = row_chunks(indptr, 4)
+    assert chunks[0][0] == 0 and chunks[-1][1] == 1000
+    assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:]))
+    assert chunks[0] == (0, 1)  # the hub gets a chunk of its own
+
+
 def _recorder():
     ranges, lock = [], threading.Lock()
 
