@@ -20,12 +20,20 @@ absolute path of the installed sources, and its target is this CPU. A bundle rem
 
 A bundle is machine code, like a wheel: ship only bundles you built. Numba's cache files are
 pickles, so the runtime never loads one from anywhere but the folders named above.
+
+Numba keys a cached function by its own module's source only, but a kernel compiles in the
+intrinsics and helpers of other kernel modules (``_intrinsics``, ``_epilogue``...). So
+:func:`activate` also stamps every kernel's cache entry, bundled or not, with a hash of all
+the kernel modules' sources (:func:`kernel_sources_digest`): an edit to any of them, or an
+upgrade that changes only one, compiles the kernels again instead of loading machine code
+built from the old sources.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -38,8 +46,8 @@ from pathlib import Path
 from ._start_up import RUNTIME_FILE
 
 __all__ = ["STATUS", "KernelStatus", "PrecompiledKernelsWarning", "TARGETS", "BUNDLE_ENV",
-           "CACHE_ENV", "MANIFEST", "activate", "cache_root",
-           "is_cache_file", "neutral_environment", "target_features"]
+           "CACHE_ENV", "MANIFEST", "activate", "cache_root", "is_cache_file",
+           "kernel_sources_digest", "neutral_environment", "target_features"]
 
 BUNDLE_ENV = "SPARSEGNN_KERNELS"
 CACHE_ENV = "SPARSEGNN_KERNEL_CACHE"
@@ -47,6 +55,7 @@ BUILD_ENV = "SPARSEGNN_KERNEL_BUILD"  # set by compile_kernels in its child: "ta
 MANIFEST = "bundle.json"
 FORMAT = "sparsegnn.kernels"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+KERNEL_SOURCES = Path(__file__).resolve().parent  # every jitted function lives here
 SHIPPED_BUNDLE = PACKAGE_ROOT / "_precompiled"
 RUNTIME_FILE_PATTERN = RUNTIME_FILE.format(key="*")
 
@@ -171,12 +180,50 @@ def cache_root(bundle_manifest: dict) -> Path:
     return Path(base) / key
 
 
+@functools.cache
+def kernel_sources_digest(folder: Path = KERNEL_SOURCES) -> str:
+    """A hash of the source of every module in ``folder`` (the kernels')."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class _KernelSourcesStamp:
+    """A Numba cache locator mixin for the kernels only: the freshness stamp of a cached
+    kernel is its module's stamp and ``kernel_sources_digest()``, so that a change to any
+    kernel module invalidates every kernel (Numba's own stamp misses changes to the modules
+    whose code a kernel compiles in)."""
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if os.path.dirname(os.path.realpath(py_file)) != str(KERNEL_SOURCES):
+            return None
+        return super().from_function(py_func, py_file)
+
+    def get_source_stamp(self):
+        return super().get_source_stamp(), kernel_sources_digest()
+
+
+def _stamp_kernel_caches() -> None:
+    """Put a ``_KernelSourcesStamp`` version of each of Numba's cache locators before the
+    originals: kernels keep Numba's cache folders, other jitted code Numba's locators."""
+    from numba.core.caching import CacheImpl
+
+    locators = CacheImpl._locator_classes
+    if any(issubclass(locator, _KernelSourcesStamp) for locator in locators):
+        return
+    locators[:0] = [type(f"Kernel{locator.__name__}", (_KernelSourcesStamp, locator), {})
+                    for locator in locators]
+
+
 def _install_locator(root: Path) -> None:
     """Put sparsegnn's kernels' cache files under ``root``, by module path relative to the
     package (other jitted code keeps Numba's own locations)."""
     from numba.core.caching import CacheImpl, _CacheLocator, _SourceFileBackedLocatorMixin
 
-    class _PackageRelativeLocator(_SourceFileBackedLocatorMixin, _CacheLocator):
+    class _PackageRelativeLocator(_KernelSourcesStamp, _SourceFileBackedLocatorMixin,
+                                  _CacheLocator):
         def __init__(self, py_func, py_file):
             self._py_file = py_file
             self._lineno = py_func.__code__.co_firstlineno
@@ -255,6 +302,7 @@ def activate() -> KernelStatus:
     global STATUS
     if STATUS.source != "jit" or STATUS.note:
         return STATUS
+    _stamp_kernel_caches()
     build = os.environ.get(BUILD_ENV)
     if build:
         target, _, folder = build.partition(":")

@@ -313,3 +313,28 @@ print("ok")
         pytest.fail(result.stderr[-2000:])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+def test_a_change_to_any_kernel_module_compiles_the_kernels_again(tmp_path):
+    """Numba keys a cached kernel by its own module's source, but the kernels compile in code
+    from other kernel modules (``_intrinsics``' vectors, ``_epilogue``'s activations). With an
+    edit to ``_intrinsics`` alone, a warm cache must not hand back kernels built from the old
+    source: every kernel the run needs compiles again, and the next run loads those."""
+    site = tmp_path / "site"
+    shutil.copytree(PACKAGE, site / "sparsegnn", ignore=shutil.ignore_patterns("__pycache__"))
+    artifact = save_artifact(_gat_model(), tmp_path / "gat.sgnn")
+    inputs, x, graph = _inputs(tmp_path)
+    environment = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    compiled = _run_child(artifact, inputs, environment, site)
+    warm = _run_child(artifact, inputs, environment, site)
+    intrinsics = site / "sparsegnn" / "kernels" / "_intrinsics.py"
+    intrinsics.write_text(intrinsics.read_text() + "\n# an edit\n")
+    edited = _run_child(artifact, inputs, environment, site)
+    again = _run_child(artifact, inputs, environment, site)
+    assert compiled["compiled"] > 0 and compiled["loaded"] == 0
+    assert warm["compiled"] == 0 and warm["loaded"] > 0
+    assert edited["loaded"] == 0 and edited["compiled"] == compiled["compiled"]
+    assert again["compiled"] == 0 and again["loaded"] == warm["loaded"]
+    for report in (compiled, warm, edited, again):
+        np.testing.assert_allclose(report["out"], run_reference(_gat_model(), x, graph),
+                                   atol=1e-5)
