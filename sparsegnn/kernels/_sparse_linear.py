@@ -587,7 +587,7 @@ def _output_vectors(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values,
             if buffered:  # the lanes before the split to out, the rest to out_second
                 before = max(min(split - begin, valid), 0)
                 if before > 0:
-                    _copy_lanes(tail_buffer, rows, 0, before, out, first, begin)
+                    _copy_lanes(tail_buffer, rows, np.int64(0), before, out, first, begin)
                 if valid > before:
                     _copy_lanes(tail_buffer, rows, before, valid - before, out_second, first,
                                 begin + before - split)
