@@ -6,7 +6,10 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
 - **One layer**: ``x (N x 256) @ W (256 x 256)``, dense activations, N = 10k and 100k, each
   pattern at each weight sparsity, on every sparse kernel the pattern can use (node panels for
   unstructured, 4x1 and N:M; node panels with blocks of outputs, and output vectors, for blocks
-  along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on every core;
+  along the outputs) against numpy's BLAS (OpenBLAS) on the same input, both on one thread and
+  both on every core (``threadpoolctl`` sets BLAS's threads): BLAS's dense product is bound by
+  the cores' multiply-adds and gains from a second one, a very sparse layer is bound by memory
+  the cores share, so each count gets its own ratio;
   BLAS and the kernel are timed in alternating blocks (five rounds; BLAS's spinning worker
   threads let go idle, then the kernel called untimed for 50 ms, before each kernel block),
   and the median of the rounds' ratios is reported: each round's ratio comes from one spell
@@ -18,7 +21,8 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   Unstructured node panels are also timed on panel-major activations in and out
   (``PanelMajor``, how the layers of an MLP pass them to each other): the same multiply-adds
   without the transposes. Two floors per size, timed the same way: a plain copy of the
-  activations into an output as large (what any kernel reading row-major activations and
+  activations into an output as large, its rows split between the threads (what any kernel
+  reading row-major activations and
   writing row-major outputs pays at least) and the node panels with one stored weight (that,
   plus their transposes): the speed-up a sparsity can reach on this machine's memory.
 - **Whole models**: each model with untrained weights (speed does not depend on their values)
@@ -130,6 +134,18 @@ def _kernel_label(kind: str, packed) -> str:
 
 
 def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
+    """The layer rows of every size, on one thread and on every core (``THREADS``)."""
+    from threadpoolctl import threadpool_limits
+
+    rows_out = []
+    for threads in THREADS:
+        with threadpool_limits(threads, user_api="blas"):
+            rows_out += _layer_rows_measured(sizes, repeat, quick, threads)
+    return rows_out
+
+
+def _layer_rows_measured(sizes, repeat: int, quick: bool, threads: int) -> list[dict]:
+    """``layer_section`` with the kernels on ``threads`` threads (BLAS's already limited)."""
     from sparsegnn.kernels import PanelMajor, pack_weight, sparse_linear
     from sparsegnn.kernels._memory import aligned_empty
     from sparsegnn.runtime.planner import plan_matrix
@@ -169,19 +185,21 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
             for kernel, packed in kernels:
                 label = _kernel_label(kernel, packed)
                 variants.append((label, label == planned,
-                                 lambda packed=packed, x=x: sparse_linear(x, packed)))
+                                 lambda packed=packed, x=x: sparse_linear(x, packed,
+                                                                          threads=threads)))
                 if label == "panels":  # also without transposes in or out
                     variants.append(("panels, panel-major", False,
                                      lambda packed=packed, fm=x_major: sparse_linear(
-                                         fm, packed, panel_major_out=True)))
+                                         fm, packed, panel_major_out=True, threads=threads)))
             for name, chosen, call in variants:
                 speedup, blas, seconds = _over_blas(call, blas_call, per_round)
-                rows_out.append({"rows": rows, "pattern": pattern, "sparsity": sparsity,
+                rows_out.append({"rows": rows, "threads": threads, "pattern": pattern,
+                                 "sparsity": sparsity,
                                  "measured_sparsity": 1 - kept, "kernel": name,
                                  "planned": chosen, "planner_choice": planned,
                                  "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
                                  "speedup": speedup, "ideal": 1 / max(kept, 1e-9)})
-                print(f"layer N={rows:,} {pattern:12s} {100 * sparsity:4.0f} %: "
+                print(f"layer N={rows:,} {threads}t {pattern:12s} {100 * sparsity:4.0f} %: "
                       f"{1e3 * seconds:8.2f} ms ({name}{', planned' * chosen}), BLAS "
                       f"{1e3 * blas:8.2f} ms -> {speedup:5.2f}x")
         # What no row-major kernel beats at this size: reading the activations and writing
@@ -192,15 +210,27 @@ def layer_section(sizes, repeat: int, quick: bool) -> list[dict]:
         one_weight[0, 0] = 1.0
         single = pack_weight(one_weight, "panels")
         for name, call in (("copy of the activations (np.copyto)",
-                            lambda x=x, o=copy_out: np.copyto(o, x)),
+                            lambda x=x, o=copy_out: _copy(o, x, threads)),
                            ("panels, one stored weight",
-                            lambda x=x, w=single: sparse_linear(x, w))):
+                            lambda x=x, w=single: sparse_linear(x, w, threads=threads))):
             speedup, blas, seconds = _over_blas(call, blas_call, per_round)
-            rows_out.append({"rows": rows, "floor": name, "blas_ms": 1e3 * blas,
-                             "sparse_ms": 1e3 * seconds, "speedup": speedup})
-            print(f"layer N={rows:,} floor, {name}: {1e3 * seconds:8.2f} ms, BLAS "
+            rows_out.append({"rows": rows, "threads": threads, "floor": name,
+                             "blas_ms": 1e3 * blas, "sparse_ms": 1e3 * seconds,
+                             "speedup": speedup})
+            print(f"layer N={rows:,} {threads}t floor, {name}: {1e3 * seconds:8.2f} ms, BLAS "
                   f"{1e3 * blas:8.2f} ms -> {speedup:5.2f}x")
     return rows_out
+
+
+def _copy(out: np.ndarray, x: np.ndarray, threads: int) -> None:
+    """``np.copyto(out, x)``, its rows split between ``threads`` threads of the kernels' pool
+    (numpy lets go of the GIL while it copies)."""
+    from sparsegnn.kernels._parallel import run_row_chunks
+
+    cuts = np.linspace(0, x.shape[0], threads + 1).astype(np.int64)
+    run_row_chunks(lambda first, last: np.copyto(out[cuts[first]:cuts[last]],
+                                                 x[cuts[first]:cuts[last]]),
+                   np.arange(threads + 1, dtype=np.int64), 1 << 40, threads)
 
 
 def _over_blas(call, blas_call, per_round: int) -> tuple[float, float, float]:
@@ -378,22 +408,37 @@ def edge_section(repeat: int) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- output
-def _layer_rows(result: dict, rows: int) -> tuple[list[dict], list[dict]]:
-    """The layer section's rows at ``rows`` nodes: ``(kernels, floors)``."""
-    part = [r for r in result["layer"] if r["rows"] == rows]
+def _layer_threads(result: dict, row: dict) -> int:
+    """The threads a layer row ran on (results written before one-thread rows were measured
+    ran every core)."""
+    return row.get("threads", result["machine"]["threads"])
+
+
+def _layer_rows(result: dict, rows: int, threads: int) -> tuple[list[dict], list[dict]]:
+    """The layer section's rows at ``rows`` nodes on ``threads`` threads: ``(kernels,
+    floors)``."""
+    part = [r for r in result["layer"]
+            if r["rows"] == rows and _layer_threads(result, r) == threads]
     return [r for r in part if "floor" not in r], [r for r in part if "floor" in r]
+
+
+def _layer_cases(result: dict) -> list[tuple[int, int]]:
+    """``(rows, threads)`` of each layer table, one thread first."""
+    return sorted({(r["rows"], _layer_threads(result, r)) for r in result["layer"]},
+                  key=lambda case: (case[1], case[0]))
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"Measured on {m['cpu']}, {m['threads']} threads, {m['simd_bits']}-bit SIMD, "
              f"{m['date']} (`python bench/sparsity_speedup.py`).", ""]
-    for rows in sorted({r["rows"] for r in result["layer"]}):
-        part, floors = _layer_rows(result, rows)
+    for rows, threads in _layer_cases(result):
+        part, floors = _layer_rows(result, rows, threads)
         blas = np.median([r["blas_ms"] for r in part])
         sparsities = sorted({r["sparsity"] for r in part})
-        lines += [f"One layer, {rows:,} x 256 @ 256 x 256, dense activations: speed-up over "
-                  f"numpy BLAS ({blas:.2f} ms)", "",
+        lines += [f"One layer, {rows:,} x 256 @ 256 x 256, dense activations, "
+                  f"{threads} thread{'s' * (threads > 1)}: speed-up over numpy BLAS on as many "
+                  f"({blas:.2f} ms)", "",
                   "| pattern | kernel | " + " | ".join(f"{100 * s:.0f} %" for s in sparsities)
                   + " |", "|---|---|" + "---|" * len(sparsities)]
         for pattern, kernel in dict.fromkeys((r["pattern"], r["kernel"]) for r in part):
@@ -450,7 +495,7 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = list(dict.fromkeys(r["model"] for r in result["models"]))
-    panels = [("layer", rows) for rows in sorted({r["rows"] for r in result["layer"]})] + \
+    panels = [("layer", case) for case in _layer_cases(result)] + \
         [("model", label) for label in labels]
     columns = 3
     figure, axes = plt.subplots(-(-len(panels) // columns), columns,
@@ -458,11 +503,12 @@ def plot(result: dict, path: Path) -> None:
                                 squeeze=False)
     for axis, (kind, key) in zip(axes.flat, panels):
         if kind == "layer":
-            part, floors = _layer_rows(result, key)
+            part, floors = _layer_rows(result, *key)
             for floor, style in zip(floors, ("--", "-.")):
                 axis.axhline(floor["speedup"], color="grey", linestyle=style,
                              label=f"floor: {floor['floor']}")
-            title = f"one layer, {key:,} x 256 x 256 (vs BLAS)"
+            title = f"one layer, {key[0]:,} x 256 x 256, {key[1]} thread" \
+                f"{'s' * (key[1] > 1)} (vs BLAS)"
         else:
             part = [r for r in result["models"] if r["model"] == key and r["pattern"] != "dense"
                     and r["threads"] == 1]
