@@ -75,8 +75,8 @@ WARM_SECONDS = 0.05  # untimed calls after the pause, before a kernel block
 PATTERN_KERNELS = {
     "4x1": [("panels", {"run": 4})],
     "1x4": [("panels", {"block": 4}), ("vectors", {})],
-    "1x8": [("panels", {"block": 8}), ("vectors", {})],
-    "1x16": [("panels", {"block": 8}), ("vectors", {})],
+    "1x8": [("panels", {"block": 4}), ("vectors", {})],
+    "1x16": [("panels", {"block": 4}), ("vectors", {})],
 }
 # Whole models run on one thread (how an app on a busy device would run them) and on every core.
 THREADS = tuple(dict.fromkeys((1, len(os.sched_getaffinity(0)))))

@@ -230,9 +230,10 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
     candidates = [pack_node_panels(dense, run)] if run > 1 else \
         [pack_node_panels(dense, 1, block) for block in PANEL_BLOCKS]
     # On a tie (blocks of 8 outputs store no more zeros than blocks of 4: 1x8 or 1x16
-    # pruning), the wider block: the same multiply-adds from half the loads and entries
-    # (bench/sparsity_speedup.py's 1x8 rows time both)
-    panels = min(candidates, key=lambda weight: (panel_cost(weight), -weight.block))
+    # pruning, dense matrices), the narrower block: 4 outputs per entry ran as fast as 8 or
+    # faster at every density, and 8 ran up to 1.6x slower in some processes (its loop is
+    # sensitive to where the thread's stack lies; see docs/architecture.md)
+    panels = min(candidates, key=lambda weight: (panel_cost(weight), weight.block))
     costs = {"blas": inputs * outputs * tuning.dense_madd, "panels": panel_cost(panels)}
     vectors = pack_output_vectors(dense)
     costs["vectors"] = vectors.values.size * tuning.vector_madd + outputs * tuning.vector_element
