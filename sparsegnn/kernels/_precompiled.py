@@ -189,6 +189,12 @@ def kernel_sources_digest(folder: Path = KERNEL_SOURCES) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def _is_kernel_source(py_file: str) -> bool:
+    """Whether ``py_file`` is a kernel module (asked once per module, not per function)."""
+    return os.path.dirname(os.path.realpath(py_file)) == str(KERNEL_SOURCES)
+
+
 class _KernelSourcesStamp:
     """A Numba cache locator mixin for the kernels only: the freshness stamp of a cached
     kernel is its module's stamp and ``kernel_sources_digest()``, so that a change to any
@@ -197,7 +203,7 @@ class _KernelSourcesStamp:
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if os.path.dirname(os.path.realpath(py_file)) != str(KERNEL_SOURCES):
+        if not _is_kernel_source(py_file):
             return None
         return super().from_function(py_func, py_file)
 
@@ -219,7 +225,8 @@ def _stamp_kernel_caches() -> None:
 
 def _install_locator(root: Path) -> None:
     """Put sparsegnn's kernels' cache files under ``root``, by module path relative to the
-    package (other jitted code keeps Numba's own locations)."""
+    package (other jitted code keeps Numba's own locations: ``_KernelSourcesStamp`` takes only
+    kernel modules)."""
     from numba.core.caching import CacheImpl, _CacheLocator, _SourceFileBackedLocatorMixin
 
     class _PackageRelativeLocator(_KernelSourcesStamp, _SourceFileBackedLocatorMixin,
@@ -232,12 +239,6 @@ def _install_locator(root: Path) -> None:
 
         def get_cache_path(self):
             return self._cache_path
-
-        @classmethod
-        def from_function(cls, py_func, py_file):
-            if not Path(py_file).resolve().is_relative_to(PACKAGE_ROOT):
-                return None
-            return super().from_function(py_func, py_file)
 
     CacheImpl._locator_classes.insert(0, _PackageRelativeLocator)
 

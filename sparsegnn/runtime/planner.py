@@ -16,7 +16,6 @@ import numpy as np
 from ..kernels._epilogue import finish_row
 from ..kernels._memory import aligned_empty
 from ..kernels._sparse_linear import (
-    PANEL_BLOCKS,
     NodePanelWeight,
     OutputVectorWeight,
     pack_node_panels,
@@ -30,6 +29,7 @@ from .tuning import Tuning
 __all__ = ["LiveRows", "MatrixPlan", "plan_matrix", "KERNELS", "apply_activation"]
 
 KERNELS = ("blas", "panels", "vectors")
+PLANNED_PANEL_BLOCKS = (1, 4)  # outputs per entry the planner packs node panels with
 
 
 def apply_activation(values: np.ndarray, code: int, slope: float) -> np.ndarray:
@@ -225,14 +225,14 @@ def plan_matrix(dense: np.ndarray, tuning: Tuning, *, run: int = 1,
         madd = tuning.panel_madd if weight.block == 1 else tuning.panel_block_madd
         return weight.values.size * madd + (inputs + outputs) * tuning.panel_element
 
-    # runs of inputs if the pruner kept them, else the cheapest of 1, 4 or 8 outputs per entry
-    # (an unstructured matrix packed in blocks stores many zeros, and prices itself out)
+    # runs of inputs if the pruner kept them, else the cheaper of 1 or 4 outputs per entry (an
+    # unstructured matrix packed in blocks stores many zeros, and prices itself out). Not 8:
+    # blocks of 8 never store fewer values than blocks of 4, and on the tie (1x8 or 1x16
+    # pruning, dense matrices) 4 ran as fast as 8 or faster at every density, while 8 ran up
+    # to 1.6x slower in some processes (its loop is sensitive to where the thread's stack
+    # lies; see docs/architecture.md)
     candidates = [pack_node_panels(dense, run)] if run > 1 else \
-        [pack_node_panels(dense, 1, block) for block in PANEL_BLOCKS]
-    # On a tie (blocks of 8 outputs store no more zeros than blocks of 4: 1x8 or 1x16
-    # pruning, dense matrices), the narrower block: 4 outputs per entry ran as fast as 8 or
-    # faster at every density, and 8 ran up to 1.6x slower in some processes (its loop is
-    # sensitive to where the thread's stack lies; see docs/architecture.md)
+        [pack_node_panels(dense, 1, block) for block in PLANNED_PANEL_BLOCKS]
     panels = min(candidates, key=lambda weight: (panel_cost(weight), weight.block))
     costs = {"blas": inputs * outputs * tuning.dense_madd, "panels": panel_cost(panels)}
     vectors = pack_output_vectors(dense)

@@ -12,9 +12,8 @@ BLAS (``x @ M``, dense)            ``blas_call + rows * inputs * outputs * dense
                                    (only for products BLAS runs on one thread, see
                                    ``planner``)
 node panels (unstructured)         ``kernel_call + rows * stored * panel_madd + rows *
-                                   (inputs + outputs) * panel_element`` (entries of 4 or 8
-                                   outputs: ``panel_block_madd`` per stored value; a
-                                   tie goes to 4)
+                                   (inputs + outputs) * panel_element`` (entries of 4
+                                   outputs: ``panel_block_madd`` per stored value)
 output vectors (output blocks)     ``kernel_call + rows * stored_vectors * lanes *
                                    vector_madd + rows * outputs * vector_element``
 CSR features x dense ``M``         ``entries * outputs * spmm_madd``
@@ -330,8 +329,8 @@ def _calibrate_once(rows: int, repeat: int, progress: Callable[[str], None] | No
     report("node panels")
     panel_madd, panel_element = fit(measure(pack_node_panels, (0.02, 0.1, 0.3, 0.6), 1),
                                     rows * 2 * width)
-    # entries of 4 outputs (the planner's choice where 8 would store no fewer values), on
-    # 1x8 blocks, the element cost as above: one unknown
+    # entries of 4 outputs (the widest block the planner packs), on 1x8 blocks, the element
+    # cost as above: one unknown
     blocks = measure(lambda matrix: pack_node_panels(matrix, 1, 4), (0.05, 0.2, 0.5), 8)
     panel_block_madd = max(float(np.median([(t - rows * 2 * width * panel_element) / work
                                             for work, t in blocks])), 1e-6)
