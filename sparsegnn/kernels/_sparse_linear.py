@@ -398,17 +398,20 @@ def _node_panels(x, x_indptr, x_indices, x_data, bounds, w_indices, w_values, ru
     # a literal 0 passed to a jitted function compiles it again for Literal[int](0)
     origin = np.int64(0)
     flat_x = x.reshape((1, x.size))  # what the sweeps prefetch, by element
+    blank = full_vector_zeros(xt, 1)
     for first in range(start, end, panel):
         rows = min(panel, end - first)
         source, x_row = x, first // panel * x_panel_rows
         if not x_major:
             source, x_row = xt, 0
             # the lanes a partial panel sweeps past its rows (computed, then dropped) read
-            # zeros, not stale memory (NaN or subnormal garbage slows some CPUs down)
+            # zeros, not stale memory (NaN or subnormal garbage slows some CPUs down): whole
+            # vectors of zeros, which the transpose then overwrites with the rows' lanes
+            # (element by element, the zeros cost a molecule's layer more than its transposes)
             swept = 2 * lanes if rows <= 2 * lanes else panel
-            for k in range(x.shape[1] if rows < swept else 0):
-                for p in range(rows, swept):
-                    xt[k, p] = 0
+            for p in range(rows // lanes * lanes, swept if rows < swept else 0, lanes):
+                for k in range(x.shape[1]):
+                    vector_store_row(blank, xt, k, p, lanes)
             if sparse_input:
                 _expand_rows(x_indptr, x_indices, x_data, first, rows, rows_buffer,
                              inverse_sums)

@@ -87,6 +87,8 @@ class Encoder:
 
     def __init__(self, plan: Callable[[str, tuple], MatrixPlan], tensors: dict,
                  rows: int | None = None):
+        # ``rows``: what the next matrix is priced for (``build_program`` changes it after a
+        # pooling op, whose output rows are graphs)
         self.plan, self.tensor, self.rows = plan, tensors.__getitem__, rows
         self.params_buffer, self.offsets, self.indices = (_Buffer(np.float32), _Buffer(np.int64),
                                                           _Buffer(np.int32))
@@ -139,7 +141,7 @@ class Encoder:
 
 
 def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], MatrixPlan],
-                  rows: int | None = None) -> tuple | None:
+                  rows: int | None = None, graph_rows: int | None = None) -> tuple | None:
     """``(program (ops, 8) int64, matrices (M, 11) int64, params float32, offsets int64,
     indices int32)`` for ``model``, or None when it holds an op the compiled path does not run
     (GAT; GCN without its normalisation) or is not a straight chain: the interpreter feeds each
@@ -148,7 +150,8 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
 
     ``plan(key, matrices)`` is the session's planner (plans are shared with the per-op path);
     ``rows``, the input rows to price the kernels for (None: many panels' worth, where a
-    partly filled last panel does not matter).
+    partly filled last panel does not matter), and ``graph_rows`` the same for the matrices
+    after a pooling op (one row per graph: a molecule's head runs on one row).
     """
     previous = "x"
     for node in model.nodes:
@@ -165,6 +168,8 @@ def build_program(model: Model, tensors: dict, plan: Callable[[str, tuple], Matr
         if row is None:
             return None
         rows.append(row)
+        if OPS[node.op].pools:
+            encoder.rows = graph_rows
     program = np.array(rows, dtype=np.int64).reshape(-1, PROGRAM_WIDTH)
     table = encoder.table()
     _chain_panels(program, table, encoder.reads_panel_major)

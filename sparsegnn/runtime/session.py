@@ -257,12 +257,14 @@ class Session:
         x_spec = next(spec for spec in self.model.inputs if spec["name"] == "x")
         self._feature_width = int(x_spec["shape"][1])
         self._needs_batch = any(spec["name"] == "batch" for spec in self.model.inputs)
+        self._pools = any(OPS[node.op].pools for node in self.model.nodes)
         self._dense_weights: dict[str, np.ndarray] = {}
         self._plans: dict[str, MatrixPlan] = {}
         self._lock = threading.Lock()
         self._chained = self._linear_chains()
-        # built at the first small input, one per pricing (runtime.program.program_rows)
-        self._programs: dict[int | None, tuple | None] = {}
+        # built at the first small input, one per pricing of its node rows and, in a model
+        # that pools, its graph rows (runtime.program.program_rows)
+        self._programs: dict[tuple, tuple | None] = {}
         self._stored = None
         if self.model.has_stored_graph:
             tensors = self._tensors
@@ -605,12 +607,13 @@ class Session:
         return spec.run(rt, node, *inputs)
 
     # ----------------------------------------------------------------------------- compiled
-    def _compiled_program(self, rows: int = 1):
+    def _compiled_program(self, rows: int = 1, graphs: int = 1):
         """The model as one op table (``runtime.program``) with kernels priced for ``rows``
-        input rows; None if it holds an op the compiled path lacks."""
-        key = program_rows(rows)
+        input rows, and for ``graphs`` rows after a pooling op; None if it holds an op the
+        compiled path lacks."""
+        key = (program_rows(rows), program_rows(graphs) if self._pools else None)
         if key not in self._programs:
-            program = build_program(self.model, self._tensors, self._plan, key)
+            program = build_program(self.model, self._tensors, self._plan, *key)
             # molecules of each size get a program priced for them, mostly the same one:
             # keep one copy of each (a program holds the model's weights)
             for other in list(self._programs.values()):
@@ -650,7 +653,8 @@ class Session:
         graph_ptr = self._batch(batch, num_nodes)
         if num_nodes <= self.tuning.program_max_nodes \
                 and csr_graph.indices.shape[0] <= self.tuning.program_max_edges:
-            program = self._compiled_program(num_nodes)
+            program = self._compiled_program(
+                num_nodes, graph_ptr.shape[0] - 1 if graph_ptr is not None else 1)
             if program is not None:
                 return self._run_program(program, features, csr_graph, graph_ptr)
         rt = RunContext(self, csr_graph, graph_ptr)

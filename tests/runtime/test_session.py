@@ -170,6 +170,45 @@ def test_compiled_programs_price_node_panels_for_the_panels_an_input_fills():
                                   for factor in factors], vectors
 
 
+def test_compiled_programs_price_the_matrices_after_pooling_for_the_graphs(graph_session):
+    """A graph-level model's head runs on one row per graph (one row for a molecule), so the
+    matrices after its pooling op are priced for the graphs' rows, those before it for the
+    nodes'. With node panels priced at half the output vectors per row, a 24-node molecule's
+    layers run as panels and its head as vectors, a batch of 24 graphs' head as panels. The
+    session builds a program per graph count, each with the per-op path's outputs."""
+    import dataclasses
+
+    from sparsegnn.kernels._program import MATRIX_PANELS, MATRIX_VECTORS, OP_LINEAR, OP_POOL
+    from sparsegnn.runtime.program import build_program, program_rows
+
+    session, dataset = graph_session
+
+    def cheaper_panels(key, matrices):
+        return dataclasses.replace(session._plan(key, matrices),
+                                   costs={"panels": 0.5, "vectors": 1.0, "blas": 1.0})
+
+    def kinds(graph_rows) -> tuple[list[int], list[int]]:  # the linears' kernels, by side
+        program, table = build_program(session.model, session._tensors, cheaper_panels, 24,
+                                       graph_rows)[:2]
+        pool = list(program[:, 0]).index(OP_POOL)
+        return ([table[row[1], 0] for row in program[:pool] if row[0] == OP_LINEAR],
+                [table[row[1], 0] for row in program[pool:] if row[0] == OP_LINEAR])
+
+    nodes_one, head_one = kinds(1)
+    nodes_batch, head_batch = kinds(24)
+    assert nodes_one == nodes_batch and set(nodes_one) == {MATRIX_PANELS}
+    assert head_one and set(head_one) == {MATRIX_VECTORS}
+    assert set(head_batch) == {MATRIX_PANELS}
+
+    per_op = Session(session.path, tuning=session.tuning.replace(program_max_nodes=0))
+    for graphs in ([0], [0, 1, 2]):
+        graph, x, batch = dataset.select_graphs(graphs)
+        assert x.shape[0] <= session.tuning.program_max_nodes  # (the compiled path runs)
+        np.testing.assert_allclose(session.run(x, graph, batch), per_op.run(x, graph, batch),
+                                   rtol=1e-5, atol=1e-6)
+        assert (program_rows(x.shape[0]), len(graphs)) in session._programs
+
+
 def test_molecules_of_each_size_share_identical_programs(tmp_path):
     """Each input size up to two vectors' worth of rows is priced for itself; sizes whose
     kernels come out the same share one program (a program holds the model's weights)."""
