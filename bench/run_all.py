@@ -8,7 +8,8 @@ runs unless ``--retrain``), then runs ``sparsegnn bench`` on every backend and w
 speed-ups (``bench/sparsity_speedup.py``), ``ratio_noise`` how far such a ratio strays by noise
 (``bench/ratio_noise.py``), ``pruning_floor`` how far pruning can speed up the Cora GCN at most
 (``bench/pruning_floor.py``), ``panel_parts`` where a very sparse layer's time goes
-(``bench/panel_parts.py``), ``scale`` the power-law scale sweep and ``spmm`` the
+(``bench/panel_parts.py``), ``handoff`` what a split call costs the thread pool
+(``bench/handoff.py``), ``scale`` the power-law scale sweep and ``spmm`` the
 SpMM-vs-STREAM-triad figures. ``bench/results/README.md`` is rebuilt from
 whatever results exist, with the headline ratios.
 """
@@ -72,7 +73,7 @@ CASES = {
     "gin-proteins": ("gin", "proteins", GRAPH_VARIANTS, [], []),
     "gin-nci1": ("gin", "nci1", GRAPH_VARIANTS, [], []),
 }
-EXTRA = ("sparsity", "ratio_noise", "pruning_floor", "panel_parts", "scale", "spmm")
+EXTRA = ("sparsity", "ratio_noise", "pruning_floor", "panel_parts", "handoff", "scale", "spmm")
 
 
 def _cli(argv: list[str]) -> None:
@@ -232,6 +233,9 @@ def write_index(total_seconds: float | None, retrained: bool) -> None:
     if parts.exists():
         lines += ["### Where a very sparse layer's time goes (`bench/panel_parts.py`)", "",
                   parts.read_text(), ""]
+    handoff = RESULTS / "handoff" / "handoff.md"
+    if handoff.exists():
+        lines += ["### What a split call costs (`bench/handoff.py`)", "", handoff.read_text(), ""]
     scale = RESULTS / "scale" / "scale.json"
     if scale.exists():
         from scale_sweep import scale_markdown
@@ -291,6 +295,10 @@ def main() -> None:
             from panel_parts import run as run_panel_parts
 
             run_panel_parts(RESULTS / "panel_parts")
+        elif case == "handoff":
+            from handoff import run as run_handoff
+
+            run_handoff(RESULTS / "handoff")
         elif case == "scale":
             run_scale()
         elif case == "spmm":

@@ -15,6 +15,8 @@ Every function here has a pure-Python body that runs without the JIT (``NUMBA_DI
 so the kernel tests can also check the compiled kernels' Python logic.
 """
 
+import platform
+
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -246,6 +248,17 @@ def prefetch_row(accumulator, x, row, column):
 def prefetch_row_for_write(accumulator, x, row, column):
     """``prefetch_row`` for a span about to be written: the lines arrive owned, so the stores
     need no read-for-ownership of their own."""
+
+
+def load_acquire(flag):
+    """``flag[0]`` (an int64 array), read from memory on every call: another thread's store
+    becomes visible to a loop that polls it (a plain load may be hoisted out of the loop)."""
+    return flag[0]
+
+
+def spin_pause():
+    """Tell the core that this is a polling loop (x86 ``pause``, Arm ``yield``): it waits a
+    little between polls and spares the sibling hardware thread. Without the JIT, nothing."""
 
 
 # ------------------------------------------------------------------------- compiled versions
@@ -1058,6 +1071,38 @@ def _transpose_codegen(context, builder, signature, args, vector) -> None:
 
 
 @intrinsic
+def _load_acquire(typingctx, flag):
+    if not (isinstance(flag, types.Array) and flag.dtype == types.int64 and flag.ndim == 1):
+        return None
+
+    def codegen(context, builder, signature, args):
+        view = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(view.data, "acquire", 8)
+
+    return types.int64(flag), codegen
+
+
+# the polling hint of the host's architecture (none elsewhere: the atomic load alone is correct)
+_PAUSE = {"x86_64": ("llvm.x86.sse2.pause", ()), "amd64": ("llvm.x86.sse2.pause", ()),
+          "aarch64": ("llvm.aarch64.hint", (1,)), "arm64": ("llvm.aarch64.hint", (1,))}.get(
+    platform.machine().lower())
+
+
+@intrinsic
+def _spin_pause(typingctx):
+    def codegen(context, builder, signature, args):
+        if _PAUSE is not None:
+            name, operands = _PAUSE
+            i32 = ir.IntType(32)
+            hint = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i32] * len(operands)), name)
+            builder.call(hint, [ir.Constant(i32, value) for value in operands])
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@intrinsic
 def _data_address(typingctx, array):
     if not isinstance(array, types.Array):
         return None
@@ -1087,3 +1132,4 @@ if not numba_config.DISABLE_JIT:
     vector_halves = _vector_halves
     transpose_tile, data_address, prefetch_row = _transpose_tile, _data_address, _prefetch_row
     prefetch_row_for_write = _prefetch_row_for_write
+    load_acquire, spin_pause = _load_acquire, _spin_pause

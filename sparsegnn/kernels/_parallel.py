@@ -9,23 +9,34 @@ A worker is handed its chunk through two plain locks, not a ``ThreadPoolExecutor
 executor's queue and future wait on Python-level conditions, several per task, each run under
 the GIL that the calling thread needs too, and every split call paid for them (twice the
 round trip of the locks; ``bench/panel_parts.py`` times the round trip).
+
+Before it sleeps on a lock, a worker polls a flag for its next task for ``SPIN_SECONDS``
+(compiled, without the GIL), and so does a caller waiting for a worker's chunk. A model's
+layers split one after another, a few tens of microseconds apart; a thread that went to sleep
+between two of them took longer than that to wake (its core halted), on every split call
+(``bench/handoff.py`` times a split call with and without the polls). Polls are bounded: after
+the last layer a worker sleeps again.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from ._config import PARALLEL_MIN_WORK
+from ._intrinsics import load_acquire, spin_pause
 
 __all__ = ["get_num_threads", "set_num_threads", "row_chunks", "run_row_chunks", "runs_serially"]
 
-_state = {"threads": None, "default": None, "workers": [], "idle": []}
+_state = {"threads": None, "default": None, "workers": [], "idle": [], "polls": None}
 _lock = threading.Lock()
+SPIN_SECONDS = 2e-4  # how long a thread polls for a handoff before it sleeps on a lock
 
 
 def get_num_threads() -> int:
@@ -53,20 +64,52 @@ def set_num_threads(threads: int | None) -> None:
         _state["threads"] = threads
 
 
+@njit(cache=True, nogil=True)
+def _poll(flag, polls):
+    """Whether ``flag[0]`` is nonzero within ``polls`` polls (another thread sets it)."""
+    for _ in range(polls):
+        if load_acquire(flag) != 0:
+            return True
+        spin_pause()
+    return load_acquire(flag) != 0
+
+
+def _spin_polls() -> int:
+    """Polls of ``_poll`` in ``SPIN_SECONDS`` on this machine, timed once (0 without the JIT:
+    polling in Python would hold the GIL that the other thread needs)."""
+    if _state["polls"] is None:
+        from numba.core import config
+
+        polls = 0
+        if not config.DISABLE_JIT:
+            never, trial = np.zeros(1, np.int64), 4096
+            _poll(never, 1)  # loaded (or compiled) before the timing
+            started = time.perf_counter()
+            _poll(never, trial)
+            spent = max(time.perf_counter() - started, 1e-9)
+            polls = max(1, int(trial * SPIN_SECONDS / spent))
+        _state["polls"] = polls
+    return _state["polls"]
+
+
 class _Worker:
     """A daemon thread that runs one ``kernel(start, end)`` per ``submit``; ``wait`` returns
-    when it is done."""
+    when it is done. The locks carry the handoff; the flags ``posted`` and ``finished`` only
+    keep the waiting thread awake for it (``_poll``)."""
 
     def __init__(self, number: int):
         self._start, self._done = threading.Lock(), threading.Lock()
         self._start.acquire()  # held while there is no task: the thread waits on it
         self._done.acquire()  # held until the task is done: the caller waits on it
+        self._posted, self._finished = np.zeros(1, np.int64), np.zeros(1, np.int64)
+        self._polls = _spin_polls()
         self._task: tuple | None = None
         self._error: BaseException | None = None
         threading.Thread(target=self._serve, name=f"sparsegnn-{number}", daemon=True).start()
 
     def _serve(self) -> None:
         while True:
+            _poll(self._posted, self._polls)
             self._start.acquire()
             kernel, start, end = self._task
             try:
@@ -74,15 +117,22 @@ class _Worker:
             except BaseException as exc:  # handed to the caller, which re-raises it
                 self._error = exc
             self._task = None
+            self._posted[0] = 0
+            self._finished[0] = 1
             self._done.release()
 
     def submit(self, kernel: Callable[[int, int], None], start: int, end: int) -> None:
         self._task = (kernel, start, end)
+        self._finished[0] = 0
         self._start.release()
+        # after the release, so that a worker that sees the flag finds the lock free (the GIL,
+        # held until the caller's own chunk, keeps the worker from clearing it before this)
+        self._posted[0] = 1
 
     def wait(self) -> BaseException | None:
         """Block until the task is done, even through a ``KeyboardInterrupt`` (the task writes
         its rows until then); the interrupt, else what the task raised, else None."""
+        _poll(self._finished, self._polls)
         interrupted = None
         while True:
             try:

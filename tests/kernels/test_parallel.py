@@ -140,3 +140,17 @@ def test_a_forked_child_splits_work_on_workers_of_its_own():
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     pytest.fail("the forked child's split call did not finish in 30 s")
+
+
+def test_a_poll_sees_a_flag_that_another_thread_sets_and_gives_up_when_none_comes():
+    """The polls read the flag from memory on every poll (a load hoisted out of the loop
+    would poll for the whole bound, a minute here, and the assertion on the wait fails)."""
+    minute = max(_parallel._spin_polls(), 1) * int(60 / _parallel.SPIN_SECONDS)
+    flag = np.zeros(1, np.int64)
+    assert not _parallel._poll(flag, 1000)
+    setter = threading.Timer(0.01, flag.__setitem__, (0, 1))
+    started = time.monotonic()
+    setter.start()
+    assert _parallel._poll(flag, minute)
+    assert time.monotonic() - started < 30
+    setter.join()
