@@ -27,6 +27,7 @@ import numpy as np
 from ..artifact import RetrievalIndex, load_retrieval_index
 from ..kernels import item_sets, quantize_catalogue, top_k_inner_product
 from ..kernels._topk import top_k_unchecked
+from .allocator import keep_freed_memory
 from .session import InputError
 
 __all__ = ["Recommender"]
@@ -47,6 +48,7 @@ class Recommender:
             index.check(InputError)
         self.index = index
         self.num_threads = num_threads
+        keep_freed_memory()  # once per process: batches reuse freed pages (runtime.allocator)
         # plain views of the mapped file: indexing a memmap subclass makes a memmap per call
         self._users, self._items = np.asarray(index.users), np.asarray(index.items)
         self.catalogue = quantize_catalogue(index.items)

@@ -33,6 +33,7 @@ from ..kernels._sparse_linear import PANEL_MAJOR_ACTIVATIONS, PanelMajor
 from ..kernels._spmm import GCN_SYMMETRIC, REDUCTIONS, VALUE_MEAN, spmm_csr_unchecked
 from ..ops import OPS
 from ..sparse import CSRMatrix, SparseFormatError, canonical_index_arrays
+from .allocator import keep_freed_memory
 from .planner import MatrixPlan, apply_activation, plan_matrix
 from .program import build_program, program_rows
 from .tuning import Tuning, load_tuning
@@ -244,6 +245,7 @@ class Session:
         if tuning is not None and not isinstance(tuning, Tuning):
             raise TypeError(f"tuning must be a sparsegnn.runtime.Tuning, got {type(tuning)}")
         self.tuning = tuning if tuning is not None else load_tuning()
+        keep_freed_memory()  # once per process: runs reuse freed pages (runtime.allocator)
         self.path = str(path)
         self.model: Model = load_artifact(path)
         # Narrow (int16) index arrays keep the file small; widen them once for the kernels. The
