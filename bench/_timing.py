@@ -18,12 +18,15 @@ def median_ms(call, repeat: int = 20) -> float:
     return 1e3 * median_seconds(call, repeat)
 
 
-def interleaved_medians(calls, repeat: int = 20) -> list[float]:
+def interleaved_medians(calls, repeat: int = 20, min_seconds: float = 0.0) -> list[float]:
     """Median wall seconds of each of ``calls``, timed in turn within every round (after one
     warm-up call each), so that a slow spell of a shared machine slows them all alike: their
-    ratios hold where back-to-back blocks of calls would each catch different load."""
-    times = measure_interleaved(calls, warmup=1, min_rounds=repeat, max_rounds=repeat,
-                                min_seconds=0.0)
+    ratios hold where back-to-back blocks of calls would each catch different load. ``repeat``
+    rounds, or more until ``min_seconds`` have passed (at most ``100 * repeat``): the rounds of
+    sub-millisecond calls then span more than one spell."""
+    times = measure_interleaved(calls, warmup=1, min_rounds=repeat,
+                                max_rounds=repeat * (100 if min_seconds > 0 else 1),
+                                min_seconds=min_seconds)
     return [float(np.median(spent)) for spent in times]
 
 

@@ -31,7 +31,8 @@ Run: ``python bench/sparsity_speedup.py [--out bench/results/sparsity] [--quick]
   would pass them), on one thread and on every core; the speed-up is over the same model at
   0 % in the same runtime with as many threads, each choosing its kernels with the planner,
   the two timed in turns call by call (``_timing.interleaved_medians``: on a shared machine,
-  back-to-back blocks of calls catch different load and their ratio drifts). Each table also
+  back-to-back blocks of calls catch different load and their ratio drifts), for ``--repeat``
+  rounds or half a second, whichever is longer. Each table also
   gives the dense model timed the same way against a second session of itself: how far from
   1x a ratio strays by noise alone. A model whose edges are pruned too (the Cora GCN) runs
   pruned on the pruned graph and dense on the whole one: the edges are part of what was
@@ -70,6 +71,10 @@ BLAS_IDLE_SECONDS = 0.2  # OpenBLAS's workers spin ~0.1 s after a call
 # 5.8x at 98 % where a quieter --quick run of the same code gave 7.1x
 LAYER_ROUNDS = 5
 WARM_SECONDS = 0.05  # untimed calls after the pause, before a kernel block
+# A model cell's rounds last at least this long: 21 rounds of a 0.2 ms model took 8 ms, one
+# spell of the shared VM, and a single cell of a full run read 0.91x where three rounds of 300
+# calls of the same two sessions gave 1.14x.
+MODEL_MIN_SECONDS = 0.5
 # The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
 # patterns run on unstructured node panels.
 PATTERN_KERNELS = {
@@ -358,11 +363,11 @@ def model_section(repeat: int, quick: bool, only: list[str] | None) -> list[dict
                         twin = Session(path, num_threads=threads)
                         seconds, second = interleaved_medians(
                             [call, lambda s=twin, x=x, g=run_graph, b=batch: s.run(x, g, b)],
-                            repeat)
+                            repeat, MODEL_MIN_SECONDS)
                         dense_seconds, self_ratio = seconds, seconds / second
                     else:  # timed in turns with the dense model: the ratio of one spell
                         dense_seconds, seconds = interleaved_medians(
-                            [dense_sessions[threads][0], call], repeat)
+                            [dense_sessions[threads][0], call], repeat, MODEL_MIN_SECONDS)
                     dense_madds = dense_sessions[threads][1]
                     speedup, ideal = dense_seconds / seconds, dense_madds / max(madds, 1)
                     rows_out.append({"model": label, "threads": threads,

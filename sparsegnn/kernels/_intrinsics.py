@@ -1,5 +1,5 @@
-"""SIMD vectors and software prefetch for the SpMM and dense kernels: LLVM features Numba does
-not expose.
+"""SIMD vectors and software prefetch for the SpMM and dense kernels, and the atomic load and
+pause instruction the thread pool polls with: LLVM features Numba does not expose.
 
 Numba has no vector type, and it runs LLVM without the SLP vectoriser. A loop that adds a
 neighbour's feature row into an output row therefore either loads and stores that row on every
