@@ -24,8 +24,7 @@ def interleaved_medians(calls, repeat: int = 20, min_seconds: float = 0.0) -> li
     ratios hold where back-to-back blocks of calls would each catch different load. ``repeat``
     rounds, or more until ``min_seconds`` have passed (at most ``100 * repeat``): the rounds of
     sub-millisecond calls then span more than one spell."""
-    times = measure_interleaved(calls, warmup=1, min_rounds=repeat,
-                                max_rounds=repeat * (100 if min_seconds > 0 else 1),
+    times = measure_interleaved(calls, warmup=1, min_rounds=repeat, max_rounds=100 * repeat,
                                 min_seconds=min_seconds)
     return [float(np.median(spent)) for spent in times]
 

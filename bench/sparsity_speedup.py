@@ -71,9 +71,8 @@ BLAS_IDLE_SECONDS = 0.2  # OpenBLAS's workers spin ~0.1 s after a call
 # 5.8x at 98 % where a quieter --quick run of the same code gave 7.1x
 LAYER_ROUNDS = 5
 WARM_SECONDS = 0.05  # untimed calls after the pause, before a kernel block
-# A model cell's rounds last at least this long: 21 rounds of a 0.2 ms model took 8 ms, one
-# spell of the shared VM, and a single cell of a full run read 0.91x where three rounds of 300
-# calls of the same two sessions gave 1.14x.
+# A model cell's rounds last at least this long: the rounds of a sub-millisecond model would
+# otherwise all fall in one spell of a shared machine (docs/architecture.md, the bench's entry).
 MODEL_MIN_SECONDS = 0.5
 # The sparse kernels each pattern can run on, as (kernel, pack_weight options); unlisted
 # patterns run on unstructured node panels.
